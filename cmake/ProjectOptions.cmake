@@ -1,0 +1,25 @@
+# Build-wide switches. Flags are attached to targets through cppd_project_flags, never set globally.
+
+set(CMAKE_CXX_STANDARD 20)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(CMAKE_CXX_EXTENSIONS OFF)
+set(CMAKE_CXX_VISIBILITY_PRESET hidden)
+set(CMAKE_VISIBILITY_INLINES_HIDDEN ON)
+set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "Build type" FORCE)
+endif()
+
+option(CPPD_DEVELOPER "Treat warnings as errors (-Wall -Wextra -Werror)" ON)
+option(CPPD_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+
+add_library(cppd_project_flags INTERFACE)
+target_compile_options(cppd_project_flags INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor)
+if(CPPD_DEVELOPER)
+  target_compile_options(cppd_project_flags INTERFACE -Werror)
+endif()
+if(CPPD_SANITIZE)
+  target_compile_options(cppd_project_flags INTERFACE
+    -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  target_link_options(cppd_project_flags INTERFACE -fsanitize=address,undefined)
+endif()

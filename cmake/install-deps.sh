@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages cppd needs to build and test, and only those that are missing.
+# Idempotent and quiet when everything is already there. Usage: cmake/install-deps.sh [--tests]
+set -euo pipefail
+
+build_packages=(g++ cmake make pkg-config libuv1-dev libboost-dev libfmt-dev libcxxopts-dev catch2)
+# Real clients and tools the integration tests drive.
+test_packages=(curl netcat-openbsd logrotate python3 procps util-linux)
+
+wanted=("${build_packages[@]}")
+if [[ "${1:-}" == "--tests" ]]; then
+  wanted+=("${test_packages[@]}")
+fi
+
+missing=()
+for pkg in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$pkg")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 77; }
+  sudo=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

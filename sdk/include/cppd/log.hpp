@@ -1,0 +1,100 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <fmt/core.h>
+
+#include <cppd/export.hpp>
+
+namespace cppd {
+
+enum class LogLevel { debug, info, warn, error, critical };
+
+/// "debug", "info", "warn", "error", "critical".
+CPPD_API std::string_view toString(LogLevel level) noexcept;
+
+/// One log event. The views are valid only during ILogObserver::observe().
+struct LogEvent {
+  std::chrono::system_clock::time_point time;
+  LogLevel level = LogLevel::info;
+  std::string_view system;  // "-" when no context is set
+  std::string_view text;
+};
+
+/// Receives every event at or above the minimum level. Thread affinity: observe() is called on the thread that
+/// logged, under the log's lock, so observers are never called concurrently. It must not log itself and must
+/// not throw (an exception escaping an observer is swallowed and reported once on stderr).
+class CPPD_API ILogObserver {
+ public:
+  virtual ~ILogObserver();
+  virtual void observe(const LogEvent& event) = 0;
+};
+
+/// twistd's line format: "YYYY-MM-DDTHH:MM:SS+ZZZZ [system] text\n" in local time; every newline inside
+/// text becomes "\n\t" so continuation lines start with a tab. Appends to out (no allocation when out has room).
+CPPD_API void formatLogLine(const LogEvent& event, std::string& out);
+
+/// Sets the logging context ("system") of the calling thread for the lifetime of this object, like twistd's
+/// per-connection "[Protocol,3,127.0.0.1]" prefix. Contexts nest; the previous one is restored on destruction.
+class CPPD_API LogContext {
+ public:
+  explicit LogContext(std::string system);
+  ~LogContext();
+  LogContext(const LogContext&) = delete;
+  LogContext& operator=(const LogContext&) = delete;
+
+  /// The calling thread's current system, "-" if none.
+  static std::string_view current() noexcept;
+
+ private:
+  std::string system_;
+  const std::string* previous_;
+};
+
+namespace log {
+
+/// Attaches an observer. Events logged before the first observer was attached (the last 200 of them) are
+/// replayed into it, as twistd's log beginner does, so start-up messages reach the log file.
+CPPD_API void addObserver(std::shared_ptr<ILogObserver> observer);
+
+/// Detaches an observer; unknown observers are ignored.
+CPPD_API void removeObserver(const std::shared_ptr<ILogObserver>& observer);
+
+/// Detaches every observer and drops the start-up buffer (tests, and the runner at exit).
+CPPD_API void reset();
+
+/// Events below level are dropped before formatting. The default is info.
+CPPD_API void setLevel(LogLevel level) noexcept;
+CPPD_API bool enabled(LogLevel level) noexcept;
+
+/// Publishes one event with the current context, or with an explicit system.
+CPPD_API void emit(LogLevel level, std::string_view text);
+CPPD_API void emit(LogLevel level, std::string_view system, std::string_view text);
+
+template <typename... Args>
+void debug(fmt::format_string<Args...> format, Args&&... args) {
+  if (enabled(LogLevel::debug)) emit(LogLevel::debug, fmt::format(format, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void info(fmt::format_string<Args...> format, Args&&... args) {
+  if (enabled(LogLevel::info)) emit(LogLevel::info, fmt::format(format, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void warn(fmt::format_string<Args...> format, Args&&... args) {
+  if (enabled(LogLevel::warn)) emit(LogLevel::warn, fmt::format(format, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void error(fmt::format_string<Args...> format, Args&&... args) {
+  if (enabled(LogLevel::error)) emit(LogLevel::error, fmt::format(format, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void critical(fmt::format_string<Args...> format, Args&&... args) {
+  emit(LogLevel::critical, fmt::format(format, std::forward<Args>(args)...));
+}
+
+}  // namespace log
+}  // namespace cppd

@@ -1,0 +1,99 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <cppd/export.hpp>
+
+namespace cppd {
+
+/// A handle to a call scheduled with Reactor::callLater. Copies refer to the same call. Cancelling a call that
+/// already ran or was cancelled does nothing. Loop thread only.
+class CPPD_API DelayedCall {
+ public:
+  DelayedCall();
+  ~DelayedCall();
+  DelayedCall(const DelayedCall&);
+  DelayedCall& operator=(const DelayedCall&);
+
+  void cancel();
+  bool active() const noexcept;
+
+  struct State;
+  explicit DelayedCall(std::shared_ptr<State> state);
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+/// Keeps a signal subscription alive; the subscription ends (and its libuv handle is closed) when the last copy
+/// is destroyed or stop() is called. Loop thread only.
+class CPPD_API SignalWatch {
+ public:
+  SignalWatch();
+  ~SignalWatch();
+  SignalWatch(SignalWatch&&) noexcept;
+  SignalWatch& operator=(SignalWatch&&) noexcept;
+
+  void stop();
+
+  struct State;
+  explicit SignalWatch(std::shared_ptr<State> state);
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+/// The event loop (libuv underneath; no libuv type is visible here). One Reactor per thread that runs one;
+/// processes normally use globalReactor(). Every method is loop-thread-only unless it says otherwise.
+class CPPD_API Reactor {
+ public:
+  Reactor();
+  /// Closes whatever handles are still open and runs their close callbacks before freeing the loop.
+  ~Reactor();
+  Reactor(const Reactor&) = delete;
+  Reactor& operator=(const Reactor&) = delete;
+
+  /// Runs the loop until stop() is called or nothing is left to do (no active handle, no pending call).
+  /// Callbacks that throw are caught, logged as errors, and the loop goes on.
+  void run();
+
+  /// Makes run() return after the current iteration.
+  void stop() noexcept;
+
+  bool isRunning() const noexcept;
+
+  /// Calls fn once, after delay, on the loop thread.
+  DelayedCall callLater(std::chrono::milliseconds delay, std::function<void()> fn);
+
+  /// Calls fn on the loop thread, soon. Safe to call from any thread and from a signal-free context.
+  void callFromThread(std::function<void()> fn);
+
+  /// Delivers signum to handler as a loop event (the real handler only wakes the loop). A watch keeps the loop
+  /// alive while it exists.
+  SignalWatch onSignal(int signum, std::function<void(int signum)> handler);
+
+  /// "libuv 1.44.2 (epoll)": what runs underneath, for the start-up log line.
+  std::string backendName() const;
+
+  /// Handles not yet closed (tests assert this is 0 at the end).
+  std::size_t openHandleCount() const;
+
+  /// Runs pending close callbacks, then closes the loop if no handle is left. Returns false (and leaves the
+  /// reactor usable) when handles are still open.
+  bool tryClose();
+
+  struct Impl;
+  Impl& impl() noexcept { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The process-wide reactor that the runner runs and that services use by default.
+CPPD_API Reactor& globalReactor();
+
+}  // namespace cppd

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <cppd/export.hpp>
+#include <cppd/option_spec.hpp>
+#include <cppd/options.hpp>
+#include <cppd/service.hpp>
+
+namespace cppd {
+
+/// What a plugin exports (Twisted's IServiceMaker): a subcommand name, a one-line description, the options it
+/// takes, and the factory of its service. Released virtual functions are frozen: changing this class bumps
+/// CPPD_SDK_ABI_VERSION.
+class CPPD_API IServiceMaker {
+ public:
+  virtual ~IServiceMaker();
+
+  /// The subcommand: "fastpoetry" in `cppd fastpoetry --port 10000`. Lower case letters, digits, '-', '_'.
+  virtual std::string tapname() const = 0;
+
+  /// One line, shown in the plugin listing and in `cppd TAPNAME --help`.
+  virtual std::string description() const = 0;
+
+  /// The options the plugin accepts.
+  virtual std::vector<OptionSpec> options() const = 0;
+
+  /// Builds the service from checked options. Runs before any fork, so throw cppd::UsageError (or
+  /// cppd::Error) for what the option parser could not check; the user sees the message and exit code 64.
+  virtual std::shared_ptr<IService> makeService(const Options& options) = 0;
+};
+
+}  // namespace cppd

@@ -1,0 +1,173 @@
+"""Shared helpers for cppd's integration tests: the real binary, per-test temp dirs, polling with deadlines.
+
+Rules every integration test follows: run processes with a hard timeout, end only processes the test started
+(by PID), use 127.0.0.1/::1 with port 0 read back from the log, and never sleep to synchronise: poll for the
+condition with a deadline (wait_for).
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+CPPD = os.environ.get("CPPD_BIN", "cppd")
+BUILD_DIR = os.environ.get("CPPD_BUILD_DIR", "")
+SOURCE_DIR = os.environ.get("CPPD_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+PLUGIN_DIR = os.environ.get("CPPD_PLUGIN_DIR", "")
+POETRY_DIR = os.path.join(SOURCE_DIR, "poetry")
+DEFAULT_TIMEOUT = 20.0
+
+
+def wait_for(predicate, timeout=DEFAULT_TIMEOUT, interval=0.01, what="condition"):
+    """Polls predicate until it returns a truthy value; returns it, or fails after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def read_text(path):
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def wait_for_log(path, pattern, timeout=DEFAULT_TIMEOUT):
+    """Waits until the file at path has a line matching pattern; returns the re.Match."""
+    regex = re.compile(pattern, re.M)
+    return wait_for(lambda: regex.search(read_text(path)), timeout, what=f"{pattern!r} in {path}")
+
+
+def process_exists(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); look at its state.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def run_cppd(args, timeout=DEFAULT_TIMEOUT, cwd=None, env=None, input=None):
+    """Runs cppd to completion with a hard timeout; returns the CompletedProcess (text mode)."""
+    return subprocess.run([CPPD, *args], cwd=cwd, env=env, input=input, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+class Server:
+    """A cppd started in the foreground (--nodaemon) by a test; stopped by PID when the test ends."""
+
+    def __init__(self, args, cwd, env=None, logfile="cppd.log"):
+        self.logfile = os.path.join(cwd, logfile)
+        self.cwd = cwd
+        full = ["--nodaemon", "--pidfile=", "--logfile", self.logfile, *args]
+        self.proc = subprocess.Popen([CPPD, *full], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def log(self):
+        return read_text(self.logfile)
+
+    def wait_for_log(self, pattern, timeout=DEFAULT_TIMEOUT):
+        regex = re.compile(pattern, re.M)
+
+        def check():
+            if self.proc.poll() is not None:
+                out, err = self.proc.communicate()
+                raise AssertionError(f"cppd exited with {self.proc.returncode} before {pattern!r}:\n"
+                                     f"stdout: {out}\nstderr: {err}\nlog:\n{self.log()}")
+            return regex.search(self.log())
+        return wait_for(check, timeout, what=f"{pattern!r} in the log")
+
+    def listening_port(self, timeout=DEFAULT_TIMEOUT):
+        """The port read back from the 'starting on' log line (servers are started on port 0)."""
+        m = self.wait_for_log(r"starting on (?:\S*:)?(\d+)\b", timeout)
+        return int(m.group(1))
+
+    def signal(self, signum):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signum)
+
+    def stop(self, signum=signal.SIGTERM, timeout=DEFAULT_TIMEOUT):
+        """Sends signum and waits for the exit; returns the exit status."""
+        self.signal(signum)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"cppd (PID {self.proc.pid}) did not stop within {timeout}s")
+        finally:
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream and not stream.closed:
+                stream.close()
+
+
+def fetch(host, port, timeout=DEFAULT_TIMEOUT):
+    """Connects, reads to EOF, returns the bytes."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect((host, port))
+        chunks = []
+        while True:
+            data = s.recv(65536)
+            if not data:
+                return b"".join(chunks)
+            chunks.append(data)
+
+
+class TempDirTestCase(unittest.TestCase):
+    """Gives each test self.tmp, a fresh directory removed afterwards, and stops servers it started."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="cppd-test-")
+        os.chmod(self.tmp, 0o755)
+        self.servers = []
+
+    def tearDown(self):
+        for server in self.servers:
+            server.kill()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start_server(self, args, env=None, logfile="cppd.log"):
+        server = Server(args, cwd=self.tmp, env=env, logfile=logfile)
+        self.servers.append(server)
+        return server
+
+    def path(self, *parts):
+        return os.path.join(self.tmp, *parts)
+
+    def write(self, name, content, mode=0o644):
+        p = self.path(name)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "wb" if isinstance(content, bytes) else "w") as f:
+            f.write(content)
+        os.chmod(p, mode)
+        return p
