@@ -75,25 +75,30 @@ CPPD_API bool enabled(LogLevel level) noexcept;
 CPPD_API void emit(LogLevel level, std::string_view text);
 CPPD_API void emit(LogLevel level, std::string_view system, std::string_view text);
 
+/// Formats into a stack buffer (no heap allocation for lines up to 500 bytes) and publishes the result with
+/// the current context. The helpers below call it so that each call site instantiates only a tiny template.
+/// Throws fmt::format_error for a bad runtime format; observers never see such an event.
+CPPD_API void vemit(LogLevel level, fmt::string_view format, fmt::format_args args);
+
 template <typename... Args>
 void debug(fmt::format_string<Args...> format, Args&&... args) {
-  if (enabled(LogLevel::debug)) emit(LogLevel::debug, fmt::format(format, std::forward<Args>(args)...));
+  if (enabled(LogLevel::debug)) vemit(LogLevel::debug, format, fmt::make_format_args(args...));
 }
 template <typename... Args>
 void info(fmt::format_string<Args...> format, Args&&... args) {
-  if (enabled(LogLevel::info)) emit(LogLevel::info, fmt::format(format, std::forward<Args>(args)...));
+  if (enabled(LogLevel::info)) vemit(LogLevel::info, format, fmt::make_format_args(args...));
 }
 template <typename... Args>
 void warn(fmt::format_string<Args...> format, Args&&... args) {
-  if (enabled(LogLevel::warn)) emit(LogLevel::warn, fmt::format(format, std::forward<Args>(args)...));
+  if (enabled(LogLevel::warn)) vemit(LogLevel::warn, format, fmt::make_format_args(args...));
 }
 template <typename... Args>
 void error(fmt::format_string<Args...> format, Args&&... args) {
-  if (enabled(LogLevel::error)) emit(LogLevel::error, fmt::format(format, std::forward<Args>(args)...));
+  if (enabled(LogLevel::error)) vemit(LogLevel::error, format, fmt::make_format_args(args...));
 }
 template <typename... Args>
 void critical(fmt::format_string<Args...> format, Args&&... args) {
-  emit(LogLevel::critical, fmt::format(format, std::forward<Args>(args)...));
+  vemit(LogLevel::critical, format, fmt::make_format_args(args...));
 }
 
 }  // namespace log

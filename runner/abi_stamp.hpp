@@ -1,0 +1,25 @@
+#pragma once
+
+// Comparing a plugin's ABI stamp (see <cppd/plugin.hpp>) with the one this cppd was built with. The runner does
+// this right after dlopen and before it calls any plugin function.
+
+#include <string>
+#include <vector>
+
+#include <cppd/plugin.hpp>
+
+namespace cppd::runner {
+
+/// The stamp this cppd was built with (the same initializer every plugin expands).
+const cppd_abi_stamp& hostAbiStamp() noexcept;
+
+/// One clause per field that differs, each naming both values: "built for cppd SDK ABI 1, this cppd provides
+/// 2". Empty when the plugin may be used. A bad magic number or a record smaller than this cppd's ends the
+/// comparison early (the later fields may not exist), so only the first 8 bytes of a foreign record are read.
+/// Callers prefix the plugin's path.
+std::vector<std::string> compareAbiStamps(const cppd_abi_stamp& plugin, const cppd_abi_stamp& host);
+
+/// compareAbiStamps against hostAbiStamp(), joined with "; "; empty when the plugin may be used.
+std::string abiStampProblem(const cppd_abi_stamp& plugin);
+
+}  // namespace cppd::runner

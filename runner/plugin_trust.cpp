@@ -1,0 +1,60 @@
+#include "plugin_trust.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+namespace cppd::runner {
+namespace {
+
+std::optional<std::string> modeProblem(const struct stat& st, const std::string& chmodTarget) {
+  auto mode = static_cast<unsigned>(st.st_mode & 07777);
+  if (st.st_mode & S_IWOTH) {
+    return fmt::format("it is writable by everyone (mode {:04o}); fix with chmod o-w {}", mode, chmodTarget);
+  }
+  if (st.st_mode & S_IWGRP) {
+    return fmt::format("it is writable by its group (mode {:04o}); fix with chmod g-w {}", mode, chmodTarget);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ownerProblem(const struct stat& st, const TrustPolicy& policy) {
+  if (policy.euid != 0 || st.st_uid == 0) return std::nullopt;
+  if (policy.invokingUid && st.st_uid == *policy.invokingUid) return std::nullopt;
+  if (policy.invokingUid) {
+    return fmt::format("cppd runs as root and it is owned by uid {}, not by root or the invoking user (uid {})",
+                       st.st_uid, *policy.invokingUid);
+  }
+  return fmt::format("cppd runs as root and it is owned by uid {}, not by root", st.st_uid);
+}
+
+}  // namespace
+
+TrustPolicy TrustPolicy::current() {
+  TrustPolicy policy;
+  policy.euid = ::geteuid();
+  if (const char* sudoUid = std::getenv("SUDO_UID"); sudoUid != nullptr && *sudoUid != '\0') {
+    errno = 0;
+    char* end = nullptr;
+    unsigned long value = std::strtoul(sudoUid, &end, 10);
+    if (errno == 0 && *end == '\0' && value <= static_cast<unsigned long>(static_cast<uid_t>(-1) - 1)) {
+      policy.invokingUid = static_cast<uid_t>(value);
+    }
+  }
+  return policy;
+}
+
+std::optional<std::string> fileTrustProblem(const std::string& path, const struct stat& st, const TrustPolicy& policy) {
+  if (auto problem = modeProblem(st, path)) return problem;
+  return ownerProblem(st, policy);
+}
+
+std::optional<std::string> directoryTrustProblem(const std::string& path, const struct stat& st, const TrustPolicy& policy) {
+  if (auto problem = modeProblem(st, path)) return problem;
+  return ownerProblem(st, policy);
+}
+
+}  // namespace cppd::runner

@@ -1,0 +1,33 @@
+#pragma once
+
+// Which plugin files and directories cppd is willing to load from, following sudo's rules for its plugins: a
+// file, or the plugin directory itself (not its parents), that others can write to could be replaced by someone
+// else's code, and cppd often runs as root.
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+namespace cppd::runner {
+
+/// Who may own plugin files. When the process runs as root (euid 0), files must be owned by root or by the
+/// invoking user (SUDO_UID, when run through sudo); otherwise the owner is not checked.
+struct TrustPolicy {
+  uid_t euid = 0;
+  std::optional<uid_t> invokingUid;
+
+  /// The policy of the running process: geteuid(), and SUDO_UID when it parses as a uid.
+  static TrustPolicy current();
+};
+
+/// Why a plugin file with status st must be refused ("it is writable by its group (mode 0664); remove that
+/// with chmod g-w"), or nullopt. Not checked for being a regular file: the caller filters that.
+std::optional<std::string> fileTrustProblem(const std::string& path, const struct stat& st, const TrustPolicy& policy);
+
+/// The same rules for the plugin directory itself (mode, and owner when root); sticky directories are not
+/// exempt: a world-writable /tmp is not a place to load plugins from.
+std::optional<std::string> directoryTrustProblem(const std::string& path, const struct stat& st, const TrustPolicy& policy);
+
+}  // namespace cppd::runner

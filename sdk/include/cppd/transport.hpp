@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <cppd/address.hpp>
+#include <cppd/export.hpp>
+
+namespace cppd {
+
+/// The connection a Protocol writes to (Twisted's ITransport). Implemented by the SDK; protocols only use it.
+///
+/// Thread affinity: loop thread only. Writes are delivered in call order. Nothing here throws: a write on a
+/// connection that is closing or closed is ignored (connectionLost tells the protocol why it ended), and a failed
+/// write ends the connection with connectionLost(reason) on a later loop iteration, never inside the call.
+class CPPD_API ITransport {
+ public:
+  virtual ~ITransport();
+
+  /// Sends data; the bytes are copied if they cannot be handed to the kernel at once.
+  virtual void write(std::string_view data) = 0;
+
+  /// Sends a buffer shared with other connections without copying it: the transport keeps a reference until
+  /// the bytes are written, so one poem is held once however many clients are reading it. A null buffer is
+  /// ignored.
+  virtual void writeShared(std::shared_ptr<const std::string> data) = 0;
+
+  /// Sends the pieces in order, as one write (Twisted's writeSequence).
+  virtual void writeSequence(const std::vector<std::string_view>& pieces) = 0;
+
+  /// Closes the connection once everything written so far has been sent (Twisted's loseConnection). Reading
+  /// stops now; later writes are ignored. connectionLost follows with a clean reason.
+  virtual void loseConnection() = 0;
+
+  /// Closes the connection now, dropping unsent data. connectionLost follows with a non-clean reason.
+  virtual void abortConnection() = 0;
+
+  /// The remote end.
+  virtual Address getPeer() const = 0;
+
+  /// The local end (the listening address for a server connection).
+  virtual Address getHost() const = 0;
+
+  /// Bytes accepted by write*() but not yet handed to the kernel. Producers use it with whenDrained() to keep
+  /// their memory bounded when a reader is slow.
+  virtual std::size_t bufferedBytes() const = 0;
+
+  /// Runs callback once, when everything written so far has been handed to the kernel: immediately (inside this
+  /// call) if nothing is buffered. Pending callbacks are dropped if the connection ends first. The callback
+  /// must not throw; if it does, the exception is logged and the connection aborted.
+  virtual void whenDrained(std::function<void()> callback) = 0;
+
+  /// True until loseConnection()/abortConnection() is called or the connection fails.
+  virtual bool connected() const = 0;
+};
+
+}  // namespace cppd

@@ -1,0 +1,248 @@
+// The process-wide log publisher: one lock, a list of observers, and twistd's start-up buffer.
+#include <cppd/log.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <exception>
+#include <mutex>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace cppd {
+namespace {
+
+// twistd's log beginner keeps this many events until the first observer is attached.
+constexpr std::size_t kStartupBufferSize = 200;
+
+struct BufferedEvent {
+  std::chrono::system_clock::time_point time;
+  LogLevel level = LogLevel::info;
+  std::string system;
+  std::string text;
+};
+
+// A fixed ring of events whose strings are reused, so buffering does not allocate once the ring has wrapped.
+class StartupBuffer {
+ public:
+  void push(const LogEvent& event) {
+    BufferedEvent& slot = slots_[(first_ + count_) % slots_.size()];
+    slot.time = event.time;
+    slot.level = event.level;
+    slot.system.assign(event.system);
+    slot.text.assign(event.text);
+    if (count_ < slots_.size()) {
+      ++count_;
+    } else {
+      first_ = (first_ + 1) % slots_.size();
+    }
+  }
+
+  template <typename Fn>
+  void forEach(Fn&& fn) const {
+    for (std::size_t i = 0; i < count_; ++i) {
+      const BufferedEvent& slot = slots_[(first_ + i) % slots_.size()];
+      fn(LogEvent{slot.time, slot.level, slot.system, slot.text});
+    }
+  }
+
+  void clear() noexcept {
+    first_ = 0;
+    count_ = 0;
+  }
+
+ private:
+  std::array<BufferedEvent, kStartupBufferSize> slots_;
+  std::size_t first_ = 0;
+  std::size_t count_ = 0;
+};
+
+struct Publisher {
+  std::mutex mutex;
+  std::vector<std::shared_ptr<ILogObserver>> observers;
+  StartupBuffer startup;
+  bool started = false;  // set by the first addObserver; from then on nothing is buffered
+  bool observerFailureReported = false;
+  std::atomic<LogLevel> minLevel{LogLevel::info};
+};
+
+// Never destroyed: destructors of other statics (the global reactor, plugins) may still log during exit, and a
+// function-local static could already be gone by then.
+Publisher& publisher() {
+  static Publisher* const instance = new Publisher;
+  return *instance;
+}
+
+// The current thread's innermost LogContext, or null.
+thread_local const std::string* currentSystem = nullptr;
+
+// True while this thread is inside an observer: an observer that logs would otherwise deadlock on the lock.
+thread_local bool dispatching = false;
+
+void writeStderr(std::string_view text) noexcept {
+  while (!text.empty()) {
+    ssize_t written = ::write(STDERR_FILENO, text.data(), text.size());
+    if (written <= 0) return;
+    text.remove_prefix(static_cast<std::size_t>(written));
+  }
+}
+
+// Called with the lock held. An observer must not throw; if one does, the event still reaches the others and
+// the failure is reported once, because an observer that throws usually throws for every event.
+void deliver(Publisher& pub, ILogObserver& observer, const LogEvent& event) noexcept {
+  const char* what = "unknown exception";
+  try {
+    observer.observe(event);
+    return;
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  if (!pub.observerFailureReported) {
+    pub.observerFailureReported = true;
+    writeStderr(fmt::format("cppd: a log observer threw ({}); the event was dropped for it, further observer "
+                            "errors are not reported\n", what));
+  }
+}
+
+void publish(const LogEvent& event) {
+  if (dispatching) {
+    writeStderr("cppd: a log observer logged from observe(); that event was dropped\n");
+    return;
+  }
+  Publisher& pub = publisher();
+  std::lock_guard lock(pub.mutex);
+  if (!pub.started) {
+    pub.startup.push(event);
+    // twistd prints errors at once while nobody listens yet, so a failed start-up is never silent.
+    if (event.level == LogLevel::critical) writeStderr(fmt::format("{}\n", event.text));
+    return;
+  }
+  dispatching = true;
+  for (const auto& observer : pub.observers) deliver(pub, *observer, event);
+  dispatching = false;
+}
+
+// "YYYY-MM-DDTHH:MM:SS+ZZZZ" for one second, cached per thread: localtime_r and strftime cost far more than the
+// rest of a line, and consecutive events almost always fall in the same second. The zone tzset() last loaded is
+// part of the key, so a TZ change followed by tzset() takes effect at once (tests rely on that).
+struct PrefixCache {
+  std::time_t second = -1;
+  long zoneOffset = 0;
+  const char* zoneName = nullptr;
+  std::array<char, 40> text{};
+  std::size_t size = 0;
+};
+
+std::string_view timePrefix(std::chrono::system_clock::time_point time) {
+  thread_local PrefixCache cache;
+  std::time_t second = std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::seconds>(time));
+  if (second != cache.second || ::timezone != cache.zoneOffset || ::tzname[0] != cache.zoneName || cache.size == 0) {
+    std::tm local{};
+    localtime_r(&second, &local);
+    cache.size = std::strftime(cache.text.data(), cache.text.size(), "%Y-%m-%dT%H:%M:%S%z", &local);
+    cache.second = second;
+    cache.zoneOffset = ::timezone;
+    cache.zoneName = ::tzname[0];
+  }
+  return {cache.text.data(), cache.size};
+}
+
+}  // namespace
+
+std::string_view toString(LogLevel level) noexcept {
+  switch (level) {
+    case LogLevel::debug: return "debug";
+    case LogLevel::info: return "info";
+    case LogLevel::warn: return "warn";
+    case LogLevel::error: return "error";
+    case LogLevel::critical: return "critical";
+  }
+  return "unknown";
+}
+
+ILogObserver::~ILogObserver() = default;
+
+void formatLogLine(const LogEvent& event, std::string& out) {
+  out.append(timePrefix(event.time));
+  out.append(" [");
+  out.append(event.system);
+  out.append("] ");
+  // Like twistd, replace every newline (a trailing one included) so continuation lines start with a tab.
+  std::string_view text = event.text;
+  for (auto newline = text.find('\n'); newline != std::string_view::npos; newline = text.find('\n')) {
+    out.append(text.substr(0, newline));
+    out.append("\n\t");
+    text.remove_prefix(newline + 1);
+  }
+  out.append(text);
+  out.push_back('\n');
+}
+
+LogContext::LogContext(std::string system) : system_(std::move(system)), previous_(currentSystem) {
+  currentSystem = &system_;
+}
+
+LogContext::~LogContext() { currentSystem = previous_; }
+
+std::string_view LogContext::current() noexcept { return currentSystem ? std::string_view(*currentSystem) : "-"; }
+
+namespace log {
+
+void addObserver(std::shared_ptr<ILogObserver> observer) {
+  if (!observer) return;
+  Publisher& pub = publisher();
+  std::lock_guard lock(pub.mutex);
+  pub.observers.push_back(observer);
+  if (pub.started) return;
+  pub.started = true;
+  dispatching = true;
+  pub.startup.forEach([&](const LogEvent& event) { deliver(pub, *observer, event); });
+  dispatching = false;
+  pub.startup.clear();
+}
+
+void removeObserver(const std::shared_ptr<ILogObserver>& observer) {
+  Publisher& pub = publisher();
+  std::lock_guard lock(pub.mutex);
+  std::erase(pub.observers, observer);
+}
+
+void reset() {
+  Publisher& pub = publisher();
+  // Destroy the observers outside the lock: a file observer's destructor may flush and, in theory, log.
+  std::vector<std::shared_ptr<ILogObserver>> detached;
+  {
+    std::lock_guard lock(pub.mutex);
+    detached.swap(pub.observers);
+    pub.startup.clear();
+    pub.started = false;
+    pub.observerFailureReported = false;
+  }
+}
+
+void setLevel(LogLevel level) noexcept { publisher().minLevel.store(level, std::memory_order_relaxed); }
+
+bool enabled(LogLevel level) noexcept { return level >= publisher().minLevel.load(std::memory_order_relaxed); }
+
+void emit(LogLevel level, std::string_view text) { emit(level, LogContext::current(), text); }
+
+void emit(LogLevel level, std::string_view system, std::string_view text) {
+  if (!enabled(level)) return;
+  publish(LogEvent{std::chrono::system_clock::now(), level, system, text});
+}
+
+void vemit(LogLevel level, fmt::string_view format, fmt::format_args args) {
+  if (!enabled(level)) return;
+  fmt::memory_buffer text;
+  fmt::vformat_to(std::back_inserter(text), format, args);
+  emit(level, std::string_view(text.data(), text.size()));
+}
+
+}  // namespace log
+}  // namespace cppd

@@ -1,0 +1,304 @@
+#include <cppd/log.hpp>
+
+#include <cstdlib>
+#include <ctime>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+using cppd::LogContext;
+using cppd::LogEvent;
+using cppd::LogLevel;
+
+namespace {
+
+struct Captured {
+  LogLevel level;
+  std::string system;
+  std::string text;
+};
+
+class CapturingObserver : public cppd::ILogObserver {
+ public:
+  void observe(const LogEvent& event) override {
+    events.push_back({event.level, std::string(event.system), std::string(event.text)});
+  }
+  std::vector<Captured> events;
+};
+
+class ThrowingObserver : public cppd::ILogObserver {
+ public:
+  void observe(const LogEvent&) override { throw std::runtime_error("observer is broken"); }
+};
+
+// The publisher is process-wide: every test starts and ends with no observer, an empty buffer, level info.
+struct FreshLog {
+  FreshLog() { clear(); }
+  ~FreshLog() { clear(); }
+  static void clear() {
+    cppd::log::reset();
+    cppd::log::setLevel(LogLevel::info);
+  }
+};
+
+// Switches the process time zone for one test and restores the previous one.
+class ScopedTimeZone {
+ public:
+  explicit ScopedTimeZone(const char* zone) {
+    if (const char* old = std::getenv("TZ")) previous_ = old;
+    ::setenv("TZ", zone, 1);
+    ::tzset();
+  }
+  ~ScopedTimeZone() {
+    if (previous_) {
+      ::setenv("TZ", previous_->c_str(), 1);
+    } else {
+      ::unsetenv("TZ");
+    }
+    ::tzset();
+  }
+  ScopedTimeZone(const ScopedTimeZone&) = delete;
+  ScopedTimeZone& operator=(const ScopedTimeZone&) = delete;
+
+ private:
+  std::optional<std::string> previous_;
+};
+
+// 2024-01-05T12:34:56Z.
+const auto kFixedTime = std::chrono::system_clock::from_time_t(1704458096);
+
+std::string formatted(std::string_view system, std::string_view text,
+                      std::chrono::system_clock::time_point time = kFixedTime) {
+  std::string line;
+  cppd::formatLogLine(LogEvent{time, LogLevel::info, system, text}, line);
+  return line;
+}
+
+std::shared_ptr<CapturingObserver> attachCapture() {
+  auto observer = std::make_shared<CapturingObserver>();
+  cppd::log::addObserver(observer);
+  return observer;
+}
+
+}  // namespace
+
+TEST_CASE("formatLogLine writes twistd's line: local time with a T, the offset, [system] and the text", "[log]") {
+  ScopedTimeZone utc("UTC");
+  CHECK(formatted("Echo,0,127.0.0.1", "hello") == "2024-01-05T12:34:56+0000 [Echo,0,127.0.0.1] hello\n");
+}
+
+TEST_CASE("formatLogLine uses the local time zone and its +ZZZZ offset", "[log]") {
+  {
+    ScopedTimeZone india("IST-5:30");
+    CHECK(formatted("-", "x") == "2024-01-05T18:04:56+0530 [-] x\n");
+  }
+  {
+    ScopedTimeZone newYork("EST5");
+    CHECK(formatted("-", "x") == "2024-01-05T07:34:56-0500 [-] x\n");
+  }
+}
+
+TEST_CASE("formatLogLine ignores the fraction of a second", "[log]") {
+  ScopedTimeZone utc("UTC");
+  CHECK(formatted("-", "x", kFixedTime + std::chrono::milliseconds(999)) == "2024-01-05T12:34:56+0000 [-] x\n");
+  CHECK(formatted("-", "x", kFixedTime + std::chrono::seconds(1)) == "2024-01-05T12:34:57+0000 [-] x\n");
+}
+
+TEST_CASE("formatLogLine starts every continuation line with a tab", "[log]") {
+  ScopedTimeZone utc("UTC");
+  CHECK(formatted("-", "Traceback:\n  line 1\n  line 2") ==
+        "2024-01-05T12:34:56+0000 [-] Traceback:\n\t  line 1\n\t  line 2\n");
+  // twistd replaces every newline, a trailing one included.
+  CHECK(formatted("-", "done\n") == "2024-01-05T12:34:56+0000 [-] done\n\t\n");
+}
+
+TEST_CASE("formatLogLine appends to what the buffer already holds", "[log]") {
+  ScopedTimeZone utc("UTC");
+  std::string out = "first\n";
+  cppd::formatLogLine(LogEvent{kFixedTime, LogLevel::info, "-", "second"}, out);
+  CHECK(out == "first\n2024-01-05T12:34:56+0000 [-] second\n");
+}
+
+TEST_CASE("an event logged outside any LogContext has the system -", "[log]") {
+  FreshLog fresh;
+  auto capture = attachCapture();
+  CHECK(LogContext::current() == "-");
+  cppd::log::info("EchoFactory starting on {}", 18007);
+  REQUIRE(capture->events.size() == 1);
+  CHECK(capture->events[0].system == "-");
+  CHECK(capture->events[0].text == "EchoFactory starting on 18007");
+  CHECK(capture->events[0].level == LogLevel::info);
+}
+
+TEST_CASE("a LogContext sets the system of events logged while it lives and nested ones restore it", "[log]") {
+  FreshLog fresh;
+  auto capture = attachCapture();
+  {
+    LogContext factory("EchoFactory");
+    cppd::log::info("accepted");
+    {
+      LogContext connection("Echo,0,127.0.0.1");
+      cppd::log::info("data");
+    }
+    cppd::log::info("back in the factory");
+  }
+  cppd::log::info("outside");
+  REQUIRE(capture->events.size() == 4);
+  CHECK(capture->events[0].system == "EchoFactory");
+  CHECK(capture->events[1].system == "Echo,0,127.0.0.1");
+  CHECK(capture->events[2].system == "EchoFactory");
+  CHECK(capture->events[3].system == "-");
+}
+
+TEST_CASE("a LogContext applies only to the thread that created it", "[log]") {
+  LogContext connection("Echo,1,127.0.0.1");
+  std::string seenElsewhere;
+  std::thread other([&] { seenElsewhere = std::string(LogContext::current()); });
+  other.join();
+  CHECK(seenElsewhere == "-");
+  CHECK(LogContext::current() == "Echo,1,127.0.0.1");
+}
+
+TEST_CASE("emit with an explicit system ignores the current context", "[log]") {
+  FreshLog fresh;
+  auto capture = attachCapture();
+  LogContext connection("Echo,0,127.0.0.1");
+  cppd::log::emit(LogLevel::info, "cppd.runner#info", "starting up");
+  REQUIRE(capture->events.size() == 1);
+  CHECK(capture->events[0].system == "cppd.runner#info");
+}
+
+TEST_CASE("events below the minimum level are dropped and info is the default", "[log]") {
+  FreshLog fresh;
+  auto capture = attachCapture();
+  CHECK_FALSE(cppd::log::enabled(LogLevel::debug));
+  CHECK(cppd::log::enabled(LogLevel::info));
+  cppd::log::debug("hidden");
+  cppd::log::setLevel(LogLevel::warn);
+  cppd::log::info("hidden too");
+  cppd::log::warn("shown {}", 1);
+  cppd::log::error("shown {}", 2);
+  cppd::log::critical("shown {}", 3);
+  REQUIRE(capture->events.size() == 3);
+  CHECK(capture->events[0].level == LogLevel::warn);
+  CHECK(capture->events[1].level == LogLevel::error);
+  CHECK(capture->events[2].level == LogLevel::critical);
+  cppd::log::setLevel(LogLevel::debug);
+  cppd::log::debug("now shown");
+  CHECK(capture->events.size() == 4);
+}
+
+TEST_CASE("events logged before the first observer are replayed into it in order", "[log]") {
+  FreshLog fresh;
+  {
+    LogContext context("early");
+    cppd::log::info("one");
+  }
+  cppd::log::warn("two");
+  auto capture = attachCapture();
+  REQUIRE(capture->events.size() == 2);
+  CHECK(capture->events[0].text == "one");
+  CHECK(capture->events[0].system == "early");
+  CHECK(capture->events[1].text == "two");
+  CHECK(capture->events[1].level == LogLevel::warn);
+}
+
+TEST_CASE("only the last 200 events before the first observer are replayed", "[log]") {
+  FreshLog fresh;
+  for (int i = 0; i < 250; ++i) cppd::log::info("event {}", i);
+  auto capture = attachCapture();
+  REQUIRE(capture->events.size() == 200);
+  CHECK(capture->events.front().text == "event 50");
+  CHECK(capture->events.back().text == "event 249");
+}
+
+TEST_CASE("a later observer gets no replay, only new events", "[log]") {
+  FreshLog fresh;
+  cppd::log::info("early");
+  auto first = attachCapture();
+  auto second = attachCapture();
+  cppd::log::info("late");
+  REQUIRE(first->events.size() == 2);
+  REQUIRE(second->events.size() == 1);
+  CHECK(second->events[0].text == "late");
+}
+
+TEST_CASE("reset drops the start-up buffer", "[log]") {
+  FreshLog fresh;
+  cppd::log::info("forgotten");
+  cppd::log::reset();
+  auto capture = attachCapture();
+  CHECK(capture->events.empty());
+}
+
+TEST_CASE("removeObserver stops delivery to that observer only", "[log]") {
+  FreshLog fresh;
+  auto kept = attachCapture();
+  auto removed = attachCapture();
+  cppd::log::removeObserver(removed);
+  cppd::log::removeObserver(std::make_shared<CapturingObserver>());  // unknown: ignored
+  cppd::log::info("after removal");
+  CHECK(kept->events.size() == 1);
+  CHECK(removed->events.empty());
+}
+
+TEST_CASE("an observer that throws does not stop the event or reach the caller", "[log]") {
+  FreshLog fresh;
+  cppd::log::addObserver(std::make_shared<ThrowingObserver>());
+  auto capture = attachCapture();
+  REQUIRE_NOTHROW(cppd::log::info("first"));
+  REQUIRE_NOTHROW(cppd::log::info("second"));
+  CHECK(capture->events.size() == 2);
+}
+
+TEST_CASE("an observer that logs from observe does not deadlock and its event is dropped", "[log]") {
+  struct Relogging : cppd::ILogObserver {
+    void observe(const LogEvent&) override {
+      ++calls;
+      cppd::log::info("from inside the observer");
+    }
+    int calls = 0;
+  };
+  FreshLog fresh;
+  auto observer = std::make_shared<Relogging>();
+  cppd::log::addObserver(observer);
+  cppd::log::info("outer");
+  CHECK(observer->calls == 1);
+}
+
+TEST_CASE("log helpers format their arguments, including lines longer than the inline buffer", "[log]") {
+  FreshLog fresh;
+  auto capture = attachCapture();
+  cppd::log::info("{} connected from {}:{}", "Echo", "127.0.0.1", 4242);
+  std::string big(2000, 'x');
+  cppd::log::info("big {}", big);
+  REQUIRE(capture->events.size() == 2);
+  CHECK(capture->events[0].text == "Echo connected from 127.0.0.1:4242");
+  CHECK(capture->events[1].text == "big " + big);
+}
+
+TEST_CASE("events logged from several threads all reach the observer", "[log]") {
+  FreshLog fresh;
+  auto capture = attachCapture();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([t] {
+      LogContext context(fmt::format("worker,{}", t));
+      for (int i = 0; i < 500; ++i) cppd::log::info("event {}", i);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(capture->events.size() == 2000);
+}
+
+TEST_CASE("toString names every level", "[log]") {
+  CHECK(cppd::toString(LogLevel::debug) == "debug");
+  CHECK(cppd::toString(LogLevel::info) == "info");
+  CHECK(cppd::toString(LogLevel::warn) == "warn");
+  CHECK(cppd::toString(LogLevel::error) == "error");
+  CHECK(cppd::toString(LogLevel::critical) == "critical");
+}
