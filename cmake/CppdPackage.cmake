@@ -1,2 +1,42 @@
 # Installation and the CMake package out-of-tree plugins use: find_package(cppd) + cppd_add_plugin().
-# (Filled in by the plugin-system work.)
+#
+#   bin/cppd                              RPATH $ORIGIN/../<libdir>, so a relocated prefix keeps working
+#   <libdir>/libcppd.so.<abi>             the SDK, SONAME tied to CPPD_SDK_ABI_VERSION
+#   <libdir>/cppd/plugins/*.so            the in-tree plugins (installed by cppd_add_plugin)
+#   include/cppd/*.hpp                    public headers, with the generated version.hpp
+#   <libdir>/cmake/cppd/                  cppdConfig.cmake, cppdConfigVersion.cmake, cppdTargets.cmake
+#                                         (cppd::sdk) and CppdPlugin.cmake (cppd_add_plugin)
+include(CMakePackageConfigHelpers)
+
+set(CPPD_INSTALL_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/cppd")
+
+set_target_properties(cppd_exe PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
+
+install(TARGETS cppd EXPORT cppdTargets
+  LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+  INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/sdk/include/cppd"
+  DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
+  FILES_MATCHING PATTERN "*.hpp")
+install(FILES "${PROJECT_BINARY_DIR}/sdk/include/cppd/version.hpp"
+  DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/cppd")
+
+install(EXPORT cppdTargets
+  NAMESPACE cppd::
+  DESTINATION "${CPPD_INSTALL_CMAKE_DIR}")
+
+configure_package_config_file("${CMAKE_CURRENT_LIST_DIR}/cppdConfig.cmake.in"
+  "${PROJECT_BINARY_DIR}/cppdConfig.cmake"
+  INSTALL_DESTINATION "${CPPD_INSTALL_CMAKE_DIR}"
+  PATH_VARS CMAKE_INSTALL_INCLUDEDIR CPPD_INSTALL_PLUGIN_DIR)
+# 0.x: a new minor version may change the plugin ABI, so only the same major.minor is compatible.
+write_basic_package_version_file("${PROJECT_BINARY_DIR}/cppdConfigVersion.cmake"
+  VERSION "${PROJECT_VERSION}"
+  COMPATIBILITY SameMinorVersion)
+
+install(FILES
+  "${PROJECT_BINARY_DIR}/cppdConfig.cmake"
+  "${PROJECT_BINARY_DIR}/cppdConfigVersion.cmake"
+  "${CMAKE_CURRENT_LIST_DIR}/CppdPlugin.cmake"
+  DESTINATION "${CPPD_INSTALL_CMAKE_DIR}")

@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is already there. Usage: cmake/install-deps.sh [--tests]
 set -euo pipefail
 
-build_packages=(g++ cmake make pkg-config libuv1-dev libboost-dev libfmt-dev libcxxopts-dev catch2)
+build_packages=(g++ cmake make pkg-config libuv1-dev libboost-dev libfmt-dev libcxxopts-dev catch2 libsystemd-dev libtomlplusplus-dev)
 # Real clients and tools the integration tests drive.
 test_packages=(curl netcat-openbsd logrotate python3 procps util-linux)
 

@@ -1,10 +1,9 @@
 #include "abi_stamp.hpp"
 
-#include <cstring>
-#include <string_view>
-
 #include <fmt/format.h>
 
+#include <cstring>
+#include <string_view>
 
 namespace cppd::runner {
 namespace {
@@ -79,8 +78,7 @@ std::vector<std::string> compareAbiStamps(const cppd_abi_stamp& plugin, const cp
                     host.pointerSize * 8));
   }
   if (plugin.boostDllStdFs != host.boostDllStdFs) {
-    add(fmt::format("built with BOOST_DLL_USE_STD_FS={}, this cppd with {}", plugin.boostDllStdFs,
-                    host.boostDllStdFs));
+    add(fmt::format("built with BOOST_DLL_USE_STD_FS={}, this cppd with {}", plugin.boostDllStdFs, host.boostDllStdFs));
   }
   return problems;
 }

@@ -3,10 +3,9 @@
 // Comparing a plugin's ABI stamp (see <cppd/plugin.hpp>) with the one this cppd was built with. The runner does
 // this right after dlopen and before it calls any plugin function.
 
+#include <cppd/plugin.hpp>
 #include <string>
 #include <vector>
-
-#include <cppd/plugin.hpp>
 
 namespace cppd::runner {
 

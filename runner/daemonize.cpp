@@ -101,10 +101,15 @@ int waitForDaemon(int readFd, pid_t intermediate, IProcessPrimitives& os, std::s
     message = describeDeath(intermediate, status) + " (in the first child)";
     return exitCodeFor(ErrorKind::software);
   }
-  for (;;) {
-    const pid_t pid = os.waitpid(-1, &status, 0);
+  // Bounded, so a daemon that closed the pipe but lives on cannot hang the launcher either.
+  for (int i = 0; i < 500; ++i) {
+    const pid_t pid = os.waitpid(-1, &status, WNOHANG);
     if (pid < 0 && errno == EINTR) continue;
     if (pid < 0) break;
+    if (pid == 0) {
+      ::usleep(10000);
+      continue;
+    }
     message = describeDeath(pid, status);
     return WIFEXITED(status) && WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : exitCodeFor(ErrorKind::software);
   }
@@ -129,7 +134,10 @@ DaemonizeResult daemonize(const std::vector<int>& keepFds, IProcessPrimitives& o
     std::string message;
     result.launcherExitCode = waitForDaemon(fds[0], first, os, message);
     if (!message.empty()) std::fprintf(stderr, "cppd: startup failed: %s\n", message.c_str());
-    return result;
+    // Like twistd's parent, leave with _exit: destructors here would act on state the daemon shares with us
+    // (the event loop's epoll instance, plugin objects holding descriptors, stdio buffers already flushed).
+    std::fflush(nullptr);
+    os.exit(result.launcherExitCode);
   }
   os.close(fds[0]);
   os.setsid();

@@ -41,9 +41,11 @@ struct DaemonizeResult {
   StatusReporter status;        // daemon only
 };
 
-/// Double-forks. The launcher waits for the daemon's report and prints "cppd: startup failed: <reason>" on
-/// stderr (through errorOut) for a failure; the intermediate child exits at once; the daemon gets setsid, stdio
-/// on /dev/null and every inherited descriptor closed except keepFds, and returns with its StatusReporter.
+/// Double-forks. Only the daemon returns (isDaemon true, with its StatusReporter): it has setsid, stdio on
+/// /dev/null and every inherited descriptor closed except keepFds and the pipe. The intermediate child _exits
+/// at once. The launcher waits for the daemon's report, prints "cppd: startup failed: <reason>" on stderr for
+/// a failure, and _exits with the daemon's code (0 on success) without running destructors, which would act on
+/// state shared with the daemon; with a fake os whose exit() returns by throwing, tests see the launcher path.
 /// Throws cppd::Error (os) if the pipe or the first fork fails (nothing has forked then).
 DaemonizeResult daemonize(const std::vector<int>& keepFds, IProcessPrimitives& os = systemPrimitives());
 

@@ -2,6 +2,7 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,8 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace cppd::runner {
 namespace {
@@ -107,8 +106,8 @@ std::optional<std::string> extentProblem(int fd, const Ehdr& header, off_t fileS
   needed = std::max({needed, phEnd, shEnd});
   if (phEnd <= size && header.e_phentsize == sizeof(Phdr)) {
     std::vector<Phdr> segments(header.e_phnum);
-    if (!segments.empty() && readAt(fd, segments.data(), segments.size() * sizeof(Phdr),
-                                    static_cast<off_t>(header.e_phoff))) {
+    if (!segments.empty() &&
+        readAt(fd, segments.data(), segments.size() * sizeof(Phdr), static_cast<off_t>(header.e_phoff))) {
       for (const auto& segment : segments) {
         if (segment.p_type == PT_LOAD || segment.p_type == PT_DYNAMIC) {
           needed = std::max<unsigned long long>(needed, segment.p_offset + segment.p_filesz);

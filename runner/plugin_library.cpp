@@ -1,12 +1,11 @@
 #include "plugin_library.hpp"
 
-#include <system_error>
-#include <utility>
-#include <vector>
-
 #include <fmt/format.h>
 
 #include <cppd/error.hpp>
+#include <system_error>
+#include <utility>
+#include <vector>
 
 namespace cppd::runner {
 namespace {

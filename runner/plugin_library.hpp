@@ -4,11 +4,9 @@
 // load time with dlerror's text, and never unloaded: every opened library is also kept in a process-lifetime
 // registry, so objects, deleters and exceptions coming from the plugin stay valid until the process exits.
 
-#include <string>
-
 #include <boost/dll/shared_library.hpp>
-
 #include <cppd/plugin.hpp>
+#include <string>
 
 namespace cppd::runner {
 

@@ -1,10 +1,9 @@
 #include "plugin_loader.hpp"
 
-#include <exception>
-
 #include <fmt/format.h>
 
 #include <cppd/error.hpp>
+#include <exception>
 
 #include "abi_stamp.hpp"
 #include "elf_header.hpp"

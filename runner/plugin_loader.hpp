@@ -4,10 +4,9 @@
 // ELF header, dlopen (RTLD_NOW), ABI stamp, entry point, factory call, tapname. Each failure is a cppd::Error
 // whose message is the reason only ("built for cppd SDK ABI 1, this cppd provides 2"); callers add the path.
 
+#include <cppd/service_maker.hpp>
 #include <memory>
 #include <string>
-
-#include <cppd/service_maker.hpp>
 
 namespace cppd::runner {
 

@@ -1,11 +1,10 @@
 #include "plugin_trust.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 namespace cppd::runner {
 namespace {
@@ -52,7 +51,8 @@ std::optional<std::string> fileTrustProblem(const std::string& path, const struc
   return ownerProblem(st, policy);
 }
 
-std::optional<std::string> directoryTrustProblem(const std::string& path, const struct stat& st, const TrustPolicy& policy) {
+std::optional<std::string> directoryTrustProblem(const std::string& path, const struct stat& st,
+                                                 const TrustPolicy& policy) {
   if (auto problem = modeProblem(st, path)) return problem;
   return ownerProblem(st, policy);
 }

@@ -28,6 +28,7 @@ std::optional<std::string> fileTrustProblem(const std::string& path, const struc
 
 /// The same rules for the plugin directory itself (mode, and owner when root); sticky directories are not
 /// exempt: a world-writable /tmp is not a place to load plugins from.
-std::optional<std::string> directoryTrustProblem(const std::string& path, const struct stat& st, const TrustPolicy& policy);
+std::optional<std::string> directoryTrustProblem(const std::string& path, const struct stat& st,
+                                                 const TrustPolicy& policy);
 
 }  // namespace cppd::runner

@@ -75,7 +75,9 @@ const OptionDef* findShort(char c) {
 
 std::string absolute(const std::string& launchDir, const std::string& path) {
   if (path.empty() || path.front() == '/') return path;
-  return (std::filesystem::path(launchDir) / path).lexically_normal().string();
+  std::string joined = (std::filesystem::path(launchDir) / path).lexically_normal().string();
+  if (joined.size() > 1 && joined.back() == '/') joined.pop_back();  // "dir/." normalises to "dir/"
+  return joined;
 }
 
 std::uint64_t parseSize(const std::string& value) {

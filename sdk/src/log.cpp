@@ -92,21 +92,23 @@ void writeStderr(std::string_view text) noexcept {
   }
 }
 
+void reportObserverFailure(Publisher& pub, const char* what) noexcept {
+  if (pub.observerFailureReported) return;
+  pub.observerFailureReported = true;
+  std::string_view parts[] = {"cppd: a log observer threw (", what,
+                              "); the event was dropped for it, further observer errors are not reported\n"};
+  for (std::string_view part : parts) writeStderr(part);
+}
+
 // Called with the lock held. An observer must not throw; if one does, the event still reaches the others and
 // the failure is reported once, because an observer that throws usually throws for every event.
 void deliver(Publisher& pub, ILogObserver& observer, const LogEvent& event) noexcept {
-  const char* what = "unknown exception";
   try {
     observer.observe(event);
-    return;
   } catch (const std::exception& e) {
-    what = e.what();
+    reportObserverFailure(pub, e.what());  // here: what() dies with the exception
   } catch (...) {
-  }
-  if (!pub.observerFailureReported) {
-    pub.observerFailureReported = true;
-    writeStderr(fmt::format("cppd: a log observer threw ({}); the event was dropped for it, further observer "
-                            "errors are not reported\n", what));
+    reportObserverFailure(pub, "unknown exception");
   }
 }
 
@@ -240,7 +242,7 @@ void emit(LogLevel level, std::string_view system, std::string_view text) {
 void vemit(LogLevel level, fmt::string_view format, fmt::format_args args) {
   if (!enabled(level)) return;
   fmt::memory_buffer text;
-  fmt::vformat_to(std::back_inserter(text), format, args);
+  fmt::vformat_to(fmt::appender(text), format, args);
   emit(level, std::string_view(text.data(), text.size()));
 }
 

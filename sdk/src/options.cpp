@@ -1,14 +1,12 @@
-#include <cppd/options.hpp>
+#include <fmt/format.h>
 
 #include <cerrno>
+#include <cppd/error.hpp>
+#include <cppd/options.hpp>
 #include <cstdlib>
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
-
-#include <fmt/format.h>
-
-#include <cppd/error.hpp>
 
 namespace cppd {
 namespace {
@@ -31,7 +29,8 @@ T integerAs(const std::string& name, const std::string& value, const char* expec
   long long parsed = 0;
   if (!parseLongLong(value, parsed)) throw wrongType(name, value, expected);
   if (parsed < static_cast<long long>(std::numeric_limits<T>::min()) ||
-      (parsed > 0 && static_cast<unsigned long long>(parsed) > static_cast<unsigned long long>(std::numeric_limits<T>::max()))) {
+      (parsed > 0 &&
+       static_cast<unsigned long long>(parsed) > static_cast<unsigned long long>(std::numeric_limits<T>::max()))) {
     throw wrongType(name, value, expected);
   }
   return static_cast<T>(parsed);

@@ -48,13 +48,6 @@ void LoopHandle::close() noexcept {
 
 void LoopHandle::onClosed(uv_handle_t* handle) noexcept { delete static_cast<LoopHandle*>(handle->data); }
 
-Error uvError(const std::string& operation, const std::string& target, int status) {
-  ErrorKind kind = ErrorKind::os;
-  if (status == UV_EACCES || status == UV_EPERM) kind = ErrorKind::permission;
-  if (status == UV_ENOENT) kind = ErrorKind::noInput;
-  return Error(kind, fmt::format("{} {}: {} ({})", operation, target, uv_strerror(status), uv_err_name(status)));
-}
-
 void logCallbackFailure(std::string_view what, const char* reason) noexcept {
   try {
     log::error("{} failed: {}", what, reason);

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import signal as signal_module  # Server.signal (a method) shadows the module inside the class body
 import socket
 import subprocess
 import tempfile
@@ -106,7 +107,7 @@ class Server:
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signum)
 
-    def stop(self, signum=signal.SIGTERM, timeout=DEFAULT_TIMEOUT):
+    def stop(self, signum=signal_module.SIGTERM, timeout=DEFAULT_TIMEOUT):
         """Sends signum and waits for the exit; returns the exit status."""
         self.signal(signum)
         try:

@@ -36,6 +36,7 @@ class CPPD_API ILogObserver {
 
 /// twistd's line format: "YYYY-MM-DDTHH:MM:SS+ZZZZ [system] text\n" in local time; every newline inside
 /// text becomes "\n\t" so continuation lines start with a tab. Appends to out (no allocation when out has room).
+/// Thread-safe; the time prefix is cached per thread and second, and a TZ change applies after tzset().
 CPPD_API void formatLogLine(const LogEvent& event, std::string& out);
 
 /// Sets the logging context ("system") of the calling thread for the lifetime of this object, like twistd's
@@ -58,13 +59,16 @@ class CPPD_API LogContext {
 namespace log {
 
 /// Attaches an observer. Events logged before the first observer was attached (the last 200 of them) are
-/// replayed into it, as twistd's log beginner does, so start-up messages reach the log file.
+/// replayed into it, as twistd's log beginner does, so start-up messages reach the log file; until then critical
+/// events are also written to stderr at once. Later observers get new events only. Every function in
+/// cppd::log is thread-safe.
 CPPD_API void addObserver(std::shared_ptr<ILogObserver> observer);
 
 /// Detaches an observer; unknown observers are ignored.
 CPPD_API void removeObserver(const std::shared_ptr<ILogObserver>& observer);
 
-/// Detaches every observer and drops the start-up buffer (tests, and the runner at exit).
+/// Detaches every observer and drops the start-up buffer (tests, and the runner at exit). Buffering starts
+/// again, as if no observer had ever been attached; the level is left as it is.
 CPPD_API void reset();
 
 /// Events below level are dropped before formatting. The default is info.

@@ -29,6 +29,7 @@
 #include <boost/version.hpp>
 #include <fmt/core.h>
 
+#include <cppd/error.hpp>  // plugins throw cppd::UsageError from validators and makeService
 #include <cppd/service_maker.hpp>
 #include <cppd/version.hpp>
 

@@ -61,29 +61,37 @@ class CPPD_API Reactor {
   /// Callbacks that throw are caught, logged as errors, and the loop goes on.
   void run();
 
-  /// Makes run() return after the current iteration.
+  /// Makes run() return after the current iteration. Does nothing when run() is not running.
   void stop() noexcept;
 
   bool isRunning() const noexcept;
 
-  /// Calls fn once, after delay, on the loop thread.
+  /// Calls fn once, after delay (counted from now, whole milliseconds), on the loop thread. Calls due at the same
+  /// time run in the order they were scheduled. On a reactor closed by tryClose() it logs a warning and returns
+  /// an inactive DelayedCall.
   DelayedCall callLater(std::chrono::milliseconds delay, std::function<void()> fn);
 
-  /// Calls fn on the loop thread, soon. Safe to call from any thread and from a signal-free context.
+  /// Calls fn on the loop thread, soon; calls posted by one thread run in the order posted. Safe to call from any
+  /// thread (not from a signal handler). A pending call does not keep the loop alive by itself, but run() runs
+  /// every call posted before it finds nothing left to do. Calls still pending when the reactor is destroyed
+  /// never run.
   void callFromThread(std::function<void()> fn);
 
   /// Delivers signum to handler as a loop event (the real handler only wakes the loop). A watch keeps the loop
-  /// alive while it exists.
+  /// alive while it exists; several watches of one signal all receive it. Throws cppd::Error naming the signal
+  /// and the libuv error when the signal cannot be watched (e.g. an invalid number).
   SignalWatch onSignal(int signum, std::function<void(int signum)> handler);
 
   /// "libuv 1.44.2 (epoll)": what runs underneath, for the start-up log line.
   std::string backendName() const;
 
-  /// Handles not yet closed (tests assert this is 0 at the end).
+  /// Handles not yet closed, including ones closing whose close callback has not run yet; the reactor's own
+  /// wake-up handle for callFromThread is not counted (tests assert this is 0 at the end).
   std::size_t openHandleCount() const;
 
-  /// Runs pending close callbacks, then closes the loop if no handle is left. Returns false (and leaves the
-  /// reactor usable) when handles are still open.
+  /// Runs one non-blocking loop pass (pending close callbacks, due timers), then closes the loop if no handle and
+  /// no callFromThread call is left. Returns false (and leaves the reactor usable) when something is still open.
+  /// After it returned true, run() throws and new calls are ignored with a warning.
   bool tryClose();
 
   struct Impl;

@@ -53,7 +53,13 @@ class LoopHandle {
 
 /// "<operation> <target>: <libuv message> (<ERRNAME>)", e.g. "listen tcp:8000: address already in use
 /// (EADDRINUSE)", as an Error whose kind follows the status (EACCES/EPERM -> permission, ENOENT -> noInput).
-Error uvError(const std::string& operation, const std::string& target, int status);
+/// Inline so that unit tests, which see only exported symbols of libcppd, can check the wording.
+inline Error uvError(const std::string& operation, const std::string& target, int status) {
+  ErrorKind kind = ErrorKind::os;
+  if (status == UV_EACCES || status == UV_EPERM) kind = ErrorKind::permission;
+  if (status == UV_ENOENT) kind = ErrorKind::noInput;
+  return Error(kind, operation + " " + target + ": " + uv_strerror(status) + " (" + uv_err_name(status) + ")");
+}
 
 }  // namespace detail
 

@@ -1,0 +1,201 @@
+#include "application_runner.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <optional>
+
+#include <fmt/core.h>
+
+#include <cppd/error.hpp>
+#include <cppd/log.hpp>
+#include <cppd/reactor.hpp>
+#include <cppd/version.hpp>
+
+#include "daemonize.hpp"
+#include "log_file.hpp"
+#include "pid_file.hpp"
+#include "privileges.hpp"
+#include "shutdown.hpp"
+#include "signals.hpp"
+#include "syslog_observer.hpp"
+
+namespace cppd::runner {
+namespace {
+
+// Everything a run holds, released in reverse order of acquisition.
+struct RunState {
+  std::unique_ptr<PidFile> pidFile;
+  std::shared_ptr<ILogObserver> observer;
+  std::shared_ptr<LogFile> logFile;  // when logging to a file
+  StatusReporter status;
+  bool privilegedStarted = false;
+  bool startAttempted = false;
+};
+
+void openLog(const ServerOptions& o, const PrivilegeTarget& target, RunState& state) {
+  if (o.syslog) {
+    state.observer = std::make_shared<SyslogObserver>(o.prefix);
+  } else if (o.effectiveLogfile() == "-") {
+    state.observer = std::make_shared<StdoutObserver>();
+  } else {
+    LogFileOptions lo;
+    lo.path = o.effectiveLogfile();
+    lo.maxSize = o.logfileMaxSize;
+    lo.keep = o.logfileKeep;
+    lo.owner = target.uid;  // created (or chowned) for the user the service will run as
+    lo.group = target.gid;
+    state.logFile = std::make_shared<LogFile>(std::move(lo));
+    state.observer = state.logFile;
+  }
+  log::addObserver(state.observer);  // replays what was logged before (a stale pidfile, plugin loading)
+}
+
+void enterEnvironment(const ServerOptions& o, IProcessPrimitives& os) {
+  if (o.chroot && os.chroot(o.chroot->c_str()) != 0) throw systemError("chroot", *o.chroot, errno);
+  if (os.chdir(o.rundir.c_str()) != 0) throw systemError("chdir", o.rundir, errno);
+}
+
+PrivilegeTarget privilegeTarget(const ServerOptions& o, const Application& app) {
+  PrivilegeTarget target;
+  target.uid = o.uid ? o.uid : app.uid();
+  target.gid = o.gid ? o.gid : app.gid();
+  if (target.uid) {
+    const ResolvedUser user = resolveUser(std::to_string(*target.uid));
+    target.userName = user.name;
+    if (!target.gid) target.gid = user.primaryGid;
+  }
+  target.effectiveOnly = o.euid;
+  return target;
+}
+
+// Stops what a failed start left running. MultiService already rolls back a failed startService; this covers a
+// failure after privilegedStartService (ports bound) but before or after a complete startService.
+void rollBack(Application& app, RunState& state, Reactor& reactor) {
+  if (!state.privilegedStarted) return;
+  const bool rolledBackByTree = state.startAttempted && !app.running();
+  if (rolledBackByTree) return;
+  Shutdown shutdown(reactor, app.shared_from_this(), std::chrono::seconds(5));
+  shutdown.begin();
+  if (!shutdown.forced() && !shutdown.pending().empty()) reactor.run();
+}
+
+}  // namespace
+
+ApplicationRunner::ApplicationRunner(const ServerOptions& options, IProcessPrimitives& os)
+    : options_(options), os_(os) {}
+
+namespace {
+
+// One run: the steps of the start-up sequence, then serving and shutting down.
+class Run {
+ public:
+  Run(const ServerOptions& o, IProcessPrimitives& os, std::shared_ptr<Application> app)
+      : o_(o), os_(os), app_(std::move(app)), reactor_(globalReactor()) {}
+
+  // Everything up to "tell the launcher it worked". Returns false in a fake launcher (tests only).
+  bool start(const std::string& pluginInfo) {
+    const PrivilegeTarget target = privilegeTarget(o_, *app_);  // before chroot: the databases are outside
+    if (!o_.pidfile.empty()) state_.pidFile = std::make_unique<PidFile>(o_.pidfile);
+    if (const auto mask = o_.effectiveUmask()) os_.umask(*mask);
+    openLog(o_, target, state_);  // before chroot and fork: the path is the user's, errors reach the shell
+    enterEnvironment(o_, os_);
+    if (!o_.nodaemon && !detach()) return false;
+    log::info("cppd {} starting up.", versionString());
+    log::info("reactor class: {}.", reactor_.backendName());
+    log::info("plugin: {}", pluginInfo.empty() ? app_->name() : pluginInfo);
+    installSignals();
+    state_.privilegedStarted = true;
+    app_->privilegedStartService();
+    dropPrivileges(target, os_);
+    if (state_.logFile) state_.logFile->checkRotatable();
+    state_.startAttempted = true;
+    app_->startService();
+    state_.status.reportSuccess();
+    return true;
+  }
+
+  int fail(int code, const std::string& reason) {
+    log::error("startup failed: {}", reason);
+    signals_.reset();
+    try {
+      rollBack(*app_, state_, reactor_);
+    } catch (const std::exception& e) {
+      log::error("stopping the services after the failed start: {}", e.what());
+    }
+    if (state_.pidFile) state_.pidFile->remove();
+    if (state_.status.active()) state_.status.reportFailure(code, reason);
+    else std::fprintf(stderr, "cppd: startup failed: %s\n", reason.c_str());
+    if (state_.observer) log::removeObserver(state_.observer);
+    return code;
+  }
+
+  int serve() {
+    reactor_.run();
+    log::info("Main loop terminated.");
+    signals_.reset();
+    if (state_.pidFile) state_.pidFile->remove();
+    log::info("Server Shut Down.");
+    log::removeObserver(state_.observer);
+    return shutdown_->forced() ? exitCodeFor(ErrorKind::software) : 0;
+  }
+
+  int launcherExitCode() const noexcept { return launcherExitCode_; }
+
+ private:
+  bool detach() {
+    std::vector<int> keep;
+    if (state_.pidFile) keep.insert(keep.end(), {state_.pidFile->fd(), state_.pidFile->dirFd()});
+    if (state_.logFile) keep.insert(keep.end(), {state_.logFile->fd(), state_.logFile->dirFd()});
+    DaemonizeResult daemon = daemonize(keep, os_);
+    if (!daemon.isDaemon) {  // only with a fake os: the real launcher _exits inside daemonize
+      launcherExitCode_ = daemon.launcherExitCode;
+      return false;
+    }
+    state_.status = std::move(daemon.status);
+    if (state_.pidFile) state_.pidFile->writePid(os_.getpid());  // before the launcher hears "0"
+    return true;
+  }
+
+  void installSignals() {
+    shutdown_.emplace(reactor_, app_,
+                      std::chrono::milliseconds(static_cast<long long>(o_.shutdownTimeout * 1000)));
+    std::shared_ptr<LogFile> logFile = state_.logFile;  // SIGUSR1/SIGHUP are no-ops for stdout and syslog
+    SignalHandlers::Actions actions;
+    actions.shutdown = [this](int) { shutdown_->begin(); };
+    actions.force = [this](int signum) { shutdown_->force(fmt::format("second {}", signalName(signum))); };
+    actions.rotate = [logFile] {
+      if (logFile) logFile->rotateOrReopen();
+    };
+    actions.reopen = [logFile] {
+      if (logFile) logFile->reopen();
+    };
+    signals_.emplace(reactor_, std::move(actions));
+  }
+
+  const ServerOptions& o_;
+  IProcessPrimitives& os_;
+  std::shared_ptr<Application> app_;
+  Reactor& reactor_;
+  RunState state_;
+  std::optional<Shutdown> shutdown_;
+  std::optional<SignalHandlers> signals_;
+  int launcherExitCode_ = 0;
+};
+
+}  // namespace
+
+int ApplicationRunner::run(std::shared_ptr<Application> app, const std::string& pluginInfo) {
+  Run run(options_, os_, std::move(app));
+  try {
+    if (!run.start(pluginInfo)) return run.launcherExitCode();
+  } catch (const Error& e) {
+    return run.fail(exitCodeFor(e.kind()), e.what());
+  } catch (const std::exception& e) {
+    return run.fail(exitCodeFor(ErrorKind::software), e.what());
+  }
+  return run.serve();
+}
+
+}  // namespace cppd::runner

@@ -1,0 +1,122 @@
+#include "command_line.hpp"
+
+#include <fmt/format.h>
+
+#include <cppd/application.hpp>
+#include <cppd/error.hpp>
+#include <cppd/version.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+
+#include "application_runner.hpp"
+#include "plugin_cache.hpp"
+#include "plugin_listing.hpp"
+#include "plugin_loader.hpp"
+#include "plugin_options.hpp"
+#include "plugin_registry.hpp"
+#include "plugin_scanner.hpp"
+#include "server_options.hpp"
+
+namespace cppd::runner {
+namespace {
+
+void print(std::FILE* stream, const std::string& text) { std::fwrite(text.data(), 1, text.size(), stream); }
+
+PluginCatalog discover(const ServerOptions& options) {
+  DiscoverySettings settings;
+  settings.directories =
+      pluginSearchPath(options.pluginPath, std::getenv("CPPD_PLUGIN_PATH"), builtInPluginDirectory());
+  settings.scan = ScanSettings::fromEnvironment();
+  settings.cacheFile = PluginCache::defaultLocation();
+  settings.trust = TrustPolicy::current();
+  return discoverPlugins(settings);
+}
+
+// Calls into plugin code, turning its exceptions into cppd errors that name the plugin. cppd::Error keeps its
+// kind (a UsageError from makeService is the user's mistake, exit 64); anything else is the plugin's fault (70).
+template <typename Fn>
+auto callPlugin(const std::string& tapname, const char* what, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const UsageError& e) {
+    throw UsageError(fmt::format("{}: {}", tapname, e.what()));
+  } catch (const Error& e) {
+    throw Error(e.kind(), fmt::format("{}: {}", tapname, e.what()));
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::software, fmt::format("plugin {}: {} failed: {}", tapname, what, e.what()));
+  }
+}
+
+int runPlugin(const ServerOptions& options, const PluginInfo& info) {
+  LoadedPlugin plugin;
+  try {
+    plugin = loadPlugin(info.path);
+  } catch (const Error& e) {
+    throw Error(e.kind(), fmt::format("plugin {}: {}", info.path, e.what()));
+  }
+  const std::string& tapname = plugin.tapname;
+  auto specs = callPlugin(tapname, "options()", [&] { return plugin.maker->options(); });
+  PluginCommandLine parsed;
+  try {
+    parsed = parsePluginOptions(tapname, specs, options.commandArgs, options.launchDir);
+  } catch (const UsageError& e) {
+    throw UsageError(fmt::format("{}; see 'cppd {} --help'", e.what(), tapname));
+  }
+  if (parsed.help) {
+    print(stdout, pluginUsage(tapname, plugin.description, specs));
+    return 0;
+  }
+  auto service = callPlugin(tapname, "makeService", [&] { return plugin.maker->makeService(parsed.options); });
+  if (!service) throw Error(ErrorKind::software, fmt::format("plugin {}: makeService returned no service", tapname));
+  auto app = std::make_shared<Application>(tapname);
+  service->setServiceParent(*app);
+  service.reset();
+  ApplicationRunner runner(options);
+  int status = runner.run(app, fmt::format("{} ({})", tapname, plugin.path));
+  // Services first, then the maker: their code lives in the plugin, which stays loaded for the process lifetime.
+  app.reset();
+  plugin.maker.reset();
+  return status;
+}
+
+int dispatch(int argc, char** argv) {
+  ServerOptions options = parseServerOptions(argc, argv);
+  if (options.version) {
+    print(stdout,
+          fmt::format("cppd (the C++ daemon runner) {}\nplugin SDK ABI {}\n", versionString(), sdkAbiVersion()));
+    return 0;
+  }
+  PluginCatalog catalog = discover(options);
+  if (options.listPlugins) {
+    print(stdout, pluginList(catalog, options.verbose));
+    return 0;
+  }
+  if (options.help || options.command.empty()) {
+    print(stdout, mainUsage(catalog, serverOptionsUsage()));
+    return 0;
+  }
+  const PluginInfo* info = catalog.find(options.command);
+  if (info == nullptr) throw UsageError(unknownCommandMessage(options.command, catalog));
+  return runPlugin(options, *info);
+}
+
+}  // namespace
+
+int runCommandLine(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], scanPluginSwitch) == 0) return runPluginScan(argv[2]);
+  try {
+    return dispatch(argc, argv);
+  } catch (const Error& e) {
+    print(stderr, fmt::format("cppd: {}\n", e.what()));
+    return exitCodeFor(e.kind());
+  } catch (const std::exception& e) {
+    print(stderr, fmt::format("cppd: internal error: {}\n", e.what()));
+    return exitCodeFor(ErrorKind::software);
+  }
+}
+
+}  // namespace cppd::runner

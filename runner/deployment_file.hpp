@@ -1,0 +1,63 @@
+#pragma once
+
+// The deployment file (`cppd -y FILE` / `cppd --config FILE`): cppd's .tac, in TOML. It composes several
+// plugin services into one process:
+//
+//   [cppd]
+//   pidfile = "/run/poetry/cppd.pid"
+//   logfile = "/var/log/poetry.log"
+//
+//   [[service]]
+//   plugin = "fastpoetry"
+//   name = "ecstasy"
+//   port = "tcp:10000:interface=127.0.0.1"
+//   poem = "/usr/share/cppd/poetry/ecstasy.txt"
+//
+// Reading the file checks its shape; each service's options are checked against its plugin's declarations
+// by pluginArguments(), so every error names the file, the line and the key.
+
+#include <string>
+#include <vector>
+
+#include <cppd/option_spec.hpp>
+
+namespace cppd::runner {
+
+/// One `key = value` of a [[service]] table, with its value as text ("true"/"false" for booleans).
+struct DeploymentOption {
+  std::string key;
+  std::string value;
+  bool isBool = false;
+  int line = 0;
+};
+
+/// One [[service]] table.
+struct DeployedService {
+  std::string plugin;
+  std::string name;  // the `name` key, or the plugin name when absent
+  int line = 0;      // the line of the [[service]] header
+  std::vector<DeploymentOption> options;
+};
+
+struct DeploymentFile {
+  std::string path;                     // absolute
+  std::vector<std::string> runnerArgs;  // the [cppd] table as runner arguments ("--pidfile=/x", "--nodaemon")
+  std::vector<DeployedService> services;
+};
+
+/// Reads and checks path. Throws cppd::Error: noInput when the file cannot be read, config for a TOML syntax
+/// error, an unknown table or key, a wrong value type, a service without `plugin`, a duplicate service name,
+/// or an invalid [cppd] entry — each message starts "FILE:LINE: ".
+DeploymentFile readDeploymentFile(const std::string& path);
+
+/// The plugin arguments ("--port=10000", "--listing", "--no-anonymous") for service, checked against the
+/// plugin's declared options: an unknown key, a boolean for a valued option or a non-boolean for a flag is a
+/// cppd::Error(config) naming the file, line and key.
+std::vector<std::string> pluginArguments(const DeploymentFile& file, const DeployedService& service,
+                                         const std::vector<OptionSpec>& specs);
+
+/// Prefixes message with "FILE:LINE: service 'NAME': " for errors found later (missing required option...).
+std::string describeServiceError(const DeploymentFile& file, const DeployedService& service,
+                                 const std::string& message);
+
+}  // namespace cppd::runner

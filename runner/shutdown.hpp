@@ -1,0 +1,51 @@
+#pragma once
+
+// Stopping the service tree with a deadline: twistd's "before shutdown" stopService, plus what twistd lacks
+// (#6011, #4406): a timeout, a forced exit, and the names of the services that had not stopped.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <cppd/completion.hpp>
+#include <cppd/reactor.hpp>
+#include <cppd/service.hpp>
+
+namespace cppd::runner {
+
+class Shutdown {
+ public:
+  /// timeout zero means wait for ever.
+  Shutdown(Reactor& reactor, std::shared_ptr<IService> root, std::chrono::milliseconds timeout);
+
+  /// Stops the tree (plain MultiServices are walked so each service's stop is tracked; children stop at once,
+  /// in reverse order, as MultiService does) and stops the reactor when every stop has fired, or forces the
+  /// exit when the timeout expires. Calling it again does nothing.
+  void begin();
+  /// Gives up waiting: logs "Shutdown forced (<why>); services not stopped: a, b" and stops the reactor.
+  void force(const std::string& why);
+
+  bool started() const noexcept { return started_; }
+  bool forced() const noexcept { return forced_; }
+  /// Paths ("app/child") of the services whose stop has not fired yet.
+  std::vector<std::string> pending() const;
+
+ private:
+  Completion stopTree(IService& service, const std::string& path);
+
+  Reactor& reactor_;
+  std::shared_ptr<IService> root_;
+  std::chrono::milliseconds timeout_;
+  bool started_ = false;
+  bool forced_ = false;
+  bool finished_ = false;
+  DelayedCall timer_;
+  std::vector<std::pair<std::string, Completion>> tracked_;
+};
+
+/// A readable label for a service: its name, or its demangled class name when it has none.
+std::string serviceLabel(const IService& service);
+
+}  // namespace cppd::runner

@@ -1,0 +1,43 @@
+#pragma once
+
+// The runner's signal handling. Every signal arrives as a loop event through cppd::Reactor::onSignal (the real
+// handler only wakes the loop), never as work inside a handler.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <cppd/reactor.hpp>
+
+namespace cppd::runner {
+
+/// "SIGTERM" for SIGTERM, "signal N" for an unnamed one.
+std::string signalName(int signum);
+
+class SignalHandlers {
+ public:
+  struct Actions {
+    std::function<void(int signum)> shutdown;  // first SIGTERM/SIGINT
+    std::function<void(int signum)> force;     // every further SIGTERM/SIGINT
+    std::function<void()> rotate;              // SIGUSR1 (may be empty: harmless no-op)
+    std::function<void()> reopen;              // SIGHUP (may be empty: harmless no-op)
+  };
+
+  /// Subscribes to SIGTERM, SIGINT, SIGUSR1 and SIGHUP on reactor. Logs "Received SIGTERM, shutting down."
+  /// before calling shutdown, and "Received SIGTERM again while shutting down: forcing the exit." before force.
+  SignalHandlers(Reactor& reactor, Actions actions);
+  ~SignalHandlers();
+  SignalHandlers(const SignalHandlers&) = delete;
+  SignalHandlers& operator=(const SignalHandlers&) = delete;
+
+  /// Ends every subscription (the loop can then finish).
+  void close();
+
+ private:
+  void onStopSignal(int signum);
+  Actions actions_;
+  bool stopping_ = false;
+  std::vector<SignalWatch> watches_;
+};
+
+}  // namespace cppd::runner

@@ -1,0 +1,28 @@
+#pragma once
+
+// --syslog: twistd's SyslogObserver (python/syslog.py).
+
+#include <string>
+
+#include <cppd/log.hpp>
+
+namespace cppd::runner {
+
+/// Sends each event to syslog(3) as one record per line, "[system] line", continuation lines prefixed with a
+/// tab and trailing empty lines dropped; events with no text are ignored. Priorities: debug LOG_DEBUG, info
+/// LOG_INFO, warn LOG_WARNING, error LOG_ERR, critical LOG_ALERT. openlog(prefix, LOG_PID | LOG_NDELAY,
+/// LOG_DAEMON) happens in the constructor, so the socket is connected before any chroot.
+class SyslogObserver final : public ILogObserver {
+ public:
+  explicit SyslogObserver(std::string prefix);
+  ~SyslogObserver() override;  // closelog()
+  void observe(const LogEvent& event) override;
+
+  /// The syslog priority for level (for tests).
+  static int priorityFor(LogLevel level) noexcept;
+
+ private:
+  std::string prefix_;  // openlog keeps the pointer
+};
+
+}  // namespace cppd::runner

@@ -1,0 +1,53 @@
+#pragma once
+
+// Readiness and liveness notifications to systemd (sd_notify(3)), also understood by Debian's
+// start-stop-daemon --notify-await. Without NOTIFY_SOCKET in the environment every call is a no-op.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cppd::runner {
+
+class SystemdNotifier {
+ public:
+  /// Reads NOTIFY_SOCKET and WATCHDOG_USEC/WATCHDOG_PID as they are now. The variables are left in place
+  /// until forgetEnvironment(), so a daemonizing runner can still read them after the fork.
+  static SystemdNotifier fromEnvironment();
+
+  /// True when a notification socket was given.
+  bool enabled() const noexcept { return enabled_; }
+
+  /// READY=1 with a STATUS= line: every service has started, privileges are dropped.
+  void ready(std::string_view status) const;
+
+  /// STOPPING=1 with a STATUS= line: shutdown has begun.
+  void stopping(std::string_view status) const;
+
+  /// A STATUS= line alone.
+  void status(std::string_view status) const;
+
+  /// MAINPID=pid: the daemon that systemd should track once the launcher has exited.
+  void mainPid(pid_t pid) const;
+
+  /// WATCHDOG=1: still alive.
+  void watchdog() const;
+
+  /// How often to send WATCHDOG=1 (half of WATCHDOG_USEC) when the service manager asked for it and the
+  /// watchdog is meant for this process.
+  std::optional<std::chrono::microseconds> watchdogInterval() const noexcept { return watchdogInterval_; }
+
+  /// Removes NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID so that child processes do not inherit them.
+  static void forgetEnvironment();
+
+ private:
+  void send(const std::string& message) const;
+
+  bool enabled_ = false;
+  std::optional<std::chrono::microseconds> watchdogInterval_;
+};
+
+}  // namespace cppd::runner

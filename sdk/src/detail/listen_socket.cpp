@@ -1,0 +1,143 @@
+#include "detail/listen_socket.hpp"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include <cppd/error.hpp>
+
+#include "detail/reactor_impl.hpp"
+#include "detail/socket_address.hpp"
+#include "detail/systemd_sockets.hpp"
+
+namespace cppd::detail {
+namespace {
+
+// Closes fd on scope exit unless released; keeps every error path of openListenSocket leak-free.
+class FdGuard {
+ public:
+  explicit FdGuard(int fd) noexcept : fd_(fd) {}
+  ~FdGuard() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+  int get() const noexcept { return fd_; }
+  int release() noexcept { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+[[noreturn]] void throwErrno(const std::string& target) { throw uvError("listen", target, -errno); }
+
+// The socket address to bind for a tcp/tcp6 endpoint; host names are resolved here (blocking, at start-up).
+socklen_t interfaceAddress(const Endpoint& endpoint, sockaddr_storage& out, const std::string& target) {
+  const bool ipv6 = endpoint.type() == EndpointType::tcp6;
+  addrinfo hints{};
+  hints.ai_family = ipv6 ? AF_INET6 : AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* result = nullptr;
+  const std::string port = std::to_string(endpoint.port());
+  const char* host = endpoint.interface().empty() ? nullptr : endpoint.interface().c_str();
+  const int status = ::getaddrinfo(host, port.c_str(), &hints, &result);
+  if (status != 0) {
+    throw Error(ErrorKind::config, fmt::format("listen {}: cannot resolve interface '{}' as an {} address: {}", target,
+                                               endpoint.interface(), ipv6 ? "IPv6" : "IPv4", ::gai_strerror(status)));
+  }
+  std::memcpy(&out, result->ai_addr, result->ai_addrlen);
+  const socklen_t length = result->ai_addrlen;
+  ::freeaddrinfo(result);
+  return length;
+}
+
+ListenSocket openTcp(const Endpoint& endpoint, const std::string& target) {
+  sockaddr_storage address{};
+  const socklen_t length = interfaceAddress(endpoint, address, target);
+  FdGuard fd(::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) throwErrno(target);
+  const int on = 1;
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) throwErrno(target);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), length) != 0) throwErrno(target);
+  if (::listen(fd.get(), endpoint.backlog()) != 0) throwErrno(target);
+  ListenSocket socket;
+  socket.bound = localAddress(fd.get());
+  socket.fd = fd.release();
+  return socket;
+}
+
+// True when nothing answers on the UNIX socket at path: a file left behind by a process that died.
+bool staleUnixSocket(const sockaddr_un& address) {
+  struct stat info {};
+  if (::lstat(address.sun_path, &info) != 0 || !S_ISSOCK(info.st_mode)) return false;
+  FdGuard probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (probe.get() < 0) return false;
+  return ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 &&
+         errno == ECONNREFUSED;
+}
+
+ListenSocket openUnix(const Endpoint& endpoint, const std::string& target) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, endpoint.path().c_str(), endpoint.path().size() + 1);
+  FdGuard fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) throwErrno(target);
+  const auto* raw = reinterpret_cast<const sockaddr*>(&address);
+  if (::bind(fd.get(), raw, sizeof address) != 0) {
+    if (errno != EADDRINUSE || !staleUnixSocket(address)) throwErrno(target);
+    ::unlink(address.sun_path);
+    if (::bind(fd.get(), raw, sizeof address) != 0) throwErrno(target);
+  }
+  ListenSocket socket;
+  socket.unlinkPath = endpoint.path();
+  if (endpoint.mode() && ::chmod(address.sun_path, *endpoint.mode()) != 0) {
+    const int error = errno;
+    ::unlink(address.sun_path);
+    throw uvError("listen", target, -error);
+  }
+  if (::listen(fd.get(), endpoint.backlog()) != 0) {
+    const int error = errno;
+    ::unlink(address.sun_path);
+    throw uvError("listen", target, -error);
+  }
+  socket.bound = Address::unixSocket(endpoint.path());
+  socket.fd = fd.release();
+  return socket;
+}
+
+}  // namespace
+
+ListenSocket openListenSocket(const Endpoint& endpoint) {
+  const std::string target = endpoint.toString();
+  switch (endpoint.type()) {
+    case EndpointType::tcp:
+    case EndpointType::tcp6:
+      return openTcp(endpoint, target);
+    case EndpointType::unixSocket:
+      return openUnix(endpoint, target);
+    case EndpointType::systemd:
+      break;
+  }
+  ListenSocket socket;
+  socket.fd = adoptSystemdSocket(endpoint);
+  socket.bound = localAddress(socket.fd);
+  return socket;
+}
+
+void closeListenSocket(ListenSocket& socket) noexcept {
+  if (socket.fd >= 0) ::close(socket.fd);
+  socket.fd = -1;
+  if (!socket.unlinkPath.empty()) ::unlink(socket.unlinkPath.c_str());
+  socket.unlinkPath.clear();
+}
+
+}  // namespace cppd::detail

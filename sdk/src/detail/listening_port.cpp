@@ -1,0 +1,127 @@
+#include "detail/listening_port.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <utility>
+
+#include <cppd/log.hpp>
+
+#include "detail/socket_address.hpp"
+#include "detail/stream_connection.hpp"
+
+namespace cppd::detail {
+namespace {
+
+// Connections accepted per readiness event, so one busy port cannot starve the rest of the loop.
+constexpr int kAcceptBatch = 256;
+constexpr std::chrono::milliseconds kFirstBackoff{10};
+constexpr std::chrono::milliseconds kMaxBackoff{1000};
+
+bool transient(int error) { return error == EINTR || error == ECONNABORTED || error == EPROTO || error == EPERM; }
+
+}  // namespace
+
+ListeningPort* ListeningPort::start(ListenSocket socket, std::shared_ptr<PortState> state) {
+  Reactor& reactor = state->reactor();
+  const int fd = socket.fd;
+  auto* port = new ListeningPort(std::move(socket), std::move(state));
+  int status = uv_poll_init(uvLoop(reactor), &port->poll_, fd);
+  if (status != 0) {
+    closeListenSocket(port->socket_);
+    const std::string target = port->state_->description();
+    delete port;  // never initialised, so libuv does not know it
+    throw uvError("listen", target, status);
+  }
+  port->poll_.data = static_cast<LoopHandle*>(port);
+  port->state_->listener = port;
+  status = uv_poll_start(&port->poll_, UV_READABLE, &ListeningPort::onReadable);
+  if (status != 0) {
+    const std::string target = port->state_->description();
+    port->close();
+    throw uvError("listen", target, status);
+  }
+  return port;
+}
+
+ListeningPort::ListeningPort(ListenSocket socket, std::shared_ptr<PortState> state)
+    : LoopHandle(state->reactor().impl()), socket_(std::move(socket)), state_(std::move(state)), backoff_(kFirstBackoff) {}
+
+ListeningPort::~ListeningPort() = default;
+
+void ListeningPort::onClose() noexcept {
+  // Stop polling before the descriptor goes, then release it at once so the address can be bound again.
+  uv_poll_stop(&poll_);
+  retry_.cancel();
+  closeListenSocket(socket_);
+  state_->listenerClosed();
+}
+
+void ListeningPort::onReadable(uv_poll_t* poll, int status, int) noexcept {
+  auto& self = static_cast<ListeningPort&>(*static_cast<LoopHandle*>(poll->data));
+  runGuarded("accept", [&self, status] {
+    if (status < 0) {
+      self.pause(-status);
+      return;
+    }
+    self.acceptBatch();
+  });
+}
+
+void ListeningPort::acceptBatch() {
+  for (int i = 0; i < kAcceptBatch && !closing(); ++i) {
+    sockaddr_storage peer{};
+    socklen_t length = sizeof peer;
+    const int fd = ::accept4(socket_.fd, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      const int error = errno;
+      if (error == EAGAIN || error == EWOULDBLOCK) return;
+      if (transient(error)) continue;
+      pause(error);
+      return;
+    }
+    if (pausedLogged_) {
+      pausedLogged_ = false;
+      log::info("accepting connections on {} again", state_->description());
+    }
+    backoff_ = kFirstBackoff;
+    handOver(fd, addressFromSockaddr(peer, length));
+  }
+}
+
+void ListeningPort::handOver(int fd, Address peer) {
+  std::shared_ptr<Protocol> protocol;
+  {
+    LogContext context(state_->factoryPrefix());
+    runGuarded("buildProtocol", [&] { protocol = state_->factory().buildProtocol(peer); });
+  }
+  if (!protocol) {
+    ::close(fd);  // refused by the factory
+    return;
+  }
+  StreamConnection::start(state_, fd, std::move(peer), std::move(protocol));
+}
+
+void ListeningPort::pause(int error) {
+  uv_poll_stop(&poll_);
+  if (!pausedLogged_) {
+    pausedLogged_ = true;
+    const int status = -error;
+    LogContext context(state_->factoryPrefix());
+    log::error("accept on {} failed: {} ({}); pausing accepts and retrying with backoff (logged once until an "
+               "accept succeeds)",
+               state_->description(), uv_strerror(status), uv_err_name(status));
+  }
+  retry_ = state_->reactor().callLater(backoff_, [this] { resume(); });
+  backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+}
+
+void ListeningPort::resume() {
+  if (closing()) return;
+  const int status = uv_poll_start(&poll_, UV_READABLE, &ListeningPort::onReadable);
+  if (status != 0) pause(-status);
+}
+
+}  // namespace cppd::detail

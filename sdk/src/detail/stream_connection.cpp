@@ -1,0 +1,261 @@
+#include "detail/stream_connection.hpp"
+
+#include <unistd.h>
+
+#include <exception>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include <cppd/log.hpp>
+
+#include "detail/port_state.hpp"
+#include "detail/protocol_access.hpp"
+#include "detail/socket_address.hpp"
+
+namespace cppd::detail {
+namespace {
+
+constexpr std::size_t kReadBufferSize = 64 * 1024;
+
+StreamConnection& fromHandle(void* handle) {
+  return static_cast<StreamConnection&>(*static_cast<LoopHandle*>(static_cast<uv_handle_t*>(handle)->data));
+}
+
+}  // namespace
+
+// A queued write: the request and whatever keeps its bytes alive until libuv is done with them.
+struct StreamConnection::WriteRequest {
+  uv_write_t request{};
+  std::string owned;
+  std::shared_ptr<const std::string> shared;
+};
+
+StreamConnection::StreamConnection(std::shared_ptr<PortState> port, Address peer, std::shared_ptr<Protocol> protocol)
+    : LoopHandle(port->reactor().impl()), port_(std::move(port)), peer_(std::move(peer)), protocol_(std::move(protocol)) {
+  const std::string& host = peer_.isTcp() ? peer_.host() : port_->unixLabel();
+  context_ = fmt::format("{},{},{}", protocol_->logPrefix(), port_->nextSession(), host);
+  if (peer_.isTcp()) {
+    uv_tcp_init(uvLoop(port_->reactor()), &handle_.tcp);  // cannot fail: no socket is created here
+  } else {
+    uv_pipe_init(uvLoop(port_->reactor()), &handle_.pipe, 0);
+  }
+  handle_.tcp.data = static_cast<LoopHandle*>(this);
+  port_->add(*this);
+}
+
+StreamConnection::~StreamConnection() {
+  if (made_) {
+    guarded("connectionLost", [this] { protocol_->connectionLost(*reason_); });
+    ProtocolAccess::detach(*protocol_);
+  }
+  port_->remove(*this);
+}
+
+void StreamConnection::start(std::shared_ptr<PortState> port, int fd, Address peer, std::shared_ptr<Protocol> protocol) {
+  auto* self = new StreamConnection(std::move(port), std::move(peer), std::move(protocol));
+  const int status = self->peer_.isTcp() ? uv_tcp_open(&self->handle_.tcp, fd) : uv_pipe_open(&self->handle_.pipe, fd);
+  if (status != 0) {
+    ::close(fd);
+    runGuarded("log", [&] {
+      LogContext context(self->port_->factoryPrefix());
+      log::error("cannot use the connection from {}: {} ({})", self->peer_.toString(), uv_strerror(status),
+                 uv_err_name(status));
+    });
+    self->closeWithStatus("open accepted connection", status);
+    return;
+  }
+  self->begin();
+}
+
+template <typename Fn>
+void StreamConnection::guarded(const char* what, Fn&& fn) noexcept {
+  try {
+    LogContext context(context_);
+    try {
+      std::forward<Fn>(fn)();
+    } catch (const std::exception& e) {
+      log::error("Unhandled error in {}: {}", what, e.what());
+      closeWith(false, fmt::format("{} failed: {}", what, e.what()));
+    } catch (...) {
+      log::error("Unhandled error in {}: unknown exception", what);
+      closeWith(false, fmt::format("{} failed: unknown exception", what));
+    }
+  } catch (const std::exception& e) {
+    logCallbackFailure(what, e.what());  // logging itself failed (out of memory)
+    closeWith(false, e.what());
+  }
+}
+
+void StreamConnection::begin() {
+  made_ = true;
+  guarded("connectionMade", [this] { protocol_->makeConnection(*this); });
+  if (closing() || disconnecting_) return;
+  const int status = uv_read_start(stream(), &StreamConnection::onAlloc, &StreamConnection::onRead);
+  if (status != 0) closeWithStatus("read", status);
+}
+
+void StreamConnection::onAlloc(uv_handle_t*, std::size_t, uv_buf_t* buffer) noexcept {
+  // Every read is delivered to dataReceived before the next allocation, so one buffer per thread is enough.
+  thread_local char storage[kReadBufferSize];
+  *buffer = uv_buf_init(storage, sizeof storage);
+}
+
+void StreamConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buffer) noexcept {
+  StreamConnection& self = fromHandle(stream);
+  if (nread > 0) {
+    if (!self.writable()) return;
+    const std::string_view data(buffer->base, static_cast<std::size_t>(nread));
+    self.guarded("dataReceived", [&self, data] { self.protocol_->dataReceived(data); });
+  } else if (nread == UV_EOF) {
+    self.closeWith(true, "Connection was closed cleanly.");
+  } else if (nread < 0) {
+    self.closeWithStatus("read", static_cast<int>(nread));
+  }
+}
+
+std::size_t StreamConnection::tryWrite(const uv_buf_t* buffers, unsigned count, std::size_t total) {
+  if (pendingWrites_ != 0) return 0;  // keep the order: queued bytes go first
+  const int written = uv_try_write(stream(), buffers, count);
+  if (written >= 0 || written == UV_EAGAIN) return written >= 0 ? static_cast<std::size_t>(written) : 0;
+  closeWithStatus("write", written);
+  return total;
+}
+
+void StreamConnection::enqueue(WriteRequest* request, const char* data, std::size_t length) {
+  request->request.data = request;
+  const uv_buf_t buffer = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(length));
+  const int status = uv_write(&request->request, stream(), &buffer, 1, &StreamConnection::onWritten);
+  if (status != 0) {
+    delete request;
+    closeWithStatus("write", status);
+    return;
+  }
+  ++pendingWrites_;
+}
+
+void StreamConnection::write(std::string_view data) {
+  if (!writable() || data.empty()) return;
+  const uv_buf_t buffer = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+  const std::size_t done = tryWrite(&buffer, 1, data.size());
+  if (done == data.size()) return;
+  auto* request = new WriteRequest;
+  request->owned.assign(data.substr(done));
+  enqueue(request, request->owned.data(), request->owned.size());
+}
+
+void StreamConnection::writeShared(std::shared_ptr<const std::string> data) {
+  if (!writable() || !data || data->empty()) return;
+  const uv_buf_t buffer = uv_buf_init(const_cast<char*>(data->data()), static_cast<unsigned>(data->size()));
+  const std::size_t done = tryWrite(&buffer, 1, data->size());
+  if (done == data->size()) return;
+  auto* request = new WriteRequest;
+  const char* rest = data->data() + done;
+  const std::size_t length = data->size() - done;
+  request->shared = std::move(data);
+  enqueue(request, rest, length);
+}
+
+void StreamConnection::writeSequence(const std::vector<std::string_view>& pieces) {
+  if (!writable()) return;
+  std::vector<uv_buf_t> buffers;
+  buffers.reserve(pieces.size());
+  std::size_t total = 0;
+  for (std::string_view piece : pieces) {
+    buffers.push_back(uv_buf_init(const_cast<char*>(piece.data()), static_cast<unsigned>(piece.size())));
+    total += piece.size();
+  }
+  if (total == 0) return;
+  std::size_t done = tryWrite(buffers.data(), static_cast<unsigned>(buffers.size()), total);
+  if (done == total) return;
+  auto* request = new WriteRequest;
+  request->owned.reserve(total - done);
+  for (std::string_view piece : pieces) {
+    const std::size_t skip = std::min(done, piece.size());
+    request->owned.append(piece.substr(skip));
+    done -= skip;
+  }
+  enqueue(request, request->owned.data(), request->owned.size());
+}
+
+void StreamConnection::onWritten(uv_write_t* request, int status) noexcept {
+  StreamConnection& self = fromHandle(request->handle);
+  delete static_cast<WriteRequest*>(request->data);
+  --self.pendingWrites_;
+  if (status < 0) {
+    if (status != UV_ECANCELED) self.closeWithStatus("write", status);
+    return;
+  }
+  if (self.pendingWrites_ == 0) self.drained();
+}
+
+void StreamConnection::drained() {
+  if (closing()) return;
+  std::vector<std::function<void()>> callbacks = std::move(drainCallbacks_);
+  drainCallbacks_.clear();
+  for (auto& callback : callbacks) {
+    if (closing()) return;
+    guarded("whenDrained callback", callback);
+  }
+  if (disconnecting_ && pendingWrites_ == 0) closeWith(true, "Connection was closed cleanly.");
+}
+
+void StreamConnection::whenDrained(std::function<void()> callback) {
+  if (closing() || !callback) return;
+  if (pendingWrites_ == 0) {
+    callback();
+    return;
+  }
+  drainCallbacks_.push_back(std::move(callback));
+}
+
+void StreamConnection::loseConnection() {
+  if (disconnecting_ || closing()) return;
+  disconnecting_ = true;
+  uv_read_stop(stream());
+  if (pendingWrites_ == 0) closeWith(true, "Connection was closed cleanly.");
+}
+
+void StreamConnection::abortConnection() {
+  closeWith(false, "Connection was aborted locally using abortConnection().");
+}
+
+Address StreamConnection::getPeer() const { return peer_; }
+
+Address StreamConnection::getHost() const {
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&handle_), &fd) != 0) return port_->bound();
+  return localAddress(fd);
+}
+
+std::size_t StreamConnection::bufferedBytes() const { return handle_.tcp.write_queue_size; }
+
+bool StreamConnection::connected() const { return writable(); }
+
+void StreamConnection::closeWith(bool clean, std::string message) noexcept {
+  if (closing()) return;
+  try {
+    reason_ = DisconnectReason{clean, std::move(message)};
+  } catch (const std::bad_alloc&) {
+    reason_.reset();  // onClose() supplies a reason without allocating much
+  }
+  close();
+}
+
+void StreamConnection::closeWithStatus(const char* what, int status) noexcept {
+  if (closing()) return;
+  try {
+    closeWith(false, fmt::format("Connection to the other side was lost in a non-clean fashion: {} failed: {} ({}).",
+                                 what, uv_strerror(status), uv_err_name(status)));
+  } catch (const std::exception&) {
+    closeWith(false, {});
+  }
+}
+
+void StreamConnection::onClose() noexcept {
+  drainCallbacks_.clear();
+  if (!reason_) runGuarded("close", [this] { reason_ = DisconnectReason{false, "The event loop closed the connection."}; });
+  if (!reason_) reason_.emplace();  // out of memory: a default reason, never a missing one
+}
+
+}  // namespace cppd::detail

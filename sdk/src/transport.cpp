@@ -1,0 +1,7 @@
+#include <cppd/transport.hpp>
+
+namespace cppd {
+
+ITransport::~ITransport() = default;
+
+}  // namespace cppd

@@ -1,0 +1,162 @@
+// Logging throughput: what one "connection" log line costs through cppd::log, against a bare fmt::format_to of
+// the same bytes plus write(2), measured in the same run. Usage: cppd_log_bench [events] (default 1,000,000).
+#include <cppd/log.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <string>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Lines per simulated connection: each connection sets its own context, as the networking code does per read.
+constexpr long kLinesPerConnection = 10;
+
+void writeAll(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    ssize_t written = ::write(fd, data, size);
+    if (written <= 0) return;
+    data += written;
+    size -= static_cast<std::size_t>(written);
+  }
+}
+
+// What the runner's file observer does: format into a reused buffer, one write per event.
+class WritingObserver : public cppd::ILogObserver {
+ public:
+  explicit WritingObserver(int fd) : fd_(fd) { line_.reserve(256); }
+  void observe(const cppd::LogEvent& event) override {
+    line_.clear();
+    cppd::formatLogLine(event, line_);
+    writeAll(fd_, line_.data(), line_.size());
+  }
+
+ private:
+  int fd_;
+  std::string line_;
+};
+
+class FormattingObserver : public cppd::ILogObserver {
+ public:
+  FormattingObserver() { line_.reserve(256); }
+  void observe(const cppd::LogEvent& event) override {
+    line_.clear();
+    cppd::formatLogLine(event, line_);
+    bytes_ += line_.size();
+  }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  std::string line_;
+  std::size_t bytes_ = 0;
+};
+
+double nsPerEvent(Clock::duration elapsed, long events) {
+  return static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()) /
+         static_cast<double>(events);
+}
+
+// The workload: connections of kLinesPerConnection lines, each with a "[Echo,N,127.0.0.1]" context.
+Clock::duration logThroughCppd(long events) {
+  auto start = Clock::now();
+  for (long i = 0; i < events; i += kLinesPerConnection) {
+    cppd::LogContext context(fmt::format("Echo,{},127.0.0.1", i / kLinesPerConnection));
+    for (long j = 0; j < kLinesPerConnection; ++j) cppd::log::info("received {} bytes, echoing", 64 + j);
+  }
+  return Clock::now() - start;
+}
+
+// The floor: the same bytes with a prefix formatted once per second, no lock, no observer, no context.
+// fd < 0 formats only.
+Clock::duration referenceCachedPrefix(long events, int fd) {
+  fmt::memory_buffer line;
+  std::time_t cachedSecond = -1;
+  std::string prefix;
+  auto start = Clock::now();
+  for (long i = 0; i < events; i += kLinesPerConnection) {
+    std::string system = fmt::format("Echo,{},127.0.0.1", i / kLinesPerConnection);
+    for (long j = 0; j < kLinesPerConnection; ++j) {
+      std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+      if (now != cachedSecond) {
+        prefix = fmt::format("{:%Y-%m-%dT%H:%M:%S%z}", fmt::localtime(now));
+        cachedSecond = now;
+      }
+      line.clear();
+      fmt::format_to(fmt::appender(line), "{} [{}] received {} bytes, echoing\n", prefix, system, 64 + j);
+      if (fd >= 0) writeAll(fd, line.data(), line.size());
+    }
+  }
+  return Clock::now() - start;
+}
+
+// The naive way: localtime and a time format for every line.
+Clock::duration referenceNaive(long events, int fd) {
+  fmt::memory_buffer line;
+  auto start = Clock::now();
+  for (long i = 0; i < events; i += kLinesPerConnection) {
+    std::string system = fmt::format("Echo,{},127.0.0.1", i / kLinesPerConnection);
+    for (long j = 0; j < kLinesPerConnection; ++j) {
+      std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+      line.clear();
+      fmt::format_to(fmt::appender(line), "{:%Y-%m-%dT%H:%M:%S%z} [{}] received {} bytes, echoing\n",
+                     fmt::localtime(now), system, 64 + j);
+      writeAll(fd, line.data(), line.size());
+    }
+  }
+  return Clock::now() - start;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  long events = argc > 1 ? std::atol(argv[1]) : 1'000'000;
+  if (events <= 0) {
+    std::fprintf(stderr, "usage: cppd_log_bench [events]\n");
+    return 64;
+  }
+  int devNull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (devNull < 0) {
+    std::perror("open /dev/null");
+    return 71;
+  }
+
+  auto writer = std::make_shared<WritingObserver>(devNull);
+  cppd::log::addObserver(writer);
+  double writing = nsPerEvent(logThroughCppd(events), events);
+  cppd::log::reset();
+
+  auto formatter = std::make_shared<FormattingObserver>();
+  cppd::log::addObserver(formatter);
+  double formatting = nsPerEvent(logThroughCppd(events), events);
+  cppd::log::reset();
+
+  cppd::log::setLevel(cppd::LogLevel::warn);
+  double filtered = nsPerEvent(logThroughCppd(events), events);
+  cppd::log::setLevel(cppd::LogLevel::info);
+
+  double floor = nsPerEvent(referenceCachedPrefix(events, devNull), events);
+  double floorFormatOnly = nsPerEvent(referenceCachedPrefix(events, -1), events);
+  double naive = nsPerEvent(referenceNaive(events, devNull), events);
+  ::close(devNull);
+
+  std::printf("events: %ld, %ld lines per connection context\n", events, kLinesPerConnection);
+  std::printf("cppd::log -> format + write(/dev/null):    %7.1f ns/event\n", writing);
+  std::printf("cppd::log -> format only:                  %7.1f ns/event\n", formatting);
+  std::printf("cppd::log below the level (dropped):       %7.1f ns/event\n", filtered);
+  std::printf("reference: fmt::format_to + write, cached prefix: %7.1f ns/event\n", floor);
+  std::printf("reference: fmt::format_to only, cached prefix:    %7.1f ns/event\n", floorFormatOnly);
+  std::printf("reference: fmt::format_to + write, localtime each line: %7.1f ns/event\n", naive);
+  std::printf("ratio cppd/reference (cached prefix): %.2f\n", writing / floor);
+  std::printf("ratio cppd/reference (localtime each line): %.2f\n", writing / naive);
+  std::printf("ratio cppd/reference (format only, cached prefix): %.2f\n", formatting / floorFormatOnly);
+  return 0;
+}

@@ -1,0 +1,65 @@
+// A test plugin for the runner's start-up and shutdown paths: its service can refuse to stop (a stop that never
+// completes, for the shutdown timeout and the second-signal force), fail at privileged start or start, or die
+// without a word (for the launcher's EOF report).
+
+#include <unistd.h>
+
+#include <cppd/error.hpp>
+#include <cppd/log.hpp>
+#include <cppd/plugin.hpp>
+#include <cstdlib>
+
+namespace {
+
+class StuckService final : public cppd::Service {
+ public:
+  explicit StuckService(std::string mode) : mode_(std::move(mode)) {}
+
+  void privilegedStartService() override {
+    if (mode_ == "fail-privileged") {
+      throw cppd::Error(cppd::ErrorKind::unavailable, "stuck: privileged start refused on purpose");
+    }
+    cppd::Service::privilegedStartService();
+  }
+
+  void startService() override {
+    if (mode_ == "fail-start") throw cppd::Error(cppd::ErrorKind::config, "stuck: start refused on purpose");
+    if (mode_ == "abort") std::abort();
+    if (mode_ == "exit") ::_exit(3);
+    cppd::Service::startService();
+    cppd::log::info("StuckService started (mode {})", mode_);
+  }
+
+  cppd::Completion stopService() override {
+    cppd::Service::stopService();
+    cppd::log::info("StuckService stopping (mode {})", mode_);
+    if (mode_ == "stuck") return pending_;  // never fires
+    return cppd::Completion::done();
+  }
+
+ private:
+  std::string mode_;
+  cppd::Completion pending_;
+};
+
+class StuckMaker final : public cppd::IServiceMaker {
+ public:
+  std::string tapname() const override { return "stuck"; }
+  std::string description() const override { return "A service that misbehaves at start or stop (runner tests)."; }
+  std::vector<cppd::OptionSpec> options() const override {
+    return {{"mode",
+             "m",
+             "stuck, clean, fail-privileged, fail-start, abort or exit.",
+             "stuck",
+             cppd::OptionKind::string,
+             false,
+             {}}};
+  }
+  std::shared_ptr<cppd::IService> makeService(const cppd::Options& options) override {
+    return std::make_shared<StuckService>(options.text("mode"));
+  }
+};
+
+}  // namespace
+
+CPPD_PLUGIN(StuckMaker)
