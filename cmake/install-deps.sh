@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages cppd needs to build and test, and only those that are missing.
-# Idempotent and quiet when everything is already there. Usage: cmake/install-deps.sh [--tests]
+# Idempotent and quiet when everything is already there. Usage: cmake/install-deps.sh [--tests | --fuzz]
 set -euo pipefail
 
 build_packages=(g++ cmake make pkg-config libuv1-dev libboost-dev libfmt-dev libcxxopts-dev catch2 libsystemd-dev libtomlplusplus-dev)
 # Real clients and tools the integration tests drive.
 test_packages=(curl netcat-openbsd logrotate python3 procps util-linux)
+# The libFuzzer targets in tests/fuzz (a separate clang project, so the g++ build is untouched).
+fuzz_packages=(clang-14 libfuzzer-14-dev)
 
 wanted=("${build_packages[@]}")
-if [[ "${1:-}" == "--tests" ]]; then
-  wanted+=("${test_packages[@]}")
-fi
+case "${1:-}" in
+  --tests) wanted+=("${test_packages[@]}") ;;
+  --fuzz) wanted+=("${fuzz_packages[@]}") ;;
+esac
 
 missing=()
 for pkg in "${wanted[@]}"; do

@@ -13,6 +13,7 @@
 #include <cppd/reactor.hpp>
 #include <cppd/version.hpp>
 
+#include "child_reaper.hpp"
 #include "daemonize.hpp"
 #include "log_file.hpp"
 #include "pid_file.hpp"
@@ -20,6 +21,7 @@
 #include "shutdown.hpp"
 #include "signals.hpp"
 #include "syslog_observer.hpp"
+#include "systemd_notifier.hpp"
 
 namespace cppd::runner {
 namespace {
@@ -97,11 +99,14 @@ class Run {
   // Everything up to "tell the launcher it worked". Returns false in a fake launcher (tests only).
   bool start(const std::string& pluginInfo) {
     const PrivilegeTarget target = privilegeTarget(o_, *app_);  // before chroot: the databases are outside
+    ignoreLogSignalsUntilHandled();  // before the pidfile exists, so nobody can signal too early
+    ignoreBrokenPipes();
     if (!o_.pidfile.empty()) state_.pidFile = std::make_unique<PidFile>(o_.pidfile);
     if (const auto mask = o_.effectiveUmask()) os_.umask(*mask);
     openLog(o_, target, state_);  // before chroot and fork: the path is the user's, errors reach the shell
     enterEnvironment(o_, os_);
     if (!o_.nodaemon && !detach()) return false;
+    notifier_ = SystemdNotifier::fromEnvironment();  // after the fork: the watchdog is meant for the daemon's PID
     log::info("cppd {} starting up.", versionString());
     log::info("reactor class: {}.", reactor_.backendName());
     log::info("plugin: {}", pluginInfo.empty() ? app_->name() : pluginInfo);
@@ -112,13 +117,19 @@ class Run {
     if (state_.logFile) state_.logFile->checkRotatable();
     state_.startAttempted = true;
     app_->startService();
+    if (!o_.nodaemon) notifier_.mainPid(os_.getpid());  // before the launcher exits
     state_.status.reportSuccess();
+    notifier_.ready(fmt::format("{} running", pluginInfo.empty() ? app_->name() : pluginInfo));
+    startWatchdog();
     return true;
   }
 
   int fail(int code, const std::string& reason) {
     log::error("startup failed: {}", reason);
+    notifier_.status(fmt::format("startup failed: {}", reason));
+    watchdog_.cancel();
     signals_.reset();
+    reaper_.reset();
     try {
       rollBack(*app_, state_, reactor_);
     } catch (const std::exception& e) {
@@ -134,7 +145,9 @@ class Run {
   int serve() {
     reactor_.run();
     log::info("Main loop terminated.");
+    watchdog_.cancel();
     signals_.reset();
+    reaper_.reset();
     if (state_.pidFile) state_.pidFile->remove();
     log::info("Server Shut Down.");
     log::removeObserver(state_.observer);
@@ -146,14 +159,22 @@ class Run {
  private:
   bool detach() {
     std::vector<int> keep;
-    if (state_.pidFile) keep.insert(keep.end(), {state_.pidFile->fd(), state_.pidFile->dirFd()});
-    if (state_.logFile) keep.insert(keep.end(), {state_.logFile->fd(), state_.logFile->dirFd()});
+    keep.reserve(4);
+    if (state_.pidFile) {
+      keep.push_back(state_.pidFile->fd());
+      keep.push_back(state_.pidFile->dirFd());
+    }
+    if (state_.logFile) {
+      keep.push_back(state_.logFile->fd());
+      keep.push_back(state_.logFile->dirFd());
+    }
     DaemonizeResult daemon = daemonize(keep, os_);
     if (!daemon.isDaemon) {  // only with a fake os: the real launcher _exits inside daemonize
       launcherExitCode_ = daemon.launcherExitCode;
       return false;
     }
     state_.status = std::move(daemon.status);
+    reactor_.afterFork();  // the daemon's loop must not share its epoll instance with the launcher
     if (state_.pidFile) state_.pidFile->writePid(os_.getpid());  // before the launcher hears "0"
     return true;
   }
@@ -163,7 +184,11 @@ class Run {
                       std::chrono::milliseconds(static_cast<long long>(o_.shutdownTimeout * 1000)));
     std::shared_ptr<LogFile> logFile = state_.logFile;  // SIGUSR1/SIGHUP are no-ops for stdout and syslog
     SignalHandlers::Actions actions;
-    actions.shutdown = [this](int) { shutdown_->begin(); };
+    actions.shutdown = [this](int signum) {
+      notifier_.stopping(fmt::format("Received {}, shutting down.", signalName(signum)));
+      watchdog_.cancel();
+      shutdown_->begin();
+    };
     actions.force = [this](int signum) { shutdown_->force(fmt::format("second {}", signalName(signum))); };
     actions.rotate = [logFile] {
       if (logFile) logFile->rotateOrReopen();
@@ -172,6 +197,17 @@ class Run {
       if (logFile) logFile->reopen();
     };
     signals_.emplace(reactor_, std::move(actions));
+    // As PID 1 (a container's entrypoint) orphans become our children: collect them so none stays a zombie.
+    if (os_.getpid() == 1) reaper_.emplace(reactor_);
+  }
+
+  // WATCHDOG=1 every half WATCHDOG_USEC, when the service manager asked for it.
+  void startWatchdog() {
+    const auto interval = notifier_.watchdogInterval();
+    if (!interval) return;
+    notifier_.watchdog();
+    watchdog_ = reactor_.callLater(std::chrono::duration_cast<std::chrono::milliseconds>(*interval),
+                                   [this] { startWatchdog(); });
   }
 
   const ServerOptions& o_;
@@ -181,6 +217,9 @@ class Run {
   RunState state_;
   std::optional<Shutdown> shutdown_;
   std::optional<SignalHandlers> signals_;
+  std::optional<ChildReaper> reaper_;
+  SystemdNotifier notifier_;
+  DelayedCall watchdog_;
   int launcherExitCode_ = 0;
 };
 

@@ -71,9 +71,10 @@ int decodeStatus(const std::string& payload, std::string& message) {
     return 0;
   }
   const std::size_t space = payload.find(' ');
+  const std::string number = payload.substr(0, space);
   char* end = nullptr;
-  const long code = space == std::string::npos ? 0 : std::strtol(payload.substr(0, space).c_str(), &end, 10);
-  if (space == std::string::npos || *end != '\0' || code <= 0 || code > 255) {
+  const long code = space == std::string::npos ? 0 : std::strtol(number.c_str(), &end, 10);
+  if (space == std::string::npos || end == number.c_str() || *end != '\0' || code <= 0 || code > 255) {
     message = fmt::format("the daemon sent an unreadable status: '{}'", payload.substr(0, 100));
     return exitCodeFor(ErrorKind::software);
   }

@@ -134,8 +134,8 @@ void LogFile::writeLocked(std::string_view data) {
   int err = 0;
   if (lostLines_) {
     // Tell the reader what is missing once writes work again.
-    LogEvent event{std::chrono::system_clock::now(), LogLevel::error, "cppd.logfile",
-                   fmt::format("{} log lines were lost: {}", lostLines_, lostReason_)};
+    const std::string text = fmt::format("{} log lines were lost: {}", lostLines_, lostReason_);
+    LogEvent event{std::chrono::system_clock::now(), LogLevel::error, "cppd.logfile", text};
     std::string notice;
     formatLogLine(event, notice);
     if (!writeAll(fd_, notice, err)) {

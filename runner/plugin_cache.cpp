@@ -51,6 +51,34 @@ bool parseNumber(std::string_view text, T& out) {
 
 std::string parentOf(const std::string& path) { return std::filesystem::path(path).parent_path().string(); }
 
+// One "entry" line: path, identity, then "ok TAPNAME DESCRIPTION" or "error REASON". Strict: false for anything
+// else, so a damaged file is dropped as a whole.
+bool parseEntry(std::string_view line, std::string& path, FileIdentity& id, ScanResult& result) {
+  auto f = split(line, '\t');
+  if (f.size() < 8 || f[0] != "entry") return false;
+  auto escapedPath = unescapeField(f[1]);
+  if (!escapedPath || !parseNumber(f[2], id.device) || !parseNumber(f[3], id.inode) || !parseNumber(f[4], id.size) ||
+      !parseNumber(f[5], id.mtimeNs)) {
+    return false;
+  }
+  path = *escapedPath;
+  if (f[6] == "ok" && f.size() == 9) {
+    auto tapname = unescapeField(f[7]);
+    auto description = unescapeField(f[8]);
+    if (!tapname || !description) return false;
+    result = ScanResult{true, *tapname, *description, {}};
+    return true;
+  }
+  if (f[6] == "error" && f.size() == 8) {
+    auto reason = unescapeField(f[7]);
+    if (!reason) return false;
+    result = ScanResult{};
+    result.reason = *reason;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 FileIdentity FileIdentity::of(const struct stat& st) {
@@ -150,27 +178,10 @@ bool PluginCache::parse(const std::string& text) {
   if (binary.size() != 2 || binary[0] != "binary" || unescapeField(binary[1]) != binaryIdentity_) return false;
   std::map<std::string, Entry> parsed;
   for (std::size_t i = 2; i + 1 < lines.size(); ++i) {
-    auto f = split(lines[i], '\t');
-    if (f.size() < 8 || f[0] != "entry") return false;
+    std::string path;
     Entry entry;
-    auto path = unescapeField(f[1]);
-    if (!path || !parseNumber(f[2], entry.identity.device) || !parseNumber(f[3], entry.identity.inode) ||
-        !parseNumber(f[4], entry.identity.size) || !parseNumber(f[5], entry.identity.mtimeNs)) {
-      return false;
-    }
-    if (f[6] == "ok" && f.size() == 9) {
-      auto tapname = unescapeField(f[7]);
-      auto description = unescapeField(f[8]);
-      if (!tapname || !description) return false;
-      entry.result = ScanResult{true, *tapname, *description, {}};
-    } else if (f[6] == "error" && f.size() == 8) {
-      auto reason = unescapeField(f[7]);
-      if (!reason) return false;
-      entry.result.reason = *reason;
-    } else {
-      return false;
-    }
-    parsed[*path] = std::move(entry);
+    if (!parseEntry(lines[i], path, entry.identity, entry.result)) return false;
+    parsed[path] = std::move(entry);
   }
   entries_ = std::move(parsed);
   return true;

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cxxopts.hpp>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 namespace cppd::runner {
@@ -132,29 +133,32 @@ cxxopts::ParseResult runParser(cxxopts::Options& parser, const std::string& tapn
   }
 }
 
-// The value for one spec (given, or its default), converted and validated; empty optional when absent.
+// The text for one spec as typed (given, or its default), or nullopt when it has neither; a required option
+// without either is a usage error. Flags always have a value ("true"/"false"; --no-NAME clears a default-on flag).
+std::optional<std::string> rawValue(const OptionSpec& spec, const cxxopts::ParseResult& result, bool given,
+                                    bool negated, const std::string& tapname) {
+  if (spec.kind == OptionKind::flag) {
+    if (negated) return "false";
+    if (given) return result[spec.longName].as<bool>() ? "true" : "false";
+    return spec.defaultValue.empty() ? "false" : spec.defaultValue;
+  }
+  if (given) return result[spec.longName].as<std::string>();
+  if (!spec.defaultValue.empty()) return spec.defaultValue;
+  if (spec.required) throw UsageError(fmt::format("{}: option --{} is required", tapname, spec.longName));
+  return std::nullopt;
+}
+
+// Converts and validates one spec's value and stores it; a bad default is the plugin's fault, not the user's.
 void storeValue(const OptionSpec& spec, const cxxopts::ParseResult& result, const std::string& tapname,
                 const std::string& launchDir, Options& options) {
   const bool given = result.count(spec.longName) != 0;
   const bool negated =
-      spec.kind == OptionKind::flag && spec.defaultValue == "true" && result.count("no-" + spec.longName);
-  std::string raw;
-  if (spec.kind == OptionKind::flag) {
-    raw = negated ? "false"
-          : given ? (result[spec.longName].as<bool>() ? "true" : "false")
-                  : (spec.defaultValue.empty() ? "false" : spec.defaultValue);
-  } else if (given) {
-    raw = result[spec.longName].as<std::string>();
-  } else if (!spec.defaultValue.empty()) {
-    raw = spec.defaultValue;
-  } else if (spec.required) {
-    throw UsageError(fmt::format("{}: option --{} is required", tapname, spec.longName));
-  } else {
-    return;
-  }
+      spec.kind == OptionKind::flag && spec.defaultValue == "true" && result.count("no-" + spec.longName) != 0;
+  auto raw = rawValue(spec, result, given, negated, tapname);
+  if (!raw) return;
   std::string value;
   try {
-    value = convertOptionValue(spec.kind, raw, launchDir);
+    value = convertOptionValue(spec.kind, *raw, launchDir);
     if (spec.validator) spec.validator(value);
   } catch (const UsageError& e) {
     if (!given && !negated) {

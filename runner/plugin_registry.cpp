@@ -98,6 +98,29 @@ std::vector<ScanResult> resolve(const std::vector<Candidate>& candidates, const 
   return results;
 }
 
+// Usable plugins in search order (the first of each tapname wins) and the reasons for the others.
+void addResults(const std::vector<Candidate>& candidates, const std::vector<ScanResult>& results,
+                PluginCatalog& catalog) {
+  std::map<std::string, const Candidate*> winners;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const auto& candidate = candidates[i];
+    const auto& result = results[i];
+    if (!result.ok) {
+      catalog.rejected.push_back({candidate.path, candidate.source, result.reason});
+      continue;
+    }
+    auto [it, inserted] = winners.emplace(result.tapname, &candidate);
+    if (!inserted) {
+      catalog.rejected.push_back(
+          {candidate.path, candidate.source,
+           fmt::format("duplicate tapname '{}' (already provided by {}, which comes first in the search order)",
+                       result.tapname, it->second->path)});
+      continue;
+    }
+    catalog.plugins.push_back({result.tapname, result.description, candidate.path, candidate.source});
+  }
+}
+
 }  // namespace
 
 std::string toString(PluginSource source) {
@@ -182,24 +205,7 @@ PluginCatalog discoverPlugins(const DiscoverySettings& settings) {
   cache.forgetMissing(directories, present);
   cache.save();
 
-  std::map<std::string, const Candidate*> winners;
-  for (std::size_t i = 0; i < candidates.size(); ++i) {
-    const auto& candidate = candidates[i];
-    const auto& result = results[i];
-    if (!result.ok) {
-      catalog.rejected.push_back({candidate.path, candidate.source, result.reason});
-      continue;
-    }
-    auto [it, inserted] = winners.emplace(result.tapname, &candidate);
-    if (!inserted) {
-      catalog.rejected.push_back(
-          {candidate.path, candidate.source,
-           fmt::format("duplicate tapname '{}' (already provided by {}, which comes first in the search order)",
-                       result.tapname, it->second->path)});
-      continue;
-    }
-    catalog.plugins.push_back({result.tapname, result.description, candidate.path, candidate.source});
-  }
+  addResults(candidates, results, catalog);
   std::sort(catalog.plugins.begin(), catalog.plugins.end(),
             [](const PluginInfo& a, const PluginInfo& b) { return a.tapname < b.tapname; });
   return catalog;

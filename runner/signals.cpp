@@ -1,5 +1,7 @@
 #include "signals.hpp"
 
+#include <signal.h>
+
 #include <csignal>
 
 #include <fmt/core.h>
@@ -7,6 +9,20 @@
 #include <cppd/log.hpp>
 
 namespace cppd::runner {
+
+void ignoreLogSignalsUntilHandled() {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  for (const int signum : {SIGUSR1, SIGHUP}) ::sigaction(signum, &ignore, nullptr);
+}
+
+void ignoreBrokenPipes() {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  ::sigaction(SIGPIPE, &ignore, nullptr);
+}
 
 std::string signalName(int signum) {
   switch (signum) {

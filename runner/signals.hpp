@@ -11,6 +11,14 @@
 
 namespace cppd::runner {
 
+/// Ignores SIGUSR1 and SIGHUP until SignalHandlers subscribes to them, so a log signal sent as soon as the
+/// pidfile exists (logrotate, a test) cannot kill a server that is still starting (their default action).
+void ignoreLogSignalsUntilHandled();
+
+/// Ignores SIGPIPE for the whole process: a client that hangs up mid-write must cost one connection
+/// (EPIPE, reported to its protocol), never the server.
+void ignoreBrokenPipes();
+
 /// "SIGTERM" for SIGTERM, "signal N" for an unnamed one.
 std::string signalName(int signum);
 

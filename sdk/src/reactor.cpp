@@ -339,6 +339,11 @@ std::string Reactor::backendName() const { return fmt::format("libuv {} ({})", u
 
 std::size_t Reactor::openHandleCount() const { return impl_->closed ? 0 : impl_->countOpenHandles(); }
 
+void Reactor::afterFork() {
+  int status = uv_loop_fork(&impl_->loop);
+  if (status != 0) throw detail::uvError("uv_loop_fork", "the global reactor", status);
+}
+
 bool Reactor::tryClose() {
   Impl& impl = *impl_;
   if (impl.closed) return true;

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 static char* poem;
@@ -43,6 +44,7 @@ static void finish(int epfd, struct pending* p) {
 
 int main(int argc, char** argv) {
   if (argc < 2) { fprintf(stderr, "usage: %s POEM [PORT]\n", argv[0]); return 64; }
+  signal(SIGPIPE, SIG_IGN); /* a client that hangs up mid-poem must not kill the server */
   int pfd = open(argv[1], O_RDONLY);
   struct stat st;
   if (pfd < 0 || fstat(pfd, &st) != 0) { perror(argv[1]); return 66; }

@@ -29,6 +29,15 @@ def free_low_port():
     raise unittest.SkipTest("no free port below 1024 on 127.0.0.1")
 
 
+def handles_signals(pid, *signums):
+    """True once the process has a handler for every signal (SigCgt in /proc/PID/status)."""
+    for line in read_text(f"/proc/{pid}/status").splitlines():
+        if line.startswith("SigCgt:"):
+            caught = int(line.split()[1], 16)
+            return all(caught & (1 << (s - 1)) for s in signums)
+    return False
+
+
 class RunnerTestCase(TempDirTestCase):
     def setUp(self):
         super().setUp()
@@ -285,6 +294,23 @@ class ForegroundTest(RunnerTestCase):
             self.assertIsNone(proc.poll())
             proc.terminate()
             self.assertEqual(proc.wait(DEFAULT_TIMEOUT), 0)
+        finally:
+            proc.kill()
+            proc.wait()
+
+    def test_usr1_and_hup_are_harmless_with_syslog(self):
+        proc = subprocess.Popen([CPPD, "-n", "--syslog", "--prefix", "cppd-test", "--pidfile", self.pidfile,
+                                 *self.poetry_args()], cwd=self.tmp, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: read_text(self.pidfile) == f"{proc.pid}\n", what="the pidfile")
+            wait_for(lambda: handles_signals(proc.pid, signal.SIGTERM), what="the SIGTERM handler")
+            for signum in (signal.SIGUSR1, signal.SIGHUP, signal.SIGUSR1):
+                proc.send_signal(signum)
+            self.assertIsNone(proc.poll())
+            proc.terminate()
+            self.assertEqual(proc.wait(DEFAULT_TIMEOUT), 0)
+            self.assertFalse(os.path.exists(self.logfile))
         finally:
             proc.kill()
             proc.wait()

@@ -81,7 +81,7 @@ TEST_CASE("The newest rotated file is .1", "[runner]") {
   CHECK(contains(slurp(dir / "cppd.log"), "third"));
 }
 
-TEST_CASE("--logfile-keep limits the rotated files, dropping the oldest", "[runner]") {
+TEST_CASE("A --logfile-keep limit caps the rotated files, dropping the oldest", "[runner]") {
   TempDir dir;
   auto o = options(dir / "cppd.log", 0);
   o.keep = 2;

@@ -31,7 +31,7 @@ TEST_CASE("The commands listing shows each plugin padded, then the plugins that 
         "    /p/crash.so: crashed while loading: signal 11 (Segmentation fault)\n");
 }
 
-TEST_CASE("--list-plugins shows where each plugin came from; -v adds the rejected", "[plugin][listing]") {
+TEST_CASE("The plugin list (--list-plugins) shows where each plugin came from; -v adds the rejected", "[plugin][listing]") {
   auto brief = pluginList(sampleCatalog(), false);
   CHECK(brief.find("fastpoetry  /b/fastpoetry.so (built-in)\n") == 0);
   CHECK(brief.find("hello       /p/hello.so (--plugin-path)\n") != std::string::npos);

@@ -54,7 +54,7 @@ TEST_CASE("A user with no passwd name gets the gid as its only group", "[runner]
   CHECK(os.calls == Calls{"setgid 4000", "setgroups 1 4000", "setuid 4000", "setuid 0"});
 }
 
-TEST_CASE("--euid changes only the effective ids", "[runner]") {
+TEST_CASE("Dropping with --euid changes only the effective ids", "[runner]") {
   FakeProcess os;
   LogCapture log;
   dropPrivileges(PrivilegeTarget{65534, 65534, "nobody", true}, os);

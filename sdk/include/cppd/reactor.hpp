@@ -94,6 +94,11 @@ class CPPD_API Reactor {
   /// After it returned true, run() throws and new calls are ignored with a warning.
   bool tryClose();
 
+  /// Re-creates the kernel state of the loop (epoll instance, signal pipe) in a forked child, so the child's
+  /// loop no longer shares it with the parent (uv_loop_fork). The runner calls it in the daemon after fork;
+  /// throws cppd::Error if libuv cannot.
+  void afterFork();
+
   struct Impl;
   Impl& impl() noexcept { return *impl_; }
 

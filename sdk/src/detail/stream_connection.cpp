@@ -1,6 +1,10 @@
 #include "detail/stream_connection.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <exception>
 #include <utility>
@@ -54,18 +58,26 @@ StreamConnection::~StreamConnection() {
 
 void StreamConnection::start(std::shared_ptr<PortState> port, int fd, Address peer, std::shared_ptr<Protocol> protocol) {
   auto* self = new StreamConnection(std::move(port), std::move(peer), std::move(protocol));
-  const int status = self->peer_.isTcp() ? uv_tcp_open(&self->handle_.tcp, fd) : uv_pipe_open(&self->handle_.pipe, fd);
-  if (status != 0) {
-    ::close(fd);
-    runGuarded("log", [&] {
-      LogContext context(self->port_->factoryPrefix());
-      log::error("cannot use the connection from {}: {} ({})", self->peer_.toString(), uv_strerror(status),
-                 uv_err_name(status));
-    });
-    self->closeWithStatus("open accepted connection", status);
-    return;
-  }
+  self->fd_ = fd;
   self->begin();
+}
+
+// Hands the descriptor to libuv, which the connection needs only to queue writes or to read. A connection that
+// writes everything at once and closes (a poem) never gets here: that saves the ioctl libuv would make and the
+// epoll_ctl of its close, per connection.
+bool StreamConnection::attach() {
+  if (attached_) return true;
+  const int status = peer_.isTcp() ? uv_tcp_open(&handle_.tcp, fd_) : uv_pipe_open(&handle_.pipe, fd_);
+  if (status != 0) {
+    runGuarded("log", [&] {
+      LogContext context(context_);
+      log::error("cannot hand the connection to the event loop: {} ({})", uv_strerror(status), uv_err_name(status));
+    });
+    closeWithStatus("open accepted connection", status);
+    return false;
+  }
+  attached_ = true;
+  return true;
 }
 
 template <typename Fn>
@@ -90,7 +102,7 @@ void StreamConnection::guarded(const char* what, Fn&& fn) noexcept {
 void StreamConnection::begin() {
   made_ = true;
   guarded("connectionMade", [this] { protocol_->makeConnection(*this); });
-  if (closing() || disconnecting_) return;
+  if (closing() || disconnecting_ || !attach()) return;
   const int status = uv_read_start(stream(), &StreamConnection::onAlloc, &StreamConnection::onRead);
   if (status != 0) closeWithStatus("read", status);
 }
@@ -116,13 +128,27 @@ void StreamConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t
 
 std::size_t StreamConnection::tryWrite(const uv_buf_t* buffers, unsigned count, std::size_t total) {
   if (pendingWrites_ != 0) return 0;  // keep the order: queued bytes go first
-  const int written = uv_try_write(stream(), buffers, count);
+  int written = 0;
+  if (attached_) {
+    written = uv_try_write(stream(), buffers, count);
+  } else {
+    // uv_buf_t has iovec's layout on Unix (libuv documents it), so the buffers go to sendmsg as they are.
+    msghdr message{};
+    message.msg_iov = reinterpret_cast<iovec*>(const_cast<uv_buf_t*>(buffers));
+    message.msg_iovlen = count;
+    const ssize_t sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    written = sent >= 0 ? static_cast<int>(sent) : (errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN : -errno);
+  }
   if (written >= 0 || written == UV_EAGAIN) return written >= 0 ? static_cast<std::size_t>(written) : 0;
   closeWithStatus("write", written);
   return total;
 }
 
 void StreamConnection::enqueue(WriteRequest* request, const char* data, std::size_t length) {
+  if (!attach()) {
+    delete request;
+    return;
+  }
   request->request.data = request;
   const uv_buf_t buffer = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(length));
   const int status = uv_write(&request->request, stream(), &buffer, 1, &StreamConnection::onWritten);
@@ -223,9 +249,7 @@ void StreamConnection::abortConnection() {
 Address StreamConnection::getPeer() const { return peer_; }
 
 Address StreamConnection::getHost() const {
-  uv_os_fd_t fd = -1;
-  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&handle_), &fd) != 0) return port_->bound();
-  return localAddress(fd);
+  return fd_ >= 0 ? localAddress(fd_) : port_->bound();
 }
 
 std::size_t StreamConnection::bufferedBytes() const { return handle_.tcp.write_queue_size; }
@@ -253,6 +277,8 @@ void StreamConnection::closeWithStatus(const char* what, int status) noexcept {
 }
 
 void StreamConnection::onClose() noexcept {
+  if (!attached_ && fd_ >= 0) ::close(fd_);  // libuv never had it; uv_close closes attached ones
+  fd_ = -1;
   drainCallbacks_.clear();
   if (!reason_) runGuarded("close", [this] { reason_ = DisconnectReason{false, "The event loop closed the connection."}; });
   if (!reason_) reason_.emplace();  // out of memory: a default reason, never a missing one
