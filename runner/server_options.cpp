@@ -33,6 +33,7 @@ constexpr OptionDef kOptions[] = {
     {"nodaemon", 'n', false, "don't daemonize, don't use default umask of 0077", ""},
     {"uid", 'u', true, "The uid to run as (name or number)", ""},
     {"verbose", 'v', false, "Show why each plugin candidate was accepted or refused", ""},
+    {"config", 'y', true, "Run the services of a deployment file (TOML) instead of one plugin", ""},
     {"chroot", 0, true, "Chroot to a supplied directory before running", ""},
     {"euid", 0, false, "Set only effective user-id rather than real user-id.", ""},
     {"list-plugins", 0, false, "List the plugins found (with load errors) and exit", ""},
@@ -150,6 +151,7 @@ class Parser {
     else if (n == "plugin-path") o_.pluginPath.push_back(value);
     else if (n == "list-plugins") o_.listPlugins = true;
     else if (n == "verbose") o_.verbose = true;
+    else if (n == "config") o_.config = value;
     else if (n == "help") o_.help = true;
     else if (n == "version") o_.version = true;
   }
@@ -202,6 +204,7 @@ class Parser {
     if (o_.logfile && *o_.logfile != "-") o_.logfile = absolute(dir, *o_.logfile);
     o_.pidfile = pidfile_ ? absolute(dir, *pidfile_) : absolute(dir, "cppd.pid");
     if (o_.chroot) o_.chroot = absolute(dir, *o_.chroot);
+    if (o_.config) o_.config = absolute(dir, *o_.config);
     // Inside a chroot the rundir names a directory of the new root (twistd: "/" unless given).
     o_.rundir = o_.chroot ? absolute("/", rundir_.value_or("/")) : absolute(dir, rundir_.value_or("."));
     for (auto& p : o_.pluginPath) p = absolute(dir, p);

@@ -33,6 +33,7 @@ struct ServerOptions {
   std::vector<std::string> pluginPath;        // --plugin-path DIR (repeatable, absolute)
   bool listPlugins = false;                   // --list-plugins
   bool verbose = false;                       // -v, --verbose
+  std::optional<std::string> config;          // -y, --config: a deployment file (absolute)
   bool help = false;                          // -h, --help
   bool version = false;                       // --version
   std::string command;                        // the plugin name (first non-option word), empty if none

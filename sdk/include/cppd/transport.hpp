@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include <cppd/address.hpp>
 #include <cppd/export.hpp>
+#include <cppd/shared_file.hpp>
 
 namespace cppd {
 
@@ -31,6 +33,22 @@ class CPPD_API ITransport {
 
   /// Sends the pieces in order, as one write (Twisted's writeSequence).
   virtual void writeSequence(const std::vector<std::string_view>& pieces) = 0;
+
+  /// Sends length bytes of file starting at offset, after everything written before and before everything
+  /// written after (sendFile is one more write in the connection's single ordered stream). The SDK's
+  /// connections use sendfile(2): the bytes go from the page cache to the socket without passing through user
+  /// memory, and memory use stays bounded by the socket buffer however large the file and however slow the reader.
+  /// The transport keeps a reference to file until the range is sent, so the caller may drop its own at once.
+  ///
+  /// Counts in bufferedBytes() until sent, and whenDrained() waits for it. A length of 0 is ignored, as is a
+  /// null file. Errors never throw here: if the file cannot be read, or ends before offset + length (it shrank
+  /// while being sent), the connection is aborted, because the peer was promised bytes it will not get; it ends
+  /// with connectionLost(non-clean reason naming the failure) on a later loop iteration. If the peer goes away,
+  /// the connection ends as for a failed write and the reference to file is dropped.
+  ///
+  /// The default implementation (for test transports) reads the range with pread in 64 KiB pieces and write()s
+  /// each at once: ordered, but not bounded in memory. Loop thread only.
+  virtual void sendFile(std::shared_ptr<const SharedFile> file, std::uint64_t offset, std::uint64_t length);
 
   /// Closes the connection once everything written so far has been sent (Twisted's loseConnection). Reading
   /// stops now; later writes are ignored. connectionLost follows with a clean reason.
