@@ -13,6 +13,8 @@
 #include <string>
 
 #include "application_runner.hpp"
+#include "deployment.hpp"
+#include "deployment_file.hpp"
 #include "plugin_cache.hpp"
 #include "plugin_listing.hpp"
 #include "plugin_loader.hpp"
@@ -83,8 +85,29 @@ int runPlugin(const ServerOptions& options, const PluginInfo& info) {
   return status;
 }
 
+// `cppd -y FILE`: the file's [cppd] table gives runner options, which the command line then overrides.
+int runDeploymentFile(int argc, char** argv, const ServerOptions& cli) {
+  if (!cli.command.empty()) {
+    throw UsageError(fmt::format("give either a deployment file (-y {}) or a plugin name ('{}'), not both",
+                                 *cli.config, cli.command));
+  }
+  const DeploymentFile file = readDeploymentFile(*cli.config);
+  std::vector<std::string> args = file.runnerArgs;
+  args.insert(args.end(), argv + 1, argv + argc);
+  const ServerOptions options = parseServerOptions(args);
+  Deployment deployment = buildDeployment(file, discover(options), options.launchDir);
+  ApplicationRunner runner(options);
+  int status = runner.run(deployment.app, deployment.summary);
+  deployment.app.reset();  // services before makers: their code lives in the plugins
+  deployment.plugins.clear();
+  return status;
+}
+
 int dispatch(int argc, char** argv) {
   ServerOptions options = parseServerOptions(argc, argv);
+  if (options.config && !options.version && !options.help && !options.listPlugins) {
+    return runDeploymentFile(argc, argv, options);
+  }
   if (options.version) {
     print(stdout,
           fmt::format("cppd (the C++ daemon runner) {}\nplugin SDK ABI {}\n", versionString(), sdkAbiVersion()));

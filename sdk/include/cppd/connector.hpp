@@ -57,7 +57,7 @@ class CPPD_API Connector {
 /// address: names are not resolved here, because resolving would block the loop. On success the factory builds
 /// the protocol (nullptr closes the connection at once); on failure, or when timeout passes first,
 /// factory.clientConnectionFailed() is called on a later loop iteration. factory.doStart() runs now and
-/// doStop() once the attempt has ended in failure or the connection has closed.
+/// doStop() as soon as the attempt has ended (connected or failed); the connection itself carries on.
 ///
 /// Throws cppd::UsageError when host is not a numeric address and std::invalid_argument for a null factory;
 /// every failure of the attempt itself (even creating the socket) is reported through clientConnectionFailed.

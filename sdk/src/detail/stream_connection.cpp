@@ -1,5 +1,6 @@
 #include "detail/stream_connection.hpp"
 
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -16,11 +17,15 @@
 #include "detail/port_state.hpp"
 #include "detail/protocol_access.hpp"
 #include "detail/socket_address.hpp"
+#include "detail/writable_watch.hpp"
 
 namespace cppd::detail {
 namespace {
 
 constexpr std::size_t kReadBufferSize = 64 * 1024;
+// How much one connection may sendfile before it lets the loop serve the others (it resumes when the socket is
+// writable again, which for a fast reader is the next loop iteration).
+constexpr std::uint64_t kFileTurnBytes = 4 * 1024 * 1024;
 
 StreamConnection& fromHandle(void* handle) {
   return static_cast<StreamConnection&>(*static_cast<LoopHandle*>(static_cast<uv_handle_t*>(handle)->data));
@@ -162,6 +167,14 @@ void StreamConnection::enqueue(WriteRequest* request, const char* data, std::siz
 
 void StreamConnection::write(std::string_view data) {
   if (!writable() || data.empty()) return;
+  if (!deferred_.empty()) {
+    defer(Deferred{std::string(data), nullptr, nullptr, 0, data.size()});
+    return;
+  }
+  writeNow(data);
+}
+
+void StreamConnection::writeNow(std::string_view data) {
   const uv_buf_t buffer = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
   const std::size_t done = tryWrite(&buffer, 1, data.size());
   if (done == data.size()) return;
@@ -172,6 +185,15 @@ void StreamConnection::write(std::string_view data) {
 
 void StreamConnection::writeShared(std::shared_ptr<const std::string> data) {
   if (!writable() || !data || data->empty()) return;
+  if (!deferred_.empty()) {
+    const std::size_t size = data->size();
+    defer(Deferred{{}, std::move(data), nullptr, 0, size});
+    return;
+  }
+  writeSharedNow(std::move(data));
+}
+
+void StreamConnection::writeSharedNow(std::shared_ptr<const std::string> data) {
   const uv_buf_t buffer = uv_buf_init(const_cast<char*>(data->data()), static_cast<unsigned>(data->size()));
   const std::size_t done = tryWrite(&buffer, 1, data->size());
   if (done == data->size()) return;
@@ -184,6 +206,12 @@ void StreamConnection::writeShared(std::shared_ptr<const std::string> data) {
 
 void StreamConnection::writeSequence(const std::vector<std::string_view>& pieces) {
   if (!writable()) return;
+  if (!deferred_.empty()) {
+    std::string joined;
+    for (std::string_view piece : pieces) joined.append(piece);
+    if (!joined.empty()) defer(Deferred{std::move(joined), nullptr, nullptr, 0, 0});
+    return;
+  }
   std::vector<uv_buf_t> buffers;
   buffers.reserve(pieces.size());
   std::size_t total = 0;
@@ -204,6 +232,90 @@ void StreamConnection::writeSequence(const std::vector<std::string_view>& pieces
   enqueue(request, request->owned.data(), request->owned.size());
 }
 
+void StreamConnection::sendFile(std::shared_ptr<const SharedFile> file, std::uint64_t offset, std::uint64_t length) {
+  if (!writable() || !file || length == 0) return;
+  if (!attach()) return;  // libuv makes the socket non-blocking, which sendfile relies on
+  defer(Deferred{{}, nullptr, std::move(file), offset, length});
+  if (deferred_.size() == 1 && pendingWrites_ == 0) pump();
+}
+
+void StreamConnection::defer(Deferred item) {
+  if (item.remaining == 0) item.remaining = item.owned.size();
+  deferredBytes_ += item.remaining;
+  deferred_.push_back(std::move(item));
+}
+
+// Sends deferred output in order while libuv's own queue is empty. Returns when everything is sent, when a
+// uv_write is queued (onWritten calls again), when the socket is full (the watch calls again) or on close.
+void StreamConnection::pump() {
+  while (!deferred_.empty() && !closing() && pendingWrites_ == 0) {
+    Deferred& front = deferred_.front();
+    if (front.file) {
+      if (!sendFromFile(front)) return;
+      deferred_.pop_front();
+      continue;
+    }
+    Deferred item = std::move(front);
+    deferred_.pop_front();
+    deferredBytes_ -= item.remaining;
+    if (item.shared) {
+      writeSharedNow(std::move(item.shared));
+    } else {
+      writeNow(item.owned);
+    }
+  }
+  if (deferred_.empty() && pendingWrites_ == 0) drained();
+}
+
+// Sends the front file range with sendfile(2). True when it is all sent; false when waiting or closed.
+bool StreamConnection::sendFromFile(Deferred& item) {
+  std::uint64_t turn = 0;
+  while (item.remaining > 0) {
+    if (turn >= kFileTurnBytes) {
+      waitWritable();
+      return false;
+    }
+    auto position = static_cast<off_t>(item.offset);
+    const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(item.remaining, 1u << 30));
+    const ssize_t sent = ::sendfile(fd_, item.file->fd(), &position, chunk);
+    if (sent > 0) {
+      const auto n = static_cast<std::uint64_t>(sent);
+      item.offset += n;
+      item.remaining -= n;
+      deferredBytes_ -= n;
+      turn += n;
+    } else if (sent == 0) {
+      closeWith(false, fmt::format("Connection aborted: sendFile: the file ended at byte {}, {} bytes short of "
+                                   "the range promised to the peer.", item.offset, item.remaining));
+      return false;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      waitWritable();
+      return false;
+    } else if (errno != EINTR) {
+      closeWithStatus("sendfile", -errno);
+      return false;
+    }
+  }
+  item.file.reset();
+  return true;
+}
+
+void StreamConnection::waitWritable() {
+  if (watch_ == nullptr) {
+    watch_ = WritableWatch::create(port_->reactor(), fd_, [this] { onWritable(); });
+    if (watch_ == nullptr) {
+      closeWithStatus("watch socket for sendfile", -errno);
+      return;
+    }
+  }
+  const int status = watch_->arm();
+  if (status != 0) closeWithStatus("watch socket for sendfile", status);
+}
+
+void StreamConnection::onWritable() {
+  guarded("sendFile", [this] { pump(); });
+}
+
 void StreamConnection::onWritten(uv_write_t* request, int status) noexcept {
   StreamConnection& self = fromHandle(request->handle);
   delete static_cast<WriteRequest*>(request->data);
@@ -212,7 +324,12 @@ void StreamConnection::onWritten(uv_write_t* request, int status) noexcept {
     if (status != UV_ECANCELED) self.closeWithStatus("write", status);
     return;
   }
-  if (self.pendingWrites_ == 0) self.drained();
+  if (self.pendingWrites_ != 0) return;
+  if (self.deferred_.empty()) {
+    self.drained();
+  } else {
+    self.guarded("sendFile", [&self] { self.pump(); });
+  }
 }
 
 void StreamConnection::drained() {
@@ -223,12 +340,12 @@ void StreamConnection::drained() {
     if (closing()) return;
     guarded("whenDrained callback", callback);
   }
-  if (disconnecting_ && pendingWrites_ == 0) closeWith(true, "Connection was closed cleanly.");
+  if (disconnecting_ && pendingWrites_ == 0 && deferred_.empty()) closeWith(true, "Connection was closed cleanly.");
 }
 
 void StreamConnection::whenDrained(std::function<void()> callback) {
   if (closing() || !callback) return;
-  if (pendingWrites_ == 0) {
+  if (pendingWrites_ == 0 && deferred_.empty()) {
     callback();
     return;
   }
@@ -239,7 +356,7 @@ void StreamConnection::loseConnection() {
   if (disconnecting_ || closing()) return;
   disconnecting_ = true;
   uv_read_stop(stream());
-  if (pendingWrites_ == 0) closeWith(true, "Connection was closed cleanly.");
+  if (pendingWrites_ == 0 && deferred_.empty()) closeWith(true, "Connection was closed cleanly.");
 }
 
 void StreamConnection::abortConnection() {
@@ -252,7 +369,9 @@ Address StreamConnection::getHost() const {
   return fd_ >= 0 ? localAddress(fd_) : port_->bound();
 }
 
-std::size_t StreamConnection::bufferedBytes() const { return handle_.tcp.write_queue_size; }
+std::size_t StreamConnection::bufferedBytes() const {
+  return handle_.tcp.write_queue_size + static_cast<std::size_t>(deferredBytes_);
+}
 
 bool StreamConnection::connected() const { return writable(); }
 
@@ -280,6 +399,12 @@ void StreamConnection::onClose() noexcept {
   if (!attached_ && fd_ >= 0) ::close(fd_);  // libuv never had it; uv_close closes attached ones
   fd_ = -1;
   drainCallbacks_.clear();
+  deferred_.clear();  // drops the references to files and shared buffers
+  deferredBytes_ = 0;
+  if (watch_ != nullptr) {
+    watch_->close();
+    watch_ = nullptr;
+  }
   if (!reason_) runGuarded("close", [this] { reason_ = DisconnectReason{false, "The event loop closed the connection."}; });
   if (!reason_) reason_.emplace();  // out of memory: a default reason, never a missing one
 }

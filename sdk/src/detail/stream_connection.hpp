@@ -3,6 +3,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -11,6 +12,7 @@
 
 #include <cppd/address.hpp>
 #include <cppd/protocol.hpp>
+#include <cppd/shared_file.hpp>
 #include <cppd/transport.hpp>
 
 #include "detail/reactor_impl.hpp"
@@ -18,6 +20,7 @@
 namespace cppd::detail {
 
 class PortState;
+class WritableWatch;
 
 /// One accepted TCP or UNIX connection: the ITransport a Protocol sees. Created by the listening port, it deletes
 /// itself in its libuv close callback, after telling the protocol connectionLost(reason) and leaving the port.
@@ -26,6 +29,12 @@ class PortState;
 /// write() was given (writeShared keeps a reference instead). The descriptor is handed to libuv only when a write
 /// must be queued or reading starts, so a connection that is answered at once and closed costs no more system
 /// calls than a hand-written epoll server. Loop thread only.
+///
+/// sendFile keeps the single ordered stream with a second queue, deferred_: once a file range is waiting (the
+/// socket was full, or uv_writes were still queued), every later write goes to deferred_ too, and pump() sends
+/// the queue in order whenever libuv's queue is empty: memory through the usual write path, files with
+/// sendfile(2) straight from the page cache. Waiting for the socket to become writable uses a uv_poll_t on a
+/// dup() of the socket (libuv allows one watcher per descriptor number, and the uv_tcp_t already has it).
 class StreamConnection final : public LoopHandle, public ITransport {
  public:
   /// Takes over fd (closing it on failure) and runs the protocol's connectionMade.
@@ -41,12 +50,22 @@ class StreamConnection final : public LoopHandle, public ITransport {
   std::size_t bufferedBytes() const override;
   void whenDrained(std::function<void()> callback) override;
   bool connected() const override;
+  void sendFile(std::shared_ptr<const SharedFile> file, std::uint64_t offset, std::uint64_t length) override;
 
   uv_handle_t* uvHandle() noexcept override { return reinterpret_cast<uv_handle_t*>(&handle_); }
 
  private:
   friend class PortState;
+  friend class WritableWatch;
   struct WriteRequest;
+  // One piece of deferred output: bytes (owned or shared) or a file range.
+  struct Deferred {
+    std::string owned;
+    std::shared_ptr<const std::string> shared;
+    std::shared_ptr<const SharedFile> file;
+    std::uint64_t offset = 0;     // files: the next byte to send
+    std::uint64_t remaining = 0;  // bytes still to send
+  };
 
   StreamConnection(std::shared_ptr<PortState> port, Address peer, std::shared_ptr<Protocol> protocol);
   ~StreamConnection() override;
@@ -57,6 +76,13 @@ class StreamConnection final : public LoopHandle, public ITransport {
   bool attach();
   std::size_t tryWrite(const uv_buf_t* buffers, unsigned count, std::size_t total);
   void enqueue(WriteRequest* request, const char* data, std::size_t length);
+  void writeNow(std::string_view data);
+  void writeSharedNow(std::shared_ptr<const std::string> data);
+  void defer(Deferred item);
+  void pump();
+  bool sendFromFile(Deferred& item);
+  void waitWritable();
+  void onWritable();
   void closeWith(bool clean, std::string message) noexcept;
   void closeWithStatus(const char* what, int status) noexcept;
   void onClose() noexcept override;
@@ -77,6 +103,9 @@ class StreamConnection final : public LoopHandle, public ITransport {
   std::shared_ptr<Protocol> protocol_;
   std::string context_;  // "PoetryProtocol,3,127.0.0.1"
   std::vector<std::function<void()>> drainCallbacks_;
+  std::deque<Deferred> deferred_;      // output waiting behind a file range, in order
+  std::uint64_t deferredBytes_ = 0;    // bytes in deferred_ not yet sent
+  WritableWatch* watch_ = nullptr;     // created on the first full socket during a sendFile
   std::optional<DisconnectReason> reason_;
   int fd_ = -1;             // the accepted socket; owned by libuv once attached_
   bool attached_ = false;   // fd_ has been given to the uv handle

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <cppd/connector.hpp>
+#include <cppd/protocol.hpp>
+#include <cppd/shared_file.hpp>
+
+namespace ftp {
+
+class FtpSession;
+
+/// One FTP data connection (passive or active): sends a listing or a file, or receives a file, then closes.
+/// Memory stays bounded whatever the size: files go out through ITransport::sendFile (sendfile(2)), and received
+/// bytes are written to the file as they arrive. Loop thread only.
+class DataProtocol final : public cppd::Protocol {
+ public:
+  /// How a transfer ended: complete, or why not; and how many bytes were moved.
+  using Finished = std::function<void(bool complete, const std::string& why, std::uint64_t bytes)>;
+
+  explicit DataProtocol(std::weak_ptr<FtpSession> session);
+
+  void connectionMade() override;
+  void dataReceived(std::string_view data) override;
+  void connectionLost(const cppd::DisconnectReason& reason) override;
+
+  /// Sends text and closes; done(true, ...) once everything was handed to the kernel.
+  void sendText(const std::string& text, Finished done);
+  /// Sends length bytes of file from offset and closes.
+  void sendFile(std::shared_ptr<const cppd::SharedFile> file, std::uint64_t offset, std::uint64_t length,
+                Finished done);
+  /// Writes what arrives to fd (which this object then owns and closes) until the peer closes.
+  void receiveInto(int fd, Finished done);
+  /// Drops the connection now; done is not called.
+  void abort();
+
+ private:
+  void finish(bool complete, const std::string& why);
+
+  std::weak_ptr<FtpSession> session_;
+  Finished done_;
+  std::string early_;  // bytes that arrived before receiveInto (bounded)
+  std::uint64_t bytes_ = 0;
+  int sink_ = -1;
+  std::string failure_;  // a local failure (disk full) that ended the connection
+};
+
+/// Builds the data connection of one session, for a passive listener or an active connectTCP. A passive port
+/// accepts one connection, and only from the control connection's peer host (no connection theft).
+class DataFactory final : public cppd::ClientFactory {
+ public:
+  DataFactory(std::weak_ptr<FtpSession> session, std::string allowedHost);
+
+  std::shared_ptr<cppd::Protocol> buildProtocol(const cppd::Address& addr) override;
+  void clientConnectionFailed(const cppd::Address& destination, const cppd::DisconnectReason& reason) override;
+
+ private:
+  std::weak_ptr<FtpSession> session_;
+  std::string allowedHost_;
+  bool used_ = false;
+};
+
+}  // namespace ftp

@@ -1,0 +1,84 @@
+#include "listing.hpp"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <memory>
+
+#include <fmt/format.h>
+
+namespace ftp {
+namespace {
+
+constexpr std::time_t kSixMonths = 182 * 24 * 3600;
+
+std::string modeString(mode_t mode) {
+  std::string text = S_ISDIR(mode) ? "d" : "-";
+  const std::array<char, 3> letters{'r', 'w', 'x'};
+  for (int shift = 6; shift >= 0; shift -= 3) {
+    for (int bit = 0; bit < 3; ++bit) text += (mode >> (shift + 2 - bit)) & 1 ? letters[bit] : '-';
+  }
+  return text;
+}
+
+}  // namespace
+
+std::vector<ListEntry> readDirectory(const Jail& jail, const std::string& dir, int& error) {
+  std::vector<ListEntry> entries;
+  error = 0;
+  std::unique_ptr<DIR, int (*)(DIR*)> handle(::opendir(dir.c_str()), &::closedir);
+  if (!handle) {
+    error = errno;
+    return entries;
+  }
+  while (const dirent* item = ::readdir(handle.get())) {
+    const std::string name = item->d_name;
+    if (name == "." || name == "..") continue;
+    ListEntry entry;
+    entry.name = name;
+    const std::string path = dir + (dir == "/" ? "" : "/") + name;
+    if (::lstat(path.c_str(), &entry.info) != 0) continue;
+    if (S_ISLNK(entry.info.st_mode)) {
+      char target[PATH_MAX];
+      if (::realpath(path.c_str(), target) == nullptr || !jail.contains(target)) continue;
+      if (::stat(target, &entry.info) != 0) continue;
+    }
+    entries.push_back(std::move(entry));
+  }
+  std::sort(entries.begin(), entries.end(), [](const ListEntry& a, const ListEntry& b) { return a.name < b.name; });
+  return entries;
+}
+
+std::string listLine(const ListEntry& entry, std::time_t now) {
+  const std::time_t mtime = entry.info.st_mtime;
+  std::tm local{};
+  ::localtime_r(&mtime, &local);
+  char date[32];
+  const bool recent = mtime <= now && now - mtime < kSixMonths;
+  std::strftime(date, sizeof date, recent ? "%b %d %H:%M" : "%b %d  %Y", &local);
+  return fmt::format("{} {:>3} ftp      ftp      {:>13} {} {}", modeString(entry.info.st_mode), entry.info.st_nlink,
+                     static_cast<long long>(entry.info.st_size), date, entry.name);
+}
+
+std::string mlsxLine(const ListEntry& entry, bool writable) {
+  const bool dir = S_ISDIR(entry.info.st_mode);
+  std::string perm = dir ? "el" : "r";
+  if (writable) perm += dir ? "cmpfd" : "adfw";
+  std::string size = dir ? "" : fmt::format("size={};", static_cast<long long>(entry.info.st_size));
+  return fmt::format("type={};{}modify={};perm={};unix.mode=0{:o}; {}", dir ? "dir" : "file", size,
+                     timeVal(entry.info.st_mtime), perm, entry.info.st_mode & 07777, entry.name);
+}
+
+std::string timeVal(std::time_t time) {
+  std::tm utc{};
+  ::gmtime_r(&time, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%d%H%M%S", &utc);
+  return text;
+}
+
+}  // namespace ftp

@@ -1,0 +1,135 @@
+"""Deployment files (`cppd -y FILE`): several plugin services in one process, and every error naming the file,
+the line and the key.
+"""
+import os
+import re
+import signal
+import unittest
+
+from cppdtest import POETRY_DIR, SOURCE_DIR, TempDirTestCase, fetch, read_text, run_cppd, wait_for
+
+ECSTASY = os.path.join(POETRY_DIR, "ecstasy.txt")
+SONNET = os.path.join(POETRY_DIR, "sonnet18.txt")
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class DeploymentFileTest(TempDirTestCase):
+    def deploy(self, text):
+        return self.write("deploy.toml", text)
+
+    def test_two_fastpoetry_services_serve_both_ports_in_one_process(self):
+        config = self.deploy(f"""
+[[service]]
+plugin = "fastpoetry"
+name = "ecstasy"
+port = "tcp:0:interface=127.0.0.1"
+poem = "{ECSTASY}"
+
+[[service]]
+plugin = "fastpoetry"
+name = "sonnet"
+port = "tcp:0:interface=127.0.0.1"
+poem = "{SONNET}"
+""")
+        server = self.start_server(["-y", config])
+        server.wait_for_log(r"\[sonnet\].*starting on \d+")
+        log = server.log()
+        ports = {name: int(port) for name, port in re.findall(r"\[(ecstasy|sonnet)\].*starting on (\d+)", log)}
+        self.assertEqual(fetch("127.0.0.1", ports["ecstasy"]), read_bytes(ECSTASY))
+        self.assertEqual(fetch("127.0.0.1", ports["sonnet"]), read_bytes(SONNET))
+        self.assertRegex(log, r"\[ecstasy\] loaded a poem from: " + re.escape(ECSTASY))
+        self.assertRegex(log, r"\[sonnet\] loaded a poem from: " + re.escape(SONNET))
+        self.assertIn("fastpoetry as 'ecstasy', fastpoetry as 'sonnet'", log)
+        self.assertEqual(server.stop(), 0)
+        self.assertIn("Server Shut Down.", server.log())
+
+    def test_the_command_line_overrides_the_cppd_table(self):
+        config = self.deploy(f"""
+[cppd]
+pidfile = "from-file.pid"
+shutdown-timeout = 5
+
+[[service]]
+plugin = "fastpoetry"
+port = "tcp:0:interface=127.0.0.1"
+poem = "{ECSTASY}"
+""")
+        server = self.start_server(["--pidfile", "from-cli.pid", "-y", config])
+        server.listening_port()
+        wait_for(lambda: os.path.exists(self.path("from-cli.pid")), what="the command line's pidfile")
+        self.assertFalse(os.path.exists(self.path("from-file.pid")))
+        self.assertEqual(server.stop(), 0)
+
+    def test_the_shipped_example_serves_two_poems(self):
+        example = read_text(os.path.join(SOURCE_DIR, "runner", "dist", "two-poems.toml"))
+        self.assertEqual(example.count('plugin = "fastpoetry"'), 2)
+        # The example's fixed ports become ephemeral ones, and its source-tree poem paths absolute.
+        text = re.sub(r"tcp:1000\d", "tcp:0", example).replace('"poetry/', f'"{POETRY_DIR}/')
+        server = self.start_server(["-y", self.deploy(text)])
+        server.wait_for_log(r"\[second\].*starting on \d+")
+        ports = [int(p) for p in re.findall(r"starting on (\d+)", server.log())]
+        self.assertEqual(len(ports), 2)
+        for port in ports:
+            self.assertEqual(fetch("127.0.0.1", port), read_bytes(ECSTASY))
+        self.assertEqual(server.stop(), 0)
+
+    def assert_deploy_error(self, text, expected, code=78):
+        config = self.deploy(text)
+        result = run_cppd(["--nodaemon", "--pidfile=", "-y", config], cwd=self.tmp)
+        self.assertEqual(result.returncode, code, result.stderr)
+        self.assertEqual(result.stderr, f"cppd: {config}:{expected}\n")
+
+    def test_an_unknown_plugin_names_the_line_and_close_matches(self):
+        self.assert_deploy_error('[[service]]\nplugin = "fastpoetri"\n',
+                                 "1: service 'fastpoetri': unknown plugin 'fastpoetri' (did you mean 'fastpoetry'?); "
+                                 "run 'cppd --help' for the list of commands")
+
+    def test_an_unknown_option_names_its_line(self):
+        self.assert_deploy_error(f'[[service]]\nplugin = "fastpoetry"\npoem = "{ECSTASY}"\nbogus = 1\n',
+                                 "4: service 'fastpoetry': plugin 'fastpoetry' has no option 'bogus' "
+                                 "(see cppd fastpoetry --help)")
+
+    def test_a_wrong_type_names_its_line(self):
+        self.assert_deploy_error(f'[[service]]\nplugin = "fastpoetry"\nport = true\npoem = "{ECSTASY}"\n',
+                                 "3: service 'fastpoetry': option 'port' takes a value, not true/false")
+
+    def test_a_bad_value_names_the_service(self):
+        self.assert_deploy_error(f'[[service]]\nplugin = "fastpoetry"\nport = "tcp:abc"\npoem = "{ECSTASY}"\n',
+                                 "1: service 'fastpoetry': fastpoetry: option --port: invalid endpoint 'tcp:abc': "
+                                 "port 'abc' is not a number 0-65535")
+
+    def test_a_duplicate_service_name_names_both_lines(self):
+        self.assert_deploy_error(f'[[service]]\nplugin = "fastpoetry"\npoem = "{ECSTASY}"\n'
+                                 f'[[service]]\nplugin = "fastpoetry"\npoem = "{ECSTASY}"\n',
+                                 "4: duplicate service name 'fastpoetry' (first at line 1); "
+                                 "give each service its own name = \"...\"")
+
+    def test_a_missing_required_option_names_the_service(self):
+        self.assert_deploy_error('[[service]]\nplugin = "fastpoetry"\n',
+                                 "1: service 'fastpoetry': fastpoetry: option --poem is required")
+
+    def test_a_syntax_error_names_line_and_column(self):
+        config = self.deploy('[[service]]\nplugin = "fastpoetry\n')
+        result = run_cppd(["--nodaemon", "-y", config], cwd=self.tmp)
+        self.assertEqual(result.returncode, 78)
+        self.assertRegex(result.stderr, re.escape(f"cppd: {config}:2: ") + r".*column \d+")
+
+    def test_a_missing_file_is_a_no_input_error(self):
+        result = run_cppd(["--nodaemon", "-y", self.path("absent.toml")], cwd=self.tmp)
+        self.assertEqual(result.returncode, 66)
+        self.assertEqual(result.stderr,
+                         f"cppd: read deployment file {self.path('absent.toml')}: No such file or directory\n")
+
+    def test_a_plugin_name_and_a_deployment_file_together_are_refused(self):
+        config = self.deploy('[[service]]\nplugin = "fastpoetry"\n')
+        result = run_cppd(["--nodaemon", "-y", config, "fastpoetry"], cwd=self.tmp)
+        self.assertEqual(result.returncode, 64)
+        self.assertIn("not both", result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
