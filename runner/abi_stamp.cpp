@@ -9,8 +9,19 @@ namespace cppd::runner {
 namespace {
 
 // A fixed char array from a plugin may lack its terminator; never read past the array.
-std::string_view boundedText(const char* text, std::size_t capacity) {
-  return std::string_view(text, ::strnlen(text, capacity));
+// A text field of an untrusted stamp, for messages: bounded by its capacity, and with control bytes escaped so a
+// hostile plugin cannot forge log lines or send terminal escapes (found by fuzzing).
+std::string boundedText(const char* text, std::size_t capacity) {
+  std::string out;
+  for (std::size_t i = 0, n = ::strnlen(text, capacity); i < n; ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x20 || byte == 0x7f) {
+      out += fmt::format("\\x{:02x}", byte);
+    } else {
+      out += static_cast<char>(byte);
+    }
+  }
+  return out;
 }
 
 std::string describeCxx11Abi(std::int32_t value) {
@@ -74,8 +85,8 @@ std::vector<std::string> compareAbiStamps(const cppd_abi_stamp& plugin, const cp
                     describeFmt(host.fmtVersion)));
   }
   if (plugin.pointerSize != host.pointerSize) {
-    add(fmt::format("built for {}-bit pointers, this cppd uses {}-bit pointers", plugin.pointerSize * 8,
-                    host.pointerSize * 8));
+    add(fmt::format("built for {}-bit pointers, this cppd uses {}-bit pointers", static_cast<std::int64_t>(plugin.pointerSize) * 8,
+                    static_cast<std::int64_t>(host.pointerSize) * 8));
   }
   if (plugin.boostDllStdFs != host.boostDllStdFs) {
     add(fmt::format("built with BOOST_DLL_USE_STD_FS={}, this cppd with {}", plugin.boostDllStdFs, host.boostDllStdFs));

@@ -1,5 +1,7 @@
 #include "application_runner.hpp"
 
+#include <fcntl.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -104,6 +106,11 @@ class Run {
     if (!o_.pidfile.empty()) state_.pidFile = std::make_unique<PidFile>(o_.pidfile);
     if (const auto mask = o_.effectiveUmask()) os_.umask(*mask);
     openLog(o_, target, state_);  // before chroot and fork: the path is the user's, errors reach the shell
+    if (!o_.nodaemon) {
+      // The daemon's stdio goes to /dev/null, which a chroot rarely has: open it while it is still reachable.
+      nullFd_ = os_.open("/dev/null", O_RDWR);
+      if (nullFd_ < 0) throw systemError("open", "/dev/null", errno);
+    }
     enterEnvironment(o_, os_);
     if (!o_.nodaemon && !detach()) return false;
     notifier_ = SystemdNotifier::fromEnvironment();  // after the fork: the watchdog is meant for the daemon's PID
@@ -135,6 +142,7 @@ class Run {
     } catch (const std::exception& e) {
       log::error("stopping the services after the failed start: {}", e.what());
     }
+    if (nullFd_ >= 0) os_.close(nullFd_);
     if (state_.pidFile) state_.pidFile->remove();
     if (state_.status.active()) state_.status.reportFailure(code, reason);
     else std::fprintf(stderr, "cppd: startup failed: %s\n", reason.c_str());
@@ -168,7 +176,8 @@ class Run {
       keep.push_back(state_.logFile->fd());
       keep.push_back(state_.logFile->dirFd());
     }
-    DaemonizeResult daemon = daemonize(keep, os_);
+    DaemonizeResult daemon = daemonize(keep, os_, nullFd_);
+    nullFd_ = -1;  // daemonize took it over
     if (!daemon.isDaemon) {  // only with a fake os: the real launcher _exits inside daemonize
       launcherExitCode_ = daemon.launcherExitCode;
       return false;
@@ -221,6 +230,7 @@ class Run {
   SystemdNotifier notifier_;
   DelayedCall watchdog_;
   int launcherExitCode_ = 0;
+  int nullFd_ = -1;
 };
 
 }  // namespace

@@ -118,7 +118,7 @@ int waitForDaemon(int readFd, pid_t intermediate, IProcessPrimitives& os, std::s
   return exitCodeFor(ErrorKind::software);
 }
 
-DaemonizeResult daemonize(const std::vector<int>& keepFds, IProcessPrimitives& os) {
+DaemonizeResult daemonize(const std::vector<int>& keepFds, IProcessPrimitives& os, int nullFd) {
   int fds[2];
   if (os.pipe(fds) != 0) throw systemError("daemonize: pipe", "status pipe", errno);
   os.setChildSubreaper();  // best effort: without it the launcher still sees EOF, just not the signal
@@ -131,6 +131,7 @@ DaemonizeResult daemonize(const std::vector<int>& keepFds, IProcessPrimitives& o
   }
   if (first > 0) {  // the launcher
     os.close(fds[1]);  // twistd #7745: keep no write end here, or a silent death would hang us
+    if (nullFd >= 0) os.close(nullFd);
     DaemonizeResult result;
     std::string message;
     result.launcherExitCode = waitForDaemon(fds[0], first, os, message);
@@ -144,8 +145,10 @@ DaemonizeResult daemonize(const std::vector<int>& keepFds, IProcessPrimitives& o
   os.setsid();
   const pid_t second = os.fork();
   if (second != 0) os.exit(second < 0 ? exitCodeFor(ErrorKind::os) : 0);  // the intermediate child
-  const int null = os.open("/dev/null", O_RDWR);
-  if (null >= 0) {
+  // Never keep the launcher's stdio: it may be a pipe someone reads to EOF (a shell's $(...), a test).
+  const int null = nullFd >= 0 ? nullFd : os.open("/dev/null", O_RDWR);
+  if (null < 0) throw systemError("daemonize: open", "/dev/null", errno);
+  {
     os.dup2(null, 0);
     os.dup2(null, 1);
     os.dup2(null, 2);

@@ -47,7 +47,10 @@ struct DaemonizeResult {
 /// a failure, and _exits with the daemon's code (0 on success) without running destructors, which would act on
 /// state shared with the daemon; with a fake os whose exit() returns by throwing, tests see the launcher path.
 /// Throws cppd::Error (os) if the pipe or the first fork fails (nothing has forked then).
-DaemonizeResult daemonize(const std::vector<int>& keepFds, IProcessPrimitives& os = systemPrimitives());
+/// nullFd, when given, is an already open /dev/null to put on stdio (the runner opens it before a chroot, inside
+/// which /dev/null usually does not exist); daemonize takes it over. Otherwise /dev/null is opened here.
+DaemonizeResult daemonize(const std::vector<int>& keepFds, IProcessPrimitives& os = systemPrimitives(),
+                          int nullFd = -1);
 
 /// The launcher's side, separated for tests: reads the report from readFd until EOF, reaps the intermediate
 /// child and, when the daemon died without reporting, waits for it (the launcher is its subreaper) to name

@@ -7,6 +7,9 @@
 #include <cppd/endpoint.hpp>
 #include <cppd/error.hpp>
 #include <cstdlib>
+// cxxopts matches options with std::regex by default, and libstdc++'s regex recurses once per character: a
+// 40 KB option value (a long path, or a string from a deployment file) overflowed the stack (found by fuzzing).
+#define CXXOPTS_NO_REGEX
 #include <cxxopts.hpp>
 #include <filesystem>
 #include <optional>
@@ -23,7 +26,7 @@ long long parseInteger(const std::string& value, bool& ok) {
   errno = 0;
   char* end = nullptr;
   long long parsed = std::strtoll(value.c_str(), &end, 10);
-  ok = !value.empty() && errno == 0 && *end == '\0' && value.find_first_of(" \t") == std::string::npos;
+  ok = !value.empty() && errno == 0 && *end == '\0' && value.find_first_of(" \t\n\r\v\f") == std::string::npos;
   return parsed;
 }
 

@@ -59,10 +59,9 @@ int SystemPrimitives::setChildSubreaper() { return ::prctl(PR_SET_CHILD_SUBREAPE
 void SystemPrimitives::closeInheritedFds(const std::vector<int>& keep) {
   // Only descriptors that came from the launching process and are not close-on-exec: everything this program
   // opened itself (the event loop's epoll and wakeup fds, the log, the pidfile) is O_CLOEXEC and stays.
-  const std::vector<int> open = listOpenFds();
+  // /proc/self/fd may be gone by now (a chroot has no /proc): fcntl alone tells whether each one is still open.
   for (const int fd : startupFds()) {
     if (std::find(keep.begin(), keep.end(), fd) != keep.end()) continue;
-    if (std::find(open.begin(), open.end(), fd) == open.end()) continue;
     const int flags = ::fcntl(fd, F_GETFD);
     if (flags >= 0 && !(flags & FD_CLOEXEC)) ::close(fd);
   }

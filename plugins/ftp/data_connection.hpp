@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <cppd/connector.hpp>
@@ -16,7 +17,7 @@ class FtpSession;
 /// One FTP data connection (passive or active): sends a listing or a file, or receives a file, then closes.
 /// Memory stays bounded whatever the size: files go out through ITransport::sendFile (sendfile(2)), and received
 /// bytes are written to the file as they arrive. Loop thread only.
-class DataProtocol final : public cppd::Protocol {
+class DataProtocol final : public cppd::Protocol, public std::enable_shared_from_this<DataProtocol> {
  public:
   /// How a transfer ended: complete, or why not; and how many bytes were moved.
   using Finished = std::function<void(bool complete, const std::string& why, std::uint64_t bytes)>;
@@ -39,6 +40,7 @@ class DataProtocol final : public cppd::Protocol {
 
  private:
   void finish(bool complete, const std::string& why);
+  bool endedEarly();
 
   std::weak_ptr<FtpSession> session_;
   Finished done_;
@@ -46,6 +48,7 @@ class DataProtocol final : public cppd::Protocol {
   std::uint64_t bytes_ = 0;
   int sink_ = -1;
   std::string failure_;  // a local failure (disk full) that ended the connection
+  std::optional<cppd::DisconnectReason> lost_;
 };
 
 /// Builds the data connection of one session, for a passive listener or an active connectTCP. A passive port

@@ -40,6 +40,7 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   /// Called by the data side.
   void dataConnected(const std::shared_ptr<DataProtocol>& connection);
   void dataConnectFailed(const std::string& why);
+  void transferFinished(bool complete, const std::string& why, std::uint64_t bytes);
 
  private:
   using Handler = void (FtpSession::*)(const std::string& argument);
@@ -97,9 +98,8 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   void store(const std::string& arg, bool append);
   bool openPassive(bool extended);
   void setActive(const std::string& host, std::uint16_t port);
-  void startTransfer(std::string what, std::function<void(DataProtocol&)> action);
+  void startTransfer(std::string what, std::function<void(DataProtocol&)> action, bool upload = false);
   void runTransfer();
-  void transferFinished(bool complete, const std::string& why, std::uint64_t bytes);
   void resetData();
 
   std::shared_ptr<const FtpConfig> config_;
@@ -134,6 +134,7 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   std::function<void(DataProtocol&)> transfer_;  // waiting for the data connection
   std::string transferWhat_;
   bool transferring_ = false;
+  bool uploading_ = false;
   cppd::DelayedCall dataTimeout_;
 };
 

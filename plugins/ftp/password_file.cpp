@@ -3,6 +3,7 @@
 #include <crypt.h>
 
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -23,6 +24,16 @@ bool constantTimeEqual(std::string_view a, std::string_view b) noexcept {
   unsigned char difference = 0;
   for (std::size_t i = 0; i < a.size(); ++i) difference |= static_cast<unsigned char>(a[i] ^ b[i]);
   return difference == 0;
+}
+
+// True when hash is a complete crypt(3) hash libxcrypt can check against: a known method, and hashing any
+// phrase with it as the setting gives a string of the same length (a plain password or a bare salt does not).
+bool usableHash(const std::string& hash) {
+  const int check = ::crypt_checksalt(hash.c_str());
+  if (check != CRYPT_SALT_OK && check != CRYPT_SALT_METHOD_LEGACY) return false;
+  auto data = std::make_unique<crypt_data>();
+  const char* probe = ::crypt_rn("probe", hash.c_str(), data.get(), sizeof *data);
+  return probe != nullptr && probe[0] != '*' && std::strlen(probe) == hash.size();
 }
 
 }  // namespace
@@ -53,8 +64,7 @@ PasswordFile PasswordFile::parse(std::string_view text, const std::string& path)
     const std::string user(line.substr(0, colon));
     const std::string hash(line.substr(colon + 1));
     if (user.find_first_of(" \t\r") != std::string::npos) bad(path, number, fmt::format("user name '{}' has blanks", user));
-    const int check = ::crypt_checksalt(hash.c_str());
-    if (check != CRYPT_SALT_OK && check != CRYPT_SALT_METHOD_LEGACY) {
+    if (!usableHash(hash)) {
       bad(path, number, fmt::format("the hash of user '{}' is not a crypt(3) hash libxcrypt supports", user));
     }
     if (!file.users_.emplace(user, hash).second) bad(path, number, fmt::format("user '{}' is listed twice", user));

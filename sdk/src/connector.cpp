@@ -94,11 +94,12 @@ void TcpConnector::begin(int fd, std::chrono::milliseconds timeout) {
 void TcpConnector::onWritable(uv_poll_t* poll, int status, int) noexcept {
   auto& self = static_cast<TcpConnector&>(*static_cast<LoopHandle*>(poll->data));
   if (self.closing()) return;
-  if (status < 0) return self.fail(status, "connect");
+  // libuv reports EPOLLERR as UV_EBADF; the socket's pending error says what really happened.
   int error = 0;
   socklen_t size = sizeof error;
   if (::getsockopt(self.fd_, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
   if (error != 0) return self.fail(-error, "connect");
+  if (status < 0) return self.fail(status, "connect");
   runGuarded("connected", [&self] { self.connected(); });
 }
 

@@ -143,7 +143,10 @@ struct PrefixCache {
 
 std::string_view timePrefix(std::chrono::system_clock::time_point time) {
   thread_local PrefixCache cache;
-  std::time_t second = std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::seconds>(time));
+  // Floor the duration, not the time point: converting a floored time point back to nanoseconds overflows for
+  // times near the clock's minimum (found by fuzzing formatLogLine).
+  const std::time_t second = static_cast<std::time_t>(
+      std::chrono::floor<std::chrono::seconds>(time.time_since_epoch()).count());
   if (second != cache.second || ::timezone != cache.zoneOffset || ::tzname[0] != cache.zoneName || cache.size == 0) {
     std::tm local{};
     localtime_r(&second, &local);

@@ -457,5 +457,27 @@ class PrivilegeTest(RunnerTestCase):
         wait_for_log(self.logfile, r"is not writable by uid 65534")
 
 
+@unittest.skipUnless(os.geteuid() == 0, "chroot needs root")
+class ChrootTest(RunnerTestCase):
+    def test_chroot_runs_the_services_inside_the_new_root(self):
+        # The poem is loaded by startService, after the chroot: the copy inside the jail is the one served.
+        jail = self.path("jail")
+        inside = jail + self.poem
+        os.makedirs(os.path.dirname(inside))
+        with open(inside, "w") as f:
+            f.write("the poem inside the jail\n")
+        self.start_daemon(self.poetry_args(), runner_args=["--chroot", jail])
+        pid = self.daemon_pid()
+        port = self.port_from_log()
+        self.assertEqual(fetch("127.0.0.1", port), b"the poem inside the jail\n")
+        self.assertEqual(os.readlink(f"/proc/{pid}/root"), jail)
+        self.assertEqual(os.readlink(f"/proc/{pid}/cwd"), jail)
+        # The pidfile and log stay where the user named them, outside the jail, and the pidfile is removed.
+        os.kill(pid, signal.SIGTERM)
+        self.wait_gone(pid)
+        self.assertFalse(os.path.exists(self.pidfile))
+        self.assertIn("Server Shut Down.", read_text(self.logfile))
+
+
 if __name__ == "__main__":
     unittest.main()

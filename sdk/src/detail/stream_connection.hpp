@@ -56,7 +56,6 @@ class StreamConnection final : public LoopHandle, public ITransport {
 
  private:
   friend class PortState;
-  friend class WritableWatch;
   struct WriteRequest;
   // One piece of deferred output: bytes (owned or shared) or a file range.
   struct Deferred {

@@ -1,0 +1,125 @@
+#include "data_connection.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include <cppd/log.hpp>
+
+#include "ftp_session.hpp"
+
+namespace ftp {
+namespace {
+
+// What a data connection may receive before STOR has told it where to write; more is not FTP.
+constexpr std::size_t kMaxEarlyBytes = 1 << 20;
+
+}  // namespace
+
+DataProtocol::DataProtocol(std::weak_ptr<FtpSession> session) : session_(std::move(session)) {}
+
+void DataProtocol::connectionMade() {
+  auto session = session_.lock();
+  if (!session) return transport().abortConnection();
+  session->dataConnected(shared_from_this());
+}
+
+void DataProtocol::dataReceived(std::string_view data) {
+  if (sink_ < 0) {
+    if (done_) return;  // sending: the client has nothing to say here
+    if (early_.size() + data.size() > kMaxEarlyBytes) return transport().abortConnection();
+    early_.append(data);
+    return;
+  }
+  while (!data.empty()) {
+    const ssize_t written = ::write(sink_, data.data(), data.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      failure_ = fmt::format("write to the file failed: {}", std::strerror(errno));
+      if (connected()) transport().abortConnection();
+      return;
+    }
+    bytes_ += static_cast<std::uint64_t>(written);
+    data.remove_prefix(static_cast<std::size_t>(written));
+  }
+}
+
+void DataProtocol::connectionLost(const cppd::DisconnectReason& reason) {
+  if (sink_ >= 0 && ::close(sink_) != 0 && failure_.empty()) {
+    failure_ = fmt::format("closing the file failed: {}", std::strerror(errno));
+  }
+  sink_ = -1;
+  lost_ = failure_.empty() ? reason : cppd::DisconnectReason{false, failure_};
+  finish(lost_->clean, lost_->message);
+}
+
+// True (and the transfer reported as failed) when the connection ended before the transfer began.
+bool DataProtocol::endedEarly() {
+  if (!lost_) return false;
+  finish(false, "the data connection closed before the transfer began: " + lost_->message);
+  return true;
+}
+
+void DataProtocol::finish(bool complete, const std::string& why) {
+  if (!done_) return;
+  auto done = std::exchange(done_, nullptr);
+  done(complete, why, bytes_);
+}
+
+void DataProtocol::sendText(const std::string& text, Finished done) {
+  done_ = std::move(done);
+  if (endedEarly()) return;
+  bytes_ = text.size();
+  transport().write(text);
+  transport().loseConnection();
+}
+
+void DataProtocol::sendFile(std::shared_ptr<const cppd::SharedFile> file, std::uint64_t offset, std::uint64_t length,
+                            Finished done) {
+  done_ = std::move(done);
+  if (endedEarly()) return;
+  bytes_ = length;
+  transport().sendFile(std::move(file), offset, length);
+  transport().loseConnection();
+}
+
+void DataProtocol::receiveInto(int fd, Finished done) {
+  done_ = std::move(done);
+  sink_ = fd;
+  const std::string early = std::exchange(early_, {});
+  if (!early.empty()) dataReceived(early);
+  if (lost_) {
+    // Everything the client sent arrived before it closed: that is a complete upload.
+    ::close(std::exchange(sink_, -1));
+    finish(lost_->clean && failure_.empty(), failure_.empty() ? lost_->message : failure_);
+  }
+}
+
+void DataProtocol::abort() {
+  done_ = nullptr;
+  if (connected() && !lost_) transport().abortConnection();
+}
+
+DataFactory::DataFactory(std::weak_ptr<FtpSession> session, std::string allowedHost)
+    : session_(std::move(session)), allowedHost_(std::move(allowedHost)) {}
+
+std::shared_ptr<cppd::Protocol> DataFactory::buildProtocol(const cppd::Address& addr) {
+  if (used_ || session_.expired()) return nullptr;
+  if (addr.host() != allowedHost_) {
+    cppd::log::warn("refused a data connection from {}: the control connection comes from {}", addr.toString(),
+                    allowedHost_);
+    return nullptr;
+  }
+  used_ = true;
+  return std::make_shared<DataProtocol>(session_);
+}
+
+void DataFactory::clientConnectionFailed(const cppd::Address&, const cppd::DisconnectReason& reason) {
+  if (auto session = session_.lock()) session->dataConnectFailed(reason.message);
+}
+
+}  // namespace ftp

@@ -1,0 +1,311 @@
+#include "ftp_session.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include <cppd/log.hpp>
+
+#include "data_connection.hpp"
+
+namespace ftp {
+namespace {
+
+constexpr std::size_t kMaxQueued = 64;
+constexpr int kMaxFailedLogins = 3;
+
+bool isAnonymousName(std::string name) {
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  return name == "anonymous" || name == "ftp";
+}
+
+std::string upper(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::toupper(c); });
+  return text;
+}
+
+}  // namespace
+
+// How a command may be used: whether it needs a login and whether it may run during a transfer.
+struct FtpSession::CommandInfo {
+  const char* verb;
+  Handler handler;
+  bool needsLogin;
+  bool duringTransfer;
+};
+
+const FtpSession::CommandInfo* FtpSession::lookup(const std::string& verb) {
+  static const std::array<CommandInfo, 40> table{{
+      {"USER", &FtpSession::cmdUser, false, false}, {"PASS", &FtpSession::cmdPass, false, false},
+      {"QUIT", &FtpSession::cmdQuit, false, true},  {"SYST", &FtpSession::cmdSyst, false, false},
+      {"FEAT", &FtpSession::cmdFeat, false, false}, {"OPTS", &FtpSession::cmdOpts, false, false},
+      {"NOOP", &FtpSession::cmdNoop, false, true},  {"PWD", &FtpSession::cmdPwd, true, false},
+      {"XPWD", &FtpSession::cmdPwd, true, false},   {"CWD", &FtpSession::cmdCwd, true, false},
+      {"XCWD", &FtpSession::cmdCwd, true, false},   {"CDUP", &FtpSession::cmdCdup, true, false},
+      {"XCUP", &FtpSession::cmdCdup, true, false},  {"TYPE", &FtpSession::cmdType, true, false},
+      {"MODE", &FtpSession::cmdMode, true, false},  {"STRU", &FtpSession::cmdStru, true, false},
+      {"REST", &FtpSession::cmdRest, true, false},  {"STAT", &FtpSession::cmdStat, true, true},
+      {"ABOR", &FtpSession::cmdAbor, true, true},   {"SIZE", &FtpSession::cmdSize, true, false},
+      {"MDTM", &FtpSession::cmdMdtm, true, false},  {"MLST", &FtpSession::cmdMlst, true, false},
+      {"DELE", &FtpSession::cmdDele, true, false},  {"MKD", &FtpSession::cmdMkd, true, false},
+      {"XMKD", &FtpSession::cmdMkd, true, false},   {"RMD", &FtpSession::cmdRmd, true, false},
+      {"XRMD", &FtpSession::cmdRmd, true, false},   {"RNFR", &FtpSession::cmdRnfr, true, false},
+      {"RNTO", &FtpSession::cmdRnto, true, false},  {"PASV", &FtpSession::cmdPasv, true, false},
+      {"EPSV", &FtpSession::cmdEpsv, true, false},  {"PORT", &FtpSession::cmdPort, true, false},
+      {"EPRT", &FtpSession::cmdEprt, true, false},  {"LIST", &FtpSession::cmdList, true, false},
+      {"NLST", &FtpSession::cmdNlst, true, false},  {"MLSD", &FtpSession::cmdMlsd, true, false},
+      {"RETR", &FtpSession::cmdRetr, true, false},  {"STOR", &FtpSession::cmdStor, true, false},
+      {"APPE", &FtpSession::cmdAppe, true, false},  {"ALLO", &FtpSession::cmdNoop, true, false},
+  }};
+  for (const CommandInfo& info : table) {
+    if (verb == info.verb) return &info;
+  }
+  return nullptr;
+}
+
+FtpSession::FtpSession(std::shared_ptr<const FtpConfig> config, cppd::Reactor& reactor, std::function<void()> onClosed)
+    : config_(std::move(config)), reactor_(reactor), onClosed_(std::move(onClosed)) {}
+
+FtpSession::~FtpSession() = default;
+
+void FtpSession::connectionMade() {
+  context_ = std::string(cppd::LogContext::current());
+  const cppd::Address peer = transport().getPeer();
+  peerHost_ = peer.host();
+  cppd::log::info("connection from {}", peer.toString());
+  reply(220, "cppd FTP server ready.");
+  armIdleTimer();
+}
+
+void FtpSession::connectionLost(const cppd::DisconnectReason& reason) {
+  closed_ = true;
+  idle_.cancel();
+  resetData();
+  cppd::log::info("session ended{}: {}", user_.empty() || !loggedIn_ ? "" : " for " + user_, reason.message);
+  if (onClosed_) std::exchange(onClosed_, nullptr)();
+}
+
+void FtpSession::reply(int code, std::string_view text) {
+  if (closed_ || !connected()) return;
+  transport().write(fmt::format("{} {}\r\n", code, text));
+}
+
+void FtpSession::armIdleTimer() {
+  idle_.cancel();
+  if (config_->idleTimeout.count() <= 0) return;
+  std::weak_ptr<FtpSession> weak = weak_from_this();
+  idle_ = reactor_.callLater(config_->idleTimeout, [weak] {
+    auto self = weak.lock();
+    if (!self || self->closed_) return;
+    cppd::LogContext context(self->context_);
+    if (self->transferring_) return self->armIdleTimer();  // a long transfer is not idleness
+    cppd::log::info("idle for {} s: closing the session", self->config_->idleTimeout.count() / 1000);
+    self->reply(421, "Idle timeout: closing control connection.");
+    self->transport().loseConnection();
+  });
+}
+
+void FtpSession::dataReceived(std::string_view data) {
+  armIdleTimer();
+  for (CommandLine& line : parser_.feed(data)) {
+    if (closed_ || !transport().connected()) return;
+    const CommandInfo* info = line.kind == CommandLine::Kind::command ? lookup(line.verb) : nullptr;
+    if (transferring_ && !(info != nullptr && info->duringTransfer)) {
+      if (queued_.size() >= kMaxQueued) {
+        cppd::log::warn("more than {} commands sent during a transfer: closing the session", kMaxQueued);
+        transport().abortConnection();
+        return;
+      }
+      queued_.push_back(std::move(line));
+      continue;
+    }
+    handleLine(line);
+  }
+}
+
+void FtpSession::drainQueue() {
+  while (!queued_.empty() && !transferring_ && !closed_ && transport().connected()) {
+    const CommandLine line = std::move(queued_.front());
+    queued_.pop_front();
+    handleLine(line);
+  }
+}
+
+void FtpSession::handleLine(const CommandLine& line) {
+  switch (line.kind) {
+    case CommandLine::Kind::empty:
+      return reply(501, "Empty command line.");
+    case CommandLine::Kind::tooLong:
+      return reply(501, fmt::format("Command line too long (more than {} bytes).", CommandParser::maxLineLength));
+    case CommandLine::Kind::invalidUtf8:
+      return reply(501, "Command line is not valid UTF-8.");
+    case CommandLine::Kind::invalidVerb:
+      return reply(501, "Syntax error: a command is 3 or 4 letters.");
+    case CommandLine::Kind::command:
+      break;
+  }
+  execute(line);
+}
+
+void FtpSession::execute(const CommandLine& line) {
+  const CommandInfo* info = lookup(line.verb);
+  if (info == nullptr) return reply(502, fmt::format("Command '{}' not implemented.", line.verb));
+  if (info->needsLogin && !loggedIn_) return reply(530, "Please log in with USER and PASS first.");
+  if (renameFrom_ && line.verb != "RNTO") renameFrom_.reset();
+  (this->*info->handler)(line.argument);
+}
+
+std::optional<std::string> FtpSession::resolve(const std::string& argument) {
+  auto path = resolveVirtual(cwd_, argument);
+  if (!path) reply(501, "Path names may not contain NUL bytes.");
+  return path;
+}
+
+bool FtpSession::mayWrite(int deniedCode) {
+  if (writable_) return true;
+  reply(deniedCode, anonymous_ ? "Permission denied: anonymous users may only read."
+                               : "Permission denied: the served directory is read-only.");
+  return false;
+}
+
+void FtpSession::cmdUser(const std::string& arg) {
+  if (arg.empty()) return reply(501, "USER needs a user name.");
+  loggedIn_ = anonymous_ = writable_ = false;
+  user_ = arg;
+  cwd_.assign(1, '/');  // not cwd_ = "/": GCC 12 -O2 reports a false -Wrestrict (PR 105329) there
+  if (isAnonymousName(arg)) {
+    if (!config_->anonymous) return reply(530, "Anonymous logins are not allowed here.");
+    return reply(331, "Anonymous login ok, send your e-mail address as password.");
+  }
+  reply(331, fmt::format("Password required for {}.", arg));
+}
+
+void FtpSession::cmdPass(const std::string& arg) {
+  if (user_.empty() || loggedIn_) return reply(503, "Send USER first.");
+  if (isAnonymousName(user_) && config_->anonymous) {
+    loggedIn_ = anonymous_ = true;
+    cppd::log::info("anonymous login (password '{}')", arg.substr(0, 64));
+    return reply(230, "Anonymous login ok, access restrictions apply.");
+  }
+  if (!config_->users.verify(user_, arg)) {
+    cppd::log::warn("failed login for user '{}'", user_);
+    user_.clear();
+    if (++failedLogins_ >= kMaxFailedLogins) {
+      reply(421, "Too many failed logins: closing control connection.");
+      return transport().loseConnection();
+    }
+    return reply(530, "Login incorrect.");
+  }
+  loggedIn_ = true;
+  writable_ = ::access(config_->jail->root().c_str(), W_OK) == 0;
+  cppd::log::info("user '{}' logged in{}", user_, writable_ ? "" : " (read-only: the root is not writable)");
+  reply(230, fmt::format("User {} logged in.", user_));
+}
+
+void FtpSession::cmdQuit(const std::string&) {
+  reply(221, "Goodbye.");
+  transport().loseConnection();
+}
+
+void FtpSession::cmdSyst(const std::string&) { reply(215, "UNIX Type: L8"); }
+
+void FtpSession::cmdFeat(const std::string&) {
+  if (closed_) return;
+  transport().write(
+      "211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n MLST type*;size*;modify*;perm*;unix.mode*;\r\n PASV\r\n"
+      " REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n211 End\r\n");
+}
+
+void FtpSession::cmdOpts(const std::string& arg) {
+  const std::string option = upper(arg);
+  if (option == "UTF8 ON" || option == "UTF8") return reply(200, "Always in UTF8 mode.");
+  if (option.rfind("MLST", 0) == 0) return reply(200, "MLST OPTS type;size;modify;perm;unix.mode;");
+  reply(501, fmt::format("Option '{}' not understood.", arg));
+}
+
+void FtpSession::cmdNoop(const std::string&) { reply(200, "NOOP ok."); }
+
+namespace {
+std::string quoted(const std::string& path) {
+  std::string text = "\"";
+  for (char c : path) text += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return text + "\"";
+}
+}  // namespace
+
+void FtpSession::cmdPwd(const std::string&) { reply(257, quoted(cwd_) + " is the current directory."); }
+
+void FtpSession::cmdCwd(const std::string& arg) {
+  const auto path = resolve(arg.empty() ? "/" : arg);
+  if (!path) return;
+  const Jail::Resolved real = config_->jail->existing(*path);
+  struct stat info {};
+  if (!real || ::stat(real.path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
+    return reply(550, fmt::format("{}: No such directory.", arg));
+  }
+  cwd_ = *path;
+  reply(250, fmt::format("Directory changed to {}.", cwd_));
+}
+
+void FtpSession::cmdCdup(const std::string&) { cmdCwd(".."); }
+
+void FtpSession::cmdType(const std::string& arg) {
+  const std::string type = upper(arg);
+  if (type == "I" || type == "L 8") {
+    binary_ = true;
+    return reply(200, "Type set to I.");
+  }
+  if (type == "A" || type == "A N") {
+    binary_ = false;
+    return reply(200, "Type set to A.");
+  }
+  if (type.empty()) return reply(501, "TYPE needs a type: A or I.");
+  reply(504, fmt::format("Type '{}' not supported; use A or I.", arg));
+}
+
+void FtpSession::cmdMode(const std::string& arg) {
+  if (upper(arg) == "S") return reply(200, "Mode set to S.");
+  reply(arg.empty() ? 501 : 504, "Only MODE S (stream) is supported.");
+}
+
+void FtpSession::cmdStru(const std::string& arg) {
+  if (upper(arg) == "F") return reply(200, "Structure set to F.");
+  reply(arg.empty() ? 501 : 504, "Only STRU F (file) is supported.");
+}
+
+void FtpSession::cmdRest(const std::string& arg) {
+  if (arg.empty() || arg.size() > 19 || arg.find_first_not_of("0123456789") != std::string::npos) {
+    return reply(501, "REST needs a byte offset.");
+  }
+  restOffset_ = std::stoull(arg);
+  reply(350, fmt::format("Restarting at {}. Send STOR or RETR.", restOffset_));
+}
+
+void FtpSession::cmdStat(const std::string& arg) {
+  if (!arg.empty() && !transferring_) return listing(arg, 3);
+  if (closed_) return;
+  transport().write(fmt::format("211-FTP server status:\r\n Connected from {}\r\n Logged in as {}\r\n TYPE: {}\r\n"
+                                " {}\r\n211 End of status.\r\n",
+                                peerHost_, anonymous_ ? "anonymous" : user_, binary_ ? "BINARY" : "ASCII",
+                                transferring_ ? "A transfer is in progress: " + transferWhat_ : "No transfer."));
+}
+
+void FtpSession::cmdAbor(const std::string&) {
+  if (!transferring_) {
+    resetData();
+    return reply(225, "No transfer to abort.");
+  }
+  cppd::log::info("transfer aborted by the client: {}", transferWhat_);
+  resetData();
+  reply(426, "Connection closed; transfer aborted.");
+  reply(226, "ABOR command successful.");
+  drainQueue();
+}
+
+}  // namespace ftp

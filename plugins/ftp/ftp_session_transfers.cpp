@@ -1,0 +1,344 @@
+// FtpSession: the data connection (PASV, EPSV, PORT, EPRT) and the transfers over it (LIST, NLST, MLSD, RETR,
+// STOR, APPE). A transfer waits for its data connection, answers 150, runs, and ends with 226 or 426.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <cppd/error.hpp>
+#include <cppd/log.hpp>
+
+#include "data_connection.hpp"
+#include "ftp_session.hpp"
+#include "listing.hpp"
+
+namespace ftp {
+namespace {
+
+constexpr std::chrono::seconds kDataTimeout{30};
+
+enum ListStyle { kList = 0, kNlst = 1, kMlsd = 2, kStat = 3 };
+
+// "LIST -la dir": the path, without the ls options clients add.
+std::string withoutListOptions(const std::string& arg) {
+  std::size_t at = 0;
+  while (at < arg.size() && arg[at] == '-') {
+    const std::size_t space = arg.find(' ', at);
+    if (space == std::string::npos) return "";
+    at = space + 1;
+  }
+  return arg.substr(at);
+}
+
+// Splits "h1,h2,h3,h4,p1,p2" (PORT); false when malformed.
+bool parsePort(const std::string& arg, std::string& host, std::uint16_t& port) {
+  std::vector<unsigned> numbers;
+  std::size_t at = 0;
+  while (at <= arg.size() && numbers.size() < 7) {
+    const std::size_t comma = std::min(arg.find(',', at), arg.size());
+    const std::string part = arg.substr(at, comma - at);
+    if (part.empty() || part.size() > 3 || part.find_first_not_of("0123456789") != std::string::npos) return false;
+    numbers.push_back(static_cast<unsigned>(std::stoul(part)));
+    if (numbers.back() > 255) return false;
+    at = comma + 1;
+  }
+  if (numbers.size() != 6) return false;
+  host = fmt::format("{}.{}.{}.{}", numbers[0], numbers[1], numbers[2], numbers[3]);
+  port = static_cast<std::uint16_t>(numbers[4] * 256 + numbers[5]);
+  return true;
+}
+
+// Splits "|1|132.235.1.2|6275|" (EPRT, RFC 2428); false when malformed.
+bool parseEprt(const std::string& arg, std::string& protocol, std::string& host, std::uint16_t& port) {
+  if (arg.size() < 7) return false;
+  const char d = arg[0];
+  std::vector<std::string> parts;
+  std::size_t at = 1;
+  for (int i = 0; i < 3; ++i) {
+    const std::size_t next = arg.find(d, at);
+    if (next == std::string::npos) return false;
+    parts.push_back(arg.substr(at, next - at));
+    at = next + 1;
+  }
+  if (at != arg.size() || parts[2].empty() || parts[2].size() > 5 ||
+      parts[2].find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  const unsigned long number = std::stoul(parts[2]);
+  if (number == 0 || number > 65535) return false;
+  protocol = parts[0];
+  host = parts[1];
+  port = static_cast<std::uint16_t>(number);
+  return true;
+}
+
+std::string escapeEndpoint(const std::string& text) {
+  std::string out;
+  for (char c : text) out += c == ':' ? std::string("\\:") : std::string(1, c);
+  return out;
+}
+
+}  // namespace
+
+void FtpSession::resetData() {
+  dataTimeout_.cancel();
+  passivePort_.stopListening();
+  connector_.stopConnecting();
+  connector_ = cppd::Connector();
+  if (data_) data_->abort();
+  data_.reset();
+  transfer_ = nullptr;
+  transferring_ = false;
+  dataMode_ = DataMode::none;
+}
+
+bool FtpSession::openPassive(bool extended) {
+  resetData();
+  const cppd::Address local = transport().getHost();
+  if (!extended && local.family() != cppd::AddressFamily::ipv4) {
+    reply(425, "PASV works over IPv4 only; use EPSV.");
+    return false;
+  }
+  const bool ranged = config_->passiveLow != 0;
+  const unsigned count = ranged ? config_->passiveHigh - config_->passiveLow + 1u : 1u;
+  const unsigned first = ranged ? std::random_device()() % count : 0;
+  auto factory = std::make_shared<DataFactory>(weak_from_this(), peerHost_);
+  for (unsigned i = 0; i < count; ++i) {
+    const unsigned port = ranged ? config_->passiveLow + (first + i) % count : 0;
+    const std::string description = fmt::format("{}:{}:interface={}", local.family() == cppd::AddressFamily::ipv6 ? "tcp6" : "tcp",
+                                                port, escapeEndpoint(local.host()));
+    try {
+      passivePort_ = cppd::listen(cppd::Endpoint::parse(description), factory, reactor_);
+      dataMode_ = DataMode::passive;
+      return true;
+    } catch (const cppd::Error& e) {
+      if (i + 1 == count) cppd::log::warn("no passive port available: {}", e.what());
+    }
+  }
+  reply(425, "Cannot open a passive data port.");
+  return false;
+}
+
+void FtpSession::cmdPasv(const std::string&) {
+  if (epsvAll_) return reply(503, "EPSV ALL was sent: only EPSV is allowed.");
+  if (!openPassive(false)) return;
+  const cppd::Address bound = passivePort_.getHost();
+  std::string host = bound.host();
+  for (char& c : host) c = c == '.' ? ',' : c;
+  reply(227, fmt::format("Entering Passive Mode ({},{},{}).", host, bound.port() / 256, bound.port() % 256));
+}
+
+void FtpSession::cmdEpsv(const std::string& arg) {
+  if (arg == "ALL" || arg == "all" || arg == "All") {
+    epsvAll_ = true;
+    return reply(200, "EPSV ALL ok.");
+  }
+  const bool v6 = transport().getHost().family() == cppd::AddressFamily::ipv6;
+  if (!arg.empty() && arg != (v6 ? "2" : "1")) return reply(522, fmt::format("Network protocol not supported, use ({}).", v6 ? 2 : 1));
+  if (!openPassive(true)) return;
+  reply(229, fmt::format("Entering Extended Passive Mode (|||{}|).", passivePort_.getHost().port()));
+}
+
+void FtpSession::setActive(const std::string& host, std::uint16_t port) {
+  if (epsvAll_) return reply(503, "EPSV ALL was sent: only EPSV is allowed.");
+  std::string peer = peerHost_;
+  if (peer.rfind("::ffff:", 0) == 0) peer = peer.substr(7);
+  if (host != peer || port < 1024) {
+    cppd::log::warn("refused a data connection to {} port {} (not the client's address, or a privileged port)", host,
+                    port);
+    return reply(504, "Data connections go only to your own address, on a port of 1024 or above.");
+  }
+  resetData();
+  dataMode_ = DataMode::active;
+  activeHost_ = host;
+  activePort_ = port;
+  reply(200, "Data connection address accepted.");
+}
+
+void FtpSession::cmdPort(const std::string& arg) {
+  std::string host;
+  std::uint16_t port = 0;
+  if (!parsePort(arg, host, port)) return reply(501, "PORT needs h1,h2,h3,h4,p1,p2.");
+  setActive(host, port);
+}
+
+void FtpSession::cmdEprt(const std::string& arg) {
+  std::string protocol, host;
+  std::uint16_t port = 0;
+  if (!parseEprt(arg, protocol, host, port)) return reply(501, "EPRT needs |protocol|address|port|.");
+  if (protocol != "1" && protocol != "2") return reply(522, "Network protocol not supported, use (1,2).");
+  setActive(host, port);
+}
+
+void FtpSession::startTransfer(std::string what, std::function<void(DataProtocol&)> action, bool upload) {
+  if (dataMode_ == DataMode::none) return reply(425, "Use PASV, EPSV, PORT or EPRT first.");
+  transferring_ = true;
+  uploading_ = upload;
+  transferWhat_ = std::move(what);
+  transfer_ = std::move(action);
+  if (data_) return runTransfer();
+  std::weak_ptr<FtpSession> weak = weak_from_this();
+  dataTimeout_ = reactor_.callLater(kDataTimeout, [weak] {
+    if (auto self = weak.lock()) self->dataConnectFailed("no data connection within 30 seconds");
+  });
+  if (dataMode_ == DataMode::active) {
+    try {
+      connector_ = cppd::connectTCP(activeHost_, activePort_, std::make_shared<DataFactory>(weak, activeHost_),
+                                    kDataTimeout, reactor_);
+    } catch (const cppd::Error& e) {
+      dataConnectFailed(e.what());
+    }
+  }
+}
+
+void FtpSession::dataConnected(const std::shared_ptr<DataProtocol>& connection) {
+  cppd::LogContext context(context_);
+  if (closed_ || data_) {
+    connection->abort();
+    return;
+  }
+  passivePort_.stopListening();  // one connection per PASV
+  data_ = connection;
+  if (transferring_ && transfer_) runTransfer();
+}
+
+void FtpSession::dataConnectFailed(const std::string& why) {
+  cppd::LogContext context(context_);
+  if (closed_ || !transferring_ || data_) return;
+  cppd::log::warn("no data connection for {}: {}", transferWhat_, why);
+  resetData();
+  reply(425, "Cannot open data connection.");
+  drainQueue();
+}
+
+void FtpSession::runTransfer() {
+  dataTimeout_.cancel();
+  auto action = std::move(transfer_);
+  transfer_ = nullptr;
+  reply(150, fmt::format("Opening {} mode data connection for {}.", binary_ ? "BINARY" : "ASCII", transferWhat_));
+  action(*data_);
+}
+
+void FtpSession::transferFinished(bool complete, const std::string& why, std::uint64_t bytes) {
+  cppd::LogContext context(context_);
+  if (closed_ || !transferring_) return;
+  data_.reset();
+  resetData();
+  if (complete) {
+    cppd::log::info("{}: {} bytes, complete", transferWhat_, bytes);
+    reply(226, "Transfer complete.");
+  } else {
+    // For uploads bytes is what was written; for downloads the kernel's progress is unknown, so none is shown.
+    if (uploading_) {
+      cppd::log::info("{}: failed after {} bytes: {}", transferWhat_, bytes, why);
+    } else {
+      cppd::log::info("{}: failed: {}", transferWhat_, why);
+    }
+    reply(426, "Connection closed; transfer aborted.");
+  }
+  drainQueue();
+}
+
+namespace {
+
+// Tells the session, if it still exists, how its transfer ended.
+DataProtocol::Finished finishedFor(std::weak_ptr<FtpSession> weak) {
+  return [weak](bool complete, const std::string& why, std::uint64_t bytes) {
+    if (auto self = weak.lock()) self->transferFinished(complete, why, bytes);
+  };
+}
+
+}  // namespace
+
+void FtpSession::listing(const std::string& arg, int style) {
+  const std::string target = withoutListOptions(arg);
+  const auto path = resolve(target);
+  if (!path) return;
+  const Jail::Resolved real = config_->jail->existing(*path);
+  struct stat info {};
+  if (!real || ::stat(real.path.c_str(), &info) != 0) return reply(550, fmt::format("{}: No such file or directory.", target));
+  std::vector<ListEntry> entries;
+  if (S_ISDIR(info.st_mode)) {
+    int error = 0;
+    entries = readDirectory(*config_->jail, real.path, error);
+    if (error != 0) return reply(550, fmt::format("{}: {}.", target, std::strerror(error)));
+  } else if (style == kMlsd) {
+    return reply(501, fmt::format("{}: not a directory.", target));
+  } else {
+    entries.push_back(ListEntry{path->substr(path->rfind('/') + 1), info});
+  }
+  const std::time_t now = std::time(nullptr);
+  std::string text;
+  for (const ListEntry& entry : entries) {
+    if (style == kList || style == kStat) text += listLine(entry, now);
+    if (style == kNlst) text += entry.name;
+    if (style == kMlsd) text += mlsxLine(entry, writable_);
+    text += "\r\n";
+  }
+  if (style == kStat) {
+    if (!closed_) transport().write(fmt::format("213-Status of {}:\r\n{}213 End of status.\r\n", *path, text));
+    return;
+  }
+  const char* verb = style == kList ? "LIST" : style == kNlst ? "NLST" : "MLSD";
+  startTransfer(fmt::format("{} {}", verb, *path), [text = std::move(text), weak = weak_from_this()](DataProtocol& data) {
+    data.sendText(text, finishedFor(weak));
+  });
+}
+
+void FtpSession::cmdList(const std::string& arg) { listing(arg, kList); }
+void FtpSession::cmdNlst(const std::string& arg) { listing(arg, kNlst); }
+void FtpSession::cmdMlsd(const std::string& arg) { listing(arg, kMlsd); }
+
+void FtpSession::cmdRetr(const std::string& arg) {
+  const std::uint64_t offset = std::exchange(restOffset_, 0);
+  const auto path = resolve(arg);
+  if (!path) return;
+  const Jail::Resolved real = config_->jail->existing(*path);
+  const int fd = real ? ::open(real.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY) : -1;
+  if (fd < 0) return reply(550, fmt::format("{}: {}.", arg, std::strerror(real ? errno : real.error)));
+  auto file = std::make_shared<const cppd::SharedFile>(fd);
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) return reply(550, fmt::format("{}: not a regular file.", arg));
+  const auto size = static_cast<std::uint64_t>(info.st_size);
+  if (offset > size) return reply(554, fmt::format("Restart offset {} is beyond the end of the file ({} bytes).", offset, size));
+  startTransfer(fmt::format("RETR {} ({} bytes from offset {})", *path, size - offset, offset),
+                [file, offset, size, weak = weak_from_this()](DataProtocol& data) {
+                  data.sendFile(file, offset, size - offset, finishedFor(weak));
+                });
+}
+
+void FtpSession::store(const std::string& arg, bool append) {
+  const std::uint64_t offset = std::exchange(restOffset_, 0);
+  const auto path = resolve(arg);
+  if (!path || !mayWrite(553)) return;
+  if (dataMode_ == DataMode::none) return reply(425, "Use PASV, EPSV, PORT or EPRT first.");
+  const Jail::Resolved real = config_->jail->entry(*path);
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
+  flags |= append ? O_APPEND : offset == 0 ? O_TRUNC : 0;
+  const int fd = real ? ::open(real.path.c_str(), flags, 0644) : -1;
+  if (fd < 0) return reply(553, fmt::format("{}: {}.", arg, std::strerror(real ? errno : real.error)));
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) || (offset != 0 && ::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0)) {
+    ::close(fd);
+    return reply(553, fmt::format("{}: not a regular file.", arg));
+  }
+  // Closed here unless the transfer takes it.
+  std::shared_ptr<int> guard(new int(fd), [](int* p) {
+    if (*p >= 0) ::close(*p);
+    delete p;
+  });
+  startTransfer(fmt::format("{} {}", append ? "APPE" : "STOR", *path), [guard, weak = weak_from_this()](DataProtocol& data) {
+    data.receiveInto(std::exchange(*guard, -1), finishedFor(weak));
+  }, true);
+}
+
+void FtpSession::cmdStor(const std::string& arg) { store(arg, false); }
+void FtpSession::cmdAppe(const std::string& arg) { store(arg, true); }
+
+}  // namespace ftp

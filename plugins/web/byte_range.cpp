@@ -1,0 +1,78 @@
+#include "byte_range.hpp"
+
+#include <optional>
+
+namespace web {
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// A decimal number, refusing empty text, signs and overflow.
+std::optional<std::uint64_t> number(std::string_view text) {
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return value;
+}
+
+bool equalsIgnoringCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
+    if (x != b[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ByteRange parseByteRange(std::string_view header, std::uint64_t size) {
+  ByteRange result;
+  header = trim(header);
+  const std::size_t equals = header.find('=');
+  if (equals == std::string_view::npos || !equalsIgnoringCase(trim(header.substr(0, equals)), "bytes")) return result;
+  const std::string_view spec = trim(header.substr(equals + 1));
+  if (spec.find(',') != std::string_view::npos) return result;  // several ranges: the whole file
+  const std::size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return result;
+  const std::string_view firstText = trim(spec.substr(0, dash));
+  const std::string_view lastText = trim(spec.substr(dash + 1));
+  if (firstText.empty()) {
+    // A suffix: the last N bytes.
+    const auto suffix = number(lastText);
+    if (!suffix) return result;
+    if (*suffix == 0 || size == 0) {
+      result.kind = ByteRange::Kind::unsatisfiable;
+      return result;
+    }
+    result.kind = ByteRange::Kind::satisfiable;
+    result.first = *suffix >= size ? 0 : size - *suffix;
+    result.last = size - 1;
+    return result;
+  }
+  const auto first = number(firstText);
+  if (!first) return result;
+  std::uint64_t last = size == 0 ? 0 : size - 1;
+  if (!lastText.empty()) {
+    const auto given = number(lastText);
+    if (!given || *given < *first) return result;  // invalid: ignored, the whole file
+    if (*given < last) last = *given;
+  }
+  if (*first >= size) {
+    result.kind = ByteRange::Kind::unsatisfiable;
+    return result;
+  }
+  result.kind = ByteRange::Kind::satisfiable;
+  result.first = *first;
+  result.last = last;
+  return result;
+}
+
+}  // namespace web

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace web {
+
+/// text with &, <, >, " and ' replaced by entities.
+std::string htmlEscape(std::string_view text);
+
+/// name percent-encoded for use as one path segment in an href (everything but unreserved characters).
+std::string percentEncodeSegment(std::string_view name);
+
+/// An HTML page listing the directory open at dirFd (sorted; sub-directories end in '/'; names escaped and
+/// links percent-encoded). title is the decoded URL path shown ("/docs/"). Returns false with errno set when
+/// the directory cannot be read. Does not close dirFd.
+bool renderListing(int dirFd, std::string_view title, std::string& html);
+
+}  // namespace web

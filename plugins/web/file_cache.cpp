@@ -1,0 +1,175 @@
+#include "file_cache.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "content_type.hpp"
+#include "directory_listing.hpp"
+#include "http_date.hpp"
+
+namespace web {
+namespace {
+
+// Closes a descriptor unless released.
+struct Descriptor {
+  int fd;
+  ~Descriptor() {
+    if (fd >= 0) ::close(fd);
+  }
+  int release() { return std::exchange(fd, -1); }
+};
+
+Lookup failure(int error) {
+  Lookup result;
+  switch (error) {
+    case ENOENT:
+    case ENOTDIR:
+    case ENAMETOOLONG:
+      result.kind = Lookup::Kind::notFound;
+      break;
+    case EXDEV:  // out of the root
+    case ELOOP:
+    case EACCES:
+    case EPERM:
+      result.kind = Lookup::Kind::forbidden;
+      break;
+    default:
+      result.kind = Lookup::Kind::error;
+      result.error = error;
+  }
+  return result;
+}
+
+bool sameFile(const FileEntry& entry, const struct stat& info) {
+  return entry.device == info.st_dev && entry.inode == info.st_ino &&
+         entry.size == static_cast<std::uint64_t>(info.st_size) && entry.mtime == info.st_mtim.tv_sec &&
+         entry.mtimeNanoseconds == info.st_mtim.tv_nsec;
+}
+
+bool readWhole(int fd, std::string& out, std::size_t size) {
+  out.resize(size);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pread(fd, out.data() + done, size - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+FileCache::FileCache(const DocumentRoot& root, std::string index, bool listing)
+    : root_(root), index_(std::move(index)), listing_(listing) {}
+
+Lookup FileCache::lookup(const RequestPath& path, std::time_t now) {
+  key_.assign(path.relative);
+  if (path.directory) key_.push_back('/');
+  const auto found = slots_.find(key_);
+  if (found != slots_.end() && found->second.checked == now) {
+    Lookup hit;
+    hit.kind = Lookup::Kind::file;
+    hit.entry = found->second.entry;
+    return hit;
+  }
+  Lookup result = resolve(path);
+  if (result.kind != Lookup::Kind::file) {
+    if (found != slots_.end()) slots_.erase(found);  // sizes stay approximate until the next clear: harmless
+    return result;
+  }
+  if (found != slots_.end() && found->second.entry != result.entry) slots_.erase(found);
+  remember(key_, result.entry, now);
+  return result;
+}
+
+void FileCache::remember(const std::string& key, const std::shared_ptr<const FileEntry>& entry, std::time_t now) {
+  auto& slot = slots_[key];
+  if (slot.entry == entry) {
+    slot.checked = now;
+    return;
+  }
+  const bool open = entry->file != nullptr;
+  const std::uint64_t bytes = entry->body ? entry->body->size() : 0;
+  if (slots_.size() > kMaxEntries || bodyBytes_ + bytes > kMaxBodyBytes || openFiles_ + (open ? 1 : 0) > kMaxOpenFiles) {
+    slots_.clear();
+    bodyBytes_ = 0;
+    openFiles_ = 0;
+  }
+  Slot& fresh = slots_[key];
+  fresh.entry = entry;
+  fresh.checked = now;
+  bodyBytes_ += bytes;
+  openFiles_ += open ? 1 : 0;
+}
+
+Lookup FileCache::resolve(const RequestPath& path) {
+  int error = 0;
+  Descriptor fd{root_.open(path.relative, error)};
+  if (fd.fd < 0) return failure(error);
+  struct stat info {};
+  if (::fstat(fd.fd, &info) != 0) return failure(errno);
+  if (S_ISREG(info.st_mode)) {
+    if (path.directory) return failure(ENOTDIR);  // "/file.txt/" names nothing
+    return resolveFile(fd.release(), info, path.relative);
+  }
+  if (!S_ISDIR(info.st_mode)) return failure(EACCES);  // devices, FIFOs, sockets are never served
+  if (!path.directory) {
+    Lookup redirect;
+    redirect.kind = Lookup::Kind::redirect;
+    return redirect;
+  }
+  const std::string indexName = path.relative.empty() ? index_ : path.relative + "/" + index_;
+  Descriptor index{root_.open(indexName, error)};
+  struct stat indexInfo {};
+  if (index.fd >= 0 && ::fstat(index.fd, &indexInfo) == 0 && S_ISREG(indexInfo.st_mode)) {
+    return resolveFile(index.release(), indexInfo, indexName);
+  }
+  if (!listing_) return failure(EACCES);
+  Lookup listing;
+  listing.kind = Lookup::Kind::listing;
+  if (!renderListing(fd.fd, "/" + path.relative + (path.relative.empty() ? "" : "/"), listing.listing)) {
+    return failure(errno);
+  }
+  return listing;
+}
+
+Lookup FileCache::resolveFile(int fd, const struct stat& info, const std::string& name) {
+  Descriptor owned{fd};
+  const auto found = slots_.find(key_);
+  Lookup result;
+  result.kind = Lookup::Kind::file;
+  if (found != slots_.end() && sameFile(*found->second.entry, info)) {
+    result.entry = found->second.entry;  // unchanged on disk: keep the bytes and the open file
+    return result;
+  }
+  auto entry = std::make_shared<FileEntry>();
+  entry->size = static_cast<std::uint64_t>(info.st_size);
+  entry->mtime = info.st_mtim.tv_sec;
+  entry->mtimeNanoseconds = info.st_mtim.tv_nsec;
+  entry->device = info.st_dev;
+  entry->inode = info.st_ino;
+  const auto stamp = static_cast<std::uint64_t>(info.st_mtim.tv_sec) * 1000000000ull +
+                     static_cast<std::uint64_t>(info.st_mtim.tv_nsec);
+  entry->etag = fmt::format("\"{:x}-{:x}\"", stamp, entry->size);
+  entry->lastModified = formatHttpDate(entry->mtime);
+  entry->headers = fmt::format("Content-Type: {}\r\nLast-Modified: {}\r\nETag: {}\r\nAccept-Ranges: bytes\r\n",
+                               contentTypeFor(name), entry->lastModified, entry->etag);
+  if (entry->size <= kSmallFile) {
+    std::string body;
+    if (!readWhole(owned.fd, body, static_cast<std::size_t>(entry->size))) return failure(errno == 0 ? EIO : errno);
+    entry->body = std::make_shared<const std::string>(std::move(body));
+  } else {
+    entry->file = std::make_shared<const cppd::SharedFile>(owned.release());
+  }
+  result.entry = std::move(entry);
+  return result;
+}
+
+}  // namespace web

@@ -1,0 +1,406 @@
+"""ftp end to end: the real cppd binary serving real FTP clients (curl and Python's ftplib) on loopback.
+
+Every server listens on port 0 (read back from the log); every client has a timeout; every loop is bounded.
+"""
+import concurrent.futures
+import ftplib
+import hashlib
+import io
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import unittest
+
+from cppdtest import DEFAULT_TIMEOUT, TempDirTestCase, read_text, run_cppd, wait_for
+
+LOOPBACK = "tcp:0:interface=127.0.0.1"
+CURL = shutil.which("curl")
+OPENSSL = shutil.which("openssl")
+
+
+def crypt_hash(password):
+    """A sha512crypt hash, as a user would make it for --password-file."""
+    if OPENSSL:
+        return subprocess.run([OPENSSL, "passwd", "-6", "-stdin"], input=password, capture_output=True, text=True,
+                              check=True, timeout=DEFAULT_TIMEOUT).stdout.strip()
+    import crypt  # deprecated since 3.11, still present
+    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_SHA512))
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Control:
+    """A raw control connection, for what client libraries will not send."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=DEFAULT_TIMEOUT)
+        self.buffer = b""
+        self.greeting = self.reply()
+
+    def send(self, raw):
+        self.sock.sendall(raw)
+
+    def reply(self):
+        """One complete (possibly multi-line) reply, as bytes."""
+        lines = []
+        while True:
+            while b"\r\n" not in self.buffer:
+                data = self.sock.recv(65536)
+                if not data:
+                    raise AssertionError(f"connection closed; got {lines!r} {self.buffer!r}")
+                self.buffer += data
+            line, self.buffer = self.buffer.split(b"\r\n", 1)
+            lines.append(line)
+            if re.match(rb"^\d{3} ", lines[0]) or (len(lines) > 1 and line[:4] == lines[0][:3] + b" "):
+                return b"\r\n".join(lines)
+
+    def command(self, raw):
+        self.send(raw if raw.endswith(b"\n") else raw + b"\r\n")
+        return self.reply()
+
+    def close(self):
+        self.sock.close()
+
+
+class FtpTest(TempDirTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.root = self.path("root")
+        os.makedirs(os.path.join(self.root, "pub", "sub"))
+        self.write("root/pub/hello.txt", b"hello, ftp\n")
+        self.write("root/top.txt", b"0123456789" * 100)
+        self.write("secret.txt", b"outside the root\n")
+        os.symlink(self.path("secret.txt"), os.path.join(self.root, "pub", "escape.txt"))
+        os.symlink(self.tmp, os.path.join(self.root, "updir"))
+
+    def start_ftp(self, *args, logfile="cppd.log"):
+        server = self.start_server(["ftp", "--port", LOOPBACK, "--root", self.root, *args], logfile=logfile)
+        return server, server.listening_port()
+
+    def ftp(self, port, user="anonymous", password="test@example.com"):
+        client = ftplib.FTP()
+        client.connect("127.0.0.1", port, timeout=DEFAULT_TIMEOUT)
+        client.login(user, password)
+        self.addCleanup(client.close)
+        return client
+
+    def user_server(self, *args):
+        self.write("users.passwd", f"# test users\nalice:{crypt_hash('wonderland')}\n")
+        return self.start_ftp("--password-file", self.path("users.passwd"), *args)
+
+    def curl(self, *args):
+        return subprocess.run([CURL, "--silent", "--show-error", "--max-time", "20", *args], capture_output=True,
+                              timeout=DEFAULT_TIMEOUT + 10)
+
+    @unittest.skipUnless(CURL, "curl is not installed")
+    def test_curl_downloads_with_epsv_pasv_and_active_mode_and_lists_directories(self):
+        server, port = self.start_ftp()
+        url = f"ftp://127.0.0.1:{port}/pub/hello.txt"
+        for mode in ([], ["--ftp-pasv", "--disable-epsv"], ["--ftp-port", "127.0.0.1"]):
+            with self.subTest(mode=mode):
+                result = self.curl(*mode, url)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertEqual(result.stdout, b"hello, ftp\n")
+        listing = self.curl("--ftp-pasv", "--disable-epsv", f"ftp://127.0.0.1:{port}/pub/")
+        self.assertEqual(listing.returncode, 0, listing.stderr)
+        self.assertRegex(listing.stdout.decode(), r"(?m)^-rw-r--r-- .* 11 \w{3} .* hello\.txt\r?$")
+        self.assertRegex(listing.stdout.decode(), r"(?m)^drwx.* sub\r?$")
+        self.assertNotIn("escape.txt", listing.stdout.decode())  # points outside the root: not listed
+        names = self.curl("--list-only", f"ftp://127.0.0.1:{port}/pub/")
+        self.assertEqual(sorted(names.stdout.decode().split()), ["hello.txt", "sub"])
+        log = server.log()
+        self.assertRegex(log, r"\[FtpSession,\d+,127\.0\.0\.1\] connection from IPv4Address\(TCP, '127\.0\.0\.1'")
+        self.assertRegex(log, r"\[FtpSession,\d+,127\.0\.0\.1\] anonymous login")
+        self.assertRegex(log, r"\[FtpSession,\d+,127\.0\.0\.1\] RETR /pub/hello\.txt \(11 bytes from offset 0\): "
+                              r"11 bytes, complete")
+
+    @unittest.skipUnless(CURL, "curl is not installed")
+    def test_curl_resumes_a_partial_download(self):
+        server, port = self.start_ftp()
+        partial = self.write("partial.txt", b"0123456789" * 42)
+        result = self.curl("-C", "-", "-o", partial, f"ftp://127.0.0.1:{port}/top.txt")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(partial, "rb") as f:
+            self.assertEqual(f.read(), b"0123456789" * 100)
+        self.assertIn("RETR /top.txt (580 bytes from offset 420)", server.log())
+
+    def test_ftplib_browses_and_downloads_anonymously(self):
+        server, port = self.start_ftp()
+        client = self.ftp(port)
+        self.assertEqual(client.pwd(), "/")
+        # A symlink leading out of the root ("updir") is not listed.
+        self.assertEqual(sorted(client.nlst()), ["pub", "top.txt"])
+        facts = dict(client.mlsd("pub"))
+        self.assertEqual(facts["hello.txt"]["type"], "file")
+        self.assertEqual(facts["hello.txt"]["size"], "11")
+        self.assertEqual(facts["sub"]["type"], "dir")
+        self.assertEqual(client.size("top.txt"), 1000)
+        self.assertRegex(client.sendcmd("MDTM top.txt"), r"^213 \d{14}$")
+        self.assertTrue(client.sendcmd("MLST /top.txt").startswith("250-"))
+        chunks = []
+        client.retrbinary("RETR top.txt", chunks.append, rest=995)
+        self.assertEqual(b"".join(chunks), b"56789")
+        client.cwd("pub")
+        self.assertEqual(client.pwd(), "/pub")
+        client.cwd("sub")
+        client.sendcmd("CDUP")
+        self.assertEqual(client.pwd(), "/pub")
+        with self.assertRaises(ftplib.error_perm) as caught:
+            client.cwd("nowhere")
+        self.assertTrue(str(caught.exception).startswith("550"))
+        self.assertEqual(client.sendcmd("SYST"), "215 UNIX Type: L8")
+        self.assertEqual(client.sendcmd("TYPE I")[:3], "200")
+        self.assertEqual(client.sendcmd("MODE S")[:3], "200")
+        self.assertEqual(client.sendcmd("STRU F")[:3], "200")
+        self.assertEqual(client.sendcmd("OPTS UTF8 ON")[:3], "200")
+        self.assertTrue(client.sendcmd("STAT").startswith("211-"))
+        self.assertIn("hello.txt", client.sendcmd("STAT /pub"))
+        self.assertIn("IPv4Address(TCP, '127.0.0.1'", server.log())
+        client.quit()
+
+    def test_a_password_file_user_writes_renames_and_removes(self):
+        server, port = self.user_server()
+        with self.assertRaises(ftplib.error_perm) as caught:
+            self.ftp(port, "alice", "wrong")
+        self.assertTrue(str(caught.exception).startswith("530"))
+        client = self.ftp(port, "alice", "wonderland")
+        data = os.urandom(3 << 20)
+        client.storbinary("STOR upload.bin", io.BytesIO(data))
+        with open(os.path.join(self.root, "upload.bin"), "rb") as f:
+            self.assertEqual(f.read(), data)
+        client.storbinary("APPE upload.bin", io.BytesIO(b"tail"))
+        self.assertEqual(client.size("upload.bin"), len(data) + 4)
+        self.assertEqual(client.mkd("newdir"), "/newdir")
+        self.assertTrue(os.path.isdir(os.path.join(self.root, "newdir")))
+        client.rename("upload.bin", "newdir/moved.bin")
+        self.assertTrue(os.path.isfile(os.path.join(self.root, "newdir", "moved.bin")))
+        self.assertEqual(client.nlst("newdir"), ["moved.bin"])
+        client.delete("newdir/moved.bin")
+        client.rmd("newdir")
+        self.assertFalse(os.path.exists(os.path.join(self.root, "newdir")))
+        # Deleting a symlink that points outside removes the link, never its target.
+        client.delete("pub/escape.txt")
+        self.assertTrue(os.path.exists(self.path("secret.txt")))
+        with self.assertRaises(ftplib.error_perm):
+            client.sendcmd("RNTO nothing")  # 503: no RNFR before
+        client.quit()
+        log = server.log()
+        self.assertRegex(log, r"\[FtpSession,\d+,127\.0\.0\.1\] failed login for user 'alice'")
+        self.assertRegex(log, r"\[FtpSession,\d+,127\.0\.0\.1\] user 'alice' logged in")
+        self.assertIn(f"STOR /upload.bin: {len(data)} bytes, complete", log)
+
+    def test_anonymous_users_cannot_write(self):
+        server, port = self.start_ftp()
+        client = self.ftp(port)
+        with self.assertRaises(ftplib.error_perm) as caught:
+            client.storbinary("STOR new.txt", io.BytesIO(b"x"))
+        self.assertTrue(str(caught.exception).startswith("553"))
+        for command in ("APPE top.txt", "STOR top.txt"):
+            self.assertTrue(client.sendcmd("PASV").startswith("227"))
+            with self.assertRaises(ftplib.error_perm) as caught:
+                client.sendcmd(command)
+            self.assertTrue(str(caught.exception).startswith("553"), command)
+        for command in ("DELE top.txt", "MKD made", "RMD pub/sub", "RNFR top.txt"):
+            with self.assertRaises(ftplib.error_perm) as caught:
+                client.sendcmd(command)
+            self.assertTrue(str(caught.exception).startswith("550"), command)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "new.txt")))
+        self.assertFalse(os.path.exists(os.path.join(self.root, "made")))
+        self.assertTrue(os.path.isdir(os.path.join(self.root, "pub", "sub")))
+        self.assertEqual(os.path.getsize(os.path.join(self.root, "top.txt")), 1000)
+        client.quit()
+
+    def test_escape_attempts_never_reach_a_file_outside_the_root(self):
+        server, port = self.user_server()
+        client = self.ftp(port, "alice", "wonderland")
+        for name in ("../secret.txt", "/../secret.txt", "../../../../secret.txt", "pub/../../secret.txt",
+                     "pub/escape.txt", "updir/secret.txt", "%2e%2e/secret.txt", "..\\secret.txt"):
+            with self.subTest(name=name):
+                chunks = []
+                with self.assertRaises(ftplib.error_perm):
+                    client.retrbinary(f"RETR {name}", chunks.append)
+                self.assertEqual(chunks, [])
+                with self.assertRaises(ftplib.error_perm):
+                    client.size(name)
+        client.cwd("../../..")
+        self.assertEqual(client.pwd(), "/")
+        with self.assertRaises(ftplib.error_perm):
+            client.cwd("updir")
+        with self.assertRaises(ftplib.error_perm):
+            client.storbinary("STOR updir/planted.txt", io.BytesIO(b"x"))
+        with self.assertRaises(ftplib.error_perm):
+            client.storbinary("STOR pub/escape.txt", io.BytesIO(b"overwritten"))  # a symlink is not followed
+        with self.assertRaises(ftplib.error_perm):
+            client.rename("top.txt", "updir/stolen.txt")
+        self.assertFalse(os.path.exists(self.path("planted.txt")))
+        self.assertFalse(os.path.exists(self.path("stolen.txt")))
+        with open(self.path("secret.txt"), "rb") as f:
+            self.assertEqual(f.read(), b"outside the root\n")
+        client.quit()
+        # A NUL byte in a path is refused, and the session goes on.
+        control = Control(port)
+        control.command(b"USER anonymous")
+        self.assertTrue(control.command(b"PASS x").startswith(b"230"))
+        self.assertTrue(control.command(b"SIZE top.txt\x00/../../secret.txt").startswith(b"501"))
+        self.assertTrue(control.command(b"CWD /\x00..").startswith(b"501"))
+        self.assertEqual(control.command(b"NOOP")[:3], b"200")
+        control.close()
+
+    def test_a_100_mib_file_arrives_byte_for_byte_with_bounded_memory(self):
+        big = os.path.join(self.root, "big.bin")
+        block = os.urandom(1 << 20)
+        with open(big, "wb") as f:
+            for i in range(100):
+                f.write(bytes([i]) + block[1:])
+        server, port = self.start_ftp()
+        client = self.ftp(port)
+        digest = hashlib.sha256()
+        received = [0]
+
+        def consume(chunk):
+            digest.update(chunk)
+            received[0] += len(chunk)
+        client.retrbinary("RETR big.bin", consume, blocksize=1 << 20)
+        self.assertEqual(received[0], 100 << 20)
+        self.assertEqual(digest.hexdigest(), sha256_file(big))
+        with open(f"/proc/{server.pid}/status") as f:
+            peak = int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1))
+        self.assertLess(peak, 64 * 1024, "the server held the file in memory")
+        client.quit()
+
+    def test_many_clients_at_once(self):
+        server, port = self.start_ftp()
+
+        def session(i):
+            client = ftplib.FTP()
+            client.connect("127.0.0.1", port, timeout=DEFAULT_TIMEOUT)
+            try:
+                client.login()
+                chunks = []
+                client.retrbinary("RETR top.txt" if i % 2 else "RETR pub/hello.txt", chunks.append)
+                names = client.nlst("pub")
+                client.quit()
+                return b"".join(chunks), sorted(names)
+            finally:
+                client.close()
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=24) as pool:
+            results = list(pool.map(session, range(96)))
+        for i, (data, names) in enumerate(results):
+            self.assertEqual(data, b"0123456789" * 100 if i % 2 else b"hello, ftp\n")
+            self.assertEqual(names, ["hello.txt", "sub"])
+
+    def test_malformed_command_lines_are_answered_and_the_session_goes_on(self):
+        server, port = self.start_ftp()
+        control = Control(port)
+        self.assertTrue(control.greeting.startswith(b"220"))
+        self.assertTrue(control.command(b"PWD").startswith(b"530"))     # not logged in
+        self.assertTrue(control.command(b"PASS x").startswith(b"503"))  # no USER before
+        self.assertTrue(control.command(b"").startswith(b"501"))
+        self.assertTrue(control.command(b"USER " + b"a" * 100000).startswith(b"501"))  # overlong
+        self.assertTrue(control.command(b"USER \xe9t\xe9").startswith(b"501"))        # not UTF-8
+        self.assertTrue(control.command(b"HELLO world").startswith(b"501"))
+        self.assertTrue(control.command(b"XYZZ").startswith(b"502"))
+        self.assertTrue(control.command(b"USER anonymous\n").startswith(b"331"))  # a bare LF ends a line too
+        self.assertTrue(control.command(b"PASS me@example.com").startswith(b"230"))
+        self.assertTrue(control.command(b"TYPE Q").startswith(b"504"))
+        self.assertTrue(control.command(b"PORT 1,2,3").startswith(b"501"))
+        self.assertTrue(control.command(b"PORT 10,9,8,7,100,100").startswith(b"504"))  # not the client's address
+        self.assertTrue(control.command(b"REST abc").startswith(b"501"))
+        self.assertTrue(control.command(b"RETR top.txt").startswith(b"425"))  # no data connection set up
+        # Many commands in one packet are answered in order.
+        control.send(b"NOOP\r\nPWD\r\nNOOP\r\n")
+        self.assertEqual([control.reply()[:3] for _ in range(3)], [b"200", b"257", b"200"])
+        self.assertTrue(control.command(b"QUIT").startswith(b"221"))
+        control.close()
+        self.assertIsNone(server.proc.poll())
+
+    def test_abort_and_a_vanishing_client_leave_the_server_and_the_session_usable(self):
+        with open(os.path.join(self.root, "big.bin"), "wb") as f:
+            f.truncate(256 << 20)
+        server, port = self.start_ftp()
+        client = self.ftp(port)
+        client.voidcmd("TYPE I")
+        data = client.transfercmd("RETR big.bin")
+        data.recv(65536)
+        resp = client.abort()
+        self.assertIn(resp[:3], ("426", "225", "226"))
+        if resp.startswith("426"):
+            self.assertTrue(client.getresp().startswith("226"))
+        data.close()
+        self.assertEqual(client.size("top.txt"), 1000)  # the control connection still works
+        # The client drops the data connection mid-transfer: 426, and the session goes on.
+        data = client.transfercmd("RETR big.bin")
+        data.recv(65536)
+        data.close()
+        with self.assertRaises(ftplib.error_temp) as caught:
+            client.voidresp()
+        self.assertTrue(str(caught.exception).startswith("426"))
+        chunks = []
+        client.retrbinary("RETR pub/hello.txt", chunks.append)
+        self.assertEqual(b"".join(chunks), b"hello, ftp\n")
+        # The whole client vanishes mid-transfer: the server carries on serving others.
+        data = client.transfercmd("RETR big.bin")
+        data.recv(65536)
+        client.close()
+        data.close()
+        wait_for(lambda: len(re.findall(r"RETR /big\.bin .*: failed: ", server.log())) >= 2 and
+                 "session ended" in server.log(), what="the dropped transfer to be logged")
+        self.assertEqual(self.ftp(port).size("top.txt"), 1000)
+        self.assertIsNone(server.proc.poll())
+
+    def test_max_clients_idle_timeout_passive_ports_and_no_anonymous(self):
+        server, port = self.start_ftp("--max-clients", "1", "--idle-timeout", "0.5", "--passive-ports",
+                                      "40000-40100", "--no-anonymous")
+        first = Control(port)
+        self.assertTrue(first.greeting.startswith(b"220"))
+        second = Control(port)
+        self.assertTrue(second.greeting.startswith(b"421"))
+        second.close()
+        self.assertTrue(first.command(b"USER anonymous").startswith(b"530"))
+        # Idle for longer than --idle-timeout: the server says so and hangs up.
+        self.assertTrue(first.reply().startswith(b"421"))
+        first.close()
+        self.write("users.passwd", f"alice:{crypt_hash('pw')}\n")
+        server.stop()
+        server, port = self.start_ftp("--passive-ports", "40000-40100", "--password-file", self.path("users.passwd"),
+                                      logfile="second.log")
+        client = self.ftp(port, "alice", "pw")
+        reply = client.sendcmd("EPSV")
+        data_port = int(re.search(r"\|\|\|(\d+)\|", reply).group(1))
+        self.assertTrue(40000 <= data_port <= 40100, reply)
+        client.quit()
+
+    def test_startup_errors_name_the_bad_option(self):
+        missing = self.path("missing")
+        result = run_cppd(["--nodaemon", "--pidfile=", "ftp", "--port", LOOPBACK, "--root", missing], cwd=self.tmp)
+        self.assertEqual(result.returncode, 64)
+        self.assertIn(f"--root {missing}: No such file or directory", result.stderr)
+        result = run_cppd(["--nodaemon", "--pidfile=", "ftp", "--port", LOOPBACK, "--root",
+                           os.path.join(self.root, "top.txt")], cwd=self.tmp)
+        self.assertEqual(result.returncode, 64)
+        self.assertIn("not a directory", result.stderr)
+        bad = self.write("bad.passwd", f"alice:{crypt_hash('x')}\nbob\n")
+        result = run_cppd(["--nodaemon", "--pidfile=", "--logfile", self.path("start.log"), "ftp", "--port", LOOPBACK,
+                           "--root", self.root, "--password-file", bad], cwd=self.tmp)
+        self.assertNotEqual(result.returncode, 0)
+        shown = result.stdout + result.stderr + read_text(self.path("start.log"))
+        self.assertIn(f"password file {bad} line 2: expected 'user:crypt-hash'", shown)
+        result = run_cppd(["--nodaemon", "--pidfile=", "ftp", "--port", LOOPBACK, "--root", self.root,
+                           "--passive-ports", "9-5"], cwd=self.tmp)
+        self.assertEqual(result.returncode, 64)
+        self.assertIn("--passive-ports '9-5'", result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,154 @@
+// The web plugin's HttpProtocol driven through a fake transport: every request stream is fed whole and one byte
+// at a time, and must give the same answers.
+#include "http_protocol.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <cppd/reactor.hpp>
+
+#include "http_factory.hpp"
+
+namespace {
+
+class RecordingTransport final : public cppd::ITransport {
+ public:
+  void write(std::string_view data) override { value += data; }
+  void writeShared(std::shared_ptr<const std::string> data) override { value += *data; }
+  void writeSequence(const std::vector<std::string_view>& pieces) override {
+    for (auto piece : pieces) value += piece;
+  }
+  void loseConnection() override { disconnecting = true; }
+  void abortConnection() override { aborted = true; }
+  cppd::Address getPeer() const override { return cppd::Address::ipv4("127.0.0.1", 40000); }
+  cppd::Address getHost() const override { return cppd::Address::ipv4("127.0.0.1", 8080); }
+  std::size_t bufferedBytes() const override { return 0; }
+  void whenDrained(std::function<void()> callback) override { callback(); }
+  bool connected() const override { return !disconnecting && !aborted; }
+
+  std::string value;
+  bool disconnecting = false;
+  bool aborted = false;
+};
+
+// A document root in a fresh temporary directory, removed afterwards.
+struct Root {
+  Root() {
+    char pattern[] = "/tmp/cppd-web-unit-XXXXXX";
+    dir = ::mkdtemp(pattern);
+    std::ofstream(dir + "/hello.txt") << "hello, world\n";
+    std::ofstream(dir + "/big.bin") << std::string(100000, 'z');
+    ::mkdir((dir + "/docs").c_str(), 0755);
+  }
+  ~Root() { std::system(("rm -rf '" + dir + "'").c_str()); }
+  std::string dir;
+};
+
+// Feeds input whole (chunk 0) or in chunks of that many bytes; returns what was written back.
+std::string exchange(const std::string& root, const std::string& input, std::size_t chunk, bool* closed = nullptr) {
+  cppd::Reactor reactor;
+  web::WebConfig config;
+  config.root = root;
+  auto factory = std::make_shared<web::HttpFactory>(config, reactor);
+  RecordingTransport transport;
+  {
+    auto protocol = std::make_shared<web::HttpProtocol>(factory);
+    protocol->makeConnection(transport);
+    if (chunk == 0) chunk = input.size();
+    for (std::size_t at = 0; at < input.size() && transport.connected(); at += chunk) {
+      protocol->dataReceived(std::string_view(input).substr(at, chunk));
+    }
+    protocol->connectionLost({});
+  }
+  CHECK(factory->liveConnections() == 0);
+  if (closed != nullptr) *closed = transport.disconnecting;
+  return transport.value;
+}
+
+std::vector<std::string> statusLines(const std::string& output) {
+  std::vector<std::string> lines;
+  for (std::size_t at = output.find("HTTP/1.1 "); at != std::string::npos; at = output.find("HTTP/1.1 ", at + 1)) {
+    lines.push_back(output.substr(at, output.find("\r\n", at) - at));
+  }
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("Pipelined requests are answered in order, whether fed whole or one byte at a time", "[web]") {
+  Root root;
+  const std::size_t chunk = GENERATE(0u, 1u);
+  const std::string input =
+      "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+      "HEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /missing HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody"
+      "GET /docs HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=7-11\r\n\r\n"
+      "GET /%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n";
+  bool closed = true;
+  const std::string output = exchange(root.dir, input, chunk, &closed);
+  CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found",
+                                                        "HTTP/1.1 405 Method Not Allowed",
+                                                        "HTTP/1.1 301 Moved Permanently",
+                                                        "HTTP/1.1 206 Partial Content", "HTTP/1.1 403 Forbidden"});
+  CHECK(output.find("Content-Length: 100000\r\n") != std::string::npos);
+  CHECK(output.find("zzz") == std::string::npos);  // HEAD: no body
+  CHECK(output.find("\r\n\r\nworld") != std::string::npos);
+  CHECK(output.find("Allow: GET, HEAD\r\n") != std::string::npos);
+  CHECK(output.find("Location: /docs/\r\n") != std::string::npos);
+  CHECK_FALSE(closed);
+}
+
+TEST_CASE("A malformed request is answered 400 with Connection: close and nothing after it is answered", "[web]") {
+  Root root;
+  const std::size_t chunk = GENERATE(0u, 1u);
+  bool closed = false;
+  const std::string output = exchange(root.dir, "BLAH\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n", chunk, &closed);
+  CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 400 Bad Request"});
+  CHECK(output.find("Connection: close\r\n") != std::string::npos);
+  CHECK(closed);
+}
+
+TEST_CASE("An over-long target is 414 and an over-large header section 431, then the connection closes", "[web]") {
+  Root root;
+  const std::size_t chunk = GENERATE(0u, 1u);
+  bool closed = false;
+  std::string output = exchange(root.dir, "GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", chunk, &closed);
+  CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 414 URI Too Long"});
+  CHECK(closed);
+  output = exchange(root.dir, "GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(20000, 'b') + "\r\n\r\n", chunk, &closed);
+  CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 431 Request Header Fields Too Large"});
+  CHECK(closed);
+}
+
+TEST_CASE("HTTP/1.0 closes after the answer unless it asks for keep-alive", "[web]") {
+  Root root;
+  const std::size_t chunk = GENERATE(0u, 1u);
+  bool closed = false;
+  std::string output = exchange(root.dir, "GET /hello.txt HTTP/1.0\r\n\r\n", chunk, &closed);
+  CHECK(output.find("Connection: close\r\n") != std::string::npos);
+  CHECK(closed);
+  output = exchange(root.dir, "GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", chunk, &closed);
+  CHECK(output.find("Connection: keep-alive\r\n") != std::string::npos);
+  CHECK_FALSE(closed);
+}
+
+TEST_CASE("Conditional requests split across reads still answer 304", "[web]") {
+  Root root;
+  const std::string first = exchange(root.dir, "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+  const std::size_t at = first.find("ETag: ") + 6;
+  const std::string etag = first.substr(at, first.find("\r\n", at) - at);
+  const std::size_t chunk = GENERATE(0u, 1u);
+  const std::string output =
+      exchange(root.dir, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nIf-None-Match: " + etag + "\r\n\r\n", chunk);
+  CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 304 Not Modified"});
+}
