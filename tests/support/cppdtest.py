@@ -20,7 +20,8 @@ BUILD_DIR = os.environ.get("CPPD_BUILD_DIR", "")
 SOURCE_DIR = os.environ.get("CPPD_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 PLUGIN_DIR = os.environ.get("CPPD_PLUGIN_DIR", "")
 POETRY_DIR = os.path.join(SOURCE_DIR, "poetry")
-DEFAULT_TIMEOUT = 20.0
+# Slow runs (cppd under valgrind: tests/valgrind/run) scale every deadline with CPPD_TEST_TIMEOUT_SCALE.
+DEFAULT_TIMEOUT = 20.0 * float(os.environ.get("CPPD_TEST_TIMEOUT_SCALE", "1"))
 
 
 def wait_for(predicate, timeout=DEFAULT_TIMEOUT, interval=0.01, what="condition"):
