@@ -11,6 +11,8 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "application_runner.hpp"
 #include "deployment.hpp"
@@ -27,6 +29,29 @@ namespace cppd::runner {
 namespace {
 
 void print(std::FILE* stream, const std::string& text) { std::fwrite(text.data(), 1, text.size(), stream); }
+
+// A usage error shown with the usage it concerns (the plugin's options, or the runner's), as twistd does: the
+// one-line reason first, so it is what the eye meets, then the options to choose from.
+class UsageErrorWithHelp : public UsageError {
+ public:
+  UsageErrorWithHelp(const std::string& message, std::string usage) : UsageError(message), usage_(std::move(usage)) {}
+  const std::string& usage() const noexcept { return usage_; }
+
+ private:
+  std::string usage_;
+};
+
+std::string runnerUsage() { return "Usage: cppd [options] COMMAND [command options]\n\n" + serverOptionsUsage(); }
+
+ServerOptions parseRunnerOptions(const std::vector<std::string>& args) {
+  try {
+    return parseServerOptions(args);
+  } catch (const UsageErrorWithHelp&) {
+    throw;
+  } catch (const UsageError& e) {
+    throw UsageErrorWithHelp(e.what(), runnerUsage());
+  }
+}
 
 PluginCatalog discover(const ServerOptions& options) {
   DiscoverySettings settings;
@@ -66,7 +91,7 @@ int runPlugin(const ServerOptions& options, const PluginInfo& info) {
   try {
     parsed = parsePluginOptions(tapname, specs, options.commandArgs, options.launchDir);
   } catch (const UsageError& e) {
-    throw UsageError(fmt::format("{}; see 'cppd {} --help'", e.what(), tapname));
+    throw UsageErrorWithHelp(e.what(), pluginUsage(tapname, plugin.description, specs));
   }
   if (parsed.help) {
     print(stdout, pluginUsage(tapname, plugin.description, specs));
@@ -94,7 +119,7 @@ int runDeploymentFile(int argc, char** argv, const ServerOptions& cli) {
   const DeploymentFile file = readDeploymentFile(*cli.config);
   std::vector<std::string> args = file.runnerArgs;
   args.insert(args.end(), argv + 1, argv + argc);
-  const ServerOptions options = parseServerOptions(args);
+  const ServerOptions options = parseRunnerOptions(args);
   Deployment deployment = buildDeployment(file, discover(options), options.launchDir);
   ApplicationRunner runner(options);
   int status = runner.run(deployment.app, deployment.summary);
@@ -104,7 +129,7 @@ int runDeploymentFile(int argc, char** argv, const ServerOptions& cli) {
 }
 
 int dispatch(int argc, char** argv) {
-  ServerOptions options = parseServerOptions(argc, argv);
+  ServerOptions options = parseRunnerOptions(std::vector<std::string>(argv + 1, argv + argc));
   if (options.config && !options.version && !options.help && !options.listPlugins) {
     return runDeploymentFile(argc, argv, options);
   }
@@ -133,6 +158,9 @@ int runCommandLine(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], scanPluginSwitch) == 0) return runPluginScan(argv[2]);
   try {
     return dispatch(argc, argv);
+  } catch (const UsageErrorWithHelp& e) {
+    print(stderr, fmt::format("cppd: {}\n\n{}", e.what(), e.usage()));
+    return exitCodeFor(e.kind());
   } catch (const Error& e) {
     print(stderr, fmt::format("cppd: {}\n", e.what()));
     return exitCodeFor(e.kind());

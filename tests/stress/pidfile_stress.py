@@ -5,7 +5,8 @@ import signal
 import subprocess
 import time
 
-from stresslib import (ECSTASY, Result, check, fetch, poetry_args, process_alive, read_text, wait_for)
+from stresslib import (ECSTASY, Result, check, fetch, poetry_args, process_alive, read_text, tcp_sockets,
+                       wait_for)
 
 
 def _daemon_argv(ctx, pidfile, logfile):
@@ -20,20 +21,6 @@ def _pid_in(pidfile):
 def _stop_daemon(ctx, pid, timeout=20):
     os.kill(pid, signal.SIGTERM)
     wait_for(lambda: not process_alive(pid), timeout, f"daemon PID {pid} to stop")
-
-
-def _listeners_of(pid):
-    """How many listening TCP sockets PID holds (to prove a refused start left nothing running)."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    return sum(1 for line in read_text("/proc/net/tcp").splitlines()[1:]
-               if line.split()[3] == "0A" and line.split()[9] in inodes)
 
 
 def simultaneous_starts(ctx):
@@ -68,8 +55,8 @@ def simultaneous_starts(ctx):
             failures.append(f"round {i + 1}: the refused start said {refused!r}")
         wait_for(lambda: " starting on " in read_text(logfile), 20, f"round {i + 1}'s server to listen")
         servers = read_text(logfile).count(" starting on ")
-        if servers != 1 or _listeners_of(pid) != 1:
-            failures.append(f"round {i + 1}: {servers} 'starting on' lines, {_listeners_of(pid)} listeners")
+        if servers != 1 or len(tcp_sockets(pid, listening=True)) != 1:
+            failures.append(f"round {i + 1}: {servers} 'starting on' lines, {len(tcp_sockets(pid, listening=True))} listeners")
         refusals += 1
         _stop_daemon(ctx, pid)
         check(not os.path.exists(pidfile), f"round {i + 1}: the pidfile outlived its daemon")

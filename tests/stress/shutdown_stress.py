@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 
-from stresslib import (MIB, Result, Server, ScenarioFailed, check, poetry_args, wait_for, write_poem)
+from stresslib import (MIB, Result, Server, ScenarioFailed, check, poetry_args, tcp_sockets, wait_for, write_poem)
 
 CLIENTS = 64
 
@@ -29,8 +29,10 @@ def sigterm_mid_download(ctx):
         received, error = [], None
         try:
             with socket.socket() as s:
-                # A 4 KiB window: the server cannot push the whole MiB into the kernel, so it is still writing
-                # when SIGTERM arrives.
+                # On loopback the kernel sizes the server's send buffer from the MSS (64 KiB segments x the
+                # initial window: about 2.5 MiB), so a whole MiB would vanish into it and the server would be done
+                # before SIGTERM. A 1 KiB MSS and a 4 KiB window keep the server writing until SIGTERM.
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1024)
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
                 s.settimeout(30)
                 s.connect(("127.0.0.1", port))
@@ -56,9 +58,13 @@ def sigterm_mid_download(ctx):
         wait_for(lambda: len(partial) == CLIENTS, 30, f"{CLIENTS} clients to receive their first bytes")
         server.wait_for_log("sending", timeout=5)
         check(all(0 < n < len(poem) for n in partial), f"some client was not mid-download: {sorted(partial)[:5]}")
+        # The server must still be writing to every client: its connection descriptors are all open.
+        writing = len(tcp_sockets(server.pid, listening=False))
+        check(writing == CLIENTS, f"only {writing} of {CLIENTS} connections still open on the server side")
         started = time.monotonic()
         os.kill(server.pid, signal.SIGTERM)
-        server.wait_for_log(r"Received SIGTERM, shutting down\.")
+        wait_for(lambda: server.proc.poll() is not None or "Received SIGTERM" in server.log(), 10,
+                 "the SIGTERM to be handled")
     finally:
         go.set()
     try:
@@ -74,9 +80,10 @@ def sigterm_mid_download(ctx):
     check(not cut and len(outcomes) == CLIENTS, lost)
     check(code == 0, f"exit status {code} after SIGTERM, expected 0; log tail: {server.log()[-600:]!r}")
     check(elapsed < timeout, f"exit took {elapsed:.1f}s, over the {timeout:g}s shutdown timeout")
+    check("Received SIGTERM, shutting down." in server.log(), "the log does not show the SIGTERM")
     check(f"(TCP Port {port} Closed)" in server.log(), "the log does not say the port was closed")
     return Result("SIGTERM mid-download", f"{CLIENTS} clients x 1 MiB, SIGTERM with all mid-transfer",
-                  "nothing", detail=f"{complete}/{CLIENTS} complete poems; exit 0 after {elapsed:.2f}s "
+                  "nothing", detail=f"{complete}/{CLIENTS} complete poems, {writing} server connections open at SIGTERM; exit 0 after {elapsed:.2f}s "
                                     f"(timeout {timeout:g}s)")
 
 

@@ -112,6 +112,31 @@ def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def _socket_inodes(pid):
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def tcp_sockets(pid, listening):
+    """PID's IPv4 TCP sockets: the listening ones, or all the others (connections in any state)."""
+    inodes = _socket_inodes(pid)
+    rows = [line.split() for line in read_text("/proc/net/tcp").splitlines()[1:]]
+    return [r for r in rows if r[9] in inodes and (r[3] == "0A") == listening]
+
+
+def listening_port(pid, timeout=20):
+    """The port of PID's (first) listening TCP socket, for when the log cannot tell (/dev/full as the log)."""
+    rows = wait_for(lambda: tcp_sockets(pid, listening=True), timeout, f"a listening socket of PID {pid}")
+    return int(rows[0][1].split(":")[1], 16)
+
+
 def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
