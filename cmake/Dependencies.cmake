@@ -4,10 +4,8 @@ find_package(fmt 9 REQUIRED CONFIG)
 find_package(cxxopts 3 REQUIRED CONFIG)
 find_package(Boost 1.74 REQUIRED CONFIG COMPONENTS headers)
 find_package(Threads REQUIRED)
-# The runner only: deployment files (libtomlplusplus-dev) and sd_notify (libsystemd-dev).
+# The runner only: deployment files (libtomlplusplus-dev).
 find_package(tomlplusplus 3 REQUIRED CONFIG)
-find_package(PkgConfig REQUIRED QUIET)
-pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 
 # Boost.DLL is header-only; BOOST_DLL_USE_STD_FS makes it use std::filesystem so nothing links Boost.Filesystem.
 # It changes types in Boost.DLL's API, so it must be identical in every translation unit: it travels with this

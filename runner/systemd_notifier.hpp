@@ -15,7 +15,8 @@ namespace cppd::runner {
 class SystemdNotifier {
  public:
   /// Reads NOTIFY_SOCKET and WATCHDOG_USEC/WATCHDOG_PID as they are now. The variables are left in place
-  /// until forgetEnvironment(), so a daemonizing runner can still read them after the fork.
+  /// until forgetEnvironment(), so a daemonizing runner can still read them after the fork. Speaks the
+  /// documented datagram protocol of sd_notify(3) itself.
   static SystemdNotifier fromEnvironment();
 
   /// True when a notification socket was given.
@@ -40,13 +41,15 @@ class SystemdNotifier {
   /// watchdog is meant for this process.
   std::optional<std::chrono::microseconds> watchdogInterval() const noexcept { return watchdogInterval_; }
 
-  /// Removes NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID so that child processes do not inherit them.
+  /// Removes NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID so that child processes do not inherit them (this
+  /// notifier keeps what it read).
   static void forgetEnvironment();
 
  private:
   void send(const std::string& message) const;
 
   bool enabled_ = false;
+  std::string socketPath_;  // NOTIFY_SOCKET as read: a path, or "@name" in the abstract namespace
   std::optional<std::chrono::microseconds> watchdogInterval_;
 };
 

@@ -268,8 +268,11 @@ def fetch(port, timeout=20, rcvbuf=None):
 
 
 def stalled_client(port, timeout=20):
-    """A connected client that never reads: with a 4 KiB receive buffer the server's writes back up at once."""
+    """A connected client that never reads. On loopback the kernel sizes the server's send buffer from the MSS
+    (64 KiB segments x the initial window: about 2.5 MiB), which would swallow a whole poem; a 1 KiB MSS and a
+    4 KiB receive buffer make the server's writes back up after a few KiB."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1024)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.settimeout(timeout)
     s.connect(("127.0.0.1", port))

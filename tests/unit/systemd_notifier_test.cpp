@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -82,4 +83,25 @@ TEST_CASE("The watchdog interval is half of WATCHDOG_USEC when it is meant for t
   CHECK_FALSE(cppd::runner::SystemdNotifier::fromEnvironment().watchdogInterval());
   ::unsetenv("WATCHDOG_USEC");
   ::unsetenv("WATCHDOG_PID");
+}
+
+TEST_CASE("A NOTIFY_SOCKET starting with @ names the abstract namespace", "[systemd]") {
+  const std::string name = "cppd-notify-test-" + std::to_string(::getpid());
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path + 1, name.data(), name.size());  // sun_path[0] stays '\0'
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr),
+                 static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size())) == 0);
+  struct timeval tv {5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setenv("NOTIFY_SOCKET", ("@" + name).c_str(), 1);
+  cppd::runner::SystemdNotifier::fromEnvironment().ready("abstract");
+  ::unsetenv("NOTIFY_SOCKET");
+  char buf[256];
+  const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  REQUIRE(n > 0);
+  CHECK(std::string(buf, static_cast<std::size_t>(n)) == "READY=1\nSTATUS=abstract");
 }
