@@ -69,6 +69,11 @@ PrivilegeTarget privilegeTarget(const ServerOptions& o, const Application& app) 
     const ResolvedUser user = resolveUser(std::to_string(*target.uid));
     target.userName = user.name;
     if (!target.gid) target.gid = user.primaryGid;
+    if (!target.gid) {
+      // Dropping the uid alone would keep root's group and supplementary groups.
+      throw UsageError(fmt::format("uid {} has no passwd entry, so its primary group is unknown: give --gid",
+                                   *target.uid));
+    }
   }
   target.effectiveOnly = o.euid;
   return target;
@@ -79,10 +84,14 @@ PrivilegeTarget privilegeTarget(const ServerOptions& o, const Application& app) 
 void rollBack(Application& app, RunState& state, Reactor& reactor) {
   if (!state.privilegedStarted) return;
   const bool rolledBackByTree = state.startAttempted && !app.running();
-  if (rolledBackByTree) return;
-  Shutdown shutdown(reactor, app.shared_from_this(), std::chrono::seconds(5));
-  shutdown.begin();
-  if (!shutdown.forced() && !shutdown.pending().empty()) reactor.run();
+  if (!rolledBackByTree) {
+    Shutdown shutdown(reactor, app.shared_from_this(), std::chrono::seconds(5));
+    shutdown.begin();
+    if (!shutdown.forced() && !shutdown.pending().empty()) reactor.run();
+    reactor.closeAll();  // while the services still exist: nothing may call into them later
+    return;
+  }
+  reactor.closeAll();
 }
 
 }  // namespace
@@ -141,6 +150,8 @@ class Run {
       rollBack(*app_, state_, reactor_);
     } catch (const std::exception& e) {
       log::error("stopping the services after the failed start: {}", e.what());
+    } catch (...) {
+      log::error("stopping the services after the failed start: an exception not derived from std::exception");
     }
     if (nullFd_ >= 0) os_.close(nullFd_);
     if (state_.pidFile) state_.pidFile->remove();
@@ -156,6 +167,9 @@ class Run {
     watchdog_.cancel();
     signals_.reset();
     reaper_.reset();
+    // twistd's disconnectAll: connections a forced stop left behind end now, while the services they call into
+    // are still alive, never later from static destructors.
+    reactor_.closeAll();
     if (state_.pidFile) state_.pidFile->remove();
     log::info("Server Shut Down.");
     log::removeObserver(state_.observer);
@@ -243,6 +257,8 @@ int ApplicationRunner::run(std::shared_ptr<Application> app, const std::string& 
     return run.fail(exitCodeFor(e.kind()), e.what());
   } catch (const std::exception& e) {
     return run.fail(exitCodeFor(ErrorKind::software), e.what());
+  } catch (...) {
+    return run.fail(exitCodeFor(ErrorKind::software), "a service threw an exception not derived from std::exception");
   }
   return run.serve();
 }

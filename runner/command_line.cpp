@@ -23,6 +23,7 @@
 #include "plugin_options.hpp"
 #include "plugin_registry.hpp"
 #include "plugin_scanner.hpp"
+#include "process_primitives.hpp"
 #include "server_options.hpp"
 
 namespace cppd::runner {
@@ -75,6 +76,9 @@ auto callPlugin(const std::string& tapname, const char* what, Fn&& fn) -> declty
     throw Error(e.kind(), fmt::format("{}: {}", tapname, e.what()));
   } catch (const std::exception& e) {
     throw Error(ErrorKind::software, fmt::format("plugin {}: {} failed: {}", tapname, what, e.what()));
+  } catch (...) {
+    throw Error(ErrorKind::software,
+                fmt::format("plugin {}: {} threw an exception not derived from std::exception", tapname, what));
   }
 }
 
@@ -155,6 +159,7 @@ int dispatch(int argc, char** argv) {
 }  // namespace
 
 int runCommandLine(int argc, char** argv) {
+  ensureStandardDescriptors();
   if (argc == 3 && std::strcmp(argv[1], scanPluginSwitch) == 0) return runPluginScan(argv[2]);
   try {
     return dispatch(argc, argv);

@@ -71,6 +71,9 @@ std::shared_ptr<IService> makeDeployedService(const DeploymentFile& file, const 
     throw fail(e.kind(), e.what());
   } catch (const std::exception& e) {
     throw fail(ErrorKind::software, fmt::format("plugin {}: makeService failed: {}", plugin.tapname, e.what()));
+  } catch (...) {
+    throw fail(ErrorKind::software,
+               fmt::format("plugin {}: makeService threw an exception not derived from std::exception", plugin.tapname));
   }
 }
 

@@ -22,17 +22,24 @@
 namespace cppd::runner {
 namespace {
 
-bool writeAll(int fd, std::string_view data, int& err) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
+// Writes all of data; on failure sets err, and written says how much of data went out before it.
+bool writeAll(int fd, std::string_view data, int& err, std::size_t& written) {
+  written = 0;
+  while (written < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       err = n < 0 ? errno : EIO;
       return false;
     }
-    data.remove_prefix(static_cast<std::size_t>(n));
+    written += static_cast<std::size_t>(n);
   }
   return true;
+}
+
+bool writeAll(int fd, std::string_view data, int& err) {
+  std::size_t written = 0;
+  return writeAll(fd, data, err, written);
 }
 
 // The numbers N of the existing "<base>.N" files (N >= 1), highest first.
@@ -89,7 +96,10 @@ void LogFile::openLocked(bool first) {
   struct stat before {};
   const bool existed = ::fstatat(dirFd_, base_.c_str(), &before, 0) == 0;
   const mode_t createMode = first ? 0666 : (mode_ ? mode_ : 0644);
-  const int fd = ::openat(dirFd_, base_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, createMode);
+  // O_NOFOLLOW: the file is opened as root and then given to the service's user, so a symlink planted in a
+  // directory that user can write must not lead it to /etc/shadow.
+  const int fd = ::openat(dirFd_, base_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
+                          createMode);
   if (fd < 0) {
     const int err = errno;
     if (first) throw Error(ErrorKind::cantCreate, systemError("open log file", options_.path, err).what());
@@ -102,7 +112,8 @@ void LogFile::openLocked(bool first) {
     if (first) mode_ = st.st_mode & 07777;       // an existing file keeps its mode; a new one got the umask
     else if (!existed) ::fchmod(fd, mode_);      // rotated files keep the mode (twistd)
     // Owned by the service's user, so it can still be reopened and rotated after the privilege drop.
-    if ((options_.owner || options_.group) && ::geteuid() == 0) {
+    // A file with other hard links could be someone else's file linked in: never give that one away.
+    if ((options_.owner || options_.group) && ::geteuid() == 0 && st.st_nlink == 1) {
       if (::fchown(fd, options_.owner.value_or(static_cast<uid_t>(-1)),
                    options_.group.value_or(static_cast<gid_t>(-1))) != 0) {
         report("chown", fmt::format("chown log file {}: {}", options_.path, std::strerror(errno)));
@@ -111,6 +122,7 @@ void LogFile::openLocked(bool first) {
   }
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
+  if (regular && st.st_size == 0) midLine_ = false;  // a fresh file has no fragment to end
   regular_ = regular;
   size_ = regular ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
@@ -125,31 +137,36 @@ void LogFile::report(const std::string& key, const std::string& message) {
     std::string line;
     formatLogLine(event, line);
     int err = 0;
-    if (writeAll(fd_, line, err)) size_ += line.size();
+    append(line, err);
   }
+}
+
+bool LogFile::append(std::string_view text, int& err) {
+  std::size_t written = 0;
+  const bool ok = writeAll(fd_, text, err, written);
+  size_ += written;
+  if (written > 0) midLine_ = text[written - 1] != '\n';
+  return ok;
 }
 
 void LogFile::writeLocked(std::string_view data) {
   if (regular_ && options_.maxSize && size_ >= options_.maxSize) rotateLocked();  // check before write
   int err = 0;
   if (lostLines_) {
-    // Tell the reader what is missing once writes work again.
+    // Tell the reader what is missing once writes work again. A full disk often takes half a line (write(2)
+    // stores what fits): end that fragment first, so the notice is a line of its own.
     const std::string text = fmt::format("{} log lines were lost: {}", lostLines_, lostReason_);
     LogEvent event{std::chrono::system_clock::now(), LogLevel::error, "cppd.logfile", text};
-    std::string notice;
+    std::string notice = midLine_ ? "\n" : "";
     formatLogLine(event, notice);
-    if (!writeAll(fd_, notice, err)) {
+    if (!append(notice, err)) {
       ++lostLines_;
       return;
     }
-    size_ += notice.size();
     lostLines_ = 0;
     reported_.clear();
   }
-  if (writeAll(fd_, data, err)) {
-    size_ += data.size();
-    return;
-  }
+  if (append(data, err)) return;
   // A full disk or a failing device must not take the server down: count, report once, go on.
   ++lostLines_;
   lostReason_ = fmt::format("write log file {}: {}", options_.path, std::strerror(err));
@@ -173,8 +190,16 @@ void LogFile::rotateLocked() {
   }
   const auto numbered = [&](unsigned long n) { return fmt::format("{}.{}", base_, n); };
   for (const unsigned long n : rotatedNumbers(dirFd_, base_)) {
-    if (options_.keep && n >= *options_.keep) ::unlinkat(dirFd_, numbered(n).c_str(), 0);
-    else ::renameat(dirFd_, numbered(n).c_str(), dirFd_, numbered(n + 1).c_str());
+    const bool drop = options_.keep && n >= *options_.keep;
+    const int moved = drop ? ::unlinkat(dirFd_, numbered(n).c_str(), 0)
+                           : ::renameat(dirFd_, numbered(n).c_str(), dirFd_, numbered(n + 1).c_str());
+    if (moved != 0 && errno != ENOENT) {
+      // Going on would rename the live file over an older one and lose it: stop here and say why.
+      report("rotate", fmt::format("cannot rotate log file {}: {} {}/{}: {}; the file keeps growing", options_.path,
+                                   drop ? "remove" : "rename", dir_, numbered(n), std::strerror(errno)));
+      size_ = 0;
+      return;
+    }
   }
   const int rc = options_.keep == 0u ? ::unlinkat(dirFd_, base_.c_str(), 0)
                                      : ::renameat(dirFd_, base_.c_str(), dirFd_, numbered(1).c_str());

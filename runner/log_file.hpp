@@ -61,6 +61,7 @@ class LogFile final : public ILogObserver {
   void rotateLocked();
   void reopenLocked();
   void writeLocked(std::string_view data);
+  bool append(std::string_view text, int& err);  // writes text, keeping size_ and midLine_ right
   void report(const std::string& key, const std::string& message);
   bool pathNamesOpenFile() const;
 
@@ -75,6 +76,7 @@ class LogFile final : public ILogObserver {
   std::uint64_t size_ = 0;
   std::uint64_t lostLines_ = 0;
   std::string lostReason_;
+  bool midLine_ = false;  // a failed write left part of a line: the next line must start on a new one
   std::string reported_;  // keys of the problems already reported
   std::string line_;
 };

@@ -93,7 +93,7 @@ std::vector<ScanResult> resolve(const std::vector<Candidate>& candidates, const 
   auto scanned = scanPlugins(paths, settings.scan);
   for (std::size_t k = 0; k < toScan.size(); ++k) {
     results[toScan[k]] = scanned[k];
-    cache.put(candidates[toScan[k]].path, candidates[toScan[k]].identity, scanned[k]);
+    if (scanned[k].cacheable) cache.put(candidates[toScan[k]].path, candidates[toScan[k]].identity, scanned[k]);
   }
   return results;
 }

@@ -14,8 +14,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <optional>
 #include <sstream>
+#include <string_view>
+#include <system_error>
 
 #include "elf_header.hpp"
 #include "line_escape.hpp"
@@ -34,6 +37,22 @@ struct Child {
   int readFd = -1;
   Clock::time_point deadline;
 };
+
+// The binary re-executed as the scanner. /proc/self/exe still works after the binary is replaced on disk, but
+// under valgrind (or any tool that runs cppd as its guest) exec'ing it starts the tool, which knows no
+// --scan-plugin, so every plugin would be rejected. The link's target names cppd itself (valgrind answers
+// readlink for its guest); it is used unless the kernel marks it deleted, i.e. replaced since we started.
+std::string selfExecutable() {
+  constexpr std::string_view fallback = "/proc/self/exe";
+  constexpr std::string_view deleted = " (deleted)";
+  std::error_code ec;
+  const std::string target = std::filesystem::read_symlink(std::string(fallback), ec).string();
+  if (ec || target.empty() || target.front() != '/' || target.ends_with(deleted) ||
+      ::access(target.c_str(), X_OK) != 0) {
+    return std::string(fallback);
+  }
+  return target;
+}
 
 // The child's environment: ours, plus (under AddressSanitizer) no SEGV interception, so a crashing plugin
 // shows up as the signal it got rather than as a sanitizer report and exit status 1.
@@ -147,11 +166,16 @@ ScanResult collect(Child& child, const ScanSettings& settings) {
     ScanResult result;
     result.reason = fmt::format("did not finish loading within {:g} s (killed)",
                                 static_cast<double>(settings.timeout.count()) / 1000.0);
+    result.cacheable = false;  // a loaded machine, not necessarily the plugin
     return result;
   }
   if (auto parsed = parseResult(output)) return *parsed;
   ScanResult result;
   result.reason = describeStatus(status);
+  // A crash inside the plugin is the plugin's (cached until the file changes, as GStreamer blacklists); the
+  // OOM killer's SIGKILL or a scanner that could not run are not.
+  const bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+  result.cacheable = WIFSIGNALED(status) && !killed;
   return result;
 }
 
@@ -171,6 +195,7 @@ void writeAll(int fd, const std::string& text) {
 
 ScanSettings ScanSettings::fromEnvironment() {
   ScanSettings settings;
+  settings.scannerExecutable = selfExecutable();
   if (const char* text = std::getenv("CPPD_PLUGIN_SCAN_TIMEOUT"); text != nullptr && *text != '\0') {
     char* end = nullptr;
     double seconds = std::strtod(text, &end);

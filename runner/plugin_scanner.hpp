@@ -17,6 +17,9 @@ struct ScanResult {
   std::string tapname;
   std::string description;
   std::string reason;  // when !ok: "crashed while loading: signal 11 (Segmentation fault)", ...
+  /// False for outcomes that say more about the moment than about the file (a scan timed out or was killed,
+  /// the scanner could not start): those are not cached, so the next run tries again.
+  bool cacheable = true;
 };
 
 struct ScanSettings {

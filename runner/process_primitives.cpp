@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+
+#include <cerrno>
 #include <grp.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -38,6 +40,17 @@ const std::vector<int>& startupFds() {
 }  // namespace
 
 IProcessPrimitives::~IProcessPrimitives() = default;
+
+void ensureStandardDescriptors() noexcept {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int null = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);  // lowest free: this very fd
+    if (null >= 0 && null != fd) {
+      ::dup2(null, fd);
+      ::close(null);
+    }
+  }
+}
 
 const std::vector<int>& inheritedFdsAtStartup() { return startupFds(); }
 

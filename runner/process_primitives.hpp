@@ -82,6 +82,11 @@ class SystemPrimitives final : public IProcessPrimitives {
 IProcessPrimitives& systemPrimitives();
 
 /// The descriptors (>= 3) that were open when the program started, i.e. inherited from the launching process.
+/// Opens /dev/null onto whichever of fds 0, 1 and 2 is closed (OpenSSH's sanitise_stdfd). Started with stdout
+/// closed, the first pipe or socket would otherwise become fd 1, and the daemon's stdio redirection or a
+/// child's dup2 would silently replace it. Called first thing by the runner.
+void ensureStandardDescriptors() noexcept;
+
 /// Recorded by a static initializer of the runner library, before main.
 const std::vector<int>& inheritedFdsAtStartup();
 

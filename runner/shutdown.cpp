@@ -40,6 +40,9 @@ Completion Shutdown::stopTree(IService& service, const std::string& path) {
     } catch (const std::exception& e) {
       log::error("stopService of {} threw: {}", path, e.what());
       done = Completion::failed(e.what());
+    } catch (...) {
+      log::error("stopService of {} threw an exception not derived from std::exception", path);
+      done = Completion::failed("stopService threw");
     }
     tracked_.emplace_back(path, done);
     return done;
@@ -58,12 +61,13 @@ void Shutdown::begin() {
   started_ = true;
   const Completion all = stopTree(*root_, serviceLabel(*root_));
   if (timeout_.count() > 0 && !all.fired()) {
-    timer_ = reactor_.callLater(timeout_, [this] {
+    timer_ = reactor_.callLater(timeout_, [this, alive = std::weak_ptr<bool>(alive_)] {
+      if (alive.expired()) return;
       force(fmt::format("the shutdown timeout of {:g}s expired", static_cast<double>(timeout_.count()) / 1000));
     });
   }
-  all.whenDone([this](const std::optional<std::string>& failure) {
-    if (finished_) return;
+  all.whenDone([this, alive = std::weak_ptr<bool>(alive_)](const std::optional<std::string>& failure) {
+    if (alive.expired() || finished_) return;
     finished_ = true;
     timer_.cancel();
     if (failure) log::error("Stopping services failed: {}", *failure);

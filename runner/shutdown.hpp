@@ -43,6 +43,9 @@ class Shutdown {
   bool finished_ = false;
   DelayedCall timer_;
   std::vector<std::pair<std::string, Completion>> tracked_;
+  // Completions may fire after this object is gone (a stop that ends after a forced exit): their callbacks
+  // hold this token weakly and do nothing once it has expired.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 /// A readable label for a service: its name, or its demangled class name when it has none.

@@ -4,6 +4,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstddef>
@@ -42,7 +43,10 @@ SystemdNotifier SystemdNotifier::fromEnvironment() {
   const auto usec = unsignedFromEnvironment("WATCHDOG_USEC");
   const auto pid = unsignedFromEnvironment("WATCHDOG_PID");
   const bool forUs = !std::getenv("WATCHDOG_PID") || (pid && *pid == static_cast<std::uint64_t>(::getpid()));
-  if (usec && *usec > 0 && forUs) notifier.watchdogInterval_ = std::chrono::microseconds(*usec / 2);
+  // At least 1 ms: a tiny WATCHDOG_USEC must not turn the ping into a busy loop.
+  if (usec && *usec > 0 && forUs) {
+    notifier.watchdogInterval_ = std::chrono::microseconds(std::max<std::uint64_t>(*usec / 2, 1000));
+  }
   return notifier;
 }
 

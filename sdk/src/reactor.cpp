@@ -339,6 +339,21 @@ std::string Reactor::backendName() const { return fmt::format("libuv {} ({})", u
 
 std::size_t Reactor::openHandleCount() const { return impl_->closed ? 0 : impl_->countOpenHandles(); }
 
+void Reactor::Impl::closeOwnedHandles() noexcept {
+  for (detail::LoopHandle* handle = handles; handle != nullptr; handle = handle->next_) handle->close();
+}
+
+void Reactor::closeAll() {
+  Impl& impl = *impl_;
+  // Close callbacks run in the next loop iteration and may close further handles (a connection's end stops its
+  // factory and port); iterate without blocking until the SDK's handles are all gone. Bounded, so a handle
+  // that never finishes closing cannot hang the shutdown.
+  for (int pass = 0; pass < 100 && impl.handles != nullptr; ++pass) {
+    impl.closeOwnedHandles();
+    uv_run(&impl.loop, UV_RUN_NOWAIT);
+  }
+}
+
 void Reactor::afterFork() {
   int status = uv_loop_fork(&impl_->loop);
   if (status != 0) throw detail::uvError("uv_loop_fork", "the global reactor", status);

@@ -6,8 +6,6 @@ import re
 import shutil
 import signal
 import stat
-import subprocess
-import time
 
 from stresslib import (ECSTASY, Load, Result, Server, check, count_lines, fetch, listening_port, poetry_args,
                        read_text, wait_for)
@@ -102,7 +100,8 @@ def _disk_full_case(ctx, name, logfile, freeing=None):
         recovered = f"; after freeing space the log says '{lost_lines} log lines were lost'"
     code, _ = server.stop()
     check(code == 0, f"exit status {code} with a full log")
-    return f"{name}: {served} served to fill, {full_fetches + 2} served full (SIGUSR1, SIGHUP), 1 stderr message{recovered}"
+    return (f"{name}: {served} served to fill, {full_fetches + 2} served full (SIGUSR1, SIGHUP), 1 stderr "
+            f"message{recovered}")
 
 
 def disk_full(ctx):

@@ -83,8 +83,8 @@ def sigterm_mid_download(ctx):
     check("Received SIGTERM, shutting down." in server.log(), "the log does not show the SIGTERM")
     check(f"(TCP Port {port} Closed)" in server.log(), "the log does not say the port was closed")
     return Result("SIGTERM mid-download", f"{CLIENTS} clients x 1 MiB, SIGTERM with all mid-transfer",
-                  "nothing", detail=f"{complete}/{CLIENTS} complete poems, {writing} server connections open at SIGTERM; exit 0 after {elapsed:.2f}s "
-                                    f"(timeout {timeout:g}s)")
+                  "nothing", detail=f"{complete}/{CLIENTS} complete poems, {writing} server connections open at "
+                                    f"SIGTERM; exit 0 after {elapsed:.2f}s (timeout {timeout:g}s)")
 
 
 def _plugins(ctx, *names):
@@ -158,7 +158,8 @@ def plugin_crashes_at_load(ctx):
                                    f"{listing.stderr!r}")
     rejected = f"{plugins}/crash.so (--plugin-path): crashed while loading: signal 11 (Segmentation fault)"
     check(rejected in listing.stdout, f"--list-plugins -v lacks {rejected!r}: {listing.stdout!r}")
-    return Result("plugin: segfault at load", "crash.so (SIGSEGV in a static constructor), throwing.so, --list-plugins -v",
+    return Result("plugin: segfault at load",
+                  "crash.so (SIGSEGV in a static constructor), throwing.so, --list-plugins -v",
                   "nothing", detail=f"exit 64: {cases['crash']!r}")
 
 

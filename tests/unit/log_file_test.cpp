@@ -1,10 +1,12 @@
 #include "log_file.hpp"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -160,6 +162,65 @@ TEST_CASE("A full device never throws: the problem is reported once and lines ar
   for (int i = 0; i < 10; ++i) emit(file, "lost");
   REQUIRE(reports.size() == 1);
   CHECK(contains(reports[0], "write log file /dev/full: No space left on device"));
+}
+
+namespace {
+
+// RLIMIT_FSIZE makes write(2) store what fits under the limit and then fail with EFBIG: a full disk in miniature,
+// for this process only. SIGXFSZ is ignored meanwhile; both are restored on scope exit.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) : previousHandler_(std::signal(SIGXFSZ, SIG_IGN)) {
+    ::getrlimit(RLIMIT_FSIZE, &previous_);
+    const rlimit limit{bytes, previous_.rlim_max};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &previous_);
+    std::signal(SIGXFSZ, previousHandler_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  rlimit previous_{};
+  void (*previousHandler_)(int);
+};
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (auto end = text.find('\n'); end != std::string::npos; end = text.find('\n', start)) {
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  if (start < text.size()) out.push_back(text.substr(start));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("A line cut short by a full disk is ended before the lost-lines notice", "[runner]") {
+  TempDir dir;
+  std::vector<std::string> reports;
+  LogFile file(options(dir / "cppd.log", 0, &reports));
+  emit(file, "first");
+  {
+    FileSizeLimit limit(fs::file_size(dir / "cppd.log") + 40);
+    emit(file, "a line much longer than the forty bytes the file can still take");  // 40 bytes stored
+    emit(file, "lost entirely");
+  }
+  emit(file, "after");
+  REQUIRE(reports.size() == 1);
+  CHECK(contains(reports[0], "File too large"));
+  const std::vector<std::string> got = lines(slurp(dir / "cppd.log"));
+  REQUIRE(got.size() == 4);
+  CHECK(contains(got[0], " [-] first"));
+  CHECK(got[1].size() == 40);  // the fragment, now ended by a newline of its own
+  CHECK(contains(got[2], " [cppd.logfile] 2 log lines were lost: write log file "));
+  CHECK(got[2].substr(0, 4) == got[0].substr(0, 4));  // the notice starts a line: it begins with the timestamp
+  CHECK(contains(got[3], " [-] after"));
+  CHECK(file.size() == fs::file_size(dir / "cppd.log"));
 }
 
 TEST_CASE("A missing log directory is a can't-create error naming the file", "[runner]") {

@@ -94,6 +94,12 @@ class CPPD_API Reactor {
   /// After it returned true, run() throws and new calls are ignored with a warning.
   bool tryClose();
 
+  /// Closes every handle the SDK still has open (connections still in flight, listeners, timers, signal
+  /// watches) and runs their close callbacks now, so protocols get connectionLost and factories stop while
+  /// the objects they call into are still alive: twistd's disconnectAll after the main loop. The reactor stays
+  /// usable. Loop thread only, outside run().
+  void closeAll();
+
   /// Re-creates the kernel state of the loop (epoll instance, signal pipe) in a forked child, so the child's
   /// loop no longer shares it with the parent (uv_loop_fork). The runner calls it in the daemon after fork;
   /// throws cppd::Error if libuv cannot.

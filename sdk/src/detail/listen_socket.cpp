@@ -88,12 +88,22 @@ bool staleUnixSocket(const sockaddr_un& address) {
 ListenSocket openUnix(const Endpoint& endpoint, const std::string& target) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  std::memcpy(address.sun_path, endpoint.path().c_str(), endpoint.path().size() + 1);
+  const std::string& path = endpoint.path();
+  // Checked here too: an Endpoint built in code (Endpoint::unixSocket) has not been through the parser's check.
+  if (path.empty() || path.size() >= sizeof address.sun_path || path.find('\0') != std::string::npos) {
+    throw Error(ErrorKind::config, fmt::format("listen {}: socket path is {} bytes; it must be 1 to {} bytes with no "
+                                               "NUL byte", target, path.size(), sizeof address.sun_path - 1));
+  }
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   FdGuard fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) throwErrno(target);
   const auto* raw = reinterpret_cast<const sockaddr*>(&address);
   if (::bind(fd.get(), raw, sizeof address) != 0) {
-    if (errno != EADDRINUSE || !staleUnixSocket(address)) throwErrno(target);
+    const int bindError = errno;
+    if (bindError != EADDRINUSE || !staleUnixSocket(address)) {
+      errno = bindError;  // the stale-socket probe must not replace the reason
+      throwErrno(target);
+    }
     ::unlink(address.sun_path);
     if (::bind(fd.get(), raw, sizeof address) != 0) throwErrno(target);
   }

@@ -74,6 +74,8 @@ struct Reactor::Impl {
   bool queueEmpty();
   /// Closes every handle not yet closing (owned ones with their own callbacks) and waits for the close callbacks.
   void closeAllHandles() noexcept;
+  /// Starts closing every handle the SDK owns (close callbacks run in a later loop iteration).
+  void closeOwnedHandles() noexcept;
   std::size_t countOpenHandles() const noexcept;
 
   uv_loop_t loop{};

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <memory>
 #include <typeindex>
+#include <mutex>
 #include <unordered_map>
 
 namespace cppd::detail {
@@ -32,8 +33,12 @@ std::string stripNamespaces(const std::string& name) {
 }  // namespace
 
 const std::string& shortTypeName(const std::type_info& type) {
-  thread_local std::unordered_map<std::type_index, std::string> cache;
-  auto [it, inserted] = cache.try_emplace(std::type_index(type));
+  // Never destroyed: connections closed late in the process's life (static destructors) still name their
+  // protocol and factory. Entries are never erased, so the references handed out stay valid.
+  static auto* cache = new std::unordered_map<std::type_index, std::string>();
+  static auto* mutex = new std::mutex();
+  std::lock_guard<std::mutex> lock(*mutex);
+  auto [it, inserted] = cache->try_emplace(std::type_index(type));
   if (inserted) it->second = stripNamespaces(demangle(type.name()));
   return it->second;
 }
