@@ -19,7 +19,10 @@ if(CPPD_DEVELOPER)
   target_compile_options(cppd_project_flags INTERFACE -Werror)
 endif()
 if(CPPD_SANITIZE)
+  # -fno-sanitize=vptr: UBSan's dynamic-type check probes memory through a pipe, so while the process is out of
+  # file descriptors (exactly what the EMFILE tests provoke) it reports every virtual call as "invalid vptr".
+  # Every other UBSan check stays on.
   target_compile_options(cppd_project_flags INTERFACE
-    -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    -fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   target_link_options(cppd_project_flags INTERFACE -fsanitize=address,undefined)
 endif()

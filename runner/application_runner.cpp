@@ -166,6 +166,9 @@ class Run {
     log::info("Main loop terminated.");
     watchdog_.cancel();
     signals_.reset();
+    // The stop is under way: a late duplicate SIGTERM/SIGINT (a supervisor repeating itself) must not turn this
+    // clean exit into death by signal now that the handlers are gone.
+    ignoreStopSignals();
     reaper_.reset();
     // twistd's disconnectAll: connections a forced stop left behind end now, while the services they call into
     // are still alive, never later from static destructors.

@@ -17,6 +17,13 @@ void ignoreLogSignalsUntilHandled() {
   for (const int signum : {SIGUSR1, SIGHUP}) ::sigaction(signum, &ignore, nullptr);
 }
 
+void ignoreStopSignals() {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  for (const int signum : {SIGTERM, SIGINT}) ::sigaction(signum, &ignore, nullptr);
+}
+
 void ignoreBrokenPipes() {
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;

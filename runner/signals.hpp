@@ -15,6 +15,9 @@ namespace cppd::runner {
 /// pidfile exists (logrotate, a test) cannot kill a server that is still starting (their default action).
 void ignoreLogSignalsUntilHandled();
 
+/// Ignores SIGTERM and SIGINT: used once the shutdown has run and only the final clean-up is left.
+void ignoreStopSignals();
+
 /// Ignores SIGPIPE for the whole process: a client that hangs up mid-write must cost one connection
 /// (EPIPE, reported to its protocol), never the server.
 void ignoreBrokenPipes();

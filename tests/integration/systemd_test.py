@@ -59,7 +59,7 @@ class NotifyTest(TempDirTestCase):
         stopping = sock.recv(4096).decode()
         self.assertIn("STOPPING=1", stopping)
         self.assertIn("STATUS=Received SIGTERM, shutting down.", stopping)
-        self.assertEqual(server.stop(), 0)
+        self.assertEqual(server.proc.wait(DEFAULT_TIMEOUT), 0)
 
     def test_daemon_mode_reports_its_main_pid_before_ready(self):
         sock, path = self.notify_socket()
