@@ -14,7 +14,8 @@
 // Checks: both runs write the same bytes (Date headers aside); the output is a sequence of well-formed
 // responses (status line "HTTP/1.1 ddd Reason" with the reason of that code, "Name: value" header lines,
 // Content-Length on all but 304, a body of that length unless it is a HEAD answer, Content-Range consistent
-// with it on 206); kSecret and the outside names never appear; the connection count returns to zero.
+// with it on 206, a Location that stays on this server); kSecret and the outside names never appear; the
+// connection count returns to zero.
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -229,6 +230,12 @@ void checkResponses(std::string_view output) {
         length = parseNumber(value, "Content-Length");
       }
       if (name == "Content-Range") contentRange = value;
+      if (name == "Location") {
+        // A path on this server: "//host/..." (or "/\\host", which browsers read the same) would send the
+        // client to another host (an open redirect).
+        cppd::fuzz::check(value.size() >= 1 && value[0] == '/' && (value.size() < 2 || (value[1] != '/' && value[1] != '\\')),
+                          "a redirect leaves this server: 'Location: " + std::string(value) + "'");
+      }
       if (name == "Date") date = true;
     }
     cppd::fuzz::check(date, fmt::format("a {} without a Date header", code));

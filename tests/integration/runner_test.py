@@ -444,7 +444,9 @@ class PrivilegeTest(RunnerTestCase):
         # SIGUSR1 still rotates after the drop: the log belongs to nobody, but the directory does not.
         os.chmod(self.tmp, 0o777)
         os.kill(pid, signal.SIGUSR1)
-        wait_for(lambda: os.path.exists(self.path("cppd.log.1")), what="rotation as nobody")
+        # Rotation is rename then reopen: wait for the new file too, or the directory is closed again in between.
+        wait_for(lambda: os.path.exists(self.path("cppd.log.1")) and os.path.exists(self.logfile),
+                 what="rotation as nobody")
         os.chmod(self.tmp, 0o755)
         os.kill(pid, signal.SIGTERM)
         self.wait_gone(pid)
