@@ -1,6 +1,7 @@
 #include "application_runner.hpp"
 
 #include <fcntl.h>
+#include <syslog.h>
 
 #include <cerrno>
 #include <chrono>
@@ -50,6 +51,13 @@ void openLog(const ServerOptions& o, const PrivilegeTarget& target, RunState& st
     lo.keep = o.logfileKeep;
     lo.owner = target.uid;  // created (or chowned) for the user the service will run as
     lo.group = target.gid;
+    if (!o.nodaemon) {
+      // A daemon's stderr is /dev/null: problems with the log itself (a full disk) go to syslog instead.
+      lo.reportError = [ident = o.prefix](std::string_view message) {
+        ::openlog(ident.c_str(), LOG_PID, LOG_DAEMON);
+        ::syslog(LOG_ERR, "%.*s", static_cast<int>(message.size()), message.data());
+      };
+    }
     state.logFile = std::make_shared<LogFile>(std::move(lo));
     state.observer = state.logFile;
   }
@@ -112,7 +120,8 @@ class Run {
     const PrivilegeTarget target = privilegeTarget(o_, *app_);  // before chroot: the databases are outside
     ignoreLogSignalsUntilHandled();  // before the pidfile exists, so nobody can signal too early
     ignoreBrokenPipes();
-    if (!o_.pidfile.empty()) state_.pidFile = std::make_unique<PidFile>(o_.pidfile);
+    // Daemonizing, the file stays empty until the daemon writes its own PID: never the launcher's.
+    if (!o_.pidfile.empty()) state_.pidFile = std::make_unique<PidFile>(o_.pidfile, o_.nodaemon);
     if (const auto mask = o_.effectiveUmask()) os_.umask(*mask);
     openLog(o_, target, state_);  // before chroot and fork: the path is the user's, errors reach the shell
     if (!o_.nodaemon) {

@@ -57,7 +57,7 @@ std::string printable(const std::string& content) {
 
 }  // namespace
 
-PidFile::PidFile(std::string path) : path_(std::move(path)) {
+PidFile::PidFile(std::string path, bool writeOwnPid) : path_(std::move(path)) {
   const std::filesystem::path p(path_);
   base_ = p.filename().string();
   const std::string dir = p.has_parent_path() ? p.parent_path().string() : std::string(".");
@@ -65,6 +65,11 @@ PidFile::PidFile(std::string path) : path_(std::move(path)) {
   if (dirFd_ < 0) throw systemError("open pidfile directory", dir, errno);
   try {
     lockOrThrow();
+    if (writeOwnPid) {
+      writePid(::getpid());
+    } else if (::ftruncate(fd_, 0) != 0) {
+      throw systemError("write pidfile", path_, errno);
+    }
   } catch (...) {
     if (fd_ >= 0) ::close(fd_);
     ::close(dirFd_);
@@ -83,9 +88,10 @@ void PidFile::lockOrThrow() {
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
       if (err != EWOULDBLOCK) throw systemError("lock pidfile", path_, err);
-      // The holder writes its PID right after locking; give it a moment before saying "unknown".
+      // The holder writes its PID right after locking (a daemonizing one once its daemon exists); give it a
+      // moment before saying "unknown".
       pid_t holder = parsePid(readAll(fd_));
-      for (int i = 0; holder < 0 && i < 40; ++i) {
+      for (int i = 0; holder < 0 && i < 200; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
         holder = parsePid(readAll(fd_));
       }
@@ -115,7 +121,6 @@ void PidFile::lockOrThrow() {
       log::warn("Pidfile {} contains non-numeric value '{}'; treating it as stale", path_, printable(old));
     }
   }
-  writePid(::getpid());
 }
 
 void PidFile::writePid(pid_t pid) {

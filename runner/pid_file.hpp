@@ -19,7 +19,9 @@ class PidFile {
   /// The descriptor is O_CLOEXEC and survives fork (flock locks belong to the open file description, so the
   /// daemon keeps the lock the launcher took). The directory is held open too, so removal works after
   /// chdir and chroot.
-  explicit PidFile(std::string path);
+  /// writeOwnPid false (a launcher about to daemonize) leaves the file empty until writePid(daemon's PID), so a
+  /// second start meanwhile waits for, and names, the daemon rather than a launcher about to exit.
+  explicit PidFile(std::string path, bool writeOwnPid = true);
   ~PidFile();  // closes (releasing the lock) without removing; call remove() on a clean stop
   PidFile(const PidFile&) = delete;
   PidFile& operator=(const PidFile&) = delete;
