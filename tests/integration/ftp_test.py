@@ -1,4 +1,4 @@
-"""ftp end to end: the real cppd binary serving real FTP clients (curl and Python's ftplib) on loopback.
+"""ftp end to end: the real cppd binary serving real FTP clients (curl, Python's ftplib and lftp) on loopback.
 
 Every server listens on port 0 (read back from the log); every client has a timeout; every loop is bounded.
 """
@@ -18,7 +18,11 @@ from cppdtest import DEFAULT_TIMEOUT, TempDirTestCase, read_text, run_cppd, wait
 
 LOOPBACK = "tcp:0:interface=127.0.0.1"
 CURL = shutil.which("curl")
+LFTP = shutil.which("lftp")
 OPENSSL = shutil.which("openssl")
+# Every lftp script starts with these: one try only, a short network timeout, stop at the first failing command.
+LFTP_SETTINGS = ("set ftp:passive-mode on; set net:max-retries 1; set net:timeout 10; set cmd:fail-exit yes; "
+                 "set xfer:clobber on")
 
 
 def crypt_hash(password):
@@ -102,6 +106,29 @@ class FtpTest(TempDirTestCase):
         return subprocess.run([CURL, "--silent", "--show-error", "--max-time", "20", *args], capture_output=True,
                               timeout=DEFAULT_TIMEOUT + 10)
 
+    def lftp(self, port, script, user=None, password=None, passive=True, succeed=True):
+        """Runs an lftp -c script against the server (anonymous unless user is given), with a hard timeout.
+
+        Checks that the script succeeds (or fails, with succeed=False); returns its stdout (stderr when failing).
+        HOME points into the test's directory, so no ~/.lftprc, bookmarks or history take part."""
+        login = f"-u {user},{password} " if user else ""
+        mode = "" if passive else "set ftp:passive-mode off; "
+        env = dict(os.environ, HOME=self.tmp, XDG_CONFIG_HOME=self.path(".config"),
+                   XDG_DATA_HOME=self.path(".local"), XDG_CACHE_HOME=self.path(".cache"))
+        command = f"{LFTP_SETTINGS}; {mode}open {login}ftp://127.0.0.1:{port}; {script}"
+        result = subprocess.run([LFTP, "-c", command], cwd=self.tmp, env=env, stdin=subprocess.DEVNULL,
+                                capture_output=True, timeout=DEFAULT_TIMEOUT + 10)
+        stderr = result.stderr.decode(errors="replace")
+        if not succeed:
+            self.assertNotEqual(result.returncode, 0, f"lftp -c {command!r} succeeded")
+            return stderr
+        self.assertEqual(result.returncode, 0, f"lftp -c {command!r}:\n{stderr}")
+        return result.stdout.decode()
+
+    def assertSameFile(self, got, expected):
+        with open(got, "rb") as g, open(expected, "rb") as e:
+            self.assertEqual(g.read(), e.read(), got)
+
     @unittest.skipUnless(CURL, "curl is not installed")
     def test_curl_downloads_with_epsv_pasv_and_active_mode_and_lists_directories(self):
         server, port = self.start_ftp()
@@ -133,6 +160,77 @@ class FtpTest(TempDirTestCase):
         with open(partial, "rb") as f:
             self.assertEqual(f.read(), b"0123456789" * 100)
         self.assertIn("RETR /top.txt (580 bytes from offset 420)", server.log())
+
+    @unittest.skipUnless(LFTP, "lftp is not installed")
+    def test_lftp_lists_anonymously_with_ls_and_cls(self):
+        server, port = self.start_ftp()
+        listing = self.lftp(port, "ls pub")
+        self.assertRegex(listing, r"(?m)^-rw-r--r-- .* 11 \w{3} .* hello\.txt\r?$")
+        self.assertRegex(listing, r"(?m)^drwx.* sub\r?$")
+        self.assertNotIn("escape.txt", listing)
+        self.assertEqual(sorted(self.lftp(port, "cls -1 pub").split()), ["pub/hello.txt", "pub/sub/"])
+        self.assertEqual(sorted(self.lftp(port, "cd pub; cls -1").split()), ["hello.txt", "sub/"])
+        self.assertEqual(self.lftp(port, "cls -1 --size --block-size=1 top.txt").split(), ["1000", "top.txt"])
+        self.assertRegex(server.log(), r"\[FtpSession,\d+,127\.0\.0\.1\] anonymous login")
+
+    @unittest.skipUnless(LFTP, "lftp is not installed")
+    def test_lftp_gets_mirrors_and_resumes(self):
+        data = os.urandom(300 << 10)
+        self.write("root/pub/data.bin", data)
+        self.write("root/pub/sub/deep.txt", b"deep\n")
+        os.makedirs(os.path.join(self.root, "pub", "sub", "empty"))
+        os.utime(os.path.join(self.root, "pub", "sub", "deep.txt"), (1583298367, 1583298367))  # 2020-03-04 05:06:07Z
+        server, port = self.start_ftp()
+        os.makedirs(self.path("out"))
+        # lftp asks for PASV on IPv4 unless told to prefer EPSV; this get takes EPSV, the others PASV.
+        self.lftp(port, f"set ftp:prefer-epsv yes; get pub/data.bin -o {self.path('out', 'data.bin')}")
+        self.assertSameFile(self.path("out", "data.bin"), os.path.join(self.root, "pub", "data.bin"))
+        # mirror: every regular file arrives byte for byte; what points outside the root does not come along.
+        self.lftp(port, f"mirror pub {self.path('mirror')}")
+        copied = sorted(os.path.relpath(os.path.join(d, f), self.path("mirror"))
+                        for d, _, files in os.walk(self.path("mirror")) for f in files)
+        self.assertEqual(copied, ["data.bin", "hello.txt", os.path.join("sub", "deep.txt")])
+        for name in copied:
+            self.assertSameFile(self.path("mirror", name), os.path.join(self.root, "pub", name))
+        self.assertTrue(os.path.isdir(self.path("mirror", "sub", "empty")))
+        # The times lftp read from MLSD's modify fact (UTC) are the files' own.
+        self.assertEqual(os.path.getmtime(self.path("mirror", "sub", "deep.txt")), 1583298367)
+        # get -c: a partly downloaded file is completed from where it stopped.
+        partial = self.write("out/partial.bin", data[:100000])
+        self.lftp(port, f"get -c pub/data.bin -o {partial}")
+        self.assertSameFile(partial, os.path.join(self.root, "pub", "data.bin"))
+        self.assertIn(f"RETR /pub/data.bin ({len(data) - 100000} bytes from offset 100000)", server.log())
+
+    @unittest.skipUnless(LFTP, "lftp is not installed")
+    def test_lftp_password_file_user_puts_makes_moves_and_removes(self):
+        server, port = self.user_server()
+        upload = self.write("upload.bin", os.urandom(200 << 10))
+        self.lftp(port, f"put {upload} -o upload.bin; mkdir newdir; mv upload.bin newdir/moved.bin",
+                  "alice", "wonderland")
+        moved = os.path.join(self.root, "newdir", "moved.bin")
+        self.assertSameFile(moved, upload)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "upload.bin")))
+        self.assertEqual(self.lftp(port, "cls -1 newdir", "alice", "wonderland").split(), ["newdir/moved.bin"])
+        self.lftp(port, "rm newdir/moved.bin; rmdir newdir", "alice", "wonderland")
+        self.assertFalse(os.path.exists(os.path.join(self.root, "newdir")))
+        log = server.log()
+        self.assertRegex(log, r"\[FtpSession,\d+,127\.0\.0\.1\] user 'alice' logged in")
+        self.assertIn(f"STOR /upload.bin: {200 << 10} bytes, complete", log)
+        # A failing command fails the script (cmd:fail-exit): the wrong password, and rmdir of what is gone.
+        self.assertIn("530", self.lftp(port, "ls", "alice", "wrong", succeed=False))
+        self.assertIn("550", self.lftp(port, "rmdir newdir", "alice", "wonderland", succeed=False))
+
+    @unittest.skipUnless(LFTP, "lftp is not installed")
+    def test_lftp_gets_in_active_mode(self):
+        server, port = self.start_ftp()
+        os.makedirs(self.path("out"))
+        trace = self.path("lftp.trace")
+        self.lftp(port, f"debug -o {trace} 5; get top.txt -o {self.path('out', 'top.txt')}; ls pub", passive=False)
+        self.assertSameFile(self.path("out", "top.txt"), os.path.join(self.root, "top.txt"))
+        # The server connected back to lftp (EPRT or PORT); no passive data connection was asked for.
+        self.assertRegex(read_text(trace), r"(?m)^---> (EPRT|PORT) ")
+        self.assertNotRegex(read_text(trace), r"(?m)^---> (EPSV|PASV)")
+        self.assertIn("RETR /top.txt (1000 bytes from offset 0): 1000 bytes, complete", server.log())
 
     def test_ftplib_browses_and_downloads_anonymously(self):
         server, port = self.start_ftp()
