@@ -90,6 +90,28 @@ class NotifyTest(TempDirTestCase):
         self.assertEqual(proc.wait(DEFAULT_TIMEOUT), 0)
 
 
+@unittest.skipUnless(shutil.which("start-stop-daemon"), "start-stop-daemon (dpkg) is not installed")
+class StartStopDaemonTest(TempDirTestCase):
+    def test_start_stop_daemon_notify_await_returns_once_cppd_is_ready(self):
+        pidfile, log = self.path("cppd.pid"), self.path("cppd.log")
+        # --notify-await makes start-stop-daemon wait for READY=1 on a NOTIFY_SOCKET of its own: when it returns
+        # 0 the daemon is serving, with no polling by the caller.
+        start = subprocess.run(["start-stop-daemon", "--start", "--notify-await", "--notify-timeout", "20",
+                                "--pidfile", pidfile, "--exec", CPPD, "--", "--pidfile", pidfile, "--logfile", log,
+                                "fastpoetry", "--port", LOOPBACK, "--poem", ECSTASY],
+                               cwd=self.tmp, capture_output=True, text=True, timeout=DEFAULT_TIMEOUT + 10)
+        self.assertEqual(start.returncode, 0, start.stderr)
+        pid = int(read_text(pidfile))
+        self.addCleanup(lambda: os.kill(pid, signal.SIGKILL) if os.path.exists(f"/proc/{pid}") else None)
+        port = int(wait_for_log(log, r"starting on (\d+)").group(1))
+        self.assertEqual(fetch("127.0.0.1", port), read_bytes(ECSTASY))
+        stop = subprocess.run(["start-stop-daemon", "--stop", "--pidfile", pidfile, "--retry", "TERM/20"],
+                              capture_output=True, text=True, timeout=DEFAULT_TIMEOUT + 10)
+        self.assertEqual(stop.returncode, 0, stop.stderr)
+        self.assertIn("Server Shut Down.", read_text(log))
+        self.assertFalse(os.path.exists(pidfile))
+
+
 @unittest.skipUnless(shutil.which("systemd-socket-activate"), "systemd-socket-activate is not installed")
 class SocketActivationTest(TempDirTestCase):
     def free_port(self):
