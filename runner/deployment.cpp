@@ -83,16 +83,16 @@ Deployment buildDeployment(const DeploymentFile& file, const PluginCatalog& cata
   Deployment deployment;
   deployment.app = std::make_shared<Application>("cppd");
   std::map<std::string, LoadedPlugin> loaded;
-  std::vector<std::string> parts;
+  std::string parts;
   for (const auto& service : file.services) {
     const LoadedPlugin& plugin = pluginFor(file, service, catalog, loaded);
     auto made = makeDeployedService(file, service, plugin, launchDir);
     auto named = std::make_shared<NamedService>(service.name, std::move(made));
     named->setServiceParent(*deployment.app);  // names are unique: readDeploymentFile checked them
-    parts.push_back(fmt::format("{} as '{}'", plugin.tapname, service.name));
+    parts += (parts.empty() ? "" : ", ") + plugin.tapname + " as '" + service.name + "'";
   }
   for (auto& [tapname, plugin] : loaded) deployment.plugins.push_back(std::move(plugin));
-  deployment.summary = fmt::format("{} (from {})", fmt::join(parts, ", "), file.path);
+  deployment.summary = parts + " (from " + file.path + ")";
   return deployment;
 }
 

@@ -79,7 +79,7 @@ Publisher& publisher() {
 }
 
 // The current thread's innermost LogContext, or null.
-thread_local const std::string* currentSystem = nullptr;
+thread_local const std::string_view* currentSystem = nullptr;
 
 // True while this thread is inside an observer: an observer that logs would otherwise deadlock on the lock.
 thread_local bool dispatching = false;
@@ -189,13 +189,19 @@ void formatLogLine(const LogEvent& event, std::string& out) {
   out.push_back('\n');
 }
 
-LogContext::LogContext(std::string system) : system_(std::move(system)), previous_(currentSystem) {
+LogContext::LogContext(std::string&& system) : owned_(std::move(system)), system_(owned_) { push(); }
+LogContext::LogContext(const std::string& system) noexcept : system_(system) { push(); }
+LogContext::LogContext(std::string_view system) noexcept : system_(system) { push(); }
+LogContext::LogContext(const char* system) noexcept : system_(system) { push(); }
+
+void LogContext::push() noexcept {
+  previous_ = currentSystem;
   currentSystem = &system_;
 }
 
 LogContext::~LogContext() { currentSystem = previous_; }
 
-std::string_view LogContext::current() noexcept { return currentSystem ? std::string_view(*currentSystem) : "-"; }
+std::string_view LogContext::current() noexcept { return currentSystem ? *currentSystem : std::string_view("-"); }
 
 namespace log {
 

@@ -302,3 +302,17 @@ TEST_CASE("toString names every level", "[log]") {
   CHECK(cppd::toString(LogLevel::error) == "error");
   CHECK(cppd::toString(LogLevel::critical) == "critical");
 }
+
+TEST_CASE("A LogContext made from a named string refers to it instead of copying it", "[log]") {
+  const std::string connection = "HttpProtocol,12,127.0.0.1 with a context longer than the small-string buffer";
+  {
+    cppd::LogContext context(connection);
+    CHECK(cppd::LogContext::current().data() == connection.data());
+    {
+      cppd::LogContext temporary(std::string("Factory,") + "owned");  // a temporary is taken over
+      CHECK(cppd::LogContext::current() == "Factory,owned");
+    }
+    CHECK(cppd::LogContext::current() == connection);
+  }
+  CHECK(cppd::LogContext::current() == "-");
+}

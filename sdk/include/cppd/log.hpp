@@ -43,7 +43,13 @@ CPPD_API void formatLogLine(const LogEvent& event, std::string& out);
 /// per-connection "[Protocol,3,127.0.0.1]" prefix. Contexts nest; the previous one is restored on destruction.
 class CPPD_API LogContext {
  public:
-  explicit LogContext(std::string system);
+  /// Takes the text over (a temporary, such as a logPrefix() result).
+  explicit LogContext(std::string&& system);
+  /// Refers to system without copying it: the string must outlive this context (a connection's context string
+  /// used around each of its callbacks). This keeps a per-read context free of allocations.
+  explicit LogContext(const std::string& system) noexcept;
+  explicit LogContext(std::string_view system) noexcept;
+  explicit LogContext(const char* system) noexcept;
   ~LogContext();
   LogContext(const LogContext&) = delete;
   LogContext& operator=(const LogContext&) = delete;
@@ -52,8 +58,10 @@ class CPPD_API LogContext {
   static std::string_view current() noexcept;
 
  private:
-  std::string system_;
-  const std::string* previous_;
+  void push() noexcept;
+  std::string owned_;
+  std::string_view system_;
+  const std::string_view* previous_ = nullptr;
 };
 
 namespace log {
