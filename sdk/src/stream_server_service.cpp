@@ -44,6 +44,8 @@ void StreamServerService::Impl::listen() {
   ignoreSigpipeUnlessHandled();
   detail::ListenSocket socket = detail::openListenSocket(endpoint);
   auto state = std::make_shared<detail::PortState>(reactor, factory, endpoint.toString(), socket.bound);
+  // Listening inside a named service's context (a deployment file's [[service]]): tag its lines with the name.
+  if (const std::string_view context = LogContext::current(); context != "-") state->tagWith(context);
   const Address bound = socket.bound;
   detail::ListeningPort::start(std::move(socket), state);  // closes the socket itself if it throws
   port = std::move(state);

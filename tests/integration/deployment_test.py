@@ -41,6 +41,9 @@ poem = "{SONNET}"
         ports = {name: int(port) for name, port in re.findall(r"\[(ecstasy|sonnet)\].*starting on (\d+)", log)}
         self.assertEqual(fetch("127.0.0.1", ports["ecstasy"]), read_bytes(ECSTASY))
         self.assertEqual(fetch("127.0.0.1", ports["sonnet"]), read_bytes(SONNET))
+        # Each connection's lines say which service it belongs to.
+        server.wait_for_log(r"\[ecstasy:PoetryProtocol,0,127\.0\.0\.1\] sending \d+ bytes of poetry")
+        server.wait_for_log(r"\[sonnet:PoetryProtocol,0,127\.0\.0\.1\] sending \d+ bytes of poetry")
         self.assertRegex(log, r"\[ecstasy\] loaded a poem from: " + re.escape(ECSTASY))
         self.assertRegex(log, r"\[sonnet\] loaded a poem from: " + re.escape(SONNET))
         self.assertIn("fastpoetry as 'ecstasy', fastpoetry as 'sonnet'", log)

@@ -16,6 +16,11 @@ PortState::PortState(Reactor& reactor, std::shared_ptr<Factory> factory, std::st
       description_(std::move(description)),
       bound_(std::move(bound)) {}
 
+void PortState::tagWith(std::string_view serviceContext) {
+  contextPrefix_ = std::string(serviceContext) + ":";
+  factoryPrefix_ = contextPrefix_ + factory_->logPrefix();
+}
+
 void PortState::add(StreamConnection& connection) noexcept {
   connection.next_ = first_;
   if (first_ != nullptr) first_->prev_ = &connection;

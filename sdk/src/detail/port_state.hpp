@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <cppd/address.hpp>
 #include <cppd/completion.hpp>
@@ -27,6 +28,10 @@ class PortState {
   Reactor& reactor() const noexcept { return reactor_; }
   Factory& factory() const noexcept { return *factory_; }
   const std::string& factoryPrefix() const noexcept { return factoryPrefix_; }
+  /// "" or "ecstasy:": the log context the port was opened in (a named service of a deployment file), put in
+  /// front of the factory's and every connection's context so their lines say which service they belong to.
+  const std::string& contextPrefix() const noexcept { return contextPrefix_; }
+  void tagWith(std::string_view serviceContext);
   const std::string& description() const noexcept { return description_; }
   const Address& bound() const noexcept { return bound_; }
   /// The third part of a connection's log context for UNIX connections, whose peers have no host.
@@ -52,6 +57,7 @@ class PortState {
   Reactor& reactor_;
   std::shared_ptr<Factory> factory_;
   std::string factoryPrefix_;
+  std::string contextPrefix_;
   std::string description_;
   Address bound_;
   std::uint64_t session_ = 0;

@@ -43,7 +43,7 @@ struct StreamConnection::WriteRequest {
 StreamConnection::StreamConnection(std::shared_ptr<PortState> port, Address peer, std::shared_ptr<Protocol> protocol)
     : LoopHandle(port->reactor().impl()), port_(std::move(port)), peer_(std::move(peer)), protocol_(std::move(protocol)) {
   const std::string& host = peer_.isTcp() ? peer_.host() : port_->unixLabel();
-  context_ = fmt::format("{},{},{}", protocol_->logPrefix(), port_->nextSession(), host);
+  context_ = fmt::format("{}{},{},{}", port_->contextPrefix(), protocol_->logPrefix(), port_->nextSession(), host);
   if (peer_.isTcp()) {
     uv_tcp_init(uvLoop(port_->reactor()), &handle_.tcp);  // cannot fail: no socket is created here
   } else {
