@@ -272,6 +272,25 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   return 0;
 }
 
+// A request with several faults (a target over the length limit that also holds a byte the parser refuses) may
+// be refused for either one: which fault is seen first depends on how the bytes arrive (http_parser reports a
+// partial target at the end of each chunk, so the length limit trips before the bad byte is read). Both answers
+// are right, so they count as the same when everything before the final refusal is identical and both close.
+bool sameAnswers(const Run& whole, const Run& split) {
+  const std::string a = withoutDates(whole.output);
+  const std::string b = withoutDates(split.output);
+  if (a == b && whole.open == split.open) return true;
+  if (whole.open || split.open) return false;
+  const std::size_t lastA = a.rfind("HTTP/1.1 ");
+  const std::size_t lastB = b.rfind("HTTP/1.1 ");
+  if (lastA == std::string::npos || lastB == std::string::npos || a.compare(0, lastA, b, 0, lastB) != 0) return false;
+  auto refusal = [](const std::string& text, std::size_t at) {
+    const std::string status = text.substr(at + 9, 3);
+    return status == "400" || status == "414" || status == "431";
+  };
+  return refusal(a, lastA) && refusal(b, lastB);
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
   web::WebConfig config;
@@ -295,7 +314,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     checkResponses(run->output);
   }
-  if (withoutDates(whole.output) != withoutDates(split.output) || whole.open != split.open) {
+  if (!sameAnswers(whole, split)) {
     cppd::fuzz::fail(fmt::format("fed whole and in chunks of {}, the answers differ:\n--- whole ({}):\n{}\n--- split ({}):\n{}",
                                  chunk, whole.open ? "open" : "closed", whole.output.substr(0, 1500),
                                  split.open ? "open" : "closed", split.output.substr(0, 1500)));
