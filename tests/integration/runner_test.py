@@ -414,8 +414,9 @@ class LogFileTest(RunnerTestCase):
                                  *self.poetry_args()], cwd=self.tmp, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         try:
-            wait_for(lambda: any(os.readlink(f"/proc/{proc.pid}/fd/{fd}") == "/dev/null" and int(fd) > 2
-                                 for fd in os.listdir(f"/proc/{proc.pid}/fd")), what="the log opened")
+            # The handlers are installed after the log is open; signalling earlier would test the default action.
+            wait_for(lambda: handles_signals(proc.pid, signal.SIGTERM, signal.SIGUSR1),
+                     what="the log open and the signal handlers installed")
             proc.send_signal(signal.SIGUSR1)
             proc.terminate()
             self.assertEqual(proc.wait(DEFAULT_TIMEOUT), 0)
