@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -14,6 +13,7 @@
 #include <cppd/error.hpp>
 
 #include "server_options.hpp"
+#include "text_file.hpp"
 
 namespace cppd::runner {
 namespace {
@@ -37,12 +37,9 @@ std::vector<std::pair<std::string, const toml::node*>> inFileOrder(const toml::t
 }
 
 std::string readWhole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw systemError("read deployment file", path, errno);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw systemError("read deployment file", path, errno);
-  return text.str();
+  auto text = readTextFile(path);
+  if (!text) throw systemError("read deployment file", path, errno);
+  return std::move(*text);
 }
 
 // A scalar as text; booleans become "true"/"false". Arrays, tables and dates are refused.

@@ -9,12 +9,11 @@
 #include <cppd/version.hpp>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string_view>
 #include <vector>
 
 #include "line_escape.hpp"
+#include "text_file.hpp"
 
 namespace cppd::runner {
 namespace {
@@ -119,11 +118,9 @@ PluginCache::PluginCache(std::optional<std::string> file, std::string binaryIden
 
 void PluginCache::load() {
   if (!file_) return;
-  std::ifstream in(*file_, std::ios::binary);
-  if (!in) return;
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!parse(text.str())) entries_.clear();
+  auto text = readTextFile(*file_);
+  if (!text) return;  // no cache yet, or unreadable: every plugin is scanned again
+  if (!parse(*text)) entries_.clear();
 }
 
 const ScanResult* PluginCache::find(const std::string& path, const FileIdentity& identity) const {

@@ -16,7 +16,6 @@
 #include <exception>
 #include <filesystem>
 #include <optional>
-#include <sstream>
 #include <string_view>
 #include <system_error>
 
@@ -121,12 +120,20 @@ bool readUntilEof(const Child& child, std::string& out) {
   }
 }
 
-std::optional<ScanResult> parseResult(const std::string& output) {
-  std::istringstream in(output);
+// Takes the next '\n'-terminated line off the front of text (false when none is left).
+bool takeLine(std::string_view& text, std::string& line) {
+  auto end = text.find('\n');
+  if (end == std::string_view::npos) return false;
+  line.assign(text.substr(0, end));
+  text.remove_prefix(end + 1);
+  return true;
+}
+
+std::optional<ScanResult> parseResult(std::string_view output) {
   std::string header, status, first, second;
-  if (!std::getline(in, header) || header != protocolHeader || !std::getline(in, status)) return std::nullopt;
+  if (!takeLine(output, header) || header != protocolHeader || !takeLine(output, status)) return std::nullopt;
   ScanResult result;
-  if (status == "ok" && std::getline(in, first) && std::getline(in, second)) {
+  if (status == "ok" && takeLine(output, first) && takeLine(output, second)) {
     auto tapname = unescapeField(first);
     auto description = unescapeField(second);
     if (!tapname || !description) return std::nullopt;
@@ -135,7 +142,7 @@ std::optional<ScanResult> parseResult(const std::string& output) {
     result.description = *description;
     return result;
   }
-  if (status == "error" && std::getline(in, first)) {
+  if (status == "error" && takeLine(output, first)) {
     auto reason = unescapeField(first);
     if (!reason) return std::nullopt;
     result.reason = *reason;
