@@ -11,11 +11,16 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.abspath(os.path.join(HERE, "..", ".."))
+# wait_for and read_text come from the integration tests' helpers (tests/support), whoever imports this module.
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "support"))
+import cppdtest  # noqa: E402
+
 POETRY_DIR = os.path.join(SOURCE_DIR, "poetry")
 ECSTASY = os.path.join(POETRY_DIR, "ecstasy.txt")
 LOOPBACK = "tcp:0:interface=127.0.0.1"
@@ -59,22 +64,22 @@ def check(condition, message):
 
 
 def wait_for(predicate, timeout, what, interval=0.01):
-    """Polls predicate until it returns a truthy value; returns it, or raises ScenarioFailed after timeout s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise ScenarioFailed(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(interval)
+    """Polls predicate until it returns a truthy value; returns it, or raises ScenarioFailed after timeout s.
+    cppdtest.wait_for with the scenarios' argument order; its time-out (an AssertionError) becomes ScenarioFailed,
+    which is what the runner reports as a failed scenario. A ScenarioFailed from predicate passes through as is."""
+    try:
+        return cppdtest.wait_for(predicate, timeout, interval=interval, what=what)
+    except ScenarioFailed:
+        raise
+    except AssertionError as e:
+        raise ScenarioFailed(str(e)) from None
 
 
 def read_text(path):
+    """cppdtest.read_text, and "" for a directory too."""
     try:
-        with open(path, "r", encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except (FileNotFoundError, IsADirectoryError):
+        return cppdtest.read_text(path)
+    except IsADirectoryError:
         return ""
 
 

@@ -10,30 +10,12 @@
 #include <cppd/factory.hpp>
 #include <cppd/log.hpp>
 
+#include "unit/fake_transport.hpp"
 #include "unit/loopback.hpp"
 
+using cppd::test::FakeTransport;
+
 namespace {
-
-// An in-memory transport (Twisted's StringTransport): records what the protocol writes.
-class StringTransport final : public cppd::ITransport {
- public:
-  void write(std::string_view data) override { value += data; }
-  void writeShared(std::shared_ptr<const std::string> data) override { value += *data; }
-  void writeSequence(const std::vector<std::string_view>& pieces) override {
-    for (auto piece : pieces) value += piece;
-  }
-  void loseConnection() override { disconnecting = true; }
-  void abortConnection() override { aborted = true; }
-  cppd::Address getPeer() const override { return cppd::Address::ipv4("127.0.0.1", 40000); }
-  cppd::Address getHost() const override { return cppd::Address::ipv4("127.0.0.1", 10000); }
-  std::size_t bufferedBytes() const override { return 0; }
-  void whenDrained(std::function<void()> callback) override { callback(); }
-  bool connected() const override { return !disconnecting && !aborted; }
-
-  std::string value;
-  bool disconnecting = false;
-  bool aborted = false;
-};
 
 // Answers each complete line with its length: the kind of protocol that must cope with any split of the input.
 class LineLengths final : public cppd::Protocol {
@@ -69,7 +51,7 @@ class NestedFactory final : public cppd::Factory {
 
 TEST_CASE("makeConnection attaches the transport and calls connectionMade", "[net]") {
   LineLengths protocol;
-  StringTransport transport;
+  FakeTransport transport;
   CHECK_FALSE(protocol.connected());
   protocol.makeConnection(transport);
   CHECK(protocol.connected());
@@ -80,12 +62,12 @@ TEST_CASE("makeConnection attaches the transport and calls connectionMade", "[ne
 TEST_CASE("A protocol gives the same answers for input fed whole and one byte at a time", "[net]") {
   const std::string input = "one\nthree\n\nsixteen characters\npartial";
   LineLengths whole;
-  StringTransport wholeTransport;
+  FakeTransport wholeTransport;
   whole.makeConnection(wholeTransport);
   whole.dataReceived(input);
 
   LineLengths bytewise;
-  StringTransport bytewiseTransport;
+  FakeTransport bytewiseTransport;
   bytewise.makeConnection(bytewiseTransport);
   for (char c : input) bytewise.dataReceived(std::string_view(&c, 1));
 
@@ -101,7 +83,7 @@ TEST_CASE("transport() throws when the protocol is not connected", "[net]") {
 
 TEST_CASE("The default event methods do nothing", "[net]") {
   inner::NestedProtocol protocol;
-  StringTransport transport;
+  FakeTransport transport;
   protocol.makeConnection(transport);
   protocol.dataReceived("ignored");
   protocol.connectionLost(cppd::DisconnectReason{});

@@ -16,28 +16,11 @@
 #include <cppd/reactor.hpp>
 
 #include "http_factory.hpp"
+#include "unit/fake_transport.hpp"
+
+using cppd::test::FakeTransport;
 
 namespace {
-
-class RecordingTransport final : public cppd::ITransport {
- public:
-  void write(std::string_view data) override { value += data; }
-  void writeShared(std::shared_ptr<const std::string> data) override { value += *data; }
-  void writeSequence(const std::vector<std::string_view>& pieces) override {
-    for (auto piece : pieces) value += piece;
-  }
-  void loseConnection() override { disconnecting = true; }
-  void abortConnection() override { aborted = true; }
-  cppd::Address getPeer() const override { return cppd::Address::ipv4("127.0.0.1", 40000); }
-  cppd::Address getHost() const override { return cppd::Address::ipv4("127.0.0.1", 8080); }
-  std::size_t bufferedBytes() const override { return 0; }
-  void whenDrained(std::function<void()> callback) override { callback(); }
-  bool connected() const override { return !disconnecting && !aborted; }
-
-  std::string value;
-  bool disconnecting = false;
-  bool aborted = false;
-};
 
 // A document root in a fresh temporary directory, removed afterwards.
 struct Root {
@@ -58,7 +41,8 @@ std::string exchange(const std::string& root, const std::string& input, std::siz
   web::WebConfig config;
   config.root = root;
   auto factory = std::make_shared<web::HttpFactory>(config, reactor);
-  RecordingTransport transport;
+  FakeTransport transport;
+  transport.host = cppd::Address::ipv4("127.0.0.1", 8080);
   {
     auto protocol = std::make_shared<web::HttpProtocol>(factory);
     protocol->makeConnection(transport);
