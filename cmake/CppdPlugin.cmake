@@ -36,6 +36,9 @@ function(cppd_add_plugin name)
   if(NOT ARG_ALLOW_UNDEFINED)
     target_link_options(${name} PRIVATE "LINKER:-z,defs")
   endif()
+  # Bound when loaded, which happens before the daemon is forked: a daemon that binds lazily walks the symbol
+  # tables of every library it uses and keeps those pages resident. Also read-only GOT (full RELRO).
+  target_link_options(${name} PRIVATE "LINKER:-z,relro,-z,now")
 
   if(TARGET cppd_project_flags)
     # In the cppd source tree: same warnings as the rest, and output where build/runner/cppd looks.
