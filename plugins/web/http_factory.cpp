@@ -56,16 +56,17 @@ const std::string& HttpFactory::date(std::time_t now) {
 }
 
 void HttpFactory::sweep() {
-  if (config_.keepAliveTimeout <= 0 || tick_ == 0) return;
-  const auto timeout = static_cast<std::uint64_t>(std::ceil(config_.keepAliveTimeout));
-  if (tick_ < timeout) return;
+  const bool keepAliveExpires = config_.keepAliveTimeout > 0;
+  const auto timeout = keepAliveExpires ? static_cast<std::uint64_t>(std::ceil(config_.keepAliveTimeout)) : 0;
   std::vector<HttpProtocol*> expired;
   for (HttpProtocol* protocol : live_) {
-    if (protocol->idleSince(tick_ - timeout)) expired.push_back(protocol);
+    if (protocol->lingerExpired(tick_) ||
+        (keepAliveExpires && tick_ >= timeout && protocol->idleSince(tick_ - timeout))) {
+      expired.push_back(protocol);
+    }
   }
-  for (HttpProtocol* protocol : expired) {
-    if (protocol->connected()) protocol->transport().loseConnection();
-  }
+  // loseConnection ends a lingering (half-closed) connection too; on one already closing it does nothing.
+  for (HttpProtocol* protocol : expired) protocol->transport().loseConnection();
 }
 
 }  // namespace web

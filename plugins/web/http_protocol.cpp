@@ -134,7 +134,12 @@ void HttpProtocol::flush() {
     transport().write(out_);
     out_.clear();
   }
-  if (closing_) transport().loseConnection();
+  if (!closing_) return;
+  if (lingering_) {
+    transport().loseWriteConnection();
+  } else {
+    transport().loseConnection();
+  }
 }
 
 int HttpProtocol::onMessageBegin(http_parser* parser) {
@@ -366,12 +371,17 @@ void HttpProtocol::respondSimple(int status, std::string_view extraHeaders, bool
 }
 
 // A request that cannot be answered normally: the answer says "Connection: close" and nothing after it is
-// read. The connection closes once the answer has been sent.
+// answered. The rest of the request may still be arriving (a 431 is sent as soon as the headers grow too large),
+// and closing with unread input would make the kernel send a reset that can destroy the answer before the client
+// reads it: so the connection half-closes once the answer is sent and drops what still comes, until the client
+// closes or the factory's sweep ends it after kLingerTicks.
 void HttpProtocol::fail(int status) {
   keepAlive_ = false;
   headRequest_ = false;
   respondSimple(status, {}, true);
   closing_ = true;
+  lingering_ = true;
+  lingerStart_ = factory_->tick();
   flush();
 }
 

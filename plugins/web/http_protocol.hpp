@@ -34,6 +34,9 @@ class HttpProtocol final : public cppd::Protocol {
   static constexpr std::size_t kMaxHeaderBytes = 16384;
   static constexpr std::size_t kMaxBacklog = 1 << 20;
   static constexpr std::size_t kMaxPendingInput = 1 << 20;
+  /// How long a refused request's connection keeps reading (and dropping) what the client still sends, after the
+  /// refusal has been sent and the sending side shut down (nginx's lingering close; its lingering_timeout).
+  static constexpr std::uint64_t kLingerTicks = 5;
 
   explicit HttpProtocol(std::shared_ptr<HttpFactory> factory);
   ~HttpProtocol() override;
@@ -45,6 +48,9 @@ class HttpProtocol final : public cppd::Protocol {
 
   /// True when the connection has had no input for timeout ticks and nothing is being sent to it.
   bool idleSince(std::uint64_t tick) const;
+
+  /// True when the connection has lingered after a refusal for kLingerTicks by tick `now`: time to close it.
+  bool lingerExpired(std::uint64_t now) const { return lingering_ && now >= lingerStart_ + kLingerTicks; }
 
  private:
   enum class Header { other, ifNoneMatch, ifModifiedSince, range, ifRange, host };
@@ -89,6 +95,8 @@ class HttpProtocol final : public cppd::Protocol {
   bool inMessage_ = false;  // between message begin and complete
   bool keepAlive_ = true;   // of the request being answered
   bool closing_ = false;    // a response said "Connection: close": nothing more is read or answered
+  bool lingering_ = false;  // a refusal (400, 414, 431): half-closed, input dropped until the client closes
+  std::uint64_t lingerStart_ = 0;
   bool headRequest_ = false;
   std::string out_;         // responses gathered during one dataReceived
   std::string pending_;     // input received while parsing is paused

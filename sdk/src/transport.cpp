@@ -19,6 +19,8 @@ constexpr std::uint64_t kPieceSize = 64 * 1024;
 
 ITransport::~ITransport() = default;
 
+void ITransport::loseWriteConnection() { loseConnection(); }
+
 // A transport that cannot send from a file: read the range and write() it, which keeps the order with the
 // surrounding writes (the bytes are buffered by the transport like any other write).
 void ITransport::sendFile(std::shared_ptr<const SharedFile> file, std::uint64_t offset, std::uint64_t length) {

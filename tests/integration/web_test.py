@@ -327,6 +327,24 @@ class WebTest(TempDirTestCase):
         client.send(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")
         self.assertEqual(client.response()[0], 431)
 
+    def test_a_refusal_reaches_a_client_that_is_still_sending_its_request(self):
+        """A 431 goes out as soon as the headers are too large, while the client is still sending them. Closing
+        with unread input would make the kernel send a reset that destroys the 431 (curl: "Connection reset by
+        peer"); the server half-closes and drops the rest instead, as nginx's lingering close does."""
+        self.start_web()
+        headers = os.path.join(self.tmp, "headers.txt")
+        with open(headers, "w") as f:
+            f.write("X-Big: " + "b" * 100_000 + "\n")
+        for _ in range(5):
+            result = curl("-o", os.devnull, "-w", "%{http_code}", "-H", "@" + headers, self.url("/hello.txt"))
+            self.assertEqual(result.stdout, b"431", result.stderr)
+        for _ in range(3):
+            client = self.raw()
+            client.send(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * (4 << 20) + b"\r\n\r\n")
+            status, response_headers, _ = client.response()
+            self.assertEqual((status, response_headers["connection"]), (431, "close"))
+            self.assertTrue(client.closed_by_server())
+
     def test_idle_keep_alive_connections_are_closed_after_the_timeout(self):
         self.start_web("--keepalive-timeout", "1")
         client = self.raw()

@@ -1,7 +1,8 @@
 #pragma once
 
 // An in-memory ITransport (Twisted's StringTransport) for driving a protocol without a connection: it records
-// what the protocol writes and whether it closed the connection, and never buffers (whenDrained runs at once).
+// what the protocol writes and whether it closed (or half-closed) the connection, and never buffers (whenDrained
+// runs at once).
 
 #include <cstddef>
 #include <functional>
@@ -23,15 +24,18 @@ class FakeTransport final : public ITransport {
     for (auto piece : pieces) value += piece;
   }
   void loseConnection() override { disconnecting = true; }
+  void loseWriteConnection() override { writeClosed = true; }
   void abortConnection() override { aborted = true; }
   Address getPeer() const override { return peer; }
   Address getHost() const override { return host; }
   std::size_t bufferedBytes() const override { return 0; }
   void whenDrained(std::function<void()> callback) override { callback(); }
-  bool connected() const override { return !disconnecting && !aborted; }
+  bool connected() const override { return !disconnecting && !aborted && !writeClosed; }
+  bool reading() const { return !disconnecting && !aborted; }  // a half-closed connection still reads
 
   std::string value;  // everything written, in order
   bool disconnecting = false;
+  bool writeClosed = false;  // half-closed: the peer has been sent end of file
   bool aborted = false;
   Address peer = Address::ipv4("127.0.0.1", 40000);
   Address host = Address::ipv4("127.0.0.1", 10000);

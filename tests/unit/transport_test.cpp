@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cppd/completion.hpp>
 #include <cppd/reactor.hpp>
 
 #include "unit/loopback.hpp"
@@ -168,6 +169,70 @@ TEST_CASE("Writes after loseConnection are ignored", "[net]") {
     loopback::serveWhile(reactor, [&] { received = Client(server.address()).readAll(); });
     server.stop();
     CHECK(received == "kept");
+  }
+  REQUIRE(reactor.tryClose());
+}
+
+TEST_CASE("loseWriteConnection sends the answer and end of file, and keeps reading until the client closes", "[net]") {
+  // A server refusing a request it has not read to the end: with loseConnection, the unread 4 MiB would make the
+  // kernel send a reset, and the client could lose the answer. Half-closed, the answer and EOF arrive intact.
+  const std::string request(4 * 1024 * 1024, 'x');
+  cppd::Reactor reactor;
+  {
+    Server server(reactor);
+    cppd::Completion lost;
+    server.factory->script.lost = [&lost](ScriptedProtocol&, const cppd::DisconnectReason&) { lost.succeed(); };
+    server.factory->script.data = [](ScriptedProtocol& p, std::string_view) {
+      if (!p.transport().connected()) return;  // input after the half-close: read and dropped
+      p.transport().write("refused\n");
+      p.transport().loseWriteConnection();
+      p.transport().write("ignored");  // later writes are ignored
+      CHECK_FALSE(p.transport().connected());
+    };
+    server.start();
+    std::string answer;
+    loopback::serveWhile(reactor, [&] {
+      Client client(server.address());
+      client.send(request);  // completes only because the server goes on reading
+      answer = client.readAll();
+    });
+    CHECK(answer == "refused\n");
+    // The client has closed: the server reads the rest of the request, then its end of file ends the connection.
+    loopback::runUntil(reactor, lost);
+    REQUIRE(server.factory->built.size() == 1);
+    CHECK(server.factory->built[0]->received.size() == request.size());
+    CHECK(server.factory->built[0]->lost->clean);
+    CHECK(server.factory->built[0]->lost->message == "Connection was closed cleanly.");
+    server.stop();
+  }
+  REQUIRE(reactor.tryClose());
+}
+
+TEST_CASE("loseWriteConnection from connectionMade reads, so the client's close ends the connection", "[net]") {
+  cppd::Reactor reactor;
+  {
+    Server server(reactor);
+    cppd::Completion lost;
+    server.factory->script.made = [](ScriptedProtocol& p) {
+      p.transport().write("bye\n");
+      p.transport().loseWriteConnection();
+    };
+    server.factory->script.lost = [&lost](ScriptedProtocol&, const cppd::DisconnectReason&) { lost.succeed(); };
+    server.start();
+    std::string answer;
+    loopback::serveWhile(reactor, [&] {
+      Client client(server.address());
+      client.send("late input");
+      answer = client.readAll();
+    });
+    CHECK(answer == "bye\n");
+    // The client has closed: its end of file alone ends the connection, with no stop to help.
+    REQUIRE(server.factory->built.size() == 1);
+    loopback::runUntil(reactor, lost);
+    CHECK(server.factory->built[0]->lost->clean);
+    CHECK(server.factory->built[0]->lost->message == "Connection was closed cleanly.");
+    CHECK(server.factory->built[0]->received == "late input");
+    server.stop();
   }
   REQUIRE(reactor.tryClose());
 }

@@ -54,6 +54,16 @@ class CPPD_API ITransport {
   /// stops now; later writes are ignored. connectionLost follows with a clean reason.
   virtual void loseConnection() = 0;
 
+  /// Half-closes (Twisted's ITCPTransport.loseWriteConnection): sends everything written so far, then shuts
+  /// down the sending side (the peer reads end of file), and keeps reading. For a server refusing a request it
+  /// has not read to the end (an HTTP 431): closing while input is still unread makes the kernel answer with a
+  /// reset, which can destroy the refusal before the client reads it. Input that arrives afterwards still goes
+  /// to dataReceived; later writes are ignored and connected() is false. The connection ends when the peer
+  /// closes its side (connectionLost, clean), or when loseConnection()/abortConnection() is called, which a
+  /// protocol should do after a time of its choosing: a peer that never closes keeps the connection open.
+  /// The default implementation (for test transports) is loseConnection().
+  virtual void loseWriteConnection();
+
   /// Closes the connection now, dropping unsent data. connectionLost follows with a non-clean reason.
   virtual void abortConnection() = 0;
 
@@ -72,7 +82,7 @@ class CPPD_API ITransport {
   /// must not throw; if it does, the exception is logged and the connection aborted.
   virtual void whenDrained(std::function<void()> callback) = 0;
 
-  /// True until loseConnection()/abortConnection() is called or the connection fails.
+  /// True until loseConnection()/loseWriteConnection()/abortConnection() is called or the connection fails.
   virtual bool connected() const = 0;
 };
 

@@ -107,9 +107,18 @@ void StreamConnection::guarded(const char* what, Fn&& fn) noexcept {
 void StreamConnection::begin() {
   made_ = true;
   guarded("connectionMade", [this] { protocol_->makeConnection(*this); });
-  if (closing() || disconnecting_ || !attach()) return;
+  if (closing() || disconnecting_) return;
+  startReading();
+}
+
+void StreamConnection::startReading() {
+  if (reading_ || !attach()) return;
   const int status = uv_read_start(stream(), &StreamConnection::onAlloc, &StreamConnection::onRead);
-  if (status != 0) closeWithStatus("read", status);
+  if (status != 0) {
+    closeWithStatus("read", status);
+    return;
+  }
+  reading_ = true;
 }
 
 void StreamConnection::onAlloc(uv_handle_t*, std::size_t, uv_buf_t* buffer) noexcept {
@@ -121,7 +130,7 @@ void StreamConnection::onAlloc(uv_handle_t*, std::size_t, uv_buf_t* buffer) noex
 void StreamConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buffer) noexcept {
   StreamConnection& self = fromHandle(stream);
   if (nread > 0) {
-    if (!self.writable()) return;
+    if (!self.readable()) return;
     const std::string_view data(buffer->base, static_cast<std::size_t>(nread));
     self.guarded("dataReceived", [&self, data] { self.protocol_->dataReceived(data); });
   } else if (nread == UV_EOF) {
@@ -340,7 +349,11 @@ void StreamConnection::drained() {
     if (closing()) return;
     guarded("whenDrained callback", callback);
   }
-  if (disconnecting_ && pendingWrites_ == 0 && deferred_.empty()) closeWith(true, "Connection was closed cleanly.");
+  if (disconnecting_ && pendingWrites_ == 0 && deferred_.empty()) {
+    closeWith(true, "Connection was closed cleanly.");
+    return;
+  }
+  shutdownWhenSent();
 }
 
 void StreamConnection::whenDrained(std::function<void()> callback) {
@@ -357,6 +370,27 @@ void StreamConnection::loseConnection() {
   disconnecting_ = true;
   uv_read_stop(stream());
   if (pendingWrites_ == 0 && deferred_.empty()) closeWith(true, "Connection was closed cleanly.");
+}
+
+void StreamConnection::loseWriteConnection() {
+  if (!writable()) return;
+  writeClosed_ = true;
+  startReading();  // from connectionMade it has not started yet: without it the peer's close would go unnoticed
+  shutdownWhenSent();
+}
+
+// Shuts down the sending side once everything queued (uv_writes and deferred file ranges) has gone out.
+void StreamConnection::shutdownWhenSent() {
+  if (!writeClosed_ || shutdownStarted_ || closing() || disconnecting_ || pendingWrites_ != 0 || !deferred_.empty())
+    return;
+  shutdownStarted_ = true;
+  const int status = uv_shutdown(&shutdown_, stream(), &StreamConnection::onShutdown);
+  if (status != 0) closeWithStatus("shutdown", status);
+}
+
+void StreamConnection::onShutdown(uv_shutdown_t* request, int status) noexcept {
+  if (status == 0 || status == UV_ECANCELED) return;  // cancelled: the connection is closing anyway
+  fromHandle(request->handle).closeWithStatus("shutdown", status);
 }
 
 void StreamConnection::abortConnection() {

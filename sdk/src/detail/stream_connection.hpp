@@ -44,6 +44,7 @@ class StreamConnection final : public LoopHandle, public ITransport {
   void writeShared(std::shared_ptr<const std::string> data) override;
   void writeSequence(const std::vector<std::string_view>& pieces) override;
   void loseConnection() override;
+  void loseWriteConnection() override;
   void abortConnection() override;
   Address getPeer() const override;
   Address getHost() const override;
@@ -70,8 +71,10 @@ class StreamConnection final : public LoopHandle, public ITransport {
   ~StreamConnection() override;
 
   uv_stream_t* stream() noexcept { return reinterpret_cast<uv_stream_t*>(&handle_); }
-  bool writable() const noexcept { return !disconnecting_ && !closing(); }
+  bool readable() const noexcept { return !disconnecting_ && !closing(); }
+  bool writable() const noexcept { return readable() && !writeClosed_; }
   void begin();
+  void startReading();
   bool attach();
   std::size_t tryWrite(const uv_buf_t* buffers, unsigned count, std::size_t total);
   void enqueue(WriteRequest* request, const char* data, std::size_t length);
@@ -86,12 +89,14 @@ class StreamConnection final : public LoopHandle, public ITransport {
   void closeWithStatus(const char* what, int status) noexcept;
   void onClose() noexcept override;
   void drained();
+  void shutdownWhenSent();
   template <typename Fn>
   void guarded(const char* what, Fn&& fn) noexcept;
 
   static void onAlloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buffer) noexcept;
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buffer) noexcept;
   static void onWritten(uv_write_t* request, int status) noexcept;
+  static void onShutdown(uv_shutdown_t* request, int status) noexcept;
 
   union {
     uv_tcp_t tcp;
@@ -111,6 +116,10 @@ class StreamConnection final : public LoopHandle, public ITransport {
   unsigned pendingWrites_ = 0;
   bool made_ = false;           // makeConnection ran, so connectionLost is owed
   bool disconnecting_ = false;  // loseConnection was called
+  bool reading_ = false;        // uv_read_start succeeded
+  bool writeClosed_ = false;    // loseWriteConnection was called: shut down sending once the output is sent
+  bool shutdownStarted_ = false;
+  uv_shutdown_t shutdown_{};
   StreamConnection* prev_ = nullptr;  // PortState's list
   StreamConnection* next_ = nullptr;
 };
