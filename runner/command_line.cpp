@@ -82,13 +82,14 @@ auto callPlugin(const std::string& tapname, const char* what, Fn&& fn) -> declty
   }
 }
 
-int runPlugin(const ServerOptions& options, const PluginInfo& info) {
+int runPlugin(const ServerOptions& options, PluginInfo info) {
   LoadedPlugin plugin;
   try {
-    plugin = loadPlugin(info.path);
+    plugin = loadPlugin(info.file);
   } catch (const Error& e) {
     throw Error(e.kind(), fmt::format("plugin {}: {}", info.path, e.what()));
   }
+  info.file = PluginFile();  // loaded: its descriptor is not for the daemon, which closes what it does not know
   const std::string& tapname = plugin.tapname;
   auto specs = callPlugin(tapname, "options()", [&] { return plugin.maker->options(); });
   PluginCommandLine parsed;
@@ -153,14 +154,19 @@ int dispatch(int argc, char** argv) {
   }
   const PluginInfo* info = catalog.find(options.command);
   if (info == nullptr) throw UsageError(unknownCommandMessage(options.command, catalog));
-  return runPlugin(options, *info);
+  PluginInfo chosen = *info;
+  catalog = PluginCatalog();  // closes the other plugin files before the daemon is made
+  return runPlugin(options, std::move(chosen));
 }
 
 }  // namespace
 
 int runCommandLine(int argc, char** argv) {
   ensureStandardDescriptors();
-  if (argc == 3 && std::strcmp(argv[1], scanPluginSwitch) == 0) return runPluginScan(argv[2]);
+  if (argc == 4 && std::strcmp(argv[1], scanPluginSwitch) == 0) {
+    if (std::strcmp(argv[2], std::to_string(scanPluginFd).c_str()) != 0) return exitCodeFor(ErrorKind::usage);
+    return runPluginScan(scanPluginFd, argv[3]);
+  }
   try {
     return dispatch(argc, argv);
   } catch (const UsageErrorWithHelp& e) {

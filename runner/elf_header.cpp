@@ -123,14 +123,18 @@ std::optional<std::string> extentProblem(int fd, const Ehdr& header, off_t fileS
 }  // namespace
 
 std::optional<std::string> elfProblem(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (fd.get() < 0) return fmt::format("cannot open: {}", std::strerror(errno));
+  return elfProblem(fd.get());
+}
+
+std::optional<std::string> elfProblem(int fd) {
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return fmt::format("cannot stat: {}", std::strerror(errno));
+  if (::fstat(fd, &st) != 0) return fmt::format("cannot stat: {}", std::strerror(errno));
   if (!S_ISREG(st.st_mode)) return std::string("not a regular file");
 
   Ehdr header{};
-  ssize_t got = ::pread(fd.get(), &header, sizeof header, 0);
+  ssize_t got = ::pread(fd, &header, sizeof header, 0);
   if (got < 0) return fmt::format("cannot read: {}", std::strerror(errno));
   if (auto problem = identProblem(header.e_ident, static_cast<std::size_t>(got))) return problem;
   if (static_cast<std::size_t>(got) < sizeof header) {
@@ -141,7 +145,7 @@ std::optional<std::string> elfProblem(const std::string& path) {
   if (hostMachine >= 0 && header.e_machine != hostMachine) {
     return fmt::format("built for machine {} (this cppd runs on {})", header.e_machine, hostMachine);
   }
-  return extentProblem(fd.get(), header, st.st_size);
+  return extentProblem(fd, header, st.st_size);
 }
 
 }  // namespace cppd::runner

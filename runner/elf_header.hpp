@@ -13,6 +13,10 @@ namespace cppd::runner {
 /// "truncated ELF file: 812 bytes, its headers describe 16440", "an ELF executable, not a shared object",
 /// "built for machine 183 (this cppd runs on 62)"), or nullopt when the header looks right. Reads only the
 /// file headers (program and section header tables); never executes anything. I/O errors are reasons too.
+/// The runner checks the descriptor it will load (PluginFile), never a path it would resolve again.
+std::optional<std::string> elfProblem(int fd);
+
+/// elfProblem on the file at path (for tests and the fuzzer).
 std::optional<std::string> elfProblem(const std::string& path);
 
 }  // namespace cppd::runner

@@ -36,15 +36,20 @@ std::string dlerrorText(const std::string& what, const std::string& path) {
 PluginLibrary::PluginLibrary(std::string path, boost::dll::shared_library library)
     : path_(std::move(path)), library_(std::move(library)) {}
 
-PluginLibrary PluginLibrary::open(const std::string& path) {
+PluginLibrary PluginLibrary::open(const PluginFile& file) {
+  // The file is loaded through /proc/self/fd/N of the descriptor that was checked: dlopen opens that magic link,
+  // which names the checked file itself, so renaming or swapping its path meanwhile changes nothing. (Boost.DLL
+  // hands an absolute path to dlopen unchanged.)
+  const std::string loadPath = file.loadPath();
   boost::dll::shared_library library;
   try {
-    library.load(boost::dll::fs::path(path), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    library.load(boost::dll::fs::path(loadPath),
+                 boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const std::system_error& e) {
-    throw Error(ErrorKind::software, fmt::format("cannot load: {}", dlerrorText(e.what(), path)));
+    throw Error(ErrorKind::software, fmt::format("cannot load: {}", dlerrorText(e.what(), loadPath)));
   }
   keptLibraries().push_back(library);
-  return PluginLibrary(path, std::move(library));
+  return PluginLibrary(file.path(), std::move(library));
 }
 
 const cppd_abi_stamp* PluginLibrary::stamp() const {

@@ -8,13 +8,15 @@
 #include <cppd/plugin.hpp>
 #include <string>
 
+#include "plugin_file.hpp"
+
 namespace cppd::runner {
 
 class PluginLibrary {
  public:
-  /// Loads the file at path, which must be absolute (Boost.DLL would otherwise look in the current directory).
+  /// Loads exactly the checked file (through its descriptor, never its path).
   /// Throws cppd::Error (software) "cannot load: <dlerror text>" (the path itself is left out; callers add it).
-  static PluginLibrary open(const std::string& path);
+  static PluginLibrary open(const PluginFile& file);
 
   const std::string& path() const noexcept { return path_; }
 

@@ -50,9 +50,9 @@ std::string tapnameProblem(const std::string& tapname) {
   return {};
 }
 
-LoadedPlugin loadPlugin(const std::string& path) {
-  if (auto problem = elfProblem(path)) fail(*problem);
-  PluginLibrary library = PluginLibrary::open(path);
+LoadedPlugin loadPlugin(const PluginFile& file) {
+  if (auto problem = elfProblem(file.fd())) fail(*problem);
+  PluginLibrary library = PluginLibrary::open(file);
   const cppd_abi_stamp* stamp = library.stamp();
   ServiceMakerFactory* factory = library.factory();
   if (stamp == nullptr && factory == nullptr) {
@@ -64,7 +64,7 @@ LoadedPlugin loadPlugin(const std::string& path) {
   if (factory == nullptr) fail("it exports no entry point (" CPPD_PLUGIN_FACTORY_SYMBOL "); use CPPD_PLUGIN(Maker)");
 
   LoadedPlugin plugin;
-  plugin.path = path;
+  plugin.path = file.path();
   plugin.maker = callFactory(factory);
   plugin.tapname = callText(plugin.maker, &IServiceMaker::tapname, "tapname");
   if (auto problem = tapnameProblem(plugin.tapname); !problem.empty()) fail(problem);

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "plugin_file.hpp"
+
 namespace cppd::runner {
 
 struct LoadedPlugin {
@@ -17,9 +19,9 @@ struct LoadedPlugin {
   std::string description;
 };
 
-/// Loads the plugin at the absolute path and creates its service maker. Throws cppd::Error (software) with the
+/// Loads the checked plugin file (by its descriptor) and creates its service maker. Throws cppd::Error (software) with the
 /// reason when any check fails or plugin code throws (the exception is caught while the plugin is loaded).
-LoadedPlugin loadPlugin(const std::string& path);
+LoadedPlugin loadPlugin(const PluginFile& file);
 
 /// Why tapname cannot be a command ("tapname 'Hello World' has characters other than a-z, 0-9, '-' and '_'"),
 /// or an empty string when it is fine.

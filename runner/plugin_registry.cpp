@@ -1,6 +1,7 @@
 #include "plugin_registry.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,7 +13,10 @@
 #include <map>
 #include <set>
 
+#include <cppd/error.hpp>
+
 #include "plugin_cache.hpp"
+#include "trusted_directory.hpp"
 
 namespace cppd::runner {
 namespace {
@@ -20,9 +24,10 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Candidate {
-  std::string path;
+  PluginFile file;
   PluginSource source;
   FileIdentity identity;
+  const std::string& path() const noexcept { return file.path(); }
 };
 
 std::string absolute(const std::string& path) { return fs::absolute(path).lexically_normal().string(); }
@@ -32,45 +37,54 @@ bool isInside(const fs::path& file, const fs::path& directory) {
   return !rel.empty() && *rel.begin() != "..";
 }
 
-// The *.so regular files of one trusted directory, sorted by name; problems go to catalog.rejected.
-std::vector<Candidate> listDirectory(const PluginDirectory& dir, const TrustPolicy& trust, PluginCatalog& catalog) {
-  std::vector<Candidate> found;
-  struct stat dst {};
-  bool exists = ::stat(dir.path.c_str(), &dst) == 0;
-  int err = exists ? 0 : errno;
-  if (!exists || !S_ISDIR(dst.st_mode)) {
-    // Only a directory the user named explicitly is worth a complaint; a missing default is normal.
-    if (dir.source != PluginSource::builtIn) {
-      std::string reason = exists ? "not a directory" : std::strerror(err);
-      catalog.rejected.push_back({dir.path, dir.source, fmt::format("plugin directory: {}", reason)});
-    }
-    return found;
-  }
-  if (auto problem = directoryTrustProblem(dir.path, dst, trust)) {
-    catalog.rejected.push_back({dir.path, dir.source, "plugin directory refused: " + *problem});
-    return found;
-  }
-  DIR* handle = ::opendir(dir.path.c_str());
-  if (handle == nullptr) {
-    catalog.rejected.push_back({dir.path, dir.source, fmt::format("plugin directory: {}", std::strerror(errno))});
-    return found;
-  }
+// The *.so names in the open directory, sorted.
+std::vector<std::string> soNames(const TrustedDirectory& dir) {
   std::vector<std::string> names;
+  const int fd = ::openat(dir.fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* handle = fd < 0 ? nullptr : ::fdopendir(fd);
+  if (handle == nullptr) {
+    if (fd >= 0) ::close(fd);
+    throw Error(ErrorKind::noInput, std::strerror(errno));
+  }
   while (dirent* entry = ::readdir(handle)) {
     std::string_view name(entry->d_name);
     if (name.size() > 3 && name.front() != '.' && name.substr(name.size() - 3) == ".so") names.emplace_back(name);
   }
   ::closedir(handle);
   std::sort(names.begin(), names.end());
-  for (const auto& name : names) {
-    std::string path = dir.path + "/" + name;
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    if (auto problem = fileTrustProblem(path, st, trust)) {
-      catalog.rejected.push_back({path, dir.source, "refused: " + *problem});
-      continue;
+  return names;
+}
+
+// The *.so regular files of one trusted directory, sorted by name, each open and checked on its descriptor;
+// problems go to catalog.rejected. Every directory from / down is checked too (openTrustedDirectory), and
+// files are opened relative to the checked directory, so nothing here is resolved by path twice.
+std::vector<Candidate> listDirectory(const PluginDirectory& dir, const TrustPolicy& trust, PluginCatalog& catalog) {
+  std::vector<Candidate> found;
+  TrustedDirectory opened;
+  std::vector<std::string> names;
+  try {
+    opened = openTrustedDirectory(dir.path, trust);
+    names = soNames(opened);
+  } catch (const Error& e) {
+    // Only a directory the user named explicitly is worth a complaint; a missing default is normal.
+    if (e.kind() == ErrorKind::permission) {
+      catalog.rejected.push_back({dir.path, dir.source, fmt::format("plugin directory refused: {}", e.what())});
+    } else if (dir.source != PluginSource::builtIn) {
+      catalog.rejected.push_back({dir.path, dir.source, fmt::format("plugin directory: {}", e.what())});
     }
-    found.push_back({path, dir.source, FileIdentity::of(st)});
+    return found;
+  }
+  for (const auto& name : names) {
+    try {
+      PluginFile file = PluginFile::open(opened, name, trust);
+      FileIdentity identity = FileIdentity::of(file.status());
+      found.push_back({std::move(file), dir.source, identity});
+    } catch (const Error& e) {
+      // Gone since the listing, or not a regular file: not a plugin, nothing to say.
+      if (e.kind() == ErrorKind::permission) {
+        catalog.rejected.push_back({dir.path + "/" + name, dir.source, fmt::format("refused: {}", e.what())});
+      }
+    }
   }
   return found;
 }
@@ -80,20 +94,20 @@ std::vector<ScanResult> resolve(const std::vector<Candidate>& candidates, const 
                                 PluginCache& cache) {
   std::vector<ScanResult> results(candidates.size());
   std::vector<std::size_t> toScan;
-  std::vector<std::string> paths;
+  std::vector<PluginFile> files;
   for (std::size_t i = 0; i < candidates.size(); ++i) {
-    if (const ScanResult* cached = cache.find(candidates[i].path, candidates[i].identity)) {
+    if (const ScanResult* cached = cache.find(candidates[i].path(), candidates[i].identity)) {
       results[i] = *cached;
     } else {
       toScan.push_back(i);
-      paths.push_back(candidates[i].path);
+      files.push_back(candidates[i].file);
     }
   }
-  if (paths.empty()) return results;
-  auto scanned = scanPlugins(paths, settings.scan);
+  if (files.empty()) return results;
+  auto scanned = scanPlugins(files, settings.scan);
   for (std::size_t k = 0; k < toScan.size(); ++k) {
     results[toScan[k]] = scanned[k];
-    if (scanned[k].cacheable) cache.put(candidates[toScan[k]].path, candidates[toScan[k]].identity, scanned[k]);
+    if (scanned[k].cacheable) cache.put(candidates[toScan[k]].path(), candidates[toScan[k]].identity, scanned[k]);
   }
   return results;
 }
@@ -106,18 +120,19 @@ void addResults(const std::vector<Candidate>& candidates, const std::vector<Scan
     const auto& candidate = candidates[i];
     const auto& result = results[i];
     if (!result.ok) {
-      catalog.rejected.push_back({candidate.path, candidate.source, result.reason});
+      catalog.rejected.push_back({candidate.path(), candidate.source, result.reason});
       continue;
     }
     auto [it, inserted] = winners.emplace(result.tapname, &candidate);
     if (!inserted) {
       catalog.rejected.push_back(
-          {candidate.path, candidate.source,
+          {candidate.path(), candidate.source,
            fmt::format("duplicate tapname '{}' (already provided by {}, which comes first in the search order)",
-                       result.tapname, it->second->path)});
+                       result.tapname, it->second->path())});
       continue;
     }
-    catalog.plugins.push_back({result.tapname, result.description, candidate.path, candidate.source});
+    catalog.plugins.push_back(
+        {result.tapname, result.description, candidate.path(), candidate.source, candidate.file});
   }
 }
 
@@ -194,7 +209,7 @@ PluginCatalog discoverPlugins(const DiscoverySettings& settings) {
     auto found = listDirectory(dir, settings.trust, catalog);
     directories.insert(dir.path);
     for (auto& candidate : found) {
-      present.insert(candidate.path);
+      present.insert(candidate.path());
       candidates.push_back(std::move(candidate));
     }
   }

@@ -2,7 +2,8 @@
 
 // Plugin discovery: which directories are searched, in which order, and what each plugin file in them turned
 // out to be. The registry never loads plugin code itself (the scanner does that in a child process, and the
-// cache remembers the result); the plugin that is actually run is loaded afterwards with loadPlugin().
+// cache remembers the result); the plugin that is actually run is loaded afterwards with loadPlugin() from the
+// descriptor the registry checked (PluginInfo::file).
 
 #include <sys/types.h>
 
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "plugin_file.hpp"
 #include "plugin_scanner.hpp"
 #include "plugin_trust.hpp"
 
@@ -32,6 +34,7 @@ struct PluginInfo {
   std::string description;
   std::string path;
   PluginSource source;
+  PluginFile file;  // the checked file, still open: load exactly this one (loadPlugin)
 };
 
 /// A plugin file (or directory) that was skipped, and why.

@@ -71,11 +71,14 @@ std::vector<std::string> childEnvironment() {
   return env;
 }
 
-Child spawnScanner(const ScanSettings& settings, const std::string& path, std::vector<char*>& envp) {
+Child spawnScanner(const ScanSettings& settings, const PluginFile& file, std::vector<char*>& envp) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw systemError("create pipe for", "the plugin scanner", errno);
   std::string self = settings.scannerExecutable;
-  std::vector<char*> argv{self.data(), const_cast<char*>(scanPluginSwitch), const_cast<char*>(path.c_str()), nullptr};
+  std::string fdText = std::to_string(scanPluginFd);
+  const std::string& path = file.path();
+  std::vector<char*> argv{self.data(), const_cast<char*>(scanPluginSwitch), fdText.data(),
+                          const_cast<char*>(path.c_str()), nullptr};
   pid_t pid = ::fork();
   if (pid < 0) {
     int err = errno;
@@ -85,11 +88,18 @@ Child spawnScanner(const ScanSettings& settings, const std::string& path, std::v
   }
   if (pid == 0) {
     // Child: only async-signal-safe calls until exec.
-    int devNull = ::open("/dev/null", O_RDWR);
+    int devNull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     ::dup2(fds[1], STDOUT_FILENO);
     if (devNull >= 0) {
       ::dup2(devNull, STDIN_FILENO);
       ::dup2(devNull, STDERR_FILENO);
+    }
+    // The checked file goes to the child as a descriptor, not a path to resolve again. It is >= 3 (the
+    // standard descriptors are always open), so the moves above did not touch it.
+    if (file.fd() == scanPluginFd) {
+      ::fcntl(scanPluginFd, F_SETFD, 0);
+    } else if (::dup2(file.fd(), scanPluginFd) < 0) {
+      ::_exit(127);
     }
     struct rlimit noCore {
       0, 0
@@ -213,8 +223,8 @@ ScanSettings ScanSettings::fromEnvironment() {
   return settings;
 }
 
-std::vector<ScanResult> scanPlugins(const std::vector<std::string>& paths, const ScanSettings& settings) {
-  std::vector<ScanResult> results(paths.size());
+std::vector<ScanResult> scanPlugins(const std::vector<PluginFile>& files, const ScanSettings& settings) {
+  std::vector<ScanResult> results(files.size());
   std::vector<std::string> env = childEnvironment();
   std::vector<char*> envp;
   for (auto& entry : env) envp.push_back(entry.data());
@@ -225,26 +235,28 @@ std::vector<ScanResult> scanPlugins(const std::vector<std::string>& paths, const
     results[running.front().first] = collect(running.front().second, settings);
     running.erase(running.begin());
   };
-  for (std::size_t i = 0; i < paths.size(); ++i) {
-    if (auto problem = elfProblem(paths[i])) {
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (auto problem = elfProblem(files[i].fd())) {
       results[i].reason = *problem;
       continue;
     }
     if (running.size() >= std::max(1u, settings.parallelism)) collectOldest();
-    running.emplace_back(i, spawnScanner(settings, paths[i], envp));
+    running.emplace_back(i, spawnScanner(settings, files[i], envp));
   }
   while (!running.empty()) collectOldest();
   return results;
 }
 
-int runPluginScan(const std::string& path) {
+int runPluginScan(int fd, const std::string& path) {
   // The result goes to the original stdout; whatever the plugin prints goes to stderr.
   int resultFd = ::dup(STDOUT_FILENO);
   if (resultFd < 0) return 71;
   ::dup2(STDERR_FILENO, STDOUT_FILENO);
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // nothing the plugin starts inherits it
   std::string out = std::string(protocolHeader) + "\n";
   try {
-    LoadedPlugin plugin = loadPlugin(path);
+    // Checked again here: the child applies the same rules to the descriptor it loads.
+    LoadedPlugin plugin = loadPlugin(PluginFile::adopt(fd, path, TrustPolicy::current()));
     out += "ok\n" + escapeField(plugin.tapname) + "\n" + escapeField(plugin.description) + "\n";
   } catch (const std::exception& e) {
     out += "error\n" + escapeField(e.what()) + "\n";

@@ -2,12 +2,14 @@
 
 // Reading a plugin's metadata (tapname, description) without risking this process, as GStreamer's
 // gst-plugin-scanner does: each plugin is loaded in a child process (cppd re-executed as
-// `cppd --scan-plugin FILE`) with a deadline, so a plugin that crashes or hangs in a static constructor or in
+// `cppd --scan-plugin FD FILE`, given the checked file as descriptor FD) with a deadline, so a plugin that crashes or hangs in a static constructor or in
 // its factory becomes a reason in the listing instead of taking the listing down.
 
 #include <chrono>
 #include <string>
 #include <vector>
+
+#include "plugin_file.hpp"
 
 namespace cppd::runner {
 
@@ -30,15 +32,19 @@ struct ScanSettings {
   static ScanSettings fromEnvironment();
 };
 
-/// Scans each absolute path (results in the same order). Files whose ELF header is wrong are rejected here,
-/// without a child. Never throws for a bad plugin; throws cppd::Error (os) only if no process can be started.
-std::vector<ScanResult> scanPlugins(const std::vector<std::string>& paths, const ScanSettings& settings);
+/// Scans each checked file (results in the same order); each child gets the file's descriptor, never its path.
+/// Files whose ELF header is wrong are rejected here, without a child. Never throws for a bad plugin; throws
+/// cppd::Error (os) only if no process can be started.
+std::vector<ScanResult> scanPlugins(const std::vector<PluginFile>& files, const ScanSettings& settings);
 
-/// The child side: loads path in this process, writes the result to stdout in the scanner's line format and
-/// returns the exit status. Output the plugin itself writes to stdout is sent to stderr instead.
-int runPluginScan(const std::string& path);
+/// The child side: checks and loads the file open on fd (path only names it in messages) in this process,
+/// writes the result to stdout in the scanner's line format and returns the exit status. Output the plugin
+/// itself writes to stdout is sent to stderr instead.
+int runPluginScan(int fd, const std::string& path);
 
-/// The hidden command-line switch that selects runPluginScan.
+/// The hidden command-line switch that selects runPluginScan: `cppd --scan-plugin FD PATH`.
 inline constexpr const char* scanPluginSwitch = "--scan-plugin";
+/// The descriptor the scanner child finds the plugin file on.
+inline constexpr int scanPluginFd = 3;
 
 }  // namespace cppd::runner

@@ -57,4 +57,21 @@ std::optional<std::string> directoryTrustProblem(const std::string& path, const 
   return ownerProblem(st, policy);
 }
 
+std::optional<std::string> ancestorTrustProblem(const std::string& path, const struct stat& st,
+                                                const TrustPolicy& policy) {
+  // In a sticky directory only an entry's owner may rename or remove it, so others who may create entries
+  // there still cannot swap ours (sudo and sshd's StrictModes accept /tmp the same way).
+  const bool sticky = (st.st_mode & S_ISVTX) != 0;
+  if (!sticky && (st.st_mode & (S_IWOTH | S_IWGRP)) != 0) {
+    const bool everyone = (st.st_mode & S_IWOTH) != 0;
+    return fmt::format(
+        "its ancestor directory {} is writable by {} (mode {:04o}) and has no sticky bit, so another user could "
+        "swap the directories below it; fix with chmod {}-w {} (or chmod +t {})",
+        path, everyone ? "everyone" : "its group", static_cast<unsigned>(st.st_mode & 07777), everyone ? 'o' : 'g',
+        path, path);
+  }
+  if (auto problem = ownerProblem(st, policy)) return fmt::format("its ancestor directory {}: {}", path, *problem);
+  return std::nullopt;
+}
+
 }  // namespace cppd::runner

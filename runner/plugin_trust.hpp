@@ -1,8 +1,8 @@
 #pragma once
 
-// Which plugin files and directories cppd is willing to load from, following sudo's rules for its plugins: a
-// file, or the plugin directory itself (not its parents), that others can write to could be replaced by someone
-// else's code, and cppd often runs as root.
+// Which plugin files and directories cppd is willing to load from, following sudo's rules for its plugins and
+// sshd's StrictModes: a file, the plugin directory, or any directory above it up to / that others can write to
+// could have its contents replaced by someone else's code, and cppd often runs as root.
 
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -30,5 +30,10 @@ std::optional<std::string> fileTrustProblem(const std::string& path, const struc
 /// exempt: a world-writable /tmp is not a place to load plugins from.
 std::optional<std::string> directoryTrustProblem(const std::string& path, const struct stat& st,
                                                  const TrustPolicy& policy);
+
+/// The rule for every directory above the plugin directory, up to /: not writable by group or others unless
+/// it is sticky (as /tmp), and owned as directoryTrustProblem requires. The reason names the directory.
+std::optional<std::string> ancestorTrustProblem(const std::string& path, const struct stat& st,
+                                                const TrustPolicy& policy);
 
 }  // namespace cppd::runner
