@@ -65,55 +65,58 @@ std::vector<unsigned long> rotatedNumbers(int dirFd, const std::string& base) {
   return numbers;
 }
 
+// Opens the directory of path; a missing directory means the log cannot be created (73).
+DirectoryEntry openEntry(const std::string& path) {
+  try {
+    return DirectoryEntry(path);
+  } catch (const std::system_error& e) {
+    throw Error(ErrorKind::cantCreate, systemError("open log file", path, e.code().value()).what());
+  }
+}
+
 }  // namespace
 
-LogFile::LogFile(LogFileOptions options) : options_(std::move(options)) {
+LogFile::LogFile(LogFileOptions options) : options_(std::move(options)), entry_(openEntry(options_.path)) {
   if (!options_.reportError) {
     options_.reportError = [](std::string_view message) {
       std::fprintf(stderr, "cppd: %.*s\n", static_cast<int>(message.size()), message.data());
     };
   }
-  const std::filesystem::path p(options_.path);
-  base_ = p.filename().string();
-  dir_ = p.has_parent_path() ? p.parent_path().string() : std::string(".");
-  dirFd_ = ::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dirFd_ < 0) throw Error(ErrorKind::cantCreate, systemError("open log file", options_.path, errno).what());
   std::lock_guard lock(mutex_);
-  try {
-    openLocked(true);
-  } catch (...) {
-    ::close(dirFd_);
-    throw;
-  }
+  openLocked(true);
 }
 
 LogFile::~LogFile() {
   if (fd_ >= 0) ::close(fd_);
-  if (dirFd_ >= 0) ::close(dirFd_);
 }
 
 void LogFile::openLocked(bool first) {
-  struct stat before {};
-  const bool existed = ::fstatat(dirFd_, base_.c_str(), &before, 0) == 0;
-  const mode_t createMode = first ? 0666 : (mode_ ? mode_ : 0644);
-  // O_NOFOLLOW: the file is opened as root and then given to the service's user, so a symlink planted in a
-  // directory that user can write must not lead it to /etc/shadow.
-  const int fd = ::openat(dirFd_, base_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
-                          createMode);
-  if (fd < 0) {
-    const int err = errno;
-    if (first) throw Error(ErrorKind::cantCreate, systemError("open log file", options_.path, err).what());
-    throw std::system_error(err, std::generic_category());
+  // Checked on the descriptor before anything is written, chmod'ed or chown'ed: the file is opened as root and
+  // then given to the service's user, so a symlink, a hard link to someone else's file or another user's file
+  // planted under the name is refused. /dev/null (any character device the operator names) is accepted.
+  OwnFileRules rules{{::geteuid()}, true};
+  if (options_.owner) rules.owners.push_back(*options_.owner);
+  OpenedEntry opened = entry_.open(O_WRONLY | O_APPEND | O_CREAT, first ? 0666 : (mode_ ? mode_ : 0644), rules);
+  if (!opened.fd) {
+    const std::string reason = opened.problem.empty() ? std::strerror(opened.err) : opened.problem;
+    const std::string message = opened.problem.empty()
+                                    ? fmt::format("{} log file {}: {}", first ? "open" : "reopen", options_.path,
+                                                  reason)
+                                    : fmt::format("refuse log file {}: {}; cppd logs only to a regular file with "
+                                                  "one link owned by it or the service's user, or to a device "
+                                                  "such as /dev/null: give --logfile another path",
+                                                  options_.path, reason);
+    if (first) throw Error(ErrorKind::cantCreate, message);
+    throw std::runtime_error(message);
   }
-  struct stat st {};
-  ::fstat(fd, &st);
+  const int fd = opened.fd.release();
+  const struct stat& st = opened.status;
   const bool regular = S_ISREG(st.st_mode);
   if (regular) {
     if (first) mode_ = st.st_mode & 07777;       // an existing file keeps its mode; a new one got the umask
-    else if (!existed) ::fchmod(fd, mode_);      // rotated files keep the mode (twistd)
+    else if (opened.created) ::fchmod(fd, mode_);  // rotated files keep the mode (twistd)
     // Owned by the service's user, so it can still be reopened and rotated after the privilege drop.
-    // A file with other hard links could be someone else's file linked in: never give that one away.
-    if ((options_.owner || options_.group) && ::geteuid() == 0 && st.st_nlink == 1) {
+    if ((options_.owner || options_.group) && ::geteuid() == 0) {
       if (::fchown(fd, options_.owner.value_or(static_cast<uid_t>(-1)),
                    options_.group.value_or(static_cast<gid_t>(-1))) != 0) {
         report("chown", fmt::format("chown log file {}: {}", options_.path, std::strerror(errno)));
@@ -182,27 +185,29 @@ void LogFile::observe(const LogEvent& event) {
 
 void LogFile::rotateLocked() {
   if (!regular_) return;  // never rename /dev/null or a FIFO
-  if (::faccessat(dirFd_, ".", W_OK | X_OK, AT_EACCESS) != 0) {
+  if (::faccessat(entry_.dirFd(), ".", W_OK | X_OK, AT_EACCESS) != 0) {
     report("rotate", fmt::format("cannot rotate log file {}: directory {} is not writable ({}); the file keeps "
-                                 "growing", options_.path, dir_, std::strerror(errno)));
+                                 "growing", options_.path, entry_.directory(), std::strerror(errno)));
     size_ = 0;  // try again after another maxSize bytes, not before every line
     return;
   }
-  const auto numbered = [&](unsigned long n) { return fmt::format("{}.{}", base_, n); };
-  for (const unsigned long n : rotatedNumbers(dirFd_, base_)) {
+  const int dirFd = entry_.dirFd();
+  const auto numbered = [&](unsigned long n) { return fmt::format("{}.{}", entry_.name(), n); };
+  for (const unsigned long n : rotatedNumbers(dirFd, entry_.name())) {
     const bool drop = options_.keep && n >= *options_.keep;
-    const int moved = drop ? ::unlinkat(dirFd_, numbered(n).c_str(), 0)
-                           : ::renameat(dirFd_, numbered(n).c_str(), dirFd_, numbered(n + 1).c_str());
+    const int moved = drop ? ::unlinkat(dirFd, numbered(n).c_str(), 0)
+                           : ::renameat(dirFd, numbered(n).c_str(), dirFd, numbered(n + 1).c_str());
     if (moved != 0 && errno != ENOENT) {
       // Going on would rename the live file over an older one and lose it: stop here and say why.
       report("rotate", fmt::format("cannot rotate log file {}: {} {}/{}: {}; the file keeps growing", options_.path,
-                                   drop ? "remove" : "rename", dir_, numbered(n), std::strerror(errno)));
+                                   drop ? "remove" : "rename", entry_.directory(), numbered(n),
+                                   std::strerror(errno)));
       size_ = 0;
       return;
     }
   }
-  const int rc = options_.keep == 0u ? ::unlinkat(dirFd_, base_.c_str(), 0)
-                                     : ::renameat(dirFd_, base_.c_str(), dirFd_, numbered(1).c_str());
+  const int rc = options_.keep == 0u ? ::unlinkat(dirFd, entry_.name().c_str(), 0)
+                                     : ::renameat(dirFd, entry_.name().c_str(), dirFd, numbered(1).c_str());
   if (rc != 0) {
     report("rotate", fmt::format("cannot rotate log file {}: {}; the file keeps growing", options_.path,
                                  std::strerror(errno)));
@@ -216,19 +221,14 @@ void LogFile::reopenLocked() {
   try {
     openLocked(false);
     reported_.clear();
-  } catch (const std::system_error& e) {
+  } catch (const std::runtime_error& e) {
     // The old descriptor stays: lines keep going to the renamed file rather than nowhere.
-    report("reopen", fmt::format("reopen log file {}: {}; still writing to the previous file", options_.path,
-                                 std::strerror(e.code().value())));
+    report("reopen", fmt::format("{}; still writing to the previous file", e.what()));
     size_ = 0;
   }
 }
 
-bool LogFile::pathNamesOpenFile() const {
-  struct stat open {}, named {};
-  return ::fstat(fd_, &open) == 0 && ::fstatat(dirFd_, base_.c_str(), &named, 0) == 0 &&
-         open.st_ino == named.st_ino && open.st_dev == named.st_dev;
-}
+bool LogFile::pathNamesOpenFile() const { return entry_.names(fd_); }
 
 void LogFile::rotate() {
   std::lock_guard lock(mutex_);
@@ -248,9 +248,9 @@ void LogFile::rotateOrReopen() {
 
 void LogFile::checkRotatable() {
   std::lock_guard lock(mutex_);
-  if (regular_ && ::faccessat(dirFd_, ".", W_OK | X_OK, AT_EACCESS) != 0) {
+  if (regular_ && ::faccessat(entry_.dirFd(), ".", W_OK | X_OK, AT_EACCESS) != 0) {
     report("rotate", fmt::format("log directory {} is not writable by uid {}: log file {} cannot be rotated or "
-                                 "recreated", dir_, ::geteuid(), options_.path));
+                                 "recreated", entry_.directory(), ::geteuid(), options_.path));
   }
 }
 

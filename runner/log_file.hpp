@@ -15,6 +15,8 @@
 
 #include <cppd/log.hpp>
 
+#include "directory_entry.hpp"
+
 namespace cppd::runner {
 
 struct LogFileOptions {
@@ -33,7 +35,9 @@ struct LogFileOptions {
 class LogFile final : public ILogObserver {
  public:
   /// Opens (appending) or creates the file; an existing file keeps its mode. Throws cppd::Error (cantCreate)
-  /// "open log file P: <reason>" if the directory is missing or the file cannot be opened for writing.
+  /// "open log file P: <reason>" if the directory is missing or the file cannot be opened for writing, and
+  /// "refuse log file P: <reason>" for anything but a regular file with one link owned by this user or the
+  /// service's user (or a character device such as /dev/null), checked before anything is written to it.
   explicit LogFile(LogFileOptions options);
   ~LogFile() override;
 
@@ -54,7 +58,7 @@ class LogFile final : public ILogObserver {
   std::uint64_t size() const;
   const std::string& path() const noexcept { return options_.path; }
   int fd() const;
-  int dirFd() const noexcept { return dirFd_; }
+  int dirFd() const noexcept { return entry_.dirFd(); }
 
  private:
   void openLocked(bool first);
@@ -66,11 +70,9 @@ class LogFile final : public ILogObserver {
   bool pathNamesOpenFile() const;
 
   LogFileOptions options_;
-  std::string base_;
-  std::string dir_;
+  DirectoryEntry entry_;
   mutable std::mutex mutex_;
   int fd_ = -1;
-  int dirFd_ = -1;
   bool regular_ = false;
   mode_t mode_ = 0;
   std::uint64_t size_ = 0;

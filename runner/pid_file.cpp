@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <system_error>
 #include <thread>
 
 #include <fmt/core.h>
@@ -55,14 +56,20 @@ std::string printable(const std::string& content) {
   return content.size() > 40 ? out + "..." : out;
 }
 
+// Opens the directory of path; a missing directory is "cannot create" (73), as a missing file would be.
+DirectoryEntry openEntry(const std::string& path) {
+  try {
+    return DirectoryEntry(path);
+  } catch (const std::system_error& e) {
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    Error error = systemError("open pidfile directory", dir.empty() ? "." : dir, e.code().value());
+    throw Error(ErrorKind::cantCreate, error.what());
+  }
+}
+
 }  // namespace
 
-PidFile::PidFile(std::string path, bool writeOwnPid) : path_(std::move(path)) {
-  const std::filesystem::path p(path_);
-  base_ = p.filename().string();
-  const std::string dir = p.has_parent_path() ? p.parent_path().string() : std::string(".");
-  dirFd_ = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dirFd_ < 0) throw systemError("open pidfile directory", dir, errno);
+PidFile::PidFile(std::string path, bool writeOwnPid) : path_(std::move(path)), entry_(openEntry(path_)) {
   try {
     lockOrThrow();
     if (writeOwnPid) {
@@ -72,19 +79,31 @@ PidFile::PidFile(std::string path, bool writeOwnPid) : path_(std::move(path)) {
     }
   } catch (...) {
     if (fd_ >= 0) ::close(fd_);
-    ::close(dirFd_);
+    fd_ = -1;
     throw;
   }
 }
 
+void PidFile::openChecked() {
+  // Nothing touches the file (no chmod, truncate, write, read) before it is known to be a regular file with
+  // one link that this user owns: the name may have been planted (/dev/null, a hard link to a secret, a FIFO).
+  OpenedEntry opened = entry_.open(O_RDWR | O_CREAT, 0644, OwnFileRules{{::geteuid()}, false});
+  if (!opened.problem.empty()) {
+    throw Error(ErrorKind::cantCreate,
+                fmt::format("refuse pidfile {}: {}; cppd writes its pidfile only to a regular file with one link that "
+                            "it owns: give --pidfile another path",
+                            path_, opened.problem));
+  }
+  if (!opened.fd) {
+    Error e = systemError("open pidfile", path_, opened.err);
+    throw Error(opened.err == EACCES || opened.err == EROFS ? ErrorKind::cantCreate : e.kind(), e.what());
+  }
+  fd_ = opened.fd.release();
+}
+
 void PidFile::lockOrThrow() {
   for (int attempt = 0;; ++attempt) {
-    fd_ = ::openat(dirFd_, base_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd_ < 0) {
-      const int err = errno;
-      Error e = systemError("open pidfile", path_, err);
-      throw Error(err == EACCES || err == EROFS ? ErrorKind::cantCreate : e.kind(), e.what());
-    }
+    openChecked();
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
       if (err != EWOULDBLOCK) throw systemError("lock pidfile", path_, err);
@@ -103,11 +122,7 @@ void PidFile::lockOrThrow() {
     }
     // The path may have been unlinked (or replaced) by the previous holder between our open and our lock: the
     // lock then protects nothing, so start again on whatever the path names now.
-    struct stat ours {}, named {};
-    if (::fstat(fd_, &ours) == 0 && ::fstatat(dirFd_, base_.c_str(), &named, AT_SYMLINK_NOFOLLOW) == 0 &&
-        ours.st_ino == named.st_ino && ours.st_dev == named.st_dev) {
-      break;
-    }
+    if (entry_.names(fd_)) break;
     ::close(fd_);
     fd_ = -1;
     if (attempt > 100) throw Error(ErrorKind::os, fmt::format("lock pidfile {}: it keeps being replaced", path_));
@@ -133,11 +148,7 @@ void PidFile::writePid(pid_t pid) {
 
 void PidFile::remove() {
   if (fd_ < 0) return;
-  struct stat ours {}, named {};
-  const bool stillOurs = ::fstat(fd_, &ours) == 0 &&
-                         ::fstatat(dirFd_, base_.c_str(), &named, AT_SYMLINK_NOFOLLOW) == 0 &&
-                         ours.st_ino == named.st_ino && ours.st_dev == named.st_dev;
-  if (stillOurs && ::unlinkat(dirFd_, base_.c_str(), 0) != 0) {
+  if (entry_.names(fd_) && ::unlinkat(entry_.dirFd(), entry_.name().c_str(), 0) != 0) {
     const int err = errno;
     if (::ftruncate(fd_, 0) == 0) {
       log::warn("Could not remove pidfile {}: {}; truncated it instead (an empty pidfile is stale)", path_,
@@ -153,13 +164,14 @@ void PidFile::remove() {
 
 PidFile::~PidFile() {
   if (fd_ >= 0) ::close(fd_);
-  if (dirFd_ >= 0) ::close(dirFd_);
 }
 
 pid_t PidFile::readPid(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) return -1;
-  const pid_t pid = parsePid(readAll(fd));
+  struct stat st {};
+  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  const pid_t pid = regular ? parsePid(readAll(fd)) : -1;
   ::close(fd);
   return pid;
 }

@@ -7,11 +7,15 @@
 
 #include <string>
 
+#include "directory_entry.hpp"
+
 namespace cppd::runner {
 
 class PidFile {
  public:
-  /// Takes the pidfile at path (absolute): creates it if missing (mode 0644), takes an exclusive flock, and
+  /// Takes the pidfile at path (absolute): creates it if missing (mode 0644), refuses anything but a regular
+  /// file with one link owned by this user before touching it (cantCreate, "refuse pidfile P: it is a
+  /// character device, not a regular file; ..."), takes an exclusive flock, and
   /// writes the calling process's PID. A file whose lock is free is stale: it is taken over and the log says
   /// "Removing stale pidfile P" ("Pidfile P contains non-numeric value 'x'; treating it as stale" for garbage).
   /// Throws cppd::Error: alreadyRunning "Another cppd server is running, PID N (pidfile P)" when another
@@ -36,17 +40,17 @@ class PidFile {
 
   const std::string& path() const noexcept { return path_; }
   int fd() const noexcept { return fd_; }
-  int dirFd() const noexcept { return dirFd_; }
+  int dirFd() const noexcept { return entry_.dirFd(); }
 
   /// The PID recorded in the file at path, or -1 if it is missing, empty or not a number (for tests and tools).
   static pid_t readPid(const std::string& path);
 
  private:
+  void openChecked();
   void lockOrThrow();
   std::string path_;
-  std::string base_;
+  DirectoryEntry entry_;
   int fd_ = -1;
-  int dirFd_ = -1;
 };
 
 }  // namespace cppd::runner

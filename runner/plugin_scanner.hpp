@@ -2,8 +2,9 @@
 
 // Reading a plugin's metadata (tapname, description) without risking this process, as GStreamer's
 // gst-plugin-scanner does: each plugin is loaded in a child process (cppd re-executed as
-// `cppd --scan-plugin FD FILE`, given the checked file as descriptor FD) with a deadline, so a plugin that crashes or hangs in a static constructor or in
-// its factory becomes a reason in the listing instead of taking the listing down.
+// `cppd --scan-plugin FD FILE`, given the checked file as descriptor FD) with a deadline, so a plugin that
+// crashes or hangs in a static constructor or in its factory becomes a reason in the listing instead of taking
+// the listing down.
 
 #include <chrono>
 #include <string>

@@ -4,13 +4,31 @@ Each test copies the test plugins it needs (built into CPPD_TEST_PLUGIN_DIR, out
 into its own directory and runs `cppd --plugin-path DIR ...` with a per-test plugin cache.
 """
 import os
+import pwd
 import shutil
 import signal
+import subprocess
+import sys
+import time
 import unittest
 
 from cppdtest import PLUGIN_DIR, TempDirTestCase, run_cppd
 
 TEST_PLUGINS = os.environ.get("CPPD_TEST_PLUGIN_DIR", "")
+ATTACKER_PLUGIN = os.environ.get("CPPD_TEST_ATTACKER_PLUGIN", "")
+
+# Runs as another user: exchanges two directories (renameat2 RENAME_EXCHANGE) as fast as it can until the
+# deadline, so every path cppd resolves there may name either one.
+SWAPPER = r"""
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+a, b, deadline = sys.argv[1].encode(), sys.argv[2].encode(), time.monotonic() + float(sys.argv[3])
+swaps = 0
+while time.monotonic() < deadline:
+    if libc.renameat2(-100, a, -100, b, 2) == 0:
+        swaps += 1
+print(swaps)
+"""
 
 BAD_REASONS = {
     "abi_mismatch.so": "built for cppd SDK ABI {next}, this cppd provides {abi}",
@@ -279,6 +297,113 @@ class CacheTests(PluginTestCase):
         self.env["XDG_CACHE_HOME"] = self.path("xdg")
         self.cppd()
         self.assertTrue(os.path.exists(self.path("xdg", "cppd", "plugins.cache")))
+
+
+# The other user may not be able to reach a python installed under /root.
+SYSTEM_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+
+def as_nobody():
+    nobody = pwd.getpwnam("nobody")
+    os.setgroups([])
+    os.setgid(nobody.pw_gid)
+    os.setuid(nobody.pw_uid)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root, to act as the other user 'nobody'")
+class AncestorTrustTests(PluginTestCase):
+    """Every directory from / down to a plugin directory is checked (sshd's StrictModes, sudo's plugin rules)."""
+
+    def nest(self, mode, owner=0):
+        parent = self.path("parent")
+        os.mkdir(parent)
+        os.chmod(parent, mode)
+        os.chown(parent, owner, owner)
+        self.plugins = os.path.join(parent, "plugins")
+        os.mkdir(self.plugins, 0o755)
+        self.add("hello.so")
+        return parent
+
+    def test_a_parent_others_can_write_without_sticky_bit_is_refused_by_name(self):
+        parent = self.nest(0o777)
+        result = self.cppd("--list-plugins", "-v")
+        self.assertIn(f"    {self.plugins} (--plugin-path): plugin directory refused: its ancestor directory {parent} "
+                      f"is writable by everyone (mode 0777) and has no sticky bit, so another user could swap the "
+                      f"directories below it; fix with chmod o-w {parent} (or chmod +t {parent})\n", result.stdout)
+        self.assertNotIn("hello ", result.stdout)
+        self.assertEqual(self.cppd("hello").returncode, 64)
+
+    def test_a_group_writable_parent_is_refused(self):
+        parent = self.nest(0o775)
+        self.assertIn(f"its ancestor directory {parent} is writable by its group (mode 0775) and has no sticky bit",
+                      self.cppd("--list-plugins", "-v").stdout)
+
+    def test_a_parent_owned_by_another_user_is_refused_as_root(self):
+        parent = self.nest(0o755, owner=pwd.getpwnam("nobody").pw_uid)
+        env = dict(self.env)
+        env.pop("SUDO_UID", None)
+        uid = pwd.getpwnam("nobody").pw_uid
+        self.assertIn(f"its ancestor directory {parent}: cppd runs as root and it is owned by uid {uid}, not by root",
+                      self.cppd("--list-plugins", "-v", env=env).stdout)
+
+    def test_a_sticky_world_writable_parent_is_accepted(self):
+        self.nest(0o1777)
+        self.assertIn("hello ", self.cppd("--list-plugins").stdout)
+
+    def test_a_plugin_that_is_a_symlink_is_refused_with_the_reason(self):
+        os.symlink(self.add("hello.so", directory=self.tmp), os.path.join(self.plugins, "linked.so"))
+        self.assertIn(f"{self.plugins}/linked.so (--plugin-path): refused: it is a symbolic link",
+                      self.cppd("--list-plugins", "-v").stdout)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root, to act as the other user 'nobody'")
+@unittest.skipUnless(ATTACKER_PLUGIN, "CPPD_TEST_ATTACKER_PLUGIN is not set")
+class SwapRaceTests(PluginTestCase):
+    """Another user swaps a checked plugin directory for their own while cppd lists and loads plugins."""
+
+    SECONDS = 8.0
+
+    def race(self, parent_mode):
+        nobody = pwd.getpwnam("nobody")
+        parent = self.path("parent")
+        os.mkdir(parent)
+        os.chmod(parent, parent_mode)
+        self.plugins = os.path.join(parent, "plugins")
+        os.mkdir(self.plugins, 0o755)
+        self.add("hello.so")
+        evil = os.path.join(parent, "evil")
+        os.mkdir(evil, 0o755)
+        shutil.copyfile(ATTACKER_PLUGIN, os.path.join(evil, "hello.so"))
+        for path in (evil, os.path.join(evil, "hello.so")):
+            os.chown(path, nobody.pw_uid, nobody.pw_gid)
+        marker = self.path("marker")  # in a directory only root can write: only cppd could leave it
+        self.env["CPPD_TEST_ATTACKER_MARKER"] = marker
+        self.env["CPPD_PLUGIN_CACHE"] = ""  # scan, and so load, on every run
+        swapper = subprocess.Popen([SYSTEM_PYTHON, "-c", SWAPPER, self.plugins, evil, str(self.SECONDS)],
+                                   preexec_fn=as_nobody, stdout=subprocess.PIPE, text=True)
+        runs, listings = 0, []
+        try:
+            deadline = time.monotonic() + self.SECONDS - 0.5
+            while time.monotonic() < deadline and runs < 200 and not os.path.exists(marker):
+                listings.append(self.cppd("--list-plugins", "-v").stdout)
+                self.cppd("hello", "--help")
+                runs += 1
+        finally:
+            swaps = int(swapper.communicate(timeout=self.SECONDS + 30)[0] or 0)
+        return marker, runs, swaps, listings
+
+    def test_the_other_users_code_never_runs_when_the_parent_is_writable(self):
+        marker, runs, swaps, listings = self.race(0o777)
+        self.assertGreater(swaps, 0)
+        self.assertFalse(os.path.exists(marker), f"the attacker's constructor ran within {runs} runs")
+        for listing in listings:
+            self.assertIn("plugin directory refused: its ancestor directory", listing)
+
+    def test_a_sticky_parent_stops_the_swap_and_the_plugin_still_works(self):
+        marker, runs, swaps, listings = self.race(0o1777)
+        self.assertEqual(swaps, 0)  # only an entry's owner may rename it in a sticky directory
+        self.assertFalse(os.path.exists(marker), f"the attacker's constructor ran within {runs} runs")
+        self.assertTrue(all("hello " in listing for listing in listings))
 
 
 if __name__ == "__main__":
