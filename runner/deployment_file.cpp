@@ -36,11 +36,7 @@ std::vector<std::pair<std::string, const toml::node*>> inFileOrder(const toml::t
   throw Error(ErrorKind::config, fmt::format("{}:{}: {}", path, line, message));
 }
 
-std::string readWhole(const std::string& path) {
-  auto text = readTextFile(path);
-  if (!text) throw systemError("read deployment file", path, errno);
-  return std::move(*text);
-}
+std::string readWhole(const std::string& path) { return readTextFile(path, "deployment file"); }
 
 // A scalar as text; booleans become "true"/"false". Arrays, tables and dates are refused.
 DeploymentOption scalarOption(const std::string& path, const std::string& key, const toml::node& node) {

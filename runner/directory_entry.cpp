@@ -64,15 +64,15 @@ DirectoryEntry::DirectoryEntry(const std::string& path) : path_(path) {
 OpenedEntry DirectoryEntry::open(int flags, mode_t mode, const OwnFileRules& rules) const {
   OpenedEntry result;
   const int safe = O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+  // Truncating is writing: it waits until the descriptor has passed the checks.
+  const bool truncate = (flags & O_TRUNC) != 0;
+  flags &= ~O_TRUNC;
   for (int attempt = 0; attempt < 10 && !result.fd; ++attempt) {
     struct stat before {};
     if (::fstatat(dirFd_.get(), name_.c_str(), &before, AT_SYMLINK_NOFOLLOW) == 0) {
-      // Refused by its type alone: do not open it at all (opening a device can have effects of its own).
-      const bool device = S_ISCHR(before.st_mode) && rules.allowCharacterDevice;
-      if (S_ISLNK(before.st_mode) || (!S_ISREG(before.st_mode) && !device)) {
-        result.problem = ownFileProblem(before, rules);
-        return result;
-      }
+      // Refused already: do not open it at all (opening a device can have effects of its own).
+      result.problem = ownFileProblem(before, rules);
+      if (!result.problem.empty()) return result;
       result.fd.reset(::openat(dirFd_.get(), name_.c_str(), (flags & ~(O_CREAT | O_EXCL)) | safe));
       if (!result.fd && errno == ENOENT && (flags & O_CREAT)) continue;  // removed meanwhile: create it
     } else if (errno == ENOENT && (flags & O_CREAT)) {
@@ -99,7 +99,12 @@ OpenedEntry DirectoryEntry::open(int flags, mode_t mode, const OwnFileRules& rul
     return result;
   }
   result.problem = ownFileProblem(result.status, rules);
-  if (!result.problem.empty()) result.fd.reset();
+  if (!result.problem.empty()) {
+    result.fd.reset();
+  } else if (truncate && S_ISREG(result.status.st_mode) && ::ftruncate(result.fd.get(), 0) != 0) {
+    result.err = errno;
+    result.fd.reset();
+  }
   return result;
 }
 

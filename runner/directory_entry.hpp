@@ -45,8 +45,9 @@ class DirectoryEntry {
   explicit DirectoryEntry(const std::string& path);
 
   /// Opens the entry with flags (O_NOFOLLOW, O_NONBLOCK, O_NOCTTY and O_CLOEXEC are added) and checks it on
-  /// the descriptor. With O_CREAT, a missing file is created exclusively (mode), so created is exact. An
-  /// existing entry that the rules refuse is not even opened when its type already shows it.
+  /// the descriptor. With O_CREAT, a missing file is created exclusively (mode), so created is exact; O_TRUNC
+  /// is applied only after the checks passed. An existing entry that the rules already refuse by its name's
+  /// status is not even opened.
   OpenedEntry open(int flags, mode_t mode, const OwnFileRules& rules) const;
 
   /// True while the name still names the open file fd (same device and inode; a symlink there is not it).

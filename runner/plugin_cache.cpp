@@ -10,15 +10,19 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
+#include "directory_entry.hpp"
 #include "line_escape.hpp"
 #include "text_file.hpp"
+#include "unique_fd.hpp"
 
 namespace cppd::runner {
 namespace {
 
 constexpr std::string_view header = "cppd-plugin-cache 1";
+constexpr std::size_t cacheLimit = std::size_t{16} << 20;  // thousands of plugins; beyond that it is not ours
 
 // FNV-1a, 64 bit: enough to tell a torn or edited file from an intact one (not a security measure: the cache
 // directory belongs to the user, and plugins are trust-checked on every run anyway).
@@ -118,9 +122,19 @@ PluginCache::PluginCache(std::optional<std::string> file, std::string binaryIden
 
 void PluginCache::load() {
   if (!file_) return;
-  auto text = readTextFile(*file_);
-  if (!text) return;  // no cache yet, or unreadable: every plugin is scanned again
-  if (!parse(*text)) entries_.clear();
+  // Only a cache this user wrote is believed: a regular file with one link, owned by us, writable by no one
+  // else, read from the descriptor that was checked and bounded in size. Anything else means every plugin is
+  // scanned again (the listing stays right, only slower).
+  std::optional<DirectoryEntry> entry;
+  try {
+    entry.emplace(*file_);
+  } catch (const std::system_error&) {
+    return;
+  }
+  OpenedEntry opened = entry->open(O_RDONLY, 0, OwnFileRules{{::geteuid()}, false});
+  if (!opened.fd || (opened.status.st_mode & (S_IWGRP | S_IWOTH)) != 0) return;
+  auto text = readTextFile(opened.fd.get(), cacheLimit);
+  if (!text || !parse(*text)) entries_.clear();
 }
 
 const ScanResult* PluginCache::find(const std::string& path, const FileIdentity& identity) const {
@@ -187,22 +201,29 @@ bool PluginCache::parse(const std::string& text) {
 void PluginCache::save() {
   if (!file_ || !dirty_) return;
   std::error_code ec;
-  auto directory = std::filesystem::path(*file_).parent_path();
-  std::filesystem::create_directories(directory, ec);
-  std::string temp = *file_ + ".XXXXXX";
-  int fd = ::mkstemp(temp.data());
-  if (fd < 0) return;
-  std::string text = serialize();
-  bool ok = ::fchmod(fd, 0644) == 0;
+  std::filesystem::create_directories(std::filesystem::path(*file_).parent_path(), ec);
+  std::optional<DirectoryEntry> entry;
+  try {
+    entry.emplace(*file_);
+  } catch (const std::system_error&) {
+    return;
+  }
+  // A new file of our own (O_EXCL, O_NOFOLLOW) in the held directory, renamed over the cache there: nothing
+  // that another user planted under either name is ever written.
+  const std::string temp = fmt::format("{}.{}.tmp", entry->name(), ::getpid());
+  UniqueFd fd(::openat(entry->dirFd(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!fd) return;
+  const std::string text = serialize();
+  bool ok = ::fchmod(fd.get(), 0644) == 0;
   for (std::size_t done = 0; ok && done < text.size();) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
     ok = n > 0;
     if (ok) done += static_cast<std::size_t>(n);
   }
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || ::rename(temp.c_str(), file_->c_str()) != 0) {
-    ::unlink(temp.c_str());
+  ok = (::close(fd.release()) == 0) && ok;
+  if (!ok || ::renameat(entry->dirFd(), temp.c_str(), entry->dirFd(), entry->name().c_str()) != 0) {
+    ::unlinkat(entry->dirFd(), temp.c_str(), 0);
     return;
   }
   dirty_ = false;

@@ -194,6 +194,7 @@ class Parser {
       }
     }
     if (i < args.size()) {
+      if (args[i].empty()) throw UsageError("the command (plugin name) is empty; 'cppd --help' lists the commands");
       o_.command = args[i];
       o_.commandArgs.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
     }

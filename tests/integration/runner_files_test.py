@@ -113,5 +113,39 @@ class LogFileTests(OwnFileTestCase):
                             f"it is owned by uid {nobody}, not by uid {os.geteuid()}")
 
 
+class ConfigurationFileTests(TempDirTestCase):
+    def cppd(self, *args):
+        try:
+            return run_cppd(list(args), cwd=self.tmp, timeout=20)
+        except subprocess.TimeoutExpired:
+            self.fail("cppd kept reading (or hung opening the file)")
+
+    def test_a_device_as_deployment_file_is_refused_without_reading_it(self):
+        result = self.cppd("-y", "/dev/zero")
+        self.assertEqual(result.returncode, 66, result.stderr)
+        self.assertEqual(result.stderr, "cppd: read deployment file /dev/zero: it is a character device, not a "
+                                        "regular file; give the path of a file\n")
+
+    def test_a_fifo_as_deployment_file_is_refused_without_hanging(self):
+        fifo = self.path("cppd.toml")
+        os.mkfifo(fifo)
+        result = self.cppd("-y", fifo)
+        self.assertEqual(result.returncode, 66, result.stderr)
+        self.assertIn("it is a FIFO, not a regular file", result.stderr)
+
+    def test_a_deployment_file_over_the_limit_is_refused_naming_the_limit(self):
+        big = self.write("big.toml", "# padding\n" * 110000)
+        result = self.cppd("-y", big)
+        self.assertEqual(result.returncode, 78, result.stderr)
+        self.assertEqual(result.stderr, f"cppd: read deployment file {big}: it is larger than the limit of 1048576 "
+                                        f"bytes (1 MiB) for a deployment file\n")
+
+    def test_an_empty_command_is_a_usage_error(self):
+        result = self.cppd("")
+        self.assertEqual(result.returncode, 64, result.stderr)
+        self.assertTrue(result.stderr.startswith("cppd: the command (plugin name) is empty; 'cppd --help' lists the "
+                                                 "commands\n"), result.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

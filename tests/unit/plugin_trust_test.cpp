@@ -54,3 +54,19 @@ TEST_CASE("Not running as root, the owner of a plugin file does not matter", "[p
   CHECK_FALSE(fileTrustProblem("/p/a.so", statWith(S_IFREG | 0755, 0), user(1000)));
   CHECK_FALSE(fileTrustProblem("/p/a.so", statWith(S_IFREG | 0755, 1234), user(1000)));
 }
+
+TEST_CASE("An ancestor of a plugin directory may be writable by others only when it is sticky", "[plugin][trust]") {
+  using cppd::runner::ancestorTrustProblem;
+  const TrustPolicy root{0, std::nullopt};
+  CHECK_FALSE(ancestorTrustProblem("/srv", statWith(S_IFDIR | 0755, 0), root));
+  CHECK_FALSE(ancestorTrustProblem("/tmp", statWith(S_IFDIR | 01777, 0), root));
+  CHECK(ancestorTrustProblem("/srv/p", statWith(S_IFDIR | 0777, 0), root) ==
+        "its ancestor directory /srv/p is writable by everyone (mode 0777) and has no sticky bit, so another user "
+        "could swap the directories below it; fix with chmod o-w /srv/p (or chmod +t /srv/p)");
+  CHECK(ancestorTrustProblem("/srv/g", statWith(S_IFDIR | 0775, 0), root) ==
+        "its ancestor directory /srv/g is writable by its group (mode 0775) and has no sticky bit, so another user "
+        "could swap the directories below it; fix with chmod g-w /srv/g (or chmod +t /srv/g)");
+  CHECK(ancestorTrustProblem("/home/eve", statWith(S_IFDIR | 0755, 1001), root) ==
+        "its ancestor directory /home/eve: cppd runs as root and it is owned by uid 1001, not by root");
+  CHECK_FALSE(ancestorTrustProblem("/home/eve", statWith(S_IFDIR | 0755, 1001), TrustPolicy{1000, std::nullopt}));
+}
