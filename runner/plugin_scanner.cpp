@@ -30,6 +30,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr const char* protocolHeader = "cppd-scan 1";
+constexpr std::size_t maxScanOutput = 256 * 1024;  // a tapname and a description, escaped, fit many times over
 
 struct Child {
   pid_t pid = -1;
@@ -112,7 +113,8 @@ Child spawnScanner(const ScanSettings& settings, const PluginFile& file, std::ve
   return Child{pid, fds[0], Clock::now() + settings.timeout};
 }
 
-// Reads everything the child writes until EOF or the deadline; false on timeout. A child that finished while
+// Reads everything the child writes until EOF or the deadline; false on timeout or when the child writes more
+// than any result can be (maxScanOutput). A child that finished while
 // an earlier one was being waited for has its output ready, so a deadline already past still reads what is there.
 bool readUntilEof(const Child& child, std::string& out) {
   char buffer[4096];
@@ -127,6 +129,9 @@ bool readUntilEof(const Child& child, std::string& out) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return true;
     out.append(buffer, static_cast<std::size_t>(n));
+    // Plugin code runs in the child and can write to the result pipe too: never buffer more than a real
+    // result can be. The caller sees the overflow and kills the child.
+    if (out.size() > maxScanOutput) return false;
   }
 }
 
@@ -178,6 +183,11 @@ ScanResult collect(Child& child, const ScanSettings& settings) {
   if (!finished) ::kill(child.pid, SIGKILL);
   int status = 0;
   while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (output.size() > maxScanOutput) {
+    ScanResult result;
+    result.reason = fmt::format("wrote more than {} bytes of scan results while loading (killed)", maxScanOutput);
+    return result;
   }
   if (!finished) {
     ScanResult result;

@@ -120,6 +120,14 @@ class ListingTests(PluginTestCase):
         self.assertIn(f"{self.plugins}/hang.so: did not finish loading within 0.5 s (killed)", result.stdout)
         self.assertIn("    hello ", result.stdout)
 
+    @unittest.skipUnless(ATTACKER_PLUGIN, "CPPD_TEST_ATTACKER_PLUGIN is not set")
+    def test_a_plugin_flooding_the_scanner_with_output_is_killed_at_the_bound(self):
+        target = os.path.join(self.plugins, "flood.so")
+        shutil.copyfile(os.path.join(os.path.dirname(ATTACKER_PLUGIN), "flood.so"), target)
+        result = self.cppd("--list-plugins", "-v")
+        self.assertIn(f"{target} (--plugin-path): wrote more than 262144 bytes of scan results while loading "
+                      f"(killed)\n", result.stdout)
+
     def test_duplicate_tapname_first_in_search_order_wins(self):
         second = self.path("second")
         os.mkdir(second, 0o755)
