@@ -19,8 +19,9 @@ PluginFile::PluginFile(std::string path, UniqueFd fd, const TrustPolicy& policy)
   if (auto problem = fileTrustProblem(path_, st_, policy)) throw Error(ErrorKind::permission, *problem);
 }
 
-PluginFile PluginFile::open(const TrustedDirectory& dir, const std::string& name, const TrustPolicy& policy) {
-  std::string path = dir.path == "/" ? "/" + name : dir.path + "/" + name;
+PluginFile PluginFile::open(const TrustedDirectory& dir, const std::string& name, const TrustPolicy& policy,
+                            std::string shownAs) {
+  std::string path = !shownAs.empty() ? std::move(shownAs) : dir.path == "/" ? "/" + name : dir.path + "/" + name;
   // O_NONBLOCK: a FIFO named x.so must not stop the listing; the fstat check then refuses it.
   UniqueFd fd(::openat(dir.fd.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!fd) {
@@ -39,9 +40,7 @@ PluginFile PluginFile::open(const TrustedDirectory& dir, const std::string& name
 PluginFile PluginFile::openPath(const std::string& path, const TrustPolicy& policy) {
   const std::filesystem::path p = std::filesystem::absolute(path);
   TrustedDirectory dir = openTrustedDirectory(p.parent_path().string(), policy);
-  PluginFile file = open(dir, p.filename().string(), policy);
-  file.path_ = p.string();
-  return file;
+  return open(dir, p.filename().string(), policy, p.string());
 }
 
 PluginFile PluginFile::adopt(int fd, std::string path, const TrustPolicy& policy) {

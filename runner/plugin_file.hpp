@@ -23,7 +23,9 @@ class PluginFile {
   /// Opens name in dir and checks it. Throws cppd::Error: permission with the reason alone ("it is writable
   /// by its group (mode 0775); fix with chmod g-w P", "it is a symbolic link; ..."); noInput when it is gone
   /// or not a regular file (a directory or a socket called x.so).
-  static PluginFile open(const TrustedDirectory& dir, const std::string& name, const TrustPolicy& policy);
+  /// shownAs is the path for messages (default: the canonical directory's path and name).
+  static PluginFile open(const TrustedDirectory& dir, const std::string& name, const TrustPolicy& policy,
+                         std::string shownAs = {});
 
   /// openTrustedDirectory on path's directory, then open(): for a plugin named by path.
   static PluginFile openPath(const std::string& path, const TrustPolicy& policy);

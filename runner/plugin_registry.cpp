@@ -75,14 +75,15 @@ std::vector<Candidate> listDirectory(const PluginDirectory& dir, const TrustPoli
     return found;
   }
   for (const auto& name : names) {
+    const std::string path = dir.path + "/" + name;  // as the user gave the directory, in every message
     try {
-      PluginFile file = PluginFile::open(opened, name, trust);
+      PluginFile file = PluginFile::open(opened, name, trust, path);
       FileIdentity identity = FileIdentity::of(file.status());
       found.push_back({std::move(file), dir.source, identity});
     } catch (const Error& e) {
       // Gone since the listing, or not a regular file: not a plugin, nothing to say.
       if (e.kind() == ErrorKind::permission) {
-        catalog.rejected.push_back({dir.path + "/" + name, dir.source, fmt::format("refused: {}", e.what())});
+        catalog.rejected.push_back({path, dir.source, fmt::format("refused: {}", e.what())});
       }
     }
   }
