@@ -299,6 +299,31 @@ class CacheTests(PluginTestCase):
         self.assertIn("    hello ", self.cppd().stdout)
         self.assertFalse(os.path.exists(self.path("xdg")))
 
+    def forge_cache(self):
+        """Rewrites the cache so that hello.so claims the tapname 'forged', with a valid checksum (FNV-1a 64)."""
+        text = self.cache_text()
+        body = text[:text.rindex("checksum\t")].replace("\tok\thello\t", "\tok\tforged\t")
+        digest = 14695981039346656037
+        for byte in body.encode():
+            digest = ((digest ^ byte) * 1099511628211) % (1 << 64)
+        with open(self.env["CPPD_PLUGIN_CACHE"], "w") as f:
+            f.write(f"{body}checksum\t{digest:016x}\n")
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to give the cache to another user")
+    def test_a_cache_that_another_user_owns_or_can_write_is_not_believed(self):
+        self.add("hello.so")
+        self.cppd()
+        self.forge_cache()
+        self.assertIn("    forged ", self.cppd().stdout)  # our own cache is believed: the forgery is well-formed
+        cache = self.env["CPPD_PLUGIN_CACHE"]
+        os.chown(cache, pwd.getpwnam("nobody").pw_uid, -1)
+        listing = self.cppd().stdout
+        self.assertIn("    hello ", listing)
+        self.assertNotIn("forged", listing)
+        self.forge_cache()
+        os.chmod(cache, 0o666)
+        self.assertNotIn("forged", self.cppd().stdout)
+
     def test_default_cache_location_is_under_xdg_cache_home(self):
         self.add("hello.so")
         del self.env["CPPD_PLUGIN_CACHE"]
