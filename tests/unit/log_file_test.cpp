@@ -300,3 +300,21 @@ TEST_CASE("A log created by root for another user is owned by that user", "[runn
   CHECK(st.st_uid == 65534);
   CHECK(st.st_gid == 65534);
 }
+
+TEST_CASE("A hard link planted under the log's name is never written: reopen keeps the old file", "[runner]") {
+  TempDir dir;
+  cppd::test::spit(dir / "secret", "secret\n");
+  ::chmod((dir / "secret").c_str(), 0600);
+  std::vector<std::string> reports;
+  LogFile file(options(dir / "cppd.log", 0, &reports));
+  REQUIRE(::rename((dir / "cppd.log").c_str(), (dir / "cppd.log.old").c_str()) == 0);
+  REQUIRE(::link((dir / "secret").c_str(), (dir / "cppd.log").c_str()) == 0);
+  file.reopen();
+  emit(file, "after");
+  CHECK(slurp(dir / "secret") == "secret\n");
+  CHECK(contains(slurp(dir / "cppd.log.old"), " [-] after\n"));
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].rfind("refuse log file " + (dir / "cppd.log") + ": it has 2 hard links (it may be another file "
+                         "linked in);", 0) == 0);
+  CHECK(contains(reports[0], "; still writing to the previous file"));
+}
