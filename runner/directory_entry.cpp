@@ -38,6 +38,36 @@ std::string ownersText(const std::vector<uid_t>& owners) {
   return text;
 }
 
+// Opens name in dirFd into result.fd, or sets result.problem (refused by the name's status, without opening
+// it: opening a device can have effects of its own) or result.err. With O_CREAT a missing name is created
+// with O_EXCL, so result.created is exact; a name that appears or disappears meanwhile is looked at again.
+void openOrCreate(int dirFd, const std::string& name, int flags, mode_t mode, const OwnFileRules& rules,
+                  OpenedEntry& result) {
+  const int safe = O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    struct stat before {};
+    if (::fstatat(dirFd, name.c_str(), &before, AT_SYMLINK_NOFOLLOW) == 0) {
+      result.problem = ownFileProblem(before, rules);
+      if (!result.problem.empty()) return;
+      result.fd.reset(::openat(dirFd, name.c_str(), (flags & ~(O_CREAT | O_EXCL)) | safe));
+      if (!result.fd && errno == ENOENT && (flags & O_CREAT)) continue;  // removed meanwhile: create it
+    } else if (errno == ENOENT && (flags & O_CREAT)) {
+      result.fd.reset(::openat(dirFd, name.c_str(), flags | O_EXCL | safe, mode));
+      result.created = static_cast<bool>(result.fd);
+      if (!result.fd && errno == EEXIST) continue;  // appeared meanwhile: look at it again
+    } else {
+      result.err = errno;
+      return;
+    }
+    if (!result.fd) {
+      result.err = errno;
+      if (result.err == ELOOP) result.problem = "it is a symbolic link, not a regular file";
+    }
+    return;
+  }
+  result.err = EAGAIN;  // it keeps changing
+}
+
 }  // namespace
 
 std::string ownFileProblem(const struct stat& st, const OwnFileRules& rules) {
@@ -63,36 +93,10 @@ DirectoryEntry::DirectoryEntry(const std::string& path) : path_(path) {
 
 OpenedEntry DirectoryEntry::open(int flags, mode_t mode, const OwnFileRules& rules) const {
   OpenedEntry result;
-  const int safe = O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
   // Truncating is writing: it waits until the descriptor has passed the checks.
   const bool truncate = (flags & O_TRUNC) != 0;
-  flags &= ~O_TRUNC;
-  for (int attempt = 0; attempt < 10 && !result.fd; ++attempt) {
-    struct stat before {};
-    if (::fstatat(dirFd_.get(), name_.c_str(), &before, AT_SYMLINK_NOFOLLOW) == 0) {
-      // Refused already: do not open it at all (opening a device can have effects of its own).
-      result.problem = ownFileProblem(before, rules);
-      if (!result.problem.empty()) return result;
-      result.fd.reset(::openat(dirFd_.get(), name_.c_str(), (flags & ~(O_CREAT | O_EXCL)) | safe));
-      if (!result.fd && errno == ENOENT && (flags & O_CREAT)) continue;  // removed meanwhile: create it
-    } else if (errno == ENOENT && (flags & O_CREAT)) {
-      result.fd.reset(::openat(dirFd_.get(), name_.c_str(), flags | O_EXCL | safe, mode));
-      result.created = static_cast<bool>(result.fd);
-      if (!result.fd && errno == EEXIST) continue;  // appeared meanwhile: look at it again
-    } else {
-      result.err = errno;
-      return result;
-    }
-    if (!result.fd) {
-      result.err = errno;
-      if (result.err == ELOOP) result.problem = "it is a symbolic link, not a regular file";
-      return result;
-    }
-  }
-  if (!result.fd) {
-    result.err = EAGAIN;
-    return result;
-  }
+  openOrCreate(dirFd_.get(), name_, flags & ~O_TRUNC, mode, rules, result);
+  if (!result.fd) return result;
   if (::fstat(result.fd.get(), &result.status) != 0) {
     result.err = errno;
     result.fd.reset();

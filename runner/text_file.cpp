@@ -71,8 +71,8 @@ std::string readTextFile(const std::string& path, std::string_view what, std::si
   auto text = readTextFile(fd.get(), limit);
   if (text) return std::move(*text);
   if (errno == EFBIG) {
-    throw Error(ErrorKind::config,
-                fmt::format("{} {}: it is larger than the limit of {} for a {}", operation, path, limitText(limit), what));
+    throw Error(ErrorKind::config, fmt::format("{} {}: it is larger than the limit of {} for a {}", operation, path,
+                                               limitText(limit), what));
   }
   throw systemError(operation, path, errno);
 }
