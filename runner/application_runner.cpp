@@ -22,6 +22,7 @@
 #include "log_file.hpp"
 #include "pid_file.hpp"
 #include "privileges.hpp"
+#include "root_policy.hpp"
 #include "shutdown.hpp"
 #include "shutdown_backstop.hpp"
 #include "signals.hpp"
@@ -118,8 +119,9 @@ class Run {
       : o_(o), os_(os), app_(std::move(app)), reactor_(globalReactor()) {}
 
   // Everything up to "tell the launcher it worked". Returns false in a fake launcher (tests only).
-  bool start(const std::string& pluginInfo) {
+  bool start(const std::string& pluginInfo, const std::vector<std::string>& fileServers) {
     const PrivilegeTarget target = privilegeTarget(o_, *app_);  // before chroot: the databases are outside
+    refuseRootFileServers(o_, target, fileServers, os_);  // before the pidfile: nothing to undo
     ignoreLogSignalsUntilHandled();  // before the pidfile exists, so nobody can signal too early
     ignoreBrokenPipes();
     // Daemonizing, the file stays empty until the daemon writes its own PID: never the launcher's.
@@ -138,6 +140,7 @@ class Run {
     log::info("reactor class: {}.", reactor_.backendName());
     log::info("plugin: {}", pluginInfo.empty() ? app_->name() : pluginInfo);
     raiseDescriptorLimit();  // before the services open ports and files: every connection needs one
+    warnIfServingAsRoot(target, os_);
     installSignals();
     state_.privilegedStarted = true;
     app_->privilegedStartService();
@@ -272,10 +275,11 @@ class Run {
 
 }  // namespace
 
-int ApplicationRunner::run(std::shared_ptr<Application> app, const std::string& pluginInfo) {
+int ApplicationRunner::run(std::shared_ptr<Application> app, const std::string& pluginInfo,
+                           const std::vector<std::string>& fileServers) {
   Run run(options_, os_, std::move(app));
   try {
-    if (!run.start(pluginInfo)) return run.launcherExitCode();
+    if (!run.start(pluginInfo, fileServers)) return run.launcherExitCode();
   } catch (const Error& e) {
     return run.fail(exitCodeFor(e.kind()), e.what());
   } catch (const std::exception& e) {

@@ -117,7 +117,7 @@ TEST_CASE("formatLogLine keeps a multi-line text on one line, its breaks escaped
 
 TEST_CASE("formatLogLine escapes every C0 control byte and DEL a client could send", "[log]") {
   ScopedTimeZone utc("UTC");
-  CHECK(formatted("-", std::string_view("USER \x1b[2Jroot\x07\x7f\x00!", 16)) ==
+  CHECK(formatted("-", std::string_view("USER \x1b[2Jroot\x07\x7f\x00!", 17)) ==
         "2024-01-05T12:34:56+0000 [-] USER \\x1b[2Jroot\\x07\\x7f\\x00!\n");
   CHECK(formatted("-", "a\tb\x01\x1f") == "2024-01-05T12:34:56+0000 [-] a\\tb\\x01\\x1f\n");
   // A forged line after CR LF stays part of the one line that carries it.
