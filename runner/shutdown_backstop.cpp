@@ -10,7 +10,6 @@
 #include <atomic>
 #include <cerrno>
 #include <optional>
-#include <system_error>
 
 #include <fmt/core.h>
 
