@@ -18,10 +18,13 @@
 
 #include "child_reaper.hpp"
 #include "daemonize.hpp"
+#include "descriptor_limit.hpp"
 #include "log_file.hpp"
 #include "pid_file.hpp"
 #include "privileges.hpp"
+#include "root_policy.hpp"
 #include "shutdown.hpp"
+#include "shutdown_backstop.hpp"
 #include "signals.hpp"
 #include "syslog_observer.hpp"
 #include "systemd_notifier.hpp"
@@ -116,8 +119,9 @@ class Run {
       : o_(o), os_(os), app_(std::move(app)), reactor_(globalReactor()) {}
 
   // Everything up to "tell the launcher it worked". Returns false in a fake launcher (tests only).
-  bool start(const std::string& pluginInfo) {
+  bool start(const std::string& pluginInfo, const std::vector<std::string>& fileServers) {
     const PrivilegeTarget target = privilegeTarget(o_, *app_);  // before chroot: the databases are outside
+    refuseRootFileServers(o_, target, fileServers, os_);  // before the pidfile: nothing to undo
     ignoreLogSignalsUntilHandled();  // before the pidfile exists, so nobody can signal too early
     ignoreBrokenPipes();
     // Daemonizing, the file stays empty until the daemon writes its own PID: never the launcher's.
@@ -135,6 +139,8 @@ class Run {
     log::info("cppd {} starting up.", versionString());
     log::info("reactor class: {}.", reactor_.backendName());
     log::info("plugin: {}", pluginInfo.empty() ? app_->name() : pluginInfo);
+    raiseDescriptorLimit();  // before the services open ports and files: every connection needs one
+    warnIfServingAsRoot(target, os_);
     installSignals();
     state_.privilegedStarted = true;
     app_->privilegedStartService();
@@ -215,8 +221,8 @@ class Run {
   }
 
   void installSignals() {
-    shutdown_.emplace(reactor_, app_,
-                      std::chrono::milliseconds(static_cast<long long>(o_.shutdownTimeout * 1000)));
+    const std::chrono::milliseconds shutdownTimeout(static_cast<long long>(o_.shutdownTimeout * 1000));
+    shutdown_.emplace(reactor_, app_, shutdownTimeout);
     std::shared_ptr<LogFile> logFile = state_.logFile;  // SIGUSR1/SIGHUP are no-ops for stdout and syslog
     SignalHandlers::Actions actions;
     actions.shutdown = [this](int signum) {
@@ -232,6 +238,13 @@ class Run {
       if (logFile) logFile->reopen();
     };
     signals_.emplace(reactor_, std::move(actions));
+    // After the reactor's handlers exist: the backstop chains in front of them, for a loop that never comes back.
+    ShutdownBackstop::Settings backstop;
+    backstop.timeout = shutdownTimeout;
+    backstop.logFile = state_.logFile;
+    backstop.syslog = o_.syslog;
+    backstop.pidFile = state_.pidFile.get();
+    backstop_.emplace(std::move(backstop));
     // As PID 1 (a container's entrypoint) orphans become our children: collect them so none stays a zombie.
     if (os_.getpid() == 1) reaper_.emplace(reactor_);
   }
@@ -252,6 +265,7 @@ class Run {
   RunState state_;
   std::optional<Shutdown> shutdown_;
   std::optional<SignalHandlers> signals_;
+  std::optional<ShutdownBackstop> backstop_;  // after state_: it refers to the pidfile and the log file
   std::optional<ChildReaper> reaper_;
   SystemdNotifier notifier_;
   DelayedCall watchdog_;
@@ -261,10 +275,11 @@ class Run {
 
 }  // namespace
 
-int ApplicationRunner::run(std::shared_ptr<Application> app, const std::string& pluginInfo) {
+int ApplicationRunner::run(std::shared_ptr<Application> app, const std::string& pluginInfo,
+                           const std::vector<std::string>& fileServers) {
   Run run(options_, os_, std::move(app));
   try {
-    if (!run.start(pluginInfo)) return run.launcherExitCode();
+    if (!run.start(pluginInfo, fileServers)) return run.launcherExitCode();
   } catch (const Error& e) {
     return run.fail(exitCodeFor(e.kind()), e.what());
   } catch (const std::exception& e) {

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <cppd/application.hpp>
 
@@ -23,8 +24,11 @@ class ApplicationRunner {
   /// <reason>" went to stderr (foreground or before the fork) or through the status pipe to the launcher.
   /// In daemon mode only the daemon returns: the launcher _exits with the daemon's code from inside (see
   /// daemonize.hpp). pluginInfo is logged after the start-up lines ("plugin: fastpoetry (/path/fastpoetry.so)");
-  /// empty logs the application name. Main thread only; runs the global reactor.
-  int run(std::shared_ptr<Application> app, const std::string& pluginInfo = {});
+  /// empty logs the application name. fileServers names the plugins whose IServiceMaker::servesFiles() is true
+  /// ("ftp", "ftp (service 'anon')"): run as root with neither --uid nor --allow-root they make the start fail
+  /// with 77 before anything binds (root_policy.hpp). Main thread only; runs the global reactor.
+  int run(std::shared_ptr<Application> app, const std::string& pluginInfo = {},
+          const std::vector<std::string>& fileServers = {});
 
  private:
   const ServerOptions& options_;

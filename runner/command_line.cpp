@@ -107,8 +107,10 @@ int runPlugin(const ServerOptions& options, PluginInfo info) {
   auto app = std::make_shared<Application>(tapname);
   service->setServiceParent(*app);
   service.reset();
+  std::vector<std::string> fileServers;
+  if (plugin.maker->servesFiles()) fileServers.push_back(tapname);
   ApplicationRunner runner(options);
-  int status = runner.run(app, fmt::format("{} ({})", tapname, plugin.path));
+  int status = runner.run(app, fmt::format("{} ({})", tapname, plugin.path), fileServers);
   // Services first, then the maker: their code lives in the plugin, which stays loaded for the process lifetime.
   app.reset();
   plugin.maker.reset();
@@ -127,7 +129,7 @@ int runDeploymentFile(int argc, char** argv, const ServerOptions& cli) {
   const ServerOptions options = parseRunnerOptions(args);
   Deployment deployment = buildDeployment(file, discover(options), options.launchDir);
   ApplicationRunner runner(options);
-  int status = runner.run(deployment.app, deployment.summary);
+  int status = runner.run(deployment.app, deployment.summary, deployment.fileServers);
   deployment.app.reset();  // services before makers: their code lives in the plugins
   deployment.plugins.clear();
   return status;

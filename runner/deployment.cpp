@@ -90,6 +90,9 @@ Deployment buildDeployment(const DeploymentFile& file, const PluginCatalog& cata
     auto named = std::make_shared<NamedService>(service.name, std::move(made));
     named->setServiceParent(*deployment.app);  // names are unique: readDeploymentFile checked them
     parts += (parts.empty() ? "" : ", ") + plugin.tapname + " as '" + service.name + "'";
+    if (plugin.maker->servesFiles()) {
+      deployment.fileServers.push_back(fmt::format("{} (service '{}')", plugin.tapname, service.name));
+    }
   }
   for (auto& [tapname, plugin] : loaded) deployment.plugins.push_back(std::move(plugin));
   deployment.summary = parts + " (from " + file.path + ")";

@@ -19,6 +19,7 @@ struct Deployment {
   std::shared_ptr<Application> app;
   std::vector<LoadedPlugin> plugins;  // each loaded once; their code outlives app
   std::string summary;                // "fastpoetry as 'ecstasy', fastpoetry as 'second' (from FILE)"
+  std::vector<std::string> fileServers;  // "ftp (service 'anon')" for each service whose plugin servesFiles()
 };
 
 /// Builds the application described by file, looking plugins up in catalog and resolving relative option paths

@@ -34,6 +34,7 @@ constexpr OptionDef kOptions[] = {
     {"uid", 'u', true, "The uid to run as (name or number)", ""},
     {"verbose", 'v', false, "Show why each plugin candidate was accepted or refused", ""},
     {"config", 'y', true, "Run the services of a deployment file (TOML) instead of one plugin", ""},
+    {"allow-root", 0, false, "Let plugins that serve files (ftp, web) run as root when no --uid is given", ""},
     {"chroot", 0, true, "Chroot to a supplied directory before running", ""},
     {"euid", 0, false, "Set only effective user-id rather than real user-id.", ""},
     {"list-plugins", 0, false, "List the plugins found (with load errors) and exit", ""},
@@ -144,6 +145,7 @@ class Parser {
     else if (n == "uid") o_.uidName = value;
     else if (n == "gid") o_.gidName = value;
     else if (n == "euid") o_.euid = true;
+    else if (n == "allow-root") o_.allowRoot = true;
     else if (n == "umask") o_.umask = parseUmask(value);
     else if (n == "logfile-max-size") o_.logfileMaxSize = parseSize(value);
     else if (n == "logfile-keep") o_.logfileKeep = parseCount(value);

@@ -26,6 +26,7 @@ struct ServerOptions {
   std::optional<gid_t> gid;                   // -g, --gid (resolved; defaults to the user's primary gid at drop)
   std::string gidName;                        // the group as given, empty if none
   bool euid = false;                          // --euid
+  bool allowRoot = false;                     // --allow-root: file-serving plugins may run as root without -u
   std::optional<mode_t> umask;                // --umask (octal); unset = 0077 when daemonizing, untouched with -n
   std::uint64_t logfileMaxSize = 1000000;     // --logfile-max-size (bytes, k/M suffixes; 0 = never rotate)
   std::optional<unsigned> logfileKeep;        // --logfile-keep (unset = unlimited)

@@ -23,22 +23,20 @@ int SyslogObserver::priorityFor(LogLevel level) noexcept {
   return LOG_INFO;
 }
 
+std::string SyslogObserver::record(const LogEvent& event) {
+  std::string out;
+  if (event.text.empty()) return out;
+  out.push_back('[');
+  appendEscapedLogText(event.system.empty() ? std::string_view("-") : event.system, out);
+  out.append("] ");
+  appendEscapedLogText(event.text, out);
+  return out;
+}
+
 void SyslogObserver::observe(const LogEvent& event) {
-  std::string_view text = event.text;
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-  if (text.empty()) return;
-  const int priority = priorityFor(event.level);
-  const std::string_view system = event.system.empty() ? std::string_view("-") : event.system;
-  bool first = true;
-  while (!text.empty() || first) {
-    const std::size_t nl = text.find('\n');
-    const std::string_view line = text.substr(0, nl);
-    ::syslog(priority, "[%.*s] %s%.*s", static_cast<int>(system.size()), system.data(), first ? "" : "\t",
-             static_cast<int>(line.size()), line.data());
-    first = false;
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
+  const std::string line = record(event);
+  if (line.empty()) return;
+  ::syslog(priorityFor(event.level), "%.*s", static_cast<int>(line.size()), line.data());
 }
 
 }  // namespace cppd::runner

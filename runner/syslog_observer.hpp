@@ -8,8 +8,9 @@
 
 namespace cppd::runner {
 
-/// Sends each event to syslog(3) as one record per line, "[system] line", continuation lines prefixed with a
-/// tab and trailing empty lines dropped; events with no text are ignored. Priorities: debug LOG_DEBUG, info
+/// Sends each event to syslog(3) as one record, "[system] text", both escaped as in the log file
+/// (cppd::appendEscapedLogText: a multi-line text keeps its breaks as "\n", a client's control bytes cannot reach
+/// the syslog daemon or a terminal raw); events with no text are ignored. Priorities: debug LOG_DEBUG, info
 /// LOG_INFO, warn LOG_WARNING, error LOG_ERR, critical LOG_ALERT. openlog(prefix, LOG_PID | LOG_NDELAY,
 /// LOG_DAEMON) happens in the constructor, so the socket is connected before any chroot.
 class SyslogObserver final : public ILogObserver {
@@ -20,6 +21,8 @@ class SyslogObserver final : public ILogObserver {
 
   /// The syslog priority for level (for tests).
   static int priorityFor(LogLevel level) noexcept;
+  /// The record sent for event (for tests): "[system] text", escaped; empty when the event has no text.
+  static std::string record(const LogEvent& event);
 
  private:
   std::string prefix_;  // openlog keeps the pointer

@@ -42,6 +42,8 @@ class FtpMaker final : public cppd::IServiceMaker {
 
   std::string description() const override { return "An FTP server (RFC 959, 2428, 3659) serving one directory."; }
 
+  bool servesFiles() const override { return true; }  // to anonymous clients by default
+
   std::vector<cppd::OptionSpec> options() const override {
     using cppd::OptionKind;
     return {

@@ -38,6 +38,8 @@ class WebMaker final : public cppd::IServiceMaker {
 
   std::string description() const override { return "A static-file HTTP/1.1 server for a directory."; }
 
+  bool servesFiles() const override { return true; }
+
   std::vector<cppd::OptionSpec> options() const override {
     using cppd::OptionKind;
     return {

@@ -122,7 +122,12 @@ void publish(const LogEvent& event) {
   if (!pub.started) {
     pub.startup.push(event);
     // twistd prints errors at once while nobody listens yet, so a failed start-up is never silent.
-    if (event.level == LogLevel::critical) writeStderr(fmt::format("{}\n", event.text));
+    if (event.level == LogLevel::critical) {
+      std::string line;
+      appendEscapedLogText(event.text, line);
+      line.push_back('\n');
+      writeStderr(line);
+    }
     return;
   }
   dispatching = true;
@@ -158,6 +163,51 @@ std::string_view timePrefix(std::chrono::system_clock::time_point time) {
   return {cache.text.data(), cache.size};
 }
 
+// Printable ASCII other than the backslash: copied as is, and the common case, so it is tested first.
+bool isPlainLogByte(unsigned char c) noexcept { return c >= 0x20 && c < 0x7f && c != '\\'; }
+
+void appendEscapedByte(unsigned char c, std::string& out) {
+  switch (c) {
+    case '\n': out.append("\\n"); return;
+    case '\r': out.append("\\r"); return;
+    case '\t': out.append("\\t"); return;
+    case '\\': out.append("\\\\"); return;
+    default: break;
+  }
+  constexpr char kHex[] = "0123456789abcdef";
+  const char escaped[] = {'\\', 'x', kHex[c >> 4], kHex[c & 0xf]};
+  out.append(escaped, sizeof escaped);
+}
+
+// The length of the well-formed UTF-8 sequence text starts with (RFC 3629: no overlong forms, no surrogates,
+// nothing above U+10FFFF), or 0 when it is not one or encodes a C1 control (U+0080..U+009F).
+std::size_t printableUtf8Length(std::string_view text) noexcept {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(0);
+  std::size_t length = 0;
+  unsigned char low = 0x80;  // the range allowed for the second byte, narrowed to refuse overlong forms and
+  unsigned char high = 0xbf;  // surrogates as in RFC 3629's table
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+    if (lead == 0xc2) low = 0xa0;  // U+0080..U+009F are the C1 controls
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead == 0xe0) low = 0xa0;
+    if (lead == 0xed) high = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead == 0xf0) low = 0x90;
+    if (lead == 0xf4) high = 0x8f;
+  } else {
+    return 0;
+  }
+  if (text.size() < length || byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t k = 2; k < length; ++k) {
+    if (byte(k) < 0x80 || byte(k) > 0xbf) return 0;
+  }
+  return length;
+}
+
 }  // namespace
 
 std::string_view toString(LogLevel level) noexcept {
@@ -173,19 +223,33 @@ std::string_view toString(LogLevel level) noexcept {
 
 ILogObserver::~ILogObserver() = default;
 
+void appendEscapedLogText(std::string_view text, std::string& out) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t start = i;
+    while (i < text.size() && isPlainLogByte(static_cast<unsigned char>(text[i]))) ++i;
+    out.append(text.substr(start, i - start));
+    if (i == text.size()) break;
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t length = printableUtf8Length(text.substr(i));
+      if (length > 0) {
+        out.append(text.substr(i, length));
+        i += length;
+        continue;
+      }
+    }
+    appendEscapedByte(c, out);
+    ++i;
+  }
+}
+
 void formatLogLine(const LogEvent& event, std::string& out) {
   out.append(timePrefix(event.time));
   out.append(" [");
-  out.append(event.system);
+  appendEscapedLogText(event.system, out);
   out.append("] ");
-  // Like twistd, replace every newline (a trailing one included) so continuation lines start with a tab.
-  std::string_view text = event.text;
-  for (auto newline = text.find('\n'); newline != std::string_view::npos; newline = text.find('\n')) {
-    out.append(text.substr(0, newline));
-    out.append("\n\t");
-    text.remove_prefix(newline + 1);
-  }
-  out.append(text);
+  appendEscapedLogText(event.text, out);
   out.push_back('\n');
 }
 

@@ -88,7 +88,9 @@ class FtpTest(TempDirTestCase):
         os.symlink(self.tmp, os.path.join(self.root, "updir"))
 
     def start_ftp(self, *args, logfile="cppd.log"):
-        server = self.start_server(["ftp", "--port", LOOPBACK, "--root", self.root, *args], logfile=logfile)
+        # The tests run as root (CI) and serve files they own: say so, as the runner demands of a file server.
+        server = self.start_server(["--allow-root", "ftp", "--port", LOOPBACK, "--root", self.root, *args],
+                                   logfile=logfile)
         return server, server.listening_port()
 
     def ftp(self, port, user="anonymous", password="test@example.com"):
@@ -489,8 +491,8 @@ class FtpTest(TempDirTestCase):
         self.assertEqual(result.returncode, 64)
         self.assertIn("not a directory", result.stderr)
         bad = self.write("bad.passwd", f"alice:{crypt_hash('x')}\nbob\n")
-        result = run_cppd(["--nodaemon", "--pidfile=", "--logfile", self.path("start.log"), "ftp", "--port", LOOPBACK,
-                           "--root", self.root, "--password-file", bad], cwd=self.tmp)
+        result = run_cppd(["--nodaemon", "--pidfile=", "--logfile", self.path("start.log"), "--allow-root", "ftp",
+                           "--port", LOOPBACK, "--root", self.root, "--password-file", bad], cwd=self.tmp)
         self.assertNotEqual(result.returncode, 0)
         shown = result.stdout + result.stderr + read_text(self.path("start.log"))
         self.assertIn(f"password file {bad} line 2: expected 'user:crypt-hash'", shown)

@@ -106,7 +106,9 @@ class DebianPackageTest(TempDirTestCase):
                        "./usr/share/bash-completion/completions/cppd", "./usr/lib/systemd/system/cppd@.service",
                        "./usr/share/cppd/poetry/ecstasy.txt"):
             self.assertIn(wanted, contents)
-        self.assertRegex(contents, r"\./usr/lib/(x86_64-linux-gnu/)?libcppd\.so\.1 ")
+        # The SONAME follows the SDK ABI version, which cppd --version reports.
+        abi = re.search(r"plugin SDK ABI (\d+)", run_cppd(["--version"]).stdout).group(1)
+        self.assertRegex(contents, rf"\./usr/lib/(x86_64-linux-gnu/)?libcppd\.so\.{abi} ")
 
         # Unpacked anywhere, the binary finds its library and its plugins relative to itself.
         root = self.path("root")

@@ -96,7 +96,8 @@ class WebTest(TempDirTestCase):
         self.write("root/digits.bin", self.digits)
 
     def start_web(self, *args, root=None):
-        server = self.start_server(["web", "--port", LOOPBACK, "--path", root or self.root, *args])
+        # The tests run as root (CI) and serve files they own: say so, as the runner demands of a file server.
+        server = self.start_server(["--allow-root", "web", "--port", LOOPBACK, "--path", root or self.root, *args])
         self.port = server.listening_port()
         return server
 

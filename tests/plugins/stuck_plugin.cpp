@@ -1,12 +1,14 @@
 // A test plugin for the runner's start-up and shutdown paths: its service can refuse to stop (a stop that never
 // completes, for the shutdown timeout and the second-signal force), fail at privileged start or start, or die
-// without a word (for the launcher's EOF report).
+// without a word (for the launcher's EOF report), or block the event loop for ever (for the forced exit that
+// cannot rely on the loop).
 
 #include <unistd.h>
 
 #include <cppd/error.hpp>
 #include <cppd/log.hpp>
 #include <cppd/plugin.hpp>
+#include <cppd/reactor.hpp>
 #include <cstdlib>
 
 namespace {
@@ -26,8 +28,18 @@ class StuckService final : public cppd::Service {
     if (mode_ == "fail-start") throw cppd::Error(cppd::ErrorKind::config, "stuck: start refused on purpose");
     if (mode_ == "abort") std::abort();
     if (mode_ == "exit") ::_exit(3);
+    if (mode_ == "block-start") {
+      cppd::log::info("StuckService blocking its start");
+      blockForever();
+    }
     cppd::Service::startService();
     cppd::log::info("StuckService started (mode {})", mode_);
+    if (mode_ == "block-loop") {
+      block_ = cppd::globalReactor().callLater(std::chrono::milliseconds(1), [] {
+        cppd::log::info("StuckService blocking the loop");
+        blockForever();
+      });
+    }
   }
 
   cppd::Completion stopService() override {
@@ -38,8 +50,14 @@ class StuckService final : public cppd::Service {
   }
 
  private:
+  // A plugin stuck in a blocking call: signal handlers still run (pause returns after each), the loop never does.
+  [[noreturn]] static void blockForever() {
+    for (;;) ::pause();
+  }
+
   std::string mode_;
   cppd::Completion pending_;
+  cppd::DelayedCall block_;
 };
 
 class StuckMaker final : public cppd::IServiceMaker {
@@ -49,7 +67,7 @@ class StuckMaker final : public cppd::IServiceMaker {
   std::vector<cppd::OptionSpec> options() const override {
     return {{"mode",
              "m",
-             "stuck, clean, fail-privileged, fail-start, abort or exit.",
+             "stuck, clean, fail-privileged, fail-start, abort, exit, block-start or block-loop.",
              "stuck",
              cppd::OptionKind::string,
              false,

@@ -108,12 +108,62 @@ TEST_CASE("formatLogLine ignores the fraction of a second", "[log]") {
   CHECK(formatted("-", "x", kFixedTime + std::chrono::seconds(1)) == "2024-01-05T12:34:57+0000 [-] x\n");
 }
 
-TEST_CASE("formatLogLine starts every continuation line with a tab", "[log]") {
+TEST_CASE("formatLogLine keeps a multi-line text on one line, its breaks escaped", "[log]") {
   ScopedTimeZone utc("UTC");
-  CHECK(formatted("-", "Traceback:\n  line 1\n  line 2") ==
-        "2024-01-05T12:34:56+0000 [-] Traceback:\n\t  line 1\n\t  line 2\n");
-  // twistd replaces every newline, a trailing one included.
-  CHECK(formatted("-", "done\n") == "2024-01-05T12:34:56+0000 [-] done\n\t\n");
+  CHECK(formatted("-", "Traceback:\n  line 1\r\n  line 2") ==
+        "2024-01-05T12:34:56+0000 [-] Traceback:\\n  line 1\\r\\n  line 2\n");
+  CHECK(formatted("-", "done\n") == "2024-01-05T12:34:56+0000 [-] done\\n\n");
+}
+
+TEST_CASE("formatLogLine escapes every C0 control byte and DEL a client could send", "[log]") {
+  ScopedTimeZone utc("UTC");
+  CHECK(formatted("-", std::string_view("USER \x1b[2Jroot\x07\x7f\x00!", 17)) ==
+        "2024-01-05T12:34:56+0000 [-] USER \\x1b[2Jroot\\x07\\x7f\\x00!\n");
+  CHECK(formatted("-", "a\tb\x01\x1f") == "2024-01-05T12:34:56+0000 [-] a\\tb\\x01\\x1f\n");
+  // A forged line after CR LF stays part of the one line that carries it.
+  const std::string line = formatted("-", "anonymous\r\n2024-01-05T12:34:56+0000 [-] Server Shut Down.");
+  CHECK(line == "2024-01-05T12:34:56+0000 [-] anonymous\\r\\n2024-01-05T12:34:56+0000 [-] Server Shut Down.\n");
+}
+
+TEST_CASE("formatLogLine escapes the system as it escapes the text", "[log]") {
+  ScopedTimeZone utc("UTC");
+  CHECK(formatted("FTP,3,\x1b]0;x\x07", "hi") == "2024-01-05T12:34:56+0000 [FTP,3,\\x1b]0;x\\x07] hi\n");
+}
+
+TEST_CASE("formatLogLine doubles a backslash so an escape in the text cannot pass for an escaped byte", "[log]") {
+  ScopedTimeZone utc("UTC");
+  CHECK(formatted("-", "C:\\x1b") == "2024-01-05T12:34:56+0000 [-] C:\\\\x1b\n");
+}
+
+TEST_CASE("appendEscapedLogText copies well-formed UTF-8 and escapes C1 controls and malformed bytes", "[log]") {
+  auto escaped = [](std::string_view text) {
+    std::string out;
+    cppd::appendEscapedLogText(text, out);
+    return out;
+  };
+  CHECK(escaped("Jos\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80") == "Jos\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80");
+  CHECK(escaped("\xc2\x9b" "31m") == "\\xc2\\x9b31m");        // U+009B, the 8-bit CSI
+  CHECK(escaped("\xc2\xa0") == "\xc2\xa0");                  // U+00A0 is printable
+  CHECK(escaped("\x9b" "31m") == "\\x9b31m");                // a raw 8-bit CSI byte
+  CHECK(escaped("\xc0\xaf") == "\\xc0\\xaf");                // overlong '/'
+  CHECK(escaped("\xed\xa0\x80") == "\\xed\\xa0\\x80");       // a surrogate
+  CHECK(escaped("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
+  CHECK(escaped("\xe6\x97") == "\\xe6\\x97");                // truncated at the end
+  CHECK(escaped("\xe6\x97" "a") == "\\xe6\\x97a");           // truncated before ASCII
+}
+
+TEST_CASE("appendEscapedLogText never writes a control byte, DEL or malformed UTF-8, whatever the input", "[log]") {
+  for (int first = 0; first < 256; ++first) {
+    for (int second : {0x00, 0x0a, 0x1b, 0x41, 0x7f, 0x80, 0x9b, 0xa0, 0xbf, 0xc2, 0xe0, 0xff}) {
+      const char bytes[] = {static_cast<char>(first), static_cast<char>(second)};
+      std::string out;
+      cppd::appendEscapedLogText(std::string_view(bytes, 2), out);
+      for (unsigned char c : out) {
+        INFO("input " << first << ", " << second << " gave " << out);
+        CHECK((c >= 0x20 && c != 0x7f));
+      }
+    }
+  }
 }
 
 TEST_CASE("formatLogLine appends to what the buffer already holds", "[log]") {

@@ -34,9 +34,20 @@ class CPPD_API ILogObserver {
   virtual void observe(const LogEvent& event) = 0;
 };
 
-/// twistd's line format: "YYYY-MM-DDTHH:MM:SS+ZZZZ [system] text\n" in local time; every newline inside
-/// text becomes "\n\t" so continuation lines start with a tab. Appends to out (no allocation when out has room).
-/// Thread-safe; the time prefix is cached per thread and second, and a TZ change applies after tzset().
+/// Appends text to out with everything that could end a log line early, forge another line or drive a terminal
+/// made visible, so one event always stays one line whatever a client sent:
+///   - newline, carriage return and tab become "\n", "\r", "\t"; every other C0 control byte and DEL become
+///     "\xHH" (ESC is "\x1b");
+///   - C1 controls (U+0080..U+009F, which some terminals obey) and every byte that is not part of well-formed
+///     UTF-8 (stray continuation bytes, overlong forms, surrogates, truncated sequences) become "\xHH" per byte;
+///   - a backslash becomes "\\", so the escaped text is unambiguous and can be read back.
+/// Well-formed UTF-8 otherwise (accented names, CJK) is copied unchanged. Thread-safe; throws only bad_alloc.
+CPPD_API void appendEscapedLogText(std::string_view text, std::string& out);
+
+/// twistd's line format: "YYYY-MM-DDTHH:MM:SS+ZZZZ [system] text\n" in local time, with system and text escaped
+/// by appendEscapedLogText: one event is exactly one line (a multi-line text keeps its line breaks as "\n").
+/// Appends to out (no allocation when out has room). Thread-safe; the time prefix is cached per thread and
+/// second, and a TZ change applies after tzset().
 CPPD_API void formatLogLine(const LogEvent& event, std::string& out);
 
 /// Sets the logging context ("system") of the calling thread for the lifetime of this object, like twistd's

@@ -30,6 +30,12 @@ class CPPD_API IServiceMaker {
   /// Builds the service from checked options. Runs before any fork, so throw cppd::UsageError (or
   /// cppd::Error) for what the option parser could not check; the user sees the message and exit code 64.
   virtual std::shared_ptr<IService> makeService(const Options& options) = 0;
+
+  /// True for a plugin that hands the host's files to clients who need not be local users (an FTP or HTTP file
+  /// server): run as root it would serve root-only files to anyone, so the runner refuses to start it as root
+  /// unless -u drops to another user or --allow-root says root is meant. Asked once, after makeService, on the
+  /// main thread; must not throw. The default, false, suits a service that serves no files of the host.
+  virtual bool servesFiles() const;
 };
 
 }  // namespace cppd
