@@ -221,7 +221,8 @@ int HttpProtocol::onHeaderField(http_parser* parser, const char* at, std::size_t
 }
 
 // http_parser joins a folded line to the previous value without saying so, and drops the whitespace that begins
-// it: a value piece is on a continuation line when only spaces and tabs stand between it and a line feed.
+// it: a value piece is on a continuation line when only spaces and tabs stand between it and a line feed. (An
+// empty value is reported as an empty piece just after its line's end, so empty pieces say nothing.)
 bool HttpProtocol::startsLine(const char* at) const {
   const char* p = at;
   while (p > chunkBegin_ && (p[-1] == ' ' || p[-1] == '\t')) --p;
@@ -230,7 +231,7 @@ bool HttpProtocol::startsLine(const char* at) const {
 
 int HttpProtocol::onHeaderValue(http_parser* parser, const char* at, std::size_t length) {
   HttpProtocol& p = self(parser);
-  p.failure_ = p.head_.addValue({at, length}, p.startsLine(at));
+  p.failure_ = p.head_.addValue({at, length}, length != 0 && p.startsLine(at));
   return p.failure_ != 0 ? 1 : 0;
 }
 
