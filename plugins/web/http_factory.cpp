@@ -48,15 +48,27 @@ std::shared_ptr<cppd::Protocol> HttpFactory::buildProtocol(const cppd::Address& 
   return std::make_shared<HttpProtocol>(shared_from_this(), std::move(host));
 }
 
-// Makes room by closing the connection that has waited longest for its client. One that is still sending its
-// request must have had a whole second: a new client's request may not have been read yet when the next
-// connection is accepted.
+// Makes room by closing the connection that has waited longest for its client: an idle one, else one still
+// sending its request, else one whose answer has not moved for a sweep (a reader that stopped). A connection
+// still sending its request must have had a whole second: a new client's request may not have been read yet
+// when the next connection is accepted. The last case walks every connection, but only when the limit is reached
+// and nothing cheaper can go.
 bool HttpFactory::evictOne() {
   HttpProtocol* victim = idle_.front();
-  if (victim == nullptr) {
+  if (victim == nullptr && reading_.front() != nullptr && reading_.front()->hook().since < tick_) {
     victim = reading_.front();
-    if (victim == nullptr || victim->hook().since >= tick_) return false;
   }
+  if (victim == nullptr) {
+    std::uint64_t oldest = tick_;
+    for (HttpProtocol* protocol : live_) {
+      const std::uint64_t since = protocol->stalledSince(tick_);
+      if (since != 0 && since <= oldest) {
+        oldest = since;
+        victim = protocol;
+      }
+    }
+  }
+  if (victim == nullptr) return false;
   victim->evict();
   return true;
 }

@@ -108,6 +108,11 @@ bool HttpProtocol::deadlinePassed(std::uint64_t now) {
   return false;
 }
 
+std::uint64_t HttpProtocol::stalledSince(std::uint64_t now) const {
+  if (refused() || lingering_ || lastBuffered_ == 0 || sendProgress_ >= now) return 0;
+  return transport().bufferedBytes() == lastBuffered_ ? sendProgress_ + 1 : 0;
+}
+
 void HttpProtocol::enter(Phase phase) {
   phase_ = phase;
   phaseStart_ = factory_->tick();

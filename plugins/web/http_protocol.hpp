@@ -61,6 +61,10 @@ class HttpProtocol final : public cppd::Protocol {
   /// Leaves the factory and closes the connection now (dropping output that is still waiting).
   void evict();
 
+  /// The tick since which output has been waiting without moving (seen by the sweeps so far), or 0 when it has
+  /// moved at the last sweep or none is waiting: the reader stopped reading, or reads too slowly to matter.
+  std::uint64_t stalledSince(std::uint64_t now) const;
+
   bool refused() const noexcept { return admission_ == Admission::refused; }
   const std::string& peerHost() const noexcept { return peerHost_; }
   ListHook& hook() noexcept { return hook_; }
