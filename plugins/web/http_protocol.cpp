@@ -18,23 +18,6 @@ namespace {
 
 HttpProtocol& self(http_parser* parser) { return *static_cast<HttpProtocol*>(parser->data); }
 
-// RFC 9110 13.1.2: If-None-Match uses the weak comparison; "*" matches any current representation.
-bool etagMatches(std::string_view header, std::string_view etag) {
-  std::size_t at = 0;
-  while (at < header.size()) {
-    std::size_t end = header.find(',', at);
-    if (end == std::string_view::npos) end = header.size();
-    std::string_view tag = header.substr(at, end - at);
-    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
-    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
-    if (tag == "*") return true;
-    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
-    if (tag == etag) return true;
-    at = end + 1;
-  }
-  return false;
-}
-
 // Seconds of a deadline as sweep ticks, rounded up: a deadline is never shorter than asked.
 std::uint64_t ticks(double seconds) { return static_cast<std::uint64_t>(std::ceil(seconds)); }
 
@@ -315,7 +298,7 @@ void HttpProtocol::serveLookup(const Lookup& found) {
 }
 
 void HttpProtocol::serveFile(const FileEntry& file) {
-  if (notModified(file)) {
+  if (head_.notModified(file.etag, file.mtime, now_)) {
     beginResponse(304);
     out_.append("ETag: ").append(file.etag).append("\r\nLast-Modified: ").append(file.lastModified).append("\r\n");
     if (!keepAlive_) out_.append("Connection: close\r\n");
@@ -350,15 +333,6 @@ void HttpProtocol::serveFile(const FileEntry& file) {
   endHeaders(length);
   if (!headRequest_) sendBody(file, offset, length);
   logAccess(partial ? 206 : 200, headRequest_ ? 0 : length);
-}
-
-// Conditional requests (RFC 9110 13.2.2): If-None-Match wins over If-Modified-Since. A date in the future is
-// not a valid validator (RFC 9110 13.1.3) and is ignored.
-bool HttpProtocol::notModified(const FileEntry& file) const {
-  if (!head_.ifNoneMatch().empty()) return etagMatches(head_.ifNoneMatch(), file.etag);
-  if (head_.ifModifiedSince().empty()) return false;
-  const auto since = parseHttpDate(head_.ifModifiedSince());
-  return since && *since <= now_ && file.mtime <= *since;
 }
 
 void HttpProtocol::sendBody(const FileEntry& file, std::uint64_t offset, std::uint64_t length) {

@@ -89,7 +89,6 @@ class HttpProtocol final : public cppd::Protocol {
   void handleRequest();
   void serveLookup(const Lookup& found);
   void serveFile(const FileEntry& file);
-  bool notModified(const FileEntry& file) const;
   void respondSimple(int status, std::string_view extraHeaders, bool withBody);
   void beginResponse(int status);
   void endHeaders(std::uint64_t contentLength);

@@ -1,5 +1,7 @@
 #include "request_head.hpp"
 
+#include "http_date.hpp"
+
 namespace web {
 namespace {
 
@@ -16,6 +18,23 @@ std::string_view trimmed(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   return text;
+}
+
+// RFC 9110 13.1.2: If-None-Match uses the weak comparison; "*" matches any current representation.
+bool etagMatches(std::string_view header, std::string_view etag) {
+  std::size_t at = 0;
+  while (at < header.size()) {
+    std::size_t end = header.find(',', at);
+    if (end == std::string_view::npos) end = header.size();
+    std::string_view tag = header.substr(at, end - at);
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (tag == "*") return true;
+    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+    if (tag == etag) return true;
+    at = end + 1;
+  }
+  return false;
 }
 
 }  // namespace
@@ -98,6 +117,15 @@ int RequestHead::finish(bool http10) {
   // smuggling attempt until proven otherwise; the only coding this server can frame is a single "chunked".
   if (http10 || contentLengths_ > 0 || transferEncodings_ > 1 || !chunkedOnly_) return 400;
   return 0;
+}
+
+// Conditional requests (RFC 9110 13.2.2): If-None-Match wins over If-Modified-Since. A date in the future is
+// not a valid validator (RFC 9110 13.1.3) and is ignored.
+bool RequestHead::notModified(std::string_view etag, std::time_t modified, std::time_t now) const {
+  if (!ifNoneMatch_.empty()) return etagMatches(ifNoneMatch_, etag);
+  if (ifModifiedSince_.empty()) return false;
+  const auto since = parseHttpDate(ifModifiedSince_);
+  return since && *since <= now && modified <= *since;
 }
 
 }  // namespace web

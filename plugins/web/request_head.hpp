@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <ctime>
 #include <string>
 #include <string_view>
 
@@ -36,9 +37,11 @@ class RequestHead {
   /// Host; Transfer-Encoding in HTTP/1.0, together with Content-Length, or other than one "chunked").
   int finish(bool http10);
 
+  /// True when the conditional headers say the client's copy (of a file with this ETag and modification time)
+  /// is current at `now`: 304.
+  bool notModified(std::string_view etag, std::time_t modified, std::time_t now) const;
+
   const std::string& url() const noexcept { return url_; }
-  const std::string& ifNoneMatch() const noexcept { return ifNoneMatch_; }
-  const std::string& ifModifiedSince() const noexcept { return ifModifiedSince_; }
   const std::string& range() const noexcept { return range_; }
   const std::string& ifRange() const noexcept { return ifRange_; }
   bool hasHost() const noexcept { return hosts_ > 0; }

@@ -85,12 +85,10 @@ inline End readChunked(std::string_view in, std::size_t& at) {
 inline End readRequest(std::string_view in, std::size_t& at) {
   std::string_view line;
   if (!nextLine(in, at, line)) return End::partial;
-  const std::size_t version = line.rfind(" HTTP/");
-  if (version == std::string_view::npos || line.size() != version + 9 || line[version + 7] != '.' ||
-      !controlFree(line)) {
-    return End::unknown;
-  }
-  const bool http10 = line.substr(version + 6) == "1.0";
+  // The request line's syntax is not framing: only its version matters here (HTTP/1.0 has no chunking).
+  const std::size_t space = line.rfind(' ');
+  if (space == std::string_view::npos || line.find(' ') == space || !controlFree(line)) return End::unknown;
+  const bool http10 = line.size() >= 4 && line.substr(line.size() - 4) == "/1.0";
   int hosts = 0, lengths = 0, encodings = 0;
   std::size_t length = 0;
   for (;;) {
