@@ -29,7 +29,7 @@ HttpProtocol::HttpProtocol(std::shared_ptr<HttpFactory> factory, std::string pee
   parser_.data = this;
 }
 
-HttpProtocol::~HttpProtocol() = default;
+HttpProtocol::~HttpProtocol() { ConnectionList::remove(this); }
 
 const http_parser_settings& HttpProtocol::settings() {
   static const http_parser_settings kSettings = [] {

@@ -4,7 +4,6 @@ The real binary on 127.0.0.1, raw sockets and curl. Deadlines are set to a secon
 the sweep that enforces them runs once a second, so a deadline may run up to a second over, and the bounds below
 allow for that.
 """
-import os
 import resource
 import shutil
 import socket
@@ -14,10 +13,6 @@ import unittest
 
 from cppdtest import wait_for
 from web_test import RawClient, WebCase, curl, get
-
-
-def open_descriptors(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def server_side_established(server_port, client_port):
@@ -148,7 +143,6 @@ class WebConnectionLimitTest(WebCase):
         result = curl("-o", "/dev/null", "-w", "%{http_code}", self.url("/hello.txt"), timeout=10)
         self.assertEqual(result.stdout, b"200", result.stderr)
         self.assertLess(time.monotonic() - started, 1)
-        self.assertLessEqual(open_descriptors(server.pid), 512)
 
 
 @unittest.skipIf(shutil.which("slowhttptest") is None, "slowhttptest is not installed (cmake/install-deps.sh)")
