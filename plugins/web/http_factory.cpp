@@ -1,7 +1,8 @@
 #include "http_factory.hpp"
 
+#include <sys/resource.h>
+
 #include <chrono>
-#include <cmath>
 #include <utility>
 #include <vector>
 
@@ -12,28 +13,102 @@
 
 namespace web {
 
+std::size_t connectionLimitFromDescriptors() {
+  // The process's own: standard streams, the log, listening sockets, the loop's epoll, signal and async
+  // descriptors, with room to spare.
+  constexpr std::size_t kOwn = 64;
+  constexpr std::size_t kReserved = kOwn + FileCache::kMaxOpenFiles + HttpFactory::kMaxRefusals;
+  rlimit limit{};
+  std::size_t soft = 1024;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    soft = limit.rlim_cur == RLIM_INFINITY ? std::size_t{1} << 20 : static_cast<std::size_t>(limit.rlim_cur);
+  }
+  return soft > kReserved + 2 ? (soft - kReserved) / 2 : 1;
+}
+
 HttpFactory::HttpFactory(WebConfig config, cppd::Reactor& reactor)
     : config_(std::move(config)),
       reactor_(reactor),
       root_(config_.root),
-      files_(root_, config_.index, config_.listing) {}
+      files_(root_, config_.index, config_.listing),
+      limit_(config_.maxConnections) {}
 
 HttpFactory::~HttpFactory() { sweep_.cancel(); }
 
-std::shared_ptr<cppd::Protocol> HttpFactory::buildProtocol(const cppd::Address&) {
-  if (config_.maxConnections != 0 && live_.size() >= config_.maxConnections) {
-    if (!refusing_) {
-      cppd::log::warn("refusing connections: {} are open (--max-connections)", live_.size());
-      refusing_ = true;
+std::shared_ptr<cppd::Protocol> HttpFactory::buildProtocol(const cppd::Address& addr) {
+  std::string host = addr.isTcp() ? addr.host() : std::string();
+  if (config_.maxPerAddress != 0 && !host.empty()) {
+    auto found = perAddress_.find(host);
+    if (found != perAddress_.end() && found->second >= config_.maxPerAddress) {
+      return refuse(host, "--max-connections-per-address");
     }
-    return nullptr;
   }
+  if (limit_ != 0 && live_.size() - refusals_ >= limit_ && !evictOne()) return refuse(host, "--max-connections");
   refusing_ = false;
-  return std::make_shared<HttpProtocol>(shared_from_this());
+  return std::make_shared<HttpProtocol>(shared_from_this(), std::move(host));
+}
+
+// Makes room by closing the connection that has waited longest for its client: an idle one, else one still
+// sending its request, else one whose answer has not moved for a sweep (a reader that stopped). A connection
+// still sending its request must have had a whole second: a new client's request may not have been read yet
+// when the next connection is accepted. The last case walks every connection, but only when the limit is reached
+// and nothing cheaper can go.
+bool HttpFactory::evictOne() {
+  HttpProtocol* victim = idle_.front();
+  if (victim == nullptr && reading_.front() != nullptr && reading_.front()->hook().since < tick_) {
+    victim = reading_.front();
+  }
+  if (victim == nullptr) {
+    std::uint64_t oldest = tick_;
+    for (HttpProtocol* protocol : live_) {
+      const std::uint64_t since = protocol->stalledSince(tick_);
+      if (since != 0 && since <= oldest) {
+        oldest = since;
+        victim = protocol;
+      }
+    }
+  }
+  if (victim == nullptr) return false;
+  victim->evict();
+  return true;
+}
+
+std::shared_ptr<cppd::Protocol> HttpFactory::refuse(const std::string& host, const char* why) {
+  if (!refusing_) {
+    cppd::log::warn("refusing connections ({} open, {} from {}): {}", live_.size() - refusals_,
+                    perAddress_.count(host) != 0 ? perAddress_[host] : 0, host, why);
+    refusing_ = true;
+  }
+  if (refusals_ >= kMaxRefusals) return nullptr;
+  return std::make_shared<HttpProtocol>(shared_from_this(), host, HttpProtocol::Admission::refused);
+}
+
+void HttpFactory::add(HttpProtocol* protocol) {
+  if (!live_.insert(protocol).second) return;
+  if (protocol->refused()) {
+    ++refusals_;
+  } else if (config_.maxPerAddress != 0) {
+    ++perAddress_[protocol->peerHost()];
+  }
+}
+
+// Idempotent: an evicted connection leaves at once and again when its connectionLost comes.
+void HttpFactory::remove(HttpProtocol* protocol) {
+  ConnectionList::remove(protocol);
+  if (live_.erase(protocol) == 0) return;
+  if (protocol->refused()) {
+    --refusals_;
+  } else if (config_.maxPerAddress != 0) {
+    auto found = perAddress_.find(protocol->peerHost());
+    if (found != perAddress_.end() && --found->second == 0) perAddress_.erase(found);
+  }
 }
 
 void HttpFactory::startFactory() {
-  cppd::log::info("serving {} (index {}, listings {})", root_.path(), config_.index, config_.listing ? "on" : "off");
+  if (limit_ == 0) limit_ = connectionLimitFromDescriptors();
+  cppd::log::info("serving {} (index {}, listings {}); at most {} connections{}", root_.path(), config_.index,
+                  config_.listing ? "on" : "off", limit_,
+                  config_.maxConnections == 0 ? " (from the descriptor limit)" : "");
   scheduleSweep();
 }
 
@@ -56,17 +131,11 @@ const std::string& HttpFactory::date(std::time_t now) {
 }
 
 void HttpFactory::sweep() {
-  const bool keepAliveExpires = config_.keepAliveTimeout > 0;
-  const auto timeout = keepAliveExpires ? static_cast<std::uint64_t>(std::ceil(config_.keepAliveTimeout)) : 0;
   std::vector<HttpProtocol*> expired;
   for (HttpProtocol* protocol : live_) {
-    if (protocol->lingerExpired(tick_) ||
-        (keepAliveExpires && tick_ >= timeout && protocol->idleSince(tick_ - timeout))) {
-      expired.push_back(protocol);
-    }
+    if (protocol->deadlinePassed(tick_)) expired.push_back(protocol);
   }
-  // loseConnection ends a lingering (half-closed) connection too; on one already closing it does nothing.
-  for (HttpProtocol* protocol : expired) protocol->transport().loseConnection();
+  for (HttpProtocol* protocol : expired) protocol->evict();
 }
 
 }  // namespace web

@@ -1,6 +1,8 @@
 #include "http_protocol.hpp"
 
 #include <algorithm>
+#include <climits>
+#include <cmath>
 #include <cstring>
 #include <utility>
 
@@ -16,40 +18,18 @@ namespace {
 
 HttpProtocol& self(http_parser* parser) { return *static_cast<HttpProtocol*>(parser->data); }
 
-bool equalsLower(std::string_view text, std::string_view lower) {
-  if (text.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i] >= 'A' && text[i] <= 'Z' ? static_cast<char>(text[i] + 32) : text[i];
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
-// RFC 9110 13.1.2: If-None-Match uses the weak comparison; "*" matches any current representation.
-bool etagMatches(std::string_view header, std::string_view etag) {
-  std::size_t at = 0;
-  while (at < header.size()) {
-    std::size_t end = header.find(',', at);
-    if (end == std::string_view::npos) end = header.size();
-    std::string_view tag = header.substr(at, end - at);
-    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
-    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
-    if (tag == "*") return true;
-    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
-    if (tag == etag) return true;
-    at = end + 1;
-  }
-  return false;
-}
+// Seconds of a deadline as sweep ticks, rounded up: a deadline is never shorter than asked.
+std::uint64_t ticks(double seconds) { return static_cast<std::uint64_t>(std::ceil(seconds)); }
 
 }  // namespace
 
-HttpProtocol::HttpProtocol(std::shared_ptr<HttpFactory> factory) : factory_(std::move(factory)) {
+HttpProtocol::HttpProtocol(std::shared_ptr<HttpFactory> factory, std::string peerHost, Admission admission)
+    : factory_(std::move(factory)), peerHost_(std::move(peerHost)), admission_(admission) {
   http_parser_init(&parser_, HTTP_REQUEST);
   parser_.data = this;
 }
 
-HttpProtocol::~HttpProtocol() = default;
+HttpProtocol::~HttpProtocol() { ConnectionList::remove(this); }
 
 const http_parser_settings& HttpProtocol::settings() {
   static const http_parser_settings kSettings = [] {
@@ -67,19 +47,74 @@ const http_parser_settings& HttpProtocol::settings() {
 
 void HttpProtocol::connectionMade() {
   factory_->add(this);
-  lastActive_ = factory_->tick();
-  if (factory_->config().accessLog) peerHost_ = transport().getPeer().host();
+  if (factory_->config().accessLog && peerHost_.empty()) peerHost_ = transport().getPeer().host();
+  phaseStart_ = factory_->tick();
+  sendProgress_ = phaseStart_;
+  if (refused()) {
+    // Answered before the request is read: the client reads the 503 whatever it sends, and the lingering close
+    // lets it. A second is enough for a client that is already sending.
+    now_ = std::time(nullptr);
+    lingerTicks_ = 1;
+    fail(503, "Retry-After: 1\r\n");
+    return;
+  }
+  factory_->reading().push(this, phaseStart_);
 }
 
 void HttpProtocol::connectionLost(const cppd::DisconnectReason&) { factory_->remove(this); }
 
-bool HttpProtocol::idleSince(std::uint64_t tick) const {
-  if (lastActive_ > tick) return false;
-  return connected() && transport().bufferedBytes() == 0;
+void HttpProtocol::evict() {
+  factory_->remove(this);
+  if (transport().bufferedBytes() == 0) {
+    transport().loseConnection();  // ends a lingering (half-closed) connection too
+  } else {
+    transport().abortConnection();
+  }
+}
+
+bool HttpProtocol::deadlinePassed(std::uint64_t now) {
+  if (lingering_) return now >= phaseStart_ + lingerTicks_;
+  const WebConfig& config = factory_->config();
+  const std::size_t buffered = transport().bufferedBytes();
+  if (buffered != lastBuffered_ || buffered == 0) {
+    lastBuffered_ = buffered;
+    sendProgress_ = now;
+  }
+  if (buffered != 0) return now > sendProgress_ + ticks(config.sendTimeout);
+  switch (phase_) {
+    case Phase::waiting:
+    case Phase::head: return now > phaseStart_ + ticks(config.headerTimeout);
+    case Phase::body: return now > phaseStart_ + ticks(config.bodyTimeout);
+    case Phase::idle: return now > phaseStart_ + ticks(config.keepAliveTimeout);
+    case Phase::answering: return now > phaseStart_ + ticks(config.sendTimeout);
+  }
+  return false;
+}
+
+std::uint64_t HttpProtocol::stalledSince(std::uint64_t now) const {
+  if (refused() || lingering_ || lastBuffered_ == 0 || sendProgress_ >= now) return 0;
+  return transport().bufferedBytes() == lastBuffered_ ? sendProgress_ + 1 : 0;
+}
+
+void HttpProtocol::enter(Phase phase) {
+  phase_ = phase;
+  phaseStart_ = factory_->tick();
+}
+
+// After an answer, the connection is idle (and the keep-alive timeout runs) once the answer has been handed to
+// the kernel; until then the send timeout watches it.
+void HttpProtocol::idleWhenSent() {
+  if (phase_ != Phase::answering || closing_ || idleWatch_ || !connected()) return;
+  idleWatch_ = true;
+  transport().whenDrained([this] {
+    idleWatch_ = false;
+    if (phase_ != Phase::answering || closing_) return;
+    enter(Phase::idle);
+    factory_->idle().push(this, phaseStart_);
+  });
 }
 
 void HttpProtocol::dataReceived(std::string_view data) {
-  lastActive_ = factory_->tick();
   if (closing_) return;  // the answer that closes the connection is on its way; later input is dropped
   if (HTTP_PARSER_ERRNO(&parser_) == HPE_PAUSED) {
     if (pending_.size() + data.size() > kMaxPendingInput) {
@@ -93,11 +128,19 @@ void HttpProtocol::dataReceived(std::string_view data) {
   }
   feed(data);
   flush();
+  idleWhenSent();
 }
 
 void HttpProtocol::feed(std::string_view data) {
   now_ = std::time(nullptr);
+  chunkBegin_ = data.data();
   const std::size_t parsed = http_parser_execute(&parser_, &settings(), data.data(), data.size());
+  for (std::size_t i = std::min(parsed, data.size()); i > 0; --i) {
+    if (data[i - 1] != ' ' && data[i - 1] != '\t') {
+      carry_ = data[i - 1];
+      break;
+    }
+  }
   const auto error = HTTP_PARSER_ERRNO(&parser_);
   if (error == HPE_OK || closing_) return;
   if (error == HPE_PAUSED) {
@@ -125,6 +168,7 @@ void HttpProtocol::resume() {
   pending_.clear();
   feed(input);
   flush();
+  idleWhenSent();
 }
 
 // Writes the gathered responses; after one that said "Connection: close", closes once everything is sent.
@@ -144,85 +188,54 @@ void HttpProtocol::flush() {
 
 int HttpProtocol::onMessageBegin(http_parser* parser) {
   HttpProtocol& p = self(parser);
-  p.url_.clear();
-  p.field_.clear();
-  p.value_.clear();
-  p.inValue_ = false;
-  p.ifNoneMatch_.clear();
-  p.ifModifiedSince_.clear();
-  p.range_.clear();
-  p.ifRange_.clear();
-  p.hasHost_ = false;
-  p.headerBytes_ = 0;
-  p.inMessage_ = true;
+  p.head_.clear();
+  // A connection's first request has had its header timeout running since the accept.
+  if (p.phase_ != Phase::waiting) p.enter(Phase::head);
+  p.phase_ = Phase::head;
+  p.factory_->reading().push(&p, p.phaseStart_);
   return 0;
 }
 
 int HttpProtocol::onUrl(http_parser* parser, const char* at, std::size_t length) {
   HttpProtocol& p = self(parser);
-  if (p.url_.size() + length > kMaxTarget) {
-    p.failure_ = 414;
-    return 1;
-  }
-  p.url_.append(at, length);
-  return 0;
-}
-
-bool HttpProtocol::countHeaderBytes(std::size_t length) {
-  headerBytes_ += length;
-  if (headerBytes_ <= kMaxHeaderBytes) return true;
-  failure_ = 431;
-  return false;
+  p.failure_ = p.head_.addUrl({at, length});
+  return p.failure_ != 0 ? 1 : 0;
 }
 
 int HttpProtocol::onHeaderField(http_parser* parser, const char* at, std::size_t length) {
   HttpProtocol& p = self(parser);
-  if (!p.countHeaderBytes(length)) return 1;
-  if (p.inValue_ || p.field_.empty()) {
-    if (!p.countHeaderBytes(4)) return 1;  // ": " and CRLF of a new line count against the limit too
-  }
-  if (p.inValue_) {
-    p.commitHeader();
-    p.field_.clear();
-    p.value_.clear();
-    p.inValue_ = false;
-  }
-  p.field_.append(at, length);
-  return 0;
+  p.failure_ = p.head_.addField({at, length});
+  return p.failure_ != 0 ? 1 : 0;
+}
+
+// http_parser joins a folded line to the previous value without saying so, and drops the whitespace that begins
+// it: a value piece is on a continuation line when only spaces and tabs stand between it and a line feed. (An
+// empty value is reported as an empty piece just after its line's end, so empty pieces say nothing.)
+bool HttpProtocol::startsLine(const char* at) const {
+  const char* p = at;
+  while (p > chunkBegin_ && (p[-1] == ' ' || p[-1] == '\t')) --p;
+  return (p > chunkBegin_ ? p[-1] : carry_) == '\n';
 }
 
 int HttpProtocol::onHeaderValue(http_parser* parser, const char* at, std::size_t length) {
   HttpProtocol& p = self(parser);
-  if (!p.countHeaderBytes(length)) return 1;
-  p.inValue_ = true;
-  p.value_.append(at, length);
-  return 0;
-}
-
-void HttpProtocol::commitHeader() {
-  if (equalsLower(field_, "host")) {
-    hasHost_ = true;
-  } else if (equalsLower(field_, "if-none-match")) {
-    ifNoneMatch_ = value_;
-  } else if (equalsLower(field_, "if-modified-since")) {
-    ifModifiedSince_ = value_;
-  } else if (equalsLower(field_, "range")) {
-    range_ = value_;
-  } else if (equalsLower(field_, "if-range")) {
-    ifRange_ = value_;
-  }
+  p.failure_ = p.head_.addValue({at, length}, length != 0 && p.startsLine(at));
+  return p.failure_ != 0 ? 1 : 0;
 }
 
 int HttpProtocol::onHeadersComplete(http_parser* parser) {
   HttpProtocol& p = self(parser);
-  if (p.inValue_) p.commitHeader();
-  p.inValue_ = false;
+  p.failure_ = p.head_.finish(parser->http_major == 1 && parser->http_minor == 0);
+  if (p.failure_ != 0) return -1;
+  const bool body = (parser->flags & F_CHUNKED) != 0 || (parser->content_length != 0 && parser->content_length != ULLONG_MAX);
+  if (body) p.enter(Phase::body);
   return 0;
 }
 
 int HttpProtocol::onMessageComplete(http_parser* parser) {
   HttpProtocol& p = self(parser);
-  p.inMessage_ = false;
+  ConnectionList::remove(&p);
+  p.enter(Phase::answering);
   p.handleRequest();
   if (p.closing_) return 1;  // stop: nothing after this request is answered
   if (p.transport().bufferedBytes() + p.out_.size() > kMaxBacklog) http_parser_pause(parser, 1);
@@ -238,7 +251,7 @@ void HttpProtocol::handleRequest() {
     fail(505);
     return;
   }
-  if (parser_.http_minor >= 1 && !hasHost_) {
+  if (parser_.http_minor >= 1 && !head_.hasHost()) {
     fail(400);  // RFC 9112 3.2: a 1.1 request without Host
     return;
   }
@@ -246,7 +259,7 @@ void HttpProtocol::handleRequest() {
     respondSimple(405, "Allow: GET, HEAD\r\n", true);
     return;
   }
-  const RequestPath path = parseRequestPath(url_);
+  const RequestPath path = parseRequestPath(head_.url());
   switch (path.status) {
     case PathStatus::badRequest: fail(400); return;
     case PathStatus::forbidden: respondSimple(403, {}, true); return;
@@ -271,7 +284,7 @@ void HttpProtocol::serveLookup(const Lookup& found) {
     case Lookup::Kind::notFound: respondSimple(404, {}, true); return;
     case Lookup::Kind::forbidden: respondSimple(403, {}, true); return;
     case Lookup::Kind::error:
-      cppd::log::error("cannot serve {}: {}", url_, std::strerror(found.error));
+      cppd::log::error("cannot serve {}: {}", head_.url(), std::strerror(found.error));
       respondSimple(500, {}, true);
       return;
     case Lookup::Kind::redirect: return;  // handled by the caller
@@ -285,15 +298,7 @@ void HttpProtocol::serveLookup(const Lookup& found) {
 }
 
 void HttpProtocol::serveFile(const FileEntry& file) {
-  // Conditional requests (RFC 9110 13.2.2): If-None-Match wins over If-Modified-Since.
-  bool notModified = false;
-  if (!ifNoneMatch_.empty()) {
-    notModified = etagMatches(ifNoneMatch_, file.etag);
-  } else if (!ifModifiedSince_.empty()) {
-    const auto since = parseHttpDate(ifModifiedSince_);
-    notModified = since && file.mtime <= *since;
-  }
-  if (notModified) {
+  if (head_.notModified(file.etag, file.mtime, now_)) {
     beginResponse(304);
     out_.append("ETag: ").append(file.etag).append("\r\nLast-Modified: ").append(file.lastModified).append("\r\n");
     if (!keepAlive_) out_.append("Connection: close\r\n");
@@ -303,8 +308,9 @@ void HttpProtocol::serveFile(const FileEntry& file) {
     return;
   }
   ByteRange range;
-  if (!range_.empty() && (ifRange_.empty() || ifRange_ == file.etag || ifRange_ == file.lastModified)) {
-    range = parseByteRange(range_, file.size);
+  const std::string& ifRange = head_.ifRange();
+  if (!head_.range().empty() && (ifRange.empty() || ifRange == file.etag || ifRange == file.lastModified)) {
+    range = parseByteRange(head_.range(), file.size);
   }
   if (range.kind == ByteRange::Kind::unsatisfiable) {
     respondSimple(416, "Content-Range: bytes */" + std::to_string(file.size) + "\r\n", true);
@@ -341,9 +347,10 @@ void HttpProtocol::sendBody(const FileEntry& file, std::uint64_t offset, std::ui
     out_.clear();
     return;
   }
-  transport().write(out_);  // not flush(): a closing connection must still take the file
+  // Not flush(): a closing connection must still take the file. One call, so the head leaves in the same
+  // packets as the file's first bytes.
+  transport().writeAndSendFile(out_, file.file, offset, length);
   out_.clear();
-  transport().sendFile(file.file, offset, length);
 }
 
 void HttpProtocol::beginResponse(int status) { appendStatusLine(out_, status, factory_->date(now_)); }
@@ -375,21 +382,22 @@ void HttpProtocol::respondSimple(int status, std::string_view extraHeaders, bool
 // and closing with unread input would make the kernel send a reset that can destroy the answer before the client
 // reads it: so the connection half-closes once the answer is sent and drops what still comes, until the client
 // closes or the factory's sweep ends it after kLingerTicks.
-void HttpProtocol::fail(int status) {
+void HttpProtocol::fail(int status, std::string_view extraHeaders) {
   keepAlive_ = false;
   headRequest_ = false;
-  respondSimple(status, {}, true);
+  respondSimple(status, extraHeaders, true);
   closing_ = true;
   lingering_ = true;
-  lingerStart_ = factory_->tick();
+  enter(phase_);
+  if (!refused()) factory_->idle().push(this, phaseStart_);  // the first to close when room is needed
   flush();
 }
 
 void HttpProtocol::logAccess(int status, std::uint64_t bytes) {
   if (!factory_->config().accessLog) return;
-  const bool known = status != 400 && status != 414 && status != 431;
+  const bool known = status != 400 && status != 414 && status != 431 && status != 503;
   cppd::log::info("{} - - [{}] \"{} {} HTTP/{}.{}\" {} {}", peerHost_, formatCommonLogTime(now_),
-                  known ? http_method_str(static_cast<http_method>(parser_.method)) : "-", known ? url_ : "-",
+                  known ? http_method_str(static_cast<http_method>(parser_.method)) : "-", known ? head_.url() : "-",
                   parser_.http_major, parser_.http_minor, status, bytes);
 }
 

@@ -11,7 +11,9 @@
 #include <cppd/protocol.hpp>
 
 #include "byte_range.hpp"
+#include "connection_list.hpp"
 #include "file_cache.hpp"
+#include "request_head.hpp"
 
 namespace web {
 
@@ -22,23 +24,29 @@ class HttpFactory;
 ///
 /// - GET and HEAD; anything else is 405 with "Allow: GET, HEAD" (the body, if any, is read and dropped).
 /// - Persistent connections follow http_should_keep_alive (HTTP/1.1 default, HTTP/1.0 with keep-alive,
-///   "Connection: close"). A malformed request (400), an over-long target (414, over kMaxTarget bytes) or
-///   header section (431, over kMaxHeaderBytes) is answered and the connection closed once it is sent.
+///   "Connection: close"). A malformed request or one whose framing is ambiguous (400, see RequestHead), an
+///   over-long target (414) or header section (431) is answered and the connection closed once it is sent.
 /// - Responses of one read are gathered and written together. When more than kMaxBacklog bytes wait in the
 ///   transport, parsing pauses until they drain, so a client pipelining without reading holds bounded memory.
+/// - Deadlines, checked by the factory's sweep (deadlinePassed): the whole head must arrive within the header
+///   timeout (from the accept for a connection's first request, from the first byte for later ones), the body
+///   within the body timeout of the head's end, the next request's first byte within the keep-alive timeout of
+///   the previous answer having been sent, and output waiting to be sent must move within the send timeout.
 ///
 /// Loop thread only (it is a Protocol).
 class HttpProtocol final : public cppd::Protocol {
  public:
-  static constexpr std::size_t kMaxTarget = 8192;
-  static constexpr std::size_t kMaxHeaderBytes = 16384;
   static constexpr std::size_t kMaxBacklog = 1 << 20;
   static constexpr std::size_t kMaxPendingInput = 1 << 20;
   /// How long a refused request's connection keeps reading (and dropping) what the client still sends, after the
   /// refusal has been sent and the sending side shut down (nginx's lingering close; its lingering_timeout).
   static constexpr std::uint64_t kLingerTicks = 5;
 
-  explicit HttpProtocol(std::shared_ptr<HttpFactory> factory);
+  /// refused: the connection is over a limit; it is answered 503 with Retry-After before its request is read.
+  enum class Admission { admitted, refused };
+
+  explicit HttpProtocol(std::shared_ptr<HttpFactory> factory, std::string peerHost = {},
+                        Admission admission = Admission::admitted);
   ~HttpProtocol() override;
 
   void connectionMade() override;
@@ -46,14 +54,24 @@ class HttpProtocol final : public cppd::Protocol {
   void connectionLost(const cppd::DisconnectReason& reason) override;
   std::string logPrefix() const override { return "HttpProtocol"; }
 
-  /// True when the connection has had no input for timeout ticks and nothing is being sent to it.
-  bool idleSince(std::uint64_t tick) const;
+  /// True when one of the deadlines above (or the lingering time after a refusal) has passed at tick `now`.
+  /// Called once a tick: it also notes whether the output waiting to be sent has moved since the last call.
+  bool deadlinePassed(std::uint64_t now);
 
-  /// True when the connection has lingered after a refusal for kLingerTicks by tick `now`: time to close it.
-  bool lingerExpired(std::uint64_t now) const { return lingering_ && now >= lingerStart_ + kLingerTicks; }
+  /// Leaves the factory and closes the connection now (dropping output that is still waiting).
+  void evict();
+
+  /// The tick since which output has been waiting without moving (seen by the sweeps so far), or 0 when it has
+  /// moved at the last sweep or none is waiting: the reader stopped reading, or reads too slowly to matter.
+  std::uint64_t stalledSince(std::uint64_t now) const;
+
+  bool refused() const noexcept { return admission_ == Admission::refused; }
+  const std::string& peerHost() const noexcept { return peerHost_; }
+  ListHook& hook() noexcept { return hook_; }
 
  private:
-  enum class Header { other, ifNoneMatch, ifModifiedSince, range, ifRange, host };
+  // Where the connection is in its request/answer cycle, for the deadlines.
+  enum class Phase { waiting, head, body, answering, idle };
 
   static int onMessageBegin(http_parser* parser);
   static int onUrl(http_parser* parser, const char* at, std::size_t length);
@@ -65,8 +83,9 @@ class HttpProtocol final : public cppd::Protocol {
 
   void feed(std::string_view data);
   void resume();
-  void commitHeader();
-  bool countHeaderBytes(std::size_t length);
+  bool startsLine(const char* at) const;
+  void enter(Phase phase);
+  void idleWhenSent();
   void handleRequest();
   void serveLookup(const Lookup& found);
   void serveFile(const FileEntry& file);
@@ -74,34 +93,31 @@ class HttpProtocol final : public cppd::Protocol {
   void beginResponse(int status);
   void endHeaders(std::uint64_t contentLength);
   void sendBody(const FileEntry& file, std::uint64_t offset, std::uint64_t length);
-  void fail(int status);
+  void fail(int status, std::string_view extraHeaders = {});
   void logAccess(int status, std::uint64_t bytes);
   void flush();
 
   std::shared_ptr<HttpFactory> factory_;
+  std::string peerHost_;
+  Admission admission_;
   http_parser parser_{};
-  std::string url_;
-  std::string field_;
-  std::string value_;
-  bool inValue_ = false;
-  Header current_ = Header::other;
-  std::string ifNoneMatch_;
-  std::string ifModifiedSince_;
-  std::string range_;
-  std::string ifRange_;
-  bool hasHost_ = false;
-  std::size_t headerBytes_ = 0;
-  int failure_ = 0;         // 414 or 431, set by a callback that stopped the parser
-  bool inMessage_ = false;  // between message begin and complete
+  RequestHead head_;
+  int failure_ = 0;         // 400, 414 or 431, set by a callback that stopped the parser
   bool keepAlive_ = true;   // of the request being answered
   bool closing_ = false;    // a response said "Connection: close": nothing more is read or answered
-  bool lingering_ = false;  // a refusal (400, 414, 431): half-closed, input dropped until the client closes
-  std::uint64_t lingerStart_ = 0;
+  bool lingering_ = false;  // a refusal: half-closed, input dropped until the client closes
   bool headRequest_ = false;
+  bool idleWatch_ = false;  // a whenDrained callback will mark the connection idle
   std::string out_;         // responses gathered during one dataReceived
   std::string pending_;     // input received while parsing is paused
-  std::string peerHost_;    // for the access log
-  std::uint64_t lastActive_ = 0;
+  const char* chunkBegin_ = nullptr;  // the input being parsed, for looking back from a callback's data
+  char carry_ = 0;                    // the last byte before chunkBegin_ that is not a space or a tab
+  Phase phase_ = Phase::waiting;
+  std::uint64_t phaseStart_ = 0;      // tick at which the phase (or the lingering) began
+  std::uint64_t lingerTicks_ = kLingerTicks;
+  std::size_t lastBuffered_ = 0;      // bufferedBytes() at the previous sweep
+  std::uint64_t sendProgress_ = 0;    // tick at which the waiting output last moved
+  ListHook hook_;
   std::time_t now_ = 0;
 };
 

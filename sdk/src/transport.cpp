@@ -21,6 +21,12 @@ ITransport::~ITransport() = default;
 
 void ITransport::loseWriteConnection() { loseConnection(); }
 
+void ITransport::writeAndSendFile(std::string_view head, std::shared_ptr<const SharedFile> file, std::uint64_t offset,
+                                  std::uint64_t length) {
+  write(head);
+  sendFile(std::move(file), offset, length);
+}
+
 // A transport that cannot send from a file: read the range and write() it, which keeps the order with the
 // surrounding writes (the bytes are buffered by the transport like any other write).
 void ITransport::sendFile(std::shared_ptr<const SharedFile> file, std::uint64_t offset, std::uint64_t length) {

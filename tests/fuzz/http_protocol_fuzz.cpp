@@ -15,7 +15,11 @@
 // responses (status line "HTTP/1.1 ddd Reason" with the reason of that code, "Name: value" header lines,
 // Content-Length on all but 304, a body of that length unless it is a HEAD answer, Content-Range consistent
 // with it on 206, a Location that stays on this server); kSecret and the outside names never appear; the
-// connection count returns to zero.
+// connection count returns to zero. Against a strict reference reading of the input (strict_http_reading.hpp):
+// no request is answered twice (never more answers than requests read strictly, plus one refusal of the request
+// the strict reading stopped at), and a connection left open has answered exactly the requests the strict
+// reading found, so cppd web never splits the stream differently (request smuggling) and never keeps reading
+// after a framing error.
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -40,6 +44,7 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
+#include "strict_http_reading.hpp"
 
 namespace {
 
@@ -195,9 +200,11 @@ std::uint64_t parseNumber(std::string_view text, const std::string& what) {
   return std::stoull(std::string(text));
 }
 
-// Walks the output response by response.
-void checkResponses(std::string_view output) {
+// Walks the output response by response; returns how many there are.
+std::size_t checkResponses(std::string_view output) {
+  std::size_t count = 0;
   while (!output.empty()) {
+    ++count;
     const std::size_t headEnd = output.find("\r\n\r\n");
     cppd::fuzz::check(headEnd != std::string_view::npos, "a response without the blank line ending its header");
     std::string_view head = output.substr(0, headEnd + 2);
@@ -262,6 +269,27 @@ void checkResponses(std::string_view output) {
       output.remove_prefix(*length);
     }
   }
+  return count;
+}
+
+void checkAgainstStrictReading(const Run& run, std::size_t answers, std::string_view input) {
+  using End = cppd::fuzz::StrictReading::End;
+  const cppd::fuzz::StrictReading strict = cppd::fuzz::readStrictly(input);
+  const std::size_t most = strict.complete + (strict.end == End::clean ? 0 : 1);
+  const auto describe = [&] {
+    return fmt::format("{} answers, connection {}; the strict reading has {} requests and ends {}:\n{}", answers,
+                       run.open ? "open" : "closed", strict.complete, static_cast<int>(strict.end),
+                       run.output.substr(0, 1500));
+  };
+  if (strict.end == End::unknown) {  // syntax the reference does not judge: only what it read is compared
+    cppd::fuzz::check(!run.open || answers >= strict.complete, "requests left unanswered: " + describe());
+    return;
+  }
+  cppd::fuzz::check(answers <= most, "more answers than requests: " + describe());
+  if (!run.open) return;
+  cppd::fuzz::check(strict.end != End::framingError, "the connection stays open after a framing error: " + describe());
+  cppd::fuzz::check(answers == strict.complete,
+                    "the requests were split differently from the strict reading: " + describe());
 }
 
 }  // namespace
@@ -312,7 +340,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (run->output.find("\n<li><a href=\"outside-only") != std::string::npos) {
       cppd::fuzz::fail("a directory outside the document root was listed:\n" + run->output.substr(0, 2000));
     }
-    checkResponses(run->output);
+    checkAgainstStrictReading(*run, checkResponses(run->output), input);
   }
   if (!sameAnswers(whole, split)) {
     cppd::fuzz::fail(fmt::format("fed whole and in chunks of {}, the answers differ:\n--- whole ({}):\n{}\n--- split ({}):\n{}",

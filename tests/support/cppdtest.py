@@ -74,12 +74,13 @@ def run_cppd(args, timeout=DEFAULT_TIMEOUT, cwd=None, env=None, input=None):
 class Server:
     """A cppd started in the foreground (--nodaemon) by a test; stopped by PID when the test ends."""
 
-    def __init__(self, args, cwd, env=None, logfile="cppd.log"):
+    def __init__(self, args, cwd, env=None, logfile="cppd.log", preexec_fn=None):
         self.logfile = os.path.join(cwd, logfile)
         self.cwd = cwd
         full = ["--nodaemon", "--pidfile=", "--logfile", self.logfile, *args]
         self.proc = subprocess.Popen([CPPD, *full], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=preexec_fn)
 
     @property
     def pid(self):
@@ -158,8 +159,9 @@ class TempDirTestCase(unittest.TestCase):
             server.kill()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def start_server(self, args, env=None, logfile="cppd.log"):
-        server = Server(args, cwd=self.tmp, env=env, logfile=logfile)
+    def start_server(self, args, env=None, logfile="cppd.log", preexec_fn=None):
+        """preexec_fn runs in the child before cppd starts (for example to set its resource limits)."""
+        server = Server(args, cwd=self.tmp, env=env, logfile=logfile, preexec_fn=preexec_fn)
         self.servers.append(server)
         return server
 

@@ -3,6 +3,7 @@
 #include "http_protocol.hpp"
 
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -146,5 +147,69 @@ TEST_CASE("Conditional requests split across reads still answer 304", "[web]") {
   const std::size_t chunk = GENERATE(0u, 1u);
   const std::string output =
       exchange(root.dir, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nIf-None-Match: " + etag + "\r\n\r\n", chunk);
+  CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 304 Not Modified"});
+}
+
+TEST_CASE("A request whose framing RFC 9112 makes ambiguous is 400, and nothing after it is answered", "[web]") {
+  Root root;
+  const std::size_t chunk = GENERATE(0u, 1u, 7u);
+  const std::string next = "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string request = GENERATE(as<std::string>{},
+      // Whitespace before the colon: http_parser would take the length (or the chunking) from these.
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\nhello",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+      "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+      // Obsolete line folding, after a value, after an empty value, and a first header line that begins with a space.
+      "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n\t b\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nX-A:\r\n b\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\n X-A: b\r\n\r\n");
+  bool closed = false;
+  const std::string output = exchange(root.dir, request + next, chunk, &closed);
+  INFO(request);
+  CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 400 Bad Request"});
+  CHECK(output.find("Connection: close\r\n") != std::string::npos);
+  CHECK(closed);
+}
+
+TEST_CASE("Values with inner and trailing whitespace, and chunked bodies, are still read", "[web]") {
+  Root root;
+  const std::size_t chunk = GENERATE(0u, 1u, 5u);
+  bool closed = true;
+  const std::string output = exchange(root.dir,
+                                      "GET /hello.txt HTTP/1.1\r\nHost: x\r\nX-A: a  b \r\nX-B:   \r\n\r\n"
+                                      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:  chunked \r\n\r\n"
+                                      "3\r\nabc\r\n0\r\n\r\n"
+                                      "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+                                      chunk, &closed);
+  CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 200 OK", "HTTP/1.1 405 Method Not Allowed",
+                                                        "HTTP/1.1 200 OK"});
+  CHECK_FALSE(closed);
+}
+
+TEST_CASE("If-Modified-Since in all three HTTP-date forms answers 304; a date in the future is ignored", "[web]") {
+  Root root;
+  const std::size_t chunk = GENERATE(0u, 1u);
+  const std::string since = GENERATE(as<std::string>{}, "Fri, 01 Jan 2038 00:00:00 GMT",
+                                     "Friday, 01-Jan-38 00:00:00 GMT", "Fri Jan  1 00:00:00 2038");
+  INFO(since);
+  // hello.txt was written just now: a date after now is in the future, one before the file is older than it.
+  std::string output =
+      exchange(root.dir, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: " + since + "\r\n\r\n", chunk);
+  CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 200 OK"});
+  ::utimes((root.dir + "/hello.txt").c_str(), nullptr);
+  const timeval old[2] = {{946684800, 0}, {946684800, 0}};  // 2000-01-01
+  ::utimes((root.dir + "/hello.txt").c_str(), old);
+  const std::string past = GENERATE(as<std::string>{}, "Sat, 01 Jan 2005 00:00:00 GMT",
+                                    "Saturday, 01-Jan-05 00:00:00 GMT", "Sat Jan  1 00:00:00 2005");
+  output = exchange(root.dir, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: " + past + "\r\n\r\n", chunk);
   CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 304 Not Modified"});
 }

@@ -75,6 +75,31 @@ TEST_CASE("sendFile keeps its place between writes, and a slow reader gets every
   REQUIRE(reactor.tryClose());
 }
 
+TEST_CASE("writeAndSendFile sends the head, then the range, in order with the writes around it", "[web][net]") {
+  TempFile file(3 * 1024 * 1024);
+  cppd::Reactor reactor;
+  {
+    Server server(reactor);
+    std::shared_ptr<const cppd::SharedFile> shared = cppd::SharedFile::open(file.path);
+    const std::string head(70000, 'h');  // larger than one packet, so part of it may wait behind MSG_MORE
+    server.factory->script.made = [&](ScriptedProtocol& p) {
+      p.transport().writeAndSendFile(head, shared, 7, file.content.size() - 7);  // nothing queued: MSG_MORE
+      p.transport().writeAndSendFile("second head|", shared, 0, 5);             // behind the first: queued
+      p.transport().write("|end");
+      p.transport().loseConnection();
+    };
+    server.start();
+    std::string received;
+    loopback::serveWhile(reactor, [&] { received = Client(server.address()).readAll(); });
+    server.stop();
+    const std::string expected = head + file.content.substr(7) + "second head|" + file.content.substr(0, 5) + "|end";
+    CHECK(received.size() == expected.size());
+    CHECK(received == expected);
+    CHECK(shared.use_count() == 1);
+  }
+  REQUIRE(reactor.tryClose());
+}
+
 TEST_CASE("sendFile of a range past the end of the file aborts the connection, naming the shortfall", "[web][net]") {
   TempFile file(1000);
   cppd::Reactor reactor;

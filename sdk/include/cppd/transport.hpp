@@ -84,6 +84,14 @@ class CPPD_API ITransport {
 
   /// True until loseConnection()/loseWriteConnection()/abortConnection() is called or the connection fails.
   virtual bool connected() const = 0;
+
+  /// write(head) followed by sendFile(file, offset, length), with the same ordering, ownership and errors, made
+  /// as one call so that the head can leave in the same packets as the file's first bytes instead of in a small
+  /// packet of its own (an HTTP response head before its body). The SDK's connections hand the head to the kernel
+  /// with MSG_MORE, which is what nginx's tcp_nopush (TCP_CORK) achieves. The default implementation makes the
+  /// two calls. Loop thread only.
+  virtual void writeAndSendFile(std::string_view head, std::shared_ptr<const SharedFile> file, std::uint64_t offset,
+                                std::uint64_t length);
 };
 
 }  // namespace cppd

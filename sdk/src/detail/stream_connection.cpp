@@ -248,6 +248,27 @@ void StreamConnection::sendFile(std::shared_ptr<const SharedFile> file, std::uin
   if (deferred_.size() == 1 && pendingWrites_ == 0) pump();
 }
 
+// The head goes to the kernel with MSG_MORE, which holds it back until the first sendfile adds the file's
+// bytes, so head and body share full packets; anything the socket did not take waits in deferred_ before the
+// file, as a plain write() would.
+void StreamConnection::writeAndSendFile(std::string_view head, std::shared_ptr<const SharedFile> file,
+                                        std::uint64_t offset, std::uint64_t length) {
+  if (!writable() || !file || length == 0 || head.empty() || !deferred_.empty() || pendingWrites_ != 0 ||
+      !peer_.isTcp() || !attach()) {
+    ITransport::writeAndSendFile(head, std::move(file), offset, length);
+    return;
+  }
+  const ssize_t sent = ::send(fd_, head.data(), head.size(), MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    closeWithStatus("write", -errno);
+    return;
+  }
+  const std::size_t done = sent > 0 ? static_cast<std::size_t>(sent) : 0;
+  if (done < head.size()) defer(Deferred{std::string(head.substr(done)), nullptr, nullptr, 0, 0});
+  defer(Deferred{{}, nullptr, std::move(file), offset, length});
+  pump();
+}
+
 void StreamConnection::defer(Deferred item) {
   if (item.remaining == 0) item.remaining = item.owned.size();
   deferredBytes_ += item.remaining;

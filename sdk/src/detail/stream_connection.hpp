@@ -52,6 +52,8 @@ class StreamConnection final : public LoopHandle, public ITransport {
   void whenDrained(std::function<void()> callback) override;
   bool connected() const override;
   void sendFile(std::shared_ptr<const SharedFile> file, std::uint64_t offset, std::uint64_t length) override;
+  void writeAndSendFile(std::string_view head, std::shared_ptr<const SharedFile> file, std::uint64_t offset,
+                        std::uint64_t length) override;
 
   uv_handle_t* uvHandle() noexcept override { return reinterpret_cast<uv_handle_t*>(&handle_); }
 

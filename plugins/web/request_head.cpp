@@ -1,0 +1,131 @@
+#include "request_head.hpp"
+
+#include "http_date.hpp"
+
+namespace web {
+namespace {
+
+bool equalsLower(std::string_view text, std::string_view lower) {
+  if (text.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i] >= 'A' && text[i] <= 'Z' ? static_cast<char>(text[i] + 32) : text[i];
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+std::string_view trimmed(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// RFC 9110 13.1.2: If-None-Match uses the weak comparison; "*" matches any current representation.
+bool etagMatches(std::string_view header, std::string_view etag) {
+  std::size_t at = 0;
+  while (at < header.size()) {
+    std::size_t end = header.find(',', at);
+    if (end == std::string_view::npos) end = header.size();
+    std::string_view tag = header.substr(at, end - at);
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (tag == "*") return true;
+    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+    if (tag == etag) return true;
+    at = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+void RequestHead::clear() {
+  url_.clear();
+  field_.clear();
+  value_.clear();
+  inValue_ = false;
+  ifNoneMatch_.clear();
+  ifModifiedSince_.clear();
+  range_.clear();
+  ifRange_.clear();
+  hosts_ = 0;
+  contentLengths_ = 0;
+  transferEncodings_ = 0;
+  chunkedOnly_ = true;
+  bytes_ = 0;
+}
+
+int RequestHead::addUrl(std::string_view piece) {
+  if (url_.size() + piece.size() > kMaxTarget) return 414;
+  url_.append(piece);
+  return 0;
+}
+
+bool RequestHead::count(std::size_t length) {
+  bytes_ += length;
+  return bytes_ <= kMaxHeaderBytes;
+}
+
+int RequestHead::addField(std::string_view piece) {
+  // ": " and CRLF of a new line count against the limit too.
+  if (!count(piece.size() + (inValue_ || field_.empty() ? 4 : 0))) return 431;
+  // http_parser (not built strict) takes a space as part of the name: "Content-Length " would be honoured.
+  if (piece.find_first_of(" \t") != std::string_view::npos) return 400;
+  if (inValue_) {
+    commit();
+    field_.clear();
+    value_.clear();
+    inValue_ = false;
+  }
+  field_.append(piece);
+  return 0;
+}
+
+int RequestHead::addValue(std::string_view piece, bool startsLine) {
+  if (!count(piece.size())) return 431;
+  if (startsLine) return 400;
+  inValue_ = true;
+  value_.append(piece);
+  return 0;
+}
+
+void RequestHead::commit() {
+  if (equalsLower(field_, "host")) {
+    ++hosts_;
+  } else if (equalsLower(field_, "content-length")) {
+    ++contentLengths_;
+  } else if (equalsLower(field_, "transfer-encoding")) {
+    ++transferEncodings_;
+    chunkedOnly_ = chunkedOnly_ && equalsLower(trimmed(value_), "chunked");
+  } else if (equalsLower(field_, "if-none-match")) {
+    ifNoneMatch_ = value_;
+  } else if (equalsLower(field_, "if-modified-since")) {
+    ifModifiedSince_ = value_;
+  } else if (equalsLower(field_, "range")) {
+    range_ = value_;
+  } else if (equalsLower(field_, "if-range")) {
+    ifRange_ = value_;
+  }
+}
+
+int RequestHead::finish(bool http10) {
+  if (inValue_) commit();
+  inValue_ = false;
+  if (hosts_ > 1) return 400;  // RFC 9112 3.2: more than one Host
+  if (transferEncodings_ == 0) return 0;
+  // RFC 9112 6.1: HTTP/1.0 has no Transfer-Encoding, and a request with both it and Content-Length is a
+  // smuggling attempt until proven otherwise; the only coding this server can frame is a single "chunked".
+  if (http10 || contentLengths_ > 0 || transferEncodings_ > 1 || !chunkedOnly_) return 400;
+  return 0;
+}
+
+// Conditional requests (RFC 9110 13.2.2): If-None-Match wins over If-Modified-Since. A date in the future is
+// not a valid validator (RFC 9110 13.1.3) and is ignored.
+bool RequestHead::notModified(std::string_view etag, std::time_t modified, std::time_t now) const {
+  if (!ifNoneMatch_.empty()) return etagMatches(ifNoneMatch_, etag);
+  if (ifModifiedSince_.empty()) return false;
+  const auto since = parseHttpDate(ifModifiedSince_);
+  return since && *since <= now && modified <= *since;
+}
+
+}  // namespace web

@@ -1,0 +1,137 @@
+#pragma once
+
+// A strict reference reading of an HTTP/1.1 request stream (RFC 9112), written for the http_protocol fuzz target
+// to hold cppd web's framing against: where each request ends, and where the framing of one becomes invalid
+// (whitespace before a colon, obsolete line folding, a second Host or Content-Length, a Content-Length that is
+// not a number, Transfer-Encoding other than one "chunked", with Content-Length, or in HTTP/1.0). It decides
+// nothing but framing: syntax it does not need for that (methods, targets, odd bytes) stops the reading as
+// "unknown" rather than guessing.
+
+#include <cstddef>
+#include <string_view>
+
+namespace cppd::fuzz {
+
+struct StrictReading {
+  enum class End { clean, partial, framingError, unknown };
+  std::size_t complete = 0;  // requests read to their end before `end`
+  End end = End::clean;
+};
+
+namespace strict_detail {
+
+inline bool equalsLower(std::string_view text, std::string_view lower) {
+  if (text.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i] >= 'A' && text[i] <= 'Z' ? static_cast<char>(text[i] + 32) : text[i];
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+inline std::string_view trimmed(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// The next line (without its CRLF or LF) starting at `at`, moving `at` past it; false when no line end follows.
+inline bool nextLine(std::string_view in, std::size_t& at, std::string_view& line) {
+  const std::size_t lf = in.find('\n', at);
+  if (lf == std::string_view::npos) return false;
+  line = in.substr(at, lf - at);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  at = lf + 1;
+  return true;
+}
+
+inline bool controlFree(std::string_view line) {
+  for (char c : line) {
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
+using End = StrictReading::End;
+
+// One chunked body from `at`; clean when it ended (at moves past it).
+inline End readChunked(std::string_view in, std::size_t& at) {
+  std::string_view line;
+  for (;;) {
+    if (!nextLine(in, at, line)) return End::partial;
+    std::size_t digits = 0;
+    std::size_t size = 0;
+    for (; digits < line.size(); ++digits) {
+      const char c = line[digits];
+      const int value = c >= '0' && c <= '9' ? c - '0' : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10 : -1;
+      if (value < 0) break;
+      size = size * 16 + static_cast<std::size_t>(value);
+    }
+    if (digits == 0 || digits > 15 || (digits < line.size() && line[digits] != ';')) return End::unknown;
+    if (size == 0) break;
+    if (in.size() - at < size) return End::partial;
+    at += size;
+    if (!nextLine(in, at, line)) return End::partial;
+    if (!line.empty()) return End::unknown;
+  }
+  do {  // trailer fields, up to the empty line
+    if (!nextLine(in, at, line)) return End::partial;
+    if (!controlFree(line)) return End::unknown;
+  } while (!line.empty());
+  return End::clean;
+}
+
+// The head and body of one request from `at`; clean when it was read to its end (at moves past it).
+inline End readRequest(std::string_view in, std::size_t& at) {
+  std::string_view line;
+  if (!nextLine(in, at, line)) return End::partial;
+  // The request line's syntax is not framing: only its version matters here (HTTP/1.0 has no chunking).
+  const std::size_t space = line.rfind(' ');
+  if (space == std::string_view::npos || line.find(' ') == space || !controlFree(line)) return End::unknown;
+  const bool http10 = line.size() >= 4 && line.substr(line.size() - 4) == "/1.0";
+  int hosts = 0, lengths = 0, encodings = 0;
+  std::size_t length = 0;
+  for (;;) {
+    if (!nextLine(in, at, line)) return End::partial;
+    if (line.empty()) break;
+    if (!controlFree(line)) return End::unknown;
+    if (line.front() == ' ' || line.front() == '\t') return End::framingError;  // obsolete line folding
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) return End::unknown;
+    const std::string_view name = line.substr(0, colon);
+    const std::string_view value = trimmed(line.substr(colon + 1));
+    if (name.find_first_of(" \t") != std::string_view::npos) return End::framingError;
+    if (equalsLower(name, "host")) {
+      if (++hosts > 1) return End::framingError;
+    } else if (equalsLower(name, "content-length")) {
+      if (++lengths > 1 || value.empty() || value.find_first_not_of("0123456789") != std::string_view::npos) {
+        return End::framingError;
+      }
+      if (value.size() > 18) return End::unknown;
+      for (char c : value) length = length * 10 + static_cast<std::size_t>(c - '0');
+    } else if (equalsLower(name, "transfer-encoding")) {
+      if (++encodings > 1 || !equalsLower(value, "chunked")) return End::framingError;
+    }
+  }
+  if (encodings > 0) return http10 || lengths > 0 ? End::framingError : readChunked(in, at);
+  if (in.size() - at < length) return End::partial;
+  at += length;
+  return End::clean;
+}
+
+}  // namespace strict_detail
+
+/// Reads requests from `in` until it ends or one cannot be read to its end.
+inline StrictReading readStrictly(std::string_view in) {
+  StrictReading reading;
+  std::size_t at = 0;
+  for (;;) {
+    while (at < in.size() && (in[at] == '\r' || in[at] == '\n')) ++at;  // empty lines before a request line
+    if (at == in.size()) return reading;
+    reading.end = strict_detail::readRequest(in, at);
+    if (reading.end != StrictReading::End::clean) return reading;
+    ++reading.complete;
+  }
+}
+
+}  // namespace cppd::fuzz
