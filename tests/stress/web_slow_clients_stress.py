@@ -39,7 +39,7 @@ def _attack(ctx, name, mode_args, path="/index.html", server_args=()):
     with open(os.path.join(root, "big.bin"), "wb") as f:
         f.truncate(16 << 20)
     server = Server(ctx, ["web", "--port", LOOPBACK, "--path", root, "--max-connections", str(MAX_CONNECTIONS),
-                          *server_args])
+                          *server_args], runner_args=("--allow-root",))  # root in CI, serving its own files
     port = server.port()
     attack = ctx.processes.popen(["slowhttptest", *mode_args, "-c", str(MAX_CONNECTIONS * 3 // 2), "-r", "50",
                                   "-l", str(seconds), "-u", f"http://127.0.0.1:{port}{path}"], cwd=ctx.workdir,
