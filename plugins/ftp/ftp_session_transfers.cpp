@@ -330,10 +330,13 @@ void FtpSession::store(const std::string& arg, bool append) {
   std::string why;
   std::shared_ptr<UploadTarget> target = UploadTarget::open(*config_->jail, *path, why);
   if (!target) return reply(553, fmt::format("{}: {}.", arg, why));
-  if (!append && offset > target->size()) {
-    return reply(554, fmt::format("Restart offset {} is beyond the end of the file ({} bytes).", offset, target->size()));
+  const std::uint64_t size = target->size();
+  const bool beyondEnd = !append && offset > size;
+  if (beyondEnd || !target->prepare(append, append ? 0 : offset, why)) {
+    target.reset();  // removes a file this STOR created, before the client hears of the refusal
+    if (beyondEnd) return reply(554, fmt::format("Restart offset {} is beyond the end of the file ({} bytes).", offset, size));
+    return reply(553, fmt::format("{}: {}.", arg, why));
   }
-  if (!target->prepare(append, append ? 0 : offset, why)) return reply(553, fmt::format("{}: {}.", arg, why));
   startTransfer(fmt::format("{} {}", append ? "APPE" : "STOR", *path), [target, weak = weak_from_this()](DataProtocol& data) {
     DataProtocol::Finished finished = [target, report = finishedFor(weak)](bool complete, const std::string& reason, std::uint64_t bytes) {
       target->finished(complete, bytes);
