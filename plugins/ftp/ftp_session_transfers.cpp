@@ -256,6 +256,19 @@ DataProtocol::Finished finishedFor(std::weak_ptr<FtpSession> weak) {
   };
 }
 
+// Settles the upload's file (kept, or removed when no byte came) before the session answers the client.
+DataProtocol::Finished uploadFinishedFor(std::shared_ptr<UploadTarget> target, std::weak_ptr<FtpSession> weak) {
+  return [target = std::move(target), report = finishedFor(std::move(weak))](bool complete, const std::string& why,
+                                                                              std::uint64_t bytes) {
+    target->finished(complete, bytes);
+    report(complete, why, bytes);
+  };
+}
+
+std::string restBeyondEnd(std::uint64_t offset, std::uint64_t size) {
+  return fmt::format("Restart offset {} is beyond the end of the file ({} bytes).", offset, size);
+}
+
 }  // namespace
 
 void FtpSession::listing(const std::string& arg, int style) {
@@ -265,12 +278,15 @@ void FtpSession::listing(const std::string& arg, int style) {
   int error = 0;
   const Descriptor found{config_->jail->open(*path, O_PATH, error)};  // O_PATH: no device is ever opened
   struct stat info {};
-  if (found.fd < 0 || ::fstat(found.fd, &info) != 0) return reply(550, fmt::format("{}: No such file or directory.", target));
+  if (found.fd < 0 || ::fstat(found.fd, &info) != 0) {
+    return reply(550, fmt::format("{}: No such file or directory.", target));
+  }
   std::vector<ListEntry> entries;
   if (S_ISDIR(info.st_mode)) {
     const Descriptor dir{::openat(found.fd, ".", O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC)};
     if (dir.fd >= 0) entries = readDirectory(*config_->jail, *path, dir.fd, error);
-    if (dir.fd < 0 || error != 0) return reply(550, fmt::format("{}: {}.", target, std::strerror(dir.fd < 0 ? errno : error)));
+    if (dir.fd < 0) error = errno;
+    if (error != 0) return reply(550, fmt::format("{}: {}.", target, std::strerror(error)));
   } else if (style == kMlsd) {
     return reply(501, fmt::format("{}: not a directory.", target));
   } else {
@@ -314,7 +330,7 @@ void FtpSession::cmdRetr(const std::string& arg) {
   struct stat info {};
   if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) return reply(550, fmt::format("{}: not a regular file.", arg));
   const auto size = static_cast<std::uint64_t>(info.st_size);
-  if (offset > size) return reply(554, fmt::format("Restart offset {} is beyond the end of the file ({} bytes).", offset, size));
+  if (offset > size) return reply(554, restBeyondEnd(offset, size));
   startTransfer(fmt::format("RETR {} ({} bytes from offset {})", *path, size - offset, offset),
                 [file, offset, size, weak = weak_from_this()](DataProtocol& data) {
                   data.sendFile(file, offset, size - offset, finishedFor(weak));
@@ -334,15 +350,11 @@ void FtpSession::store(const std::string& arg, bool append) {
   const bool beyondEnd = !append && offset > size;
   if (beyondEnd || !target->prepare(append, append ? 0 : offset, why)) {
     target.reset();  // removes a file this STOR created, before the client hears of the refusal
-    if (beyondEnd) return reply(554, fmt::format("Restart offset {} is beyond the end of the file ({} bytes).", offset, size));
+    if (beyondEnd) return reply(554, restBeyondEnd(offset, size));
     return reply(553, fmt::format("{}: {}.", arg, why));
   }
   startTransfer(fmt::format("{} {}", append ? "APPE" : "STOR", *path), [target, weak = weak_from_this()](DataProtocol& data) {
-    DataProtocol::Finished finished = [target, report = finishedFor(weak)](bool complete, const std::string& reason, std::uint64_t bytes) {
-      target->finished(complete, bytes);
-      report(complete, reason, bytes);
-    };
-    data.receiveInto(target->releaseDescriptor(), std::move(finished));
+    data.receiveInto(target->releaseDescriptor(), uploadFinishedFor(target, weak));
   }, true);
 }
 
