@@ -38,7 +38,7 @@ std::optional<std::string> resolveVirtual(std::string_view cwd, std::string_view
 
 std::shared_ptr<const cppd::DirectoryJail> openServedRoot(const std::string& root) {
   int error = 0;
-  std::optional<cppd::DirectoryJail> jail = cppd::DirectoryJail::open(root, error);
+  std::optional<cppd::DirectoryJail> jail = cppd::DirectoryJail::tryOpen(root, error);
   if (!jail) {
     throw cppd::UsageError(fmt::format("--root {}: {}; give an existing directory to serve", root,
                                        error == ENOTDIR ? "not a directory" : std::strerror(error)));

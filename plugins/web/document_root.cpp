@@ -9,7 +9,7 @@ namespace {
 
 cppd::DirectoryJail openRoot(const std::string& directory) {
   int error = 0;
-  std::optional<cppd::DirectoryJail> jail = cppd::DirectoryJail::open(directory, error);
+  std::optional<cppd::DirectoryJail> jail = cppd::DirectoryJail::tryOpen(directory, error);
   if (!jail) throw cppd::systemError("open document root", directory, error);
   return std::move(*jail);
 }

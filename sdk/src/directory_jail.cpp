@@ -112,12 +112,12 @@ DirectoryJail::DirectoryJail(std::unique_ptr<Impl> impl) noexcept : impl_(std::m
 
 DirectoryJail::DirectoryJail(const std::string& directory, Resolver resolver) {
   int error = 0;
-  std::optional<DirectoryJail> jail = open(directory, error, resolver);
+  std::optional<DirectoryJail> jail = tryOpen(directory, error, resolver);
   if (!jail) throw systemError("open directory", directory, error);
   impl_ = std::move(jail->impl_);
 }
 
-std::optional<DirectoryJail> DirectoryJail::open(const std::string& directory, int& error, Resolver resolver) {
+std::optional<DirectoryJail> DirectoryJail::tryOpen(const std::string& directory, int& error, Resolver resolver) {
   auto impl = std::make_unique<Impl>();
   impl->fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
   if (impl->fd < 0) {

@@ -111,7 +111,7 @@ TEST_CASE("A directory jail that cannot be opened names the directory and the re
   CHECK_THROWS_WITH(cppd::DirectoryJail(tree.base + "/secret.txt"),
                     "open directory " + tree.base + "/secret.txt: Not a directory");
   int error = 0;
-  CHECK_FALSE(cppd::DirectoryJail::open(tree.base + "/nope", error));
+  CHECK_FALSE(cppd::DirectoryJail::tryOpen(tree.base + "/nope", error));
   CHECK(error == ENOENT);
 }
 

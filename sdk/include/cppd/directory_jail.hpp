@@ -51,8 +51,8 @@ class CPPD_API DirectoryJail {
   explicit DirectoryJail(const std::string& directory, Resolver resolver = Resolver::automatic);
 
   /// As the constructor, but reports failure as an errno value in error instead of throwing (bad_alloc aside).
-  static std::optional<DirectoryJail> open(const std::string& directory, int& error,
-                                           Resolver resolver = Resolver::automatic);
+  static std::optional<DirectoryJail> tryOpen(const std::string& directory, int& error,
+                                              Resolver resolver = Resolver::automatic);
 
   ~DirectoryJail();
   DirectoryJail(DirectoryJail&&) noexcept;
