@@ -70,10 +70,13 @@ int DirectoryJail::Impl::resolve(const std::vector<std::string>& parts, std::siz
   if (!openat2) return walk(parts, count, flags, error);
   std::string joined = count == 0 ? "." : parts[0];
   for (std::size_t i = 1; i < count; ++i) joined += "/" + parts[i];
-  long result;
-  do {
+  // EAGAIN: a rename elsewhere in the tree raced a ".." inside a symlink and the kernel asks to retry. Retry a few
+  // times only: someone renaming in a loop must not be able to spin the caller's event loop forever.
+  long result = -1;
+  for (int attempt = 0; attempt < 8; ++attempt) {
     result = openBeneath(fd, joined.c_str(), always(flags));
-  } while (result < 0 && errno == EAGAIN);  // a concurrent rename elsewhere in the tree: the kernel asks to retry
+    if (result >= 0 || errno != EAGAIN) break;
+  }
   if (result < 0) error = errno;
   return static_cast<int>(result);
 }

@@ -34,7 +34,8 @@ namespace cppd {
 ///
 /// Errors come back as errno values, never as exceptions, so a request path can answer cheaply: EXDEV when the
 /// name leads out of the directory, ELOOP for a symlink that is not followed (magic links, O_NOFOLLOW on the last
-/// component, every symlink in the component walk), ENOENT, ENOTDIR, EACCES and the like as open(2) gives them.
+/// component, every symlink in the component walk), EAGAIN when renames elsewhere in the tree kept the kernel
+/// from completing the lookup after a few retries, ENOENT, ENOTDIR, EACCES and the like as open(2) gives them.
 /// A server that must not let clients probe what exists outside answers EXDEV and ELOOP exactly as ENOENT.
 ///
 /// Every descriptor returned is O_CLOEXEC and O_NOCTTY; the caller owns and closes it. Open anything a client
