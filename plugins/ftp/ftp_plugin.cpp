@@ -13,6 +13,7 @@
 
 #include "ftp_config.hpp"
 #include "ftp_factory.hpp"
+#include "jail.hpp"
 
 namespace ftp {
 namespace {
@@ -65,7 +66,7 @@ class FtpMaker final : public cppd::IServiceMaker {
 
   std::shared_ptr<cppd::IService> makeService(const cppd::Options& options) override {
     auto config = std::make_shared<FtpConfig>();
-    config->jail = std::make_shared<const Jail>(options.text("root"));
+    config->jail = openServedRoot(options.text("root"));
     if (options.has("password-file") && !options.text("password-file").empty()) {
       config->users = PasswordFile::load(options.text("password-file"));
     }

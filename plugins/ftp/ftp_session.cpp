@@ -1,5 +1,6 @@
 #include "ftp_session.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -203,7 +204,7 @@ void FtpSession::cmdPass(const std::string& arg) {
     return reply(530, "Login incorrect.");
   }
   loggedIn_ = true;
-  writable_ = ::access(config_->jail->root().c_str(), W_OK) == 0;
+  writable_ = ::faccessat(config_->jail->fd(), ".", W_OK, 0) == 0;  // the descriptor: --root may be outside a chroot
   cppd::log::info("user '{}' logged in{}", user_, writable_ ? "" : " (read-only: the root is not writable)");
   reply(230, fmt::format("User {} logged in.", user_));
 }
@@ -231,24 +232,15 @@ void FtpSession::cmdOpts(const std::string& arg) {
 
 void FtpSession::cmdNoop(const std::string&) { reply(200, "NOOP ok."); }
 
-namespace {
-std::string quoted(const std::string& path) {
-  std::string text = "\"";
-  for (char c : path) text += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return text + "\"";
-}
-}  // namespace
-
-void FtpSession::cmdPwd(const std::string&) { reply(257, quoted(cwd_) + " is the current directory."); }
+void FtpSession::cmdPwd(const std::string&) { reply(257, quotedPath(cwd_) + " is the current directory."); }
 
 void FtpSession::cmdCwd(const std::string& arg) {
   const auto path = resolve(arg.empty() ? "/" : arg);
   if (!path) return;
-  const Jail::Resolved real = config_->jail->existing(*path);
-  struct stat info {};
-  if (!real || ::stat(real.path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
-    return reply(550, fmt::format("{}: No such directory.", arg));
-  }
+  int error = 0;
+  const int fd = config_->jail->open(*path, O_PATH | O_DIRECTORY, error);
+  if (fd < 0) return reply(550, fmt::format("{}: No such directory.", arg));
+  ::close(fd);
   cwd_ = *path;
   reply(250, fmt::format("Directory changed to {}.", cwd_));
 }

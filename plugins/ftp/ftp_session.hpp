@@ -16,14 +16,17 @@
 
 #include "command_parser.hpp"
 #include "ftp_config.hpp"
+#include "jail.hpp"
+#include "listing.hpp"
 
 namespace ftp {
 
 class DataProtocol;
 
 /// The control connection of one FTP client (RFC 959, 2428, 3659): parses commands, answers them, and drives
-/// the data connection. Every path goes through the configuration's Jail. Replies follow RFC 959: unknown
-/// commands 502, commands out of sequence 503, bad parameters or malformed lines 501, and the session goes on.
+/// the data connection. Every path goes through the configuration's jail (resolved beneath the root's
+/// descriptor). Replies follow RFC 959: unknown commands 502, commands out of sequence 503, bad parameters or
+/// malformed lines 501, and the session goes on.
 ///
 /// While a transfer runs, ABOR, STAT, NOOP and QUIT are answered at once; other commands wait their turn (at
 /// most kMaxQueued, beyond which the client is disconnected: it is not speaking FTP). Loop thread only.
@@ -95,6 +98,7 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   void cmdAppe(const std::string& arg);
 
   void listing(const std::string& arg, int style);
+  void sendListing(const std::string& path, const std::vector<ListEntry>& entries, int style);
   void store(const std::string& arg, bool append);
   bool openPassive(bool extended);
   void setActive(const std::string& host, std::uint16_t port);
@@ -119,7 +123,7 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   std::string cwd_ = "/";
   bool binary_ = false;
   std::uint64_t restOffset_ = 0;
-  std::optional<std::string> renameFrom_;  // real path after RNFR
+  std::optional<std::string> renameFrom_;  // virtual path after RNFR
   bool epsvAll_ = false;
   bool closed_ = false;
 

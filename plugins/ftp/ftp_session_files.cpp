@@ -1,5 +1,8 @@
 // FtpSession: commands on single files and directories over the control connection (SIZE, MDTM, MLST, DELE,
-// MKD, RMD, RNFR/RNTO). Writes are allowed only to authenticated users of a writable root.
+// MKD, RMD, RNFR/RNTO). Writes are allowed only to authenticated users of a writable root. Every name is
+// resolved beneath the served root's descriptor, and entries are changed with *at calls on their parent's
+// descriptor, so nothing a local user swaps into the tree can redirect them outside.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,14 +12,23 @@
 
 #include <cppd/log.hpp>
 
+#include "descriptor.hpp"
 #include "ftp_session.hpp"
 #include "listing.hpp"
 
 namespace ftp {
+namespace {
+
+std::string failure(const std::string& path, int error) {
+  return fmt::format("{}: {}.", path, std::strerror(clientError(error)));
+}
+
+}  // namespace
 
 bool FtpSession::checkStat(const std::string& virtualPath, struct stat& info) {
-  const Jail::Resolved real = config_->jail->existing(virtualPath);
-  if (!real || ::stat(real.path.c_str(), &info) != 0) {
+  int error = 0;
+  const Descriptor fd{config_->jail->open(virtualPath, O_PATH, error)};  // O_PATH: no device is ever opened
+  if (fd.fd < 0 || ::fstat(fd.fd, &info) != 0) {
     reply(550, fmt::format("{}: No such file or directory.", virtualPath));
     return false;
   }
@@ -47,19 +59,18 @@ void FtpSession::cmdMlst(const std::string& arg) {
   transport().write(fmt::format("250-Listing {}\r\n {}\r\n250 End.\r\n", *path, mlsxLine(entry, writable_)));
 }
 
-namespace {
-std::string failure(const std::string& path, int error) { return fmt::format("{}: {}.", path, std::strerror(error)); }
-}  // namespace
-
 void FtpSession::cmdDele(const std::string& arg) {
   const auto path = resolve(arg);
   if (!path || !mayWrite(550)) return;
-  const Jail::Resolved real = config_->jail->entry(*path);
+  std::string name;
+  int error = 0;
+  const Descriptor parent{openEntryParent(*config_->jail, *path, name, error)};
   struct stat info {};
-  if (real && ::lstat(real.path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+  if (parent.fd >= 0 && ::fstatat(parent.fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(info.st_mode)) {
     return reply(550, fmt::format("{}: is a directory; use RMD.", *path));
   }
-  if (!real || ::unlink(real.path.c_str()) != 0) return reply(550, failure(*path, real ? errno : real.error));
+  if (parent.fd >= 0 && ::unlinkat(parent.fd, name.c_str(), 0) != 0) error = errno;
+  if (parent.fd < 0 || error != 0) return reply(550, failure(*path, error));
   cppd::log::info("deleted {}", *path);
   reply(250, fmt::format("{} deleted.", *path));
 }
@@ -67,17 +78,23 @@ void FtpSession::cmdDele(const std::string& arg) {
 void FtpSession::cmdMkd(const std::string& arg) {
   const auto path = resolve(arg);
   if (!path || !mayWrite(550)) return;
-  const Jail::Resolved real = config_->jail->entry(*path);
-  if (!real || ::mkdir(real.path.c_str(), 0755) != 0) return reply(550, failure(*path, real ? errno : real.error));
+  std::string name;
+  int error = 0;
+  const Descriptor parent{openEntryParent(*config_->jail, *path, name, error)};
+  if (parent.fd >= 0 && ::mkdirat(parent.fd, name.c_str(), 0755) != 0) error = errno;
+  if (parent.fd < 0 || error != 0) return reply(550, failure(*path, error));
   cppd::log::info("created directory {}", *path);
-  reply(257, fmt::format("\"{}\" created.", *path));
+  reply(257, quotedPath(*path) + " created.");
 }
 
 void FtpSession::cmdRmd(const std::string& arg) {
   const auto path = resolve(arg);
   if (!path || !mayWrite(550)) return;
-  const Jail::Resolved real = config_->jail->entry(*path);
-  if (!real || ::rmdir(real.path.c_str()) != 0) return reply(550, failure(*path, real ? errno : real.error));
+  std::string name;
+  int error = 0;
+  const Descriptor parent{openEntryParent(*config_->jail, *path, name, error)};
+  if (parent.fd >= 0 && ::unlinkat(parent.fd, name.c_str(), AT_REMOVEDIR) != 0) error = errno;
+  if (parent.fd < 0 || error != 0) return reply(550, failure(*path, error));
   if (cwd_ == *path || cwd_.rfind(*path + "/", 0) == 0) cwd_.assign(1, '/');
   cppd::log::info("removed directory {}", *path);
   reply(250, fmt::format("{} removed.", *path));
@@ -86,10 +103,13 @@ void FtpSession::cmdRmd(const std::string& arg) {
 void FtpSession::cmdRnfr(const std::string& arg) {
   const auto path = resolve(arg);
   if (!path || !mayWrite(550)) return;
-  const Jail::Resolved real = config_->jail->entry(*path);
+  std::string name;
+  int error = 0;
+  const Descriptor parent{openEntryParent(*config_->jail, *path, name, error)};
   struct stat info {};
-  if (!real || ::lstat(real.path.c_str(), &info) != 0) return reply(550, failure(*path, real ? errno : real.error));
-  renameFrom_ = real.path;
+  if (parent.fd >= 0 && ::fstatat(parent.fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) error = errno;
+  if (parent.fd < 0 || error != 0) return reply(550, failure(*path, error));
+  renameFrom_ = *path;  // the virtual path: RNTO resolves both names beneath the root again
   reply(350, "Ready for RNTO.");
 }
 
@@ -99,11 +119,15 @@ void FtpSession::cmdRnto(const std::string& arg) {
   renameFrom_.reset();
   const auto path = resolve(arg);
   if (!path || !mayWrite(550)) return;
-  const Jail::Resolved real = config_->jail->entry(*path);
-  if (!real || ::rename(from.c_str(), real.path.c_str()) != 0) {
-    return reply(553, failure(*path, real ? errno : real.error));
+  std::string fromName, toName;
+  int error = 0;
+  const Descriptor fromParent{openEntryParent(*config_->jail, from, fromName, error)};
+  const Descriptor toParent{fromParent.fd < 0 ? -1 : openEntryParent(*config_->jail, *path, toName, error)};
+  if (toParent.fd >= 0 && ::renameat(fromParent.fd, fromName.c_str(), toParent.fd, toName.c_str()) != 0) {
+    error = errno;
   }
-  cppd::log::info("renamed {} to {}", from.substr(config_->jail->root().size()), *path);
+  if (toParent.fd < 0 || error != 0) return reply(553, failure(*path, error));
+  cppd::log::info("renamed {} to {}", from, *path);
   reply(250, "Rename successful.");
 }
 

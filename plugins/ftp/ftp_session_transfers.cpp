@@ -15,8 +15,10 @@
 #include <cppd/log.hpp>
 
 #include "data_connection.hpp"
+#include "descriptor.hpp"
 #include "ftp_session.hpp"
 #include "listing.hpp"
+#include "upload_target.hpp"
 
 namespace ftp {
 namespace {
@@ -254,25 +256,46 @@ DataProtocol::Finished finishedFor(std::weak_ptr<FtpSession> weak) {
   };
 }
 
+// Settles the upload's file (kept, or removed when no byte came) before the session answers the client.
+DataProtocol::Finished uploadFinishedFor(std::shared_ptr<UploadTarget> target, std::weak_ptr<FtpSession> weak) {
+  return [target = std::move(target), report = finishedFor(std::move(weak))](bool complete, const std::string& why,
+                                                                              std::uint64_t bytes) {
+    target->finished(complete, bytes);
+    report(complete, why, bytes);
+  };
+}
+
+std::string restBeyondEnd(std::uint64_t offset, std::uint64_t size) {
+  return fmt::format("Restart offset {} is beyond the end of the file ({} bytes).", offset, size);
+}
+
 }  // namespace
 
 void FtpSession::listing(const std::string& arg, int style) {
   const std::string target = withoutListOptions(arg);
   const auto path = resolve(target);
   if (!path) return;
-  const Jail::Resolved real = config_->jail->existing(*path);
+  int error = 0;
+  const Descriptor found{config_->jail->open(*path, O_PATH, error)};  // O_PATH: no device is ever opened
   struct stat info {};
-  if (!real || ::stat(real.path.c_str(), &info) != 0) return reply(550, fmt::format("{}: No such file or directory.", target));
+  if (found.fd < 0 || ::fstat(found.fd, &info) != 0) {
+    return reply(550, fmt::format("{}: No such file or directory.", target));
+  }
   std::vector<ListEntry> entries;
   if (S_ISDIR(info.st_mode)) {
-    int error = 0;
-    entries = readDirectory(*config_->jail, real.path, error);
+    const Descriptor dir{::openat(found.fd, ".", O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC)};
+    if (dir.fd >= 0) entries = readDirectory(*config_->jail, *path, dir.fd, error);
+    if (dir.fd < 0) error = errno;
     if (error != 0) return reply(550, fmt::format("{}: {}.", target, std::strerror(error)));
   } else if (style == kMlsd) {
     return reply(501, fmt::format("{}: not a directory.", target));
   } else {
     entries.push_back(ListEntry{path->substr(path->rfind('/') + 1), info});
   }
+  sendListing(*path, entries, style);
+}
+
+void FtpSession::sendListing(const std::string& path, const std::vector<ListEntry>& entries, int style) {
   const std::time_t now = std::time(nullptr);
   std::string text;
   for (const ListEntry& entry : entries) {
@@ -282,11 +305,11 @@ void FtpSession::listing(const std::string& arg, int style) {
     text += "\r\n";
   }
   if (style == kStat) {
-    if (!closed_) transport().write(fmt::format("213-Status of {}:\r\n{}213 End of status.\r\n", *path, text));
+    if (!closed_) transport().write(fmt::format("213-Status of {}:\r\n{}213 End of status.\r\n", path, text));
     return;
   }
   const char* verb = style == kList ? "LIST" : style == kNlst ? "NLST" : "MLSD";
-  startTransfer(fmt::format("{} {}", verb, *path), [text = std::move(text), weak = weak_from_this()](DataProtocol& data) {
+  startTransfer(fmt::format("{} {}", verb, path), [text = std::move(text), weak = weak_from_this()](DataProtocol& data) {
     data.sendText(text, finishedFor(weak));
   });
 }
@@ -299,42 +322,39 @@ void FtpSession::cmdRetr(const std::string& arg) {
   const std::uint64_t offset = std::exchange(restOffset_, 0);
   const auto path = resolve(arg);
   if (!path) return;
-  const Jail::Resolved real = config_->jail->existing(*path);
-  const int fd = real ? ::open(real.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY) : -1;
-  if (fd < 0) return reply(550, fmt::format("{}: {}.", arg, std::strerror(real ? errno : real.error)));
+  int error = 0;
+  // O_NONBLOCK: opening a FIFO must not block the loop; it is refused below like every non-regular file.
+  const int fd = config_->jail->open(*path, O_RDONLY | O_NONBLOCK, error);
+  if (fd < 0) return reply(550, fmt::format("{}: {}.", arg, std::strerror(clientError(error))));
   auto file = std::make_shared<const cppd::SharedFile>(fd);
   struct stat info {};
   if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) return reply(550, fmt::format("{}: not a regular file.", arg));
   const auto size = static_cast<std::uint64_t>(info.st_size);
-  if (offset > size) return reply(554, fmt::format("Restart offset {} is beyond the end of the file ({} bytes).", offset, size));
+  if (offset > size) return reply(554, restBeyondEnd(offset, size));
   startTransfer(fmt::format("RETR {} ({} bytes from offset {})", *path, size - offset, offset),
                 [file, offset, size, weak = weak_from_this()](DataProtocol& data) {
                   data.sendFile(file, offset, size - offset, finishedFor(weak));
                 });
 }
 
+// REST before STOR continues an existing file at most at its end (no holes, no sparse giants); APPE ignores it.
 void FtpSession::store(const std::string& arg, bool append) {
   const std::uint64_t offset = std::exchange(restOffset_, 0);
   const auto path = resolve(arg);
   if (!path || !mayWrite(553)) return;
   if (dataMode_ == DataMode::none) return reply(425, "Use PASV, EPSV, PORT or EPRT first.");
-  const Jail::Resolved real = config_->jail->entry(*path);
-  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
-  flags |= append ? O_APPEND : offset == 0 ? O_TRUNC : 0;
-  const int fd = real ? ::open(real.path.c_str(), flags, 0644) : -1;
-  if (fd < 0) return reply(553, fmt::format("{}: {}.", arg, std::strerror(real ? errno : real.error)));
-  struct stat info {};
-  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) || (offset != 0 && ::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0)) {
-    ::close(fd);
-    return reply(553, fmt::format("{}: not a regular file.", arg));
+  std::string why;
+  std::shared_ptr<UploadTarget> target = UploadTarget::open(*config_->jail, *path, why);
+  if (!target) return reply(553, fmt::format("{}: {}.", arg, why));
+  const std::uint64_t size = target->size();
+  const bool beyondEnd = !append && offset > size;
+  if (beyondEnd || !target->prepare(append, append ? 0 : offset, why)) {
+    target.reset();  // removes a file this STOR created, before the client hears of the refusal
+    if (beyondEnd) return reply(554, restBeyondEnd(offset, size));
+    return reply(553, fmt::format("{}: {}.", arg, why));
   }
-  // Closed here unless the transfer takes it.
-  std::shared_ptr<int> guard(new int(fd), [](int* p) {
-    if (*p >= 0) ::close(*p);
-    delete p;
-  });
-  startTransfer(fmt::format("{} {}", append ? "APPE" : "STOR", *path), [guard, weak = weak_from_this()](DataProtocol& data) {
-    data.receiveInto(std::exchange(*guard, -1), finishedFor(weak));
+  startTransfer(fmt::format("{} {}", append ? "APPE" : "STOR", *path), [target, weak = weak_from_this()](DataProtocol& data) {
+    data.receiveInto(target->releaseDescriptor(), uploadFinishedFor(target, weak));
   }, true);
 }
 

@@ -1,10 +1,6 @@
 #include "jail.hpp"
 
-#include <sys/stat.h>
-
 #include <cerrno>
-#include <climits>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -13,16 +9,6 @@
 #include <cppd/error.hpp>
 
 namespace ftp {
-namespace {
-
-// realpath(3) into a string; the errno value on failure.
-Jail::Resolved canonical(const std::string& path) {
-  char buffer[PATH_MAX];
-  if (::realpath(path.c_str(), buffer) == nullptr) return {{}, errno};
-  return {buffer, 0};
-}
-
-}  // namespace
 
 std::optional<std::string> resolveVirtual(std::string_view cwd, std::string_view argument) {
   if (argument.find('\0') != std::string_view::npos) return std::nullopt;
@@ -50,40 +36,22 @@ std::optional<std::string> resolveVirtual(std::string_view cwd, std::string_view
   return result.empty() ? "/" : result;
 }
 
-Jail::Jail(const std::string& root) {
-  const Resolved real = canonical(root);
-  if (!real) {
+std::shared_ptr<const cppd::DirectoryJail> openServedRoot(const std::string& root) {
+  int error = 0;
+  std::optional<cppd::DirectoryJail> jail = cppd::DirectoryJail::tryOpen(root, error);
+  if (!jail) {
     throw cppd::UsageError(fmt::format("--root {}: {}; give an existing directory to serve", root,
-                                       std::strerror(real.error)));
+                                       error == ENOTDIR ? "not a directory" : std::strerror(error)));
   }
-  struct stat info {};
-  if (::stat(real.path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
-    throw cppd::UsageError(fmt::format("--root {}: not a directory; give an existing directory to serve", root));
-  }
-  root_ = real.path;
+  return std::make_shared<const cppd::DirectoryJail>(std::move(*jail));
 }
 
-bool Jail::contains(std::string_view real) const noexcept {
-  if (root_ == "/") return !real.empty() && real.front() == '/';
-  return real == root_ || (real.size() > root_.size() && real.substr(0, root_.size()) == root_ && real[root_.size()] == '/');
-}
+int clientError(int error) noexcept { return error == EXDEV || error == ELOOP ? ENOENT : error; }
 
-Jail::Resolved Jail::existing(const std::string& virtualPath) const {
-  Resolved real = canonical(root_ + virtualPath);
-  if (!real) return real;
-  if (!contains(real.path)) return {{}, EACCES};
-  return real;
-}
-
-Jail::Resolved Jail::entry(const std::string& virtualPath) const {
-  const std::size_t slash = virtualPath.rfind('/');
-  const std::string name = virtualPath.substr(slash + 1);
-  if (name.empty() || name == "." || name == "..") return {{}, EACCES};
-  const std::string parent = slash == 0 ? "/" : virtualPath.substr(0, slash);
-  Resolved real = existing(parent);
-  if (!real) return real;
-  real.path += (real.path == "/" ? "" : "/") + name;
-  return real;
+int openEntryParent(const cppd::DirectoryJail& jail, const std::string& virtualPath, std::string& name, int& error) {
+  const int fd = jail.openParent(virtualPath, name, error);
+  if (fd < 0) error = error == EINVAL ? EACCES : clientError(error);
+  return fd;
 }
 
 }  // namespace ftp

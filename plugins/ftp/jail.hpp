@@ -1,8 +1,11 @@
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <cppd/directory_jail.hpp>
 
 namespace ftp {
 
@@ -11,40 +14,17 @@ namespace ftp {
 /// is absolute and normalised ("/a/b"). nullopt when argument holds a NUL byte. Pure string arithmetic.
 std::optional<std::string> resolveVirtual(std::string_view cwd, std::string_view argument);
 
-/// The served directory, and the only way a session turns a virtual path into a real one. Every real path it
-/// returns has been canonicalised (realpath: no symlink, "." or ".." left) and checked to lie inside the root, so
-/// neither "..", absolute paths, symlinks pointing outside nor NUL bytes reach a file elsewhere. Immutable;
-/// safe to share.
-///
-/// A symlink swapped in between the check and the use by someone with write access to the tree could still
-/// race it; files are opened with O_NOFOLLOW on the canonical path to narrow that window.
-class Jail {
- public:
-  /// The outcome of a resolution: the real path, or an errno value (ENOENT, EACCES for "outside the root").
-  struct Resolved {
-    std::string path;
-    int error = 0;
-    explicit operator bool() const noexcept { return error == 0; }
-  };
+/// The served directory (--root), held open for the service's life: every session reaches files only through
+/// it (cppd::DirectoryJail: resolved beneath its descriptor, so symlink races cannot lead outside, and it keeps
+/// working after --chroot). Throws cppd::UsageError "--root DIR: <why>; give an existing directory to serve".
+std::shared_ptr<const cppd::DirectoryJail> openServedRoot(const std::string& root);
 
-  /// root must be an existing directory. Throws cppd::UsageError naming it when it is not.
-  explicit Jail(const std::string& root);
+/// The errno value a client is told: a name that leads out of the root (EXDEV) or a symlink that is not followed
+/// (ELOOP) is answered exactly as a missing file (ENOENT), so nobody can probe what exists outside the root.
+int clientError(int error) noexcept;
 
-  /// The canonical root.
-  const std::string& root() const noexcept { return root_; }
-
-  /// An existing entry, symlinks followed (for reading, listing, changing directory).
-  Resolved existing(const std::string& virtualPath) const;
-
-  /// An entry to create, remove or rename: its parent canonicalised, the last component kept as it is (not
-  /// followed, so DELE of a symlink removes the link). EACCES for the root itself.
-  Resolved entry(const std::string& virtualPath) const;
-
-  /// True when real (a canonical path) is the root or inside it.
-  bool contains(std::string_view real) const noexcept;
-
- private:
-  std::string root_;
-};
+/// The directory containing virtualPath, opened beneath the jail (for the *at calls), with the last component in
+/// name; -1 and a clientError() value in error (EACCES for the root itself, which is never created or removed).
+int openEntryParent(const cppd::DirectoryJail& jail, const std::string& virtualPath, std::string& name, int& error);
 
 }  // namespace ftp

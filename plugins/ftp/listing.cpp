@@ -1,12 +1,12 @@
 #include "listing.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <climits>
-#include <cstdlib>
 #include <memory>
 
 #include <fmt/format.h>
@@ -27,30 +27,44 @@ std::string modeString(mode_t mode) {
 
 }  // namespace
 
-std::vector<ListEntry> readDirectory(const Jail& jail, const std::string& dir, int& error) {
+std::vector<ListEntry> readDirectory(const cppd::DirectoryJail& jail, const std::string& virtualDir, int dirFd,
+                                     int& error) {
   std::vector<ListEntry> entries;
   error = 0;
-  std::unique_ptr<DIR, int (*)(DIR*)> handle(::opendir(dir.c_str()), &::closedir);
+  const int own = ::fcntl(dirFd, F_DUPFD_CLOEXEC, 0);  // fdopendir takes the descriptor it is given
+  std::unique_ptr<DIR, int (*)(DIR*)> handle(own < 0 ? nullptr : ::fdopendir(own), &::closedir);
   if (!handle) {
     error = errno;
+    if (own >= 0) ::close(own);
     return entries;
   }
+  const int fd = ::dirfd(handle.get());
   while (const dirent* item = ::readdir(handle.get())) {
     const std::string name = item->d_name;
-    if (name == "." || name == "..") continue;
+    if (name == "." || name == ".." || !sendableName(name)) continue;
     ListEntry entry;
     entry.name = name;
-    const std::string path = dir + (dir == "/" ? "" : "/") + name;
-    if (::lstat(path.c_str(), &entry.info) != 0) continue;
+    if (::fstatat(fd, name.c_str(), &entry.info, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (S_ISLNK(entry.info.st_mode)) {
-      char target[PATH_MAX];
-      if (::realpath(path.c_str(), target) == nullptr || !jail.contains(target)) continue;
-      if (::stat(target, &entry.info) != 0) continue;
+      int ignored = 0;
+      const int target = jail.open(virtualDir + "/" + name, O_PATH, ignored);
+      if (target < 0) continue;
+      const bool ok = ::fstat(target, &entry.info) == 0;
+      ::close(target);
+      if (!ok) continue;
     }
     entries.push_back(std::move(entry));
   }
   std::sort(entries.begin(), entries.end(), [](const ListEntry& a, const ListEntry& b) { return a.name < b.name; });
   return entries;
+}
+
+bool sendableName(std::string_view name) noexcept { return name.find_first_of("\r\n") == std::string_view::npos; }
+
+std::string quotedPath(std::string_view path) {
+  std::string text = "\"";
+  for (char c : path) text += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return text + "\"";
 }
 
 std::string listLine(const ListEntry& entry, std::time_t now) {

@@ -4,9 +4,10 @@
 
 #include <ctime>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "jail.hpp"
+#include <cppd/directory_jail.hpp>
 
 namespace ftp {
 
@@ -16,10 +17,21 @@ struct ListEntry {
   struct stat info {};
 };
 
-/// The entries of the real directory dir, sorted by name, without "." and "..". Symlinks are followed when they
-/// point inside the jail and left out when they point outside it or nowhere, so a listing never describes a
-/// file outside the root. Returns the errno value in error when the directory cannot be read.
-std::vector<ListEntry> readDirectory(const Jail& jail, const std::string& dir, int& error);
+/// The entries of the directory open as dirFd (read-only, opened beneath jail as virtualDir), sorted by name,
+/// without "." and "..". Entries are examined with fstatat on dirFd; a symlink is resolved again beneath the
+/// jail and left out when it leads outside or nowhere, so a listing never describes a file outside the root.
+/// Names a control connection cannot carry (see sendableName) are left out. Returns the errno value in error
+/// when the directory cannot be read. dirFd stays the caller's.
+std::vector<ListEntry> readDirectory(const cppd::DirectoryJail& jail, const std::string& virtualDir, int dirFd,
+                                     int& error);
+
+/// False for a name containing CR or LF. The command parser ends a line at either (RFC 959's CR NUL is read as
+/// a line end too), so no client can name such a file, and sending it would end a listing line or a reply early:
+/// such names are never listed, in LIST, NLST, MLSD, MLST or STAT. Every other byte goes out as it is.
+bool sendableName(std::string_view name) noexcept;
+
+/// A pathname in a 257 reply (PWD, MKD), RFC 959 appendix II: in double quotes, embedded quotes doubled.
+std::string quotedPath(std::string_view path);
 
 /// An "ls -l" line without the line end: "-rw-r--r-- 1 ftp ftp 1404 Mar 01 12:34 name" (the year instead of
 /// the time for entries older than six months or in the future), as LIST clients expect.

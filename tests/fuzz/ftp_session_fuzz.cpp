@@ -151,7 +151,7 @@ struct World {
     if (made == nullptr || made[0] == '*') cppd::fuzz::fail("crypt_rn cannot make an MD5-crypt hash");
     std::snprintf(hash, sizeof hash, "%s", made);
     ftp::PasswordFile users = ftp::PasswordFile::parse(std::string("# fuzz users\nalice:") + hash + "\n", "fuzz");
-    auto jail = std::make_shared<const ftp::Jail>(root);
+    auto jail = ftp::openServedRoot(root);
     for (bool anonymous : {true, false}) {
       auto config = std::make_shared<ftp::FtpConfig>();
       config->jail = jail;

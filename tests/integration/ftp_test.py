@@ -14,9 +14,13 @@ import subprocess
 import time
 import unittest
 
+import jail_race
 from cppdtest import DEFAULT_TIMEOUT, TempDirTestCase, read_text, run_cppd, wait_for
 
 LOOPBACK = "tcp:0:interface=127.0.0.1"
+# Runner options every ftp server of these tests starts with (the one place for them).
+# The tests run as root (CI) and serve files they own: say so, as the runner demands of a file server.
+RUNNER_ARGS = ["--allow-root"]
 CURL = shutil.which("curl")
 LFTP = shutil.which("lftp")
 OPENSSL = shutil.which("openssl")
@@ -87,9 +91,8 @@ class FtpTest(TempDirTestCase):
         os.symlink(self.path("secret.txt"), os.path.join(self.root, "pub", "escape.txt"))
         os.symlink(self.tmp, os.path.join(self.root, "updir"))
 
-    def start_ftp(self, *args, logfile="cppd.log"):
-        # The tests run as root (CI) and serve files they own: say so, as the runner demands of a file server.
-        server = self.start_server(["--allow-root", "ftp", "--port", LOOPBACK, "--root", self.root, *args],
+    def start_ftp(self, *args, logfile="cppd.log", runner_args=()):
+        server = self.start_server([*RUNNER_ARGS, *runner_args, "ftp", "--port", LOOPBACK, "--root", self.root, *args],
                                    logfile=logfile)
         return server, server.listening_port()
 
@@ -480,6 +483,116 @@ class FtpTest(TempDirTestCase):
         data_port = int(re.search(r"\|\|\|(\d+)\|", reply).group(1))
         self.assertTrue(40000 <= data_port <= 40100, reply)
         client.quit()
+
+    def test_a_directory_swapped_with_a_symlink_out_leaks_nothing(self):
+        # A hostile local user exchanges root/swap with a symlink to a directory outside, as fast as the kernel
+        # allows, while clients read, write, list, change into and delete through root/swap.
+        outside = self.path("outside")
+        jail_race.make_tree(self.root, outside)
+        server, port = self.user_server()
+        tally, exchanges, problems = jail_race.race(self.root, outside, port, "alice", "wonderland", seconds=5)
+        self.assertEqual(tally.escapes, [])
+        self.assertEqual(problems, [])
+        self.assertGreater(exchanges, 1000, "the swapper hardly ran")
+        self.assertGreater(tally.inside_reads, 0, "no RETR reached the real directory: the race was not exercised")
+        self.assertGreater(tally.operations, 100)
+        # A symlink out answers exactly as a missing file, so nothing outside can be probed.
+        client = self.ftp(port, "alice", "wonderland")
+        for command in ("SIZE", "MDTM"):
+            with self.assertRaises(ftplib.error_perm) as missing:
+                client.sendcmd(f"{command} pub/no-such-file.txt")
+            with self.assertRaises(ftplib.error_perm) as escaped:
+                client.sendcmd(f"{command} pub/escape.txt")
+            self.assertEqual(str(escaped.exception), str(missing.exception).replace("no-such-file", "escape"))
+        for name in ("pub/escape.txt", "updir/secret.txt"):
+            with self.assertRaises(ftplib.error_perm) as escaped:
+                client.retrbinary(f"RETR {name}", lambda _: None)
+            self.assertEqual(str(escaped.exception), f"550 {name}: No such file or directory.")
+
+    def test_a_fifo_in_the_root_blocks_no_one(self):
+        os.mkfifo(os.path.join(self.root, "fifo"))
+        server, port = self.user_server()
+        writer = Control(port)
+        writer.command(b"USER alice")
+        self.assertEqual(writer.command(b"PASS wonderland")[:3], b"230")
+        for command in (b"STOR fifo", b"APPE fifo", b"RETR fifo"):
+            with self.subTest(command=command):
+                self.assertEqual(writer.command(b"PASV")[:3], b"227")
+                self.assertRegex(writer.command(command), rb"^55[03] fifo: not a regular file\.$")
+        self.assertEqual(writer.command(b"SIZE fifo"), b"550 fifo: not a regular file.")
+        self.assertEqual(writer.command(b"MDTM fifo")[:3], b"213")
+        # Another client is served all along.
+        other = self.ftp(port)
+        self.assertIn("fifo", other.nlst())
+        self.assertEqual(other.sendcmd("NOOP")[:3], "200")
+        writer.close()
+
+    def test_names_with_cr_lf_are_never_listed_and_quotes_are_doubled(self):
+        forged = "evil\r\n226 forged.txt"
+        for name in (forged, "line\nbreak.txt", "cr\rname.txt", 'quo"te.txt'):
+            self.write(os.path.join("root", "names", name), b"x")
+        server, port = self.user_server()
+        client = self.ftp(port, "alice", "wonderland")
+        self.assertEqual(client.nlst("names"), ['quo"te.txt'])
+        lines = []
+        client.retrlines("LIST names", lines.append)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertTrue(lines[0].endswith(' quo"te.txt'), lines)
+        self.assertEqual([name for name, _ in client.mlsd("names")], ['quo"te.txt'])
+        # MKD and PWD double embedded quotes (RFC 959 appendix II), which ftplib's parse257 undoes.
+        self.assertEqual(client.mkd('new"dir'), '/new"dir')
+        self.assertEqual(client.sendcmd('MKD a"b"c'), '257 "/a""b""c" created.')
+        client.cwd('new"dir')
+        self.assertEqual(client.pwd(), '/new"dir')
+        self.assertEqual(client.sendcmd("PWD"), '257 "/new""dir" is the current directory.')
+        client.quit()
+        # STAT's 213 listing travels on the control connection: no name may end it early.
+        control = Control(port)
+        control.command(b"USER anonymous")
+        control.command(b"PASS x")
+        status = control.command(b"STAT /names")
+        self.assertTrue(status.startswith(b"213-") and status.endswith(b"213 End of status."), status)
+        self.assertNotIn(b"forged", status)
+        self.assertEqual(control.command(b"NOOP"), b"200 NOOP ok.")
+        self.assertEqual(control.command(b"MLST /names/" + 'quo"te.txt'.encode())[:4], b"250-")
+        control.close()
+
+    def test_rest_is_bounded_by_the_file_and_failed_uploads_leave_no_debris(self):
+        server, port = self.user_server()
+        client = self.ftp(port, "alice", "wonderland")
+        top = os.path.join(self.root, "top.txt")
+        for offset in (9000000000000, 9999999999999999999, 1001):
+            with self.subTest(offset=offset):
+                with self.assertRaises(ftplib.error_perm) as refused:
+                    client.storbinary("STOR new.txt", io.BytesIO(b"x"), rest=offset)
+                self.assertTrue(str(refused.exception).startswith("554 Restart offset"), refused.exception)
+                self.assertFalse(os.path.exists(os.path.join(self.root, "new.txt")), "a refused STOR left a file")
+                with self.assertRaises(ftplib.error_perm):
+                    client.storbinary("STOR top.txt", io.BytesIO(b"x"), rest=offset)
+                self.assertEqual(os.path.getsize(top), 1000)
+                with self.assertRaises(ftplib.error_perm) as refused:
+                    client.retrbinary("RETR top.txt", lambda _: None, rest=offset)
+                self.assertTrue(str(refused.exception).startswith("554 "), refused.exception)
+        # REST up to the end continues the file.
+        client.storbinary("STOR top.txt", io.BytesIO(b"tail"), rest=1000)
+        self.assertEqual(os.path.getsize(top), 1004)
+        client.storbinary("STOR top.txt", io.BytesIO(b"head"), rest=0)
+        self.assertEqual(os.path.getsize(top), 4)
+        # An upload abandoned before its data connection leaves nothing behind; an empty upload is kept.
+        control = Control(port)
+        control.command(b"USER alice")
+        control.command(b"PASS wonderland")
+        self.assertEqual(control.command(b"PASV")[:3], b"227")
+        control.send(b"STOR abandoned.txt\r\n")
+        wait_for(lambda: "STOR /abandoned.txt" in server.log() or os.path.exists(self.path("root", "abandoned.txt")),
+                 what="the STOR to be received")
+        self.assertEqual(control.command(b"ABOR")[:3], b"426")
+        self.assertEqual(control.reply()[:3], b"226")
+        self.assertFalse(os.path.exists(os.path.join(self.root, "abandoned.txt")))
+        control.close()
+        client.storbinary("STOR empty.txt", io.BytesIO(b""))
+        self.assertEqual(os.path.getsize(os.path.join(self.root, "empty.txt")), 0)
+
 
     def test_startup_errors_name_the_bad_option(self):
         missing = self.path("missing")

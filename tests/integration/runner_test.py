@@ -463,7 +463,8 @@ class PrivilegeTest(RunnerTestCase):
 @unittest.skipUnless(os.geteuid() == 0, "chroot needs root")
 class ChrootTest(RunnerTestCase):
     def test_chroot_runs_the_services_inside_the_new_root(self):
-        # The poem is loaded by startService, after the chroot: the copy inside the jail is the one served.
+        # Paths in plugin options name host files, opened when the service is made (before the chroot): the
+        # host's poem is served, not a file of the same name inside the new root.
         jail = self.path("jail")
         inside = jail + self.poem
         os.makedirs(os.path.dirname(inside))
@@ -472,7 +473,8 @@ class ChrootTest(RunnerTestCase):
         self.start_daemon(self.poetry_args(), runner_args=["--chroot", jail])
         pid = self.daemon_pid()
         port = self.port_from_log()
-        self.assertEqual(fetch("127.0.0.1", port), b"the poem inside the jail\n")
+        with open(self.poem, "rb") as f:
+            self.assertEqual(fetch("127.0.0.1", port), f.read())
         self.assertEqual(os.readlink(f"/proc/{pid}/root"), jail)
         self.assertEqual(os.readlink(f"/proc/{pid}/cwd"), jail)
         # The pidfile and log stay where the user named them, outside the jail, and the pidfile is removed.

@@ -1,5 +1,6 @@
 #include "jail.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,42 +49,24 @@ TEST_CASE("Virtual paths are normalised and never climb above the virtual root",
   CHECK_FALSE(resolveVirtual("/", std::string("a\0b", 3)));
 }
 
-TEST_CASE("The jail resolves existing entries inside the root only", "[ftp]") {
+TEST_CASE("The served root: names leading outside answer as missing ones, and a bad root is a usage error", "[ftp]") {
   JailTree tree;
-  const ftp::Jail jail(tree.root);
-  CHECK(jail.root() == std::filesystem::canonical(tree.root).string());
-  CHECK(jail.existing("/pub/file.txt").path == jail.root() + "/pub/file.txt");
-  CHECK(jail.existing("/pub/inside").path == jail.root() + "/pub/file.txt");
-  CHECK(jail.existing("/").path == jail.root());
-  CHECK(jail.existing("/pub/escape").error == EACCES);
-  CHECK(jail.existing("/updir/secret.txt").error == EACCES);
-  CHECK(jail.existing("/updir").error == EACCES);
-  CHECK(jail.existing("/missing").error == ENOENT);
-}
-
-TEST_CASE("The jail resolves entries to create or remove without following the last component", "[ftp]") {
-  JailTree tree;
-  const ftp::Jail jail(tree.root);
-  CHECK(jail.entry("/pub/escape").path == jail.root() + "/pub/escape");  // DELE removes the link, not the target
-  CHECK(jail.entry("/pub/new.txt").path == jail.root() + "/pub/new.txt");
-  CHECK(jail.entry("/new").path == jail.root() + "/new");
-  CHECK(jail.entry("/").error == EACCES);
-  CHECK(jail.entry("/updir/secret.txt").error == EACCES);
-  CHECK(jail.entry("/missing/new.txt").error == ENOENT);
-}
-
-TEST_CASE("A jail root that is missing or not a directory is a usage error naming it", "[ftp]") {
-  JailTree tree;
-  CHECK_THROWS_WITH(ftp::Jail(tree.base + "/nope"), Catch::Contains(tree.base + "/nope: No such file or directory"));
-  CHECK_THROWS_WITH(ftp::Jail(tree.base + "/secret.txt"), Catch::Contains("secret.txt: not a directory"));
-  CHECK_THROWS_AS(ftp::Jail(tree.base + "/nope"), cppd::UsageError);
-}
-
-TEST_CASE("The jail's prefix check does not accept a sibling that merely shares the prefix", "[ftp]") {
-  JailTree tree;
-  std::filesystem::create_directories(tree.base + "/rootkit");
-  const ftp::Jail jail(tree.root);
-  CHECK_FALSE(jail.contains(jail.root() + "kit"));
-  CHECK(jail.contains(jail.root() + "/x"));
-  CHECK(jail.contains(jail.root()));
+  const auto jail = ftp::openServedRoot(tree.root);
+  int error = 0;
+  const int inside = jail->open("/pub/inside", O_RDONLY, error);
+  CHECK(inside >= 0);
+  ::close(inside);
+  CHECK(jail->open("/pub/escape", O_RDONLY, error) == -1);
+  CHECK(ftp::clientError(error) == ENOENT);
+  CHECK(jail->open("/updir/secret.txt", O_RDONLY, error) == -1);
+  CHECK(ftp::clientError(error) == ENOENT);
+  std::string name;
+  CHECK(ftp::openEntryParent(*jail, "/", name, error) == -1);
+  CHECK(error == EACCES);  // the root itself is never created, removed or renamed
+  CHECK(ftp::openEntryParent(*jail, "/updir/x", name, error) == -1);
+  CHECK(error == ENOENT);
+  CHECK_THROWS_WITH(ftp::openServedRoot(tree.base + "/nope"),
+                    Catch::Contains(tree.base + "/nope: No such file or directory"));
+  CHECK_THROWS_WITH(ftp::openServedRoot(tree.base + "/secret.txt"), Catch::Contains("secret.txt: not a directory"));
+  CHECK_THROWS_AS(ftp::openServedRoot(tree.base + "/nope"), cppd::UsageError);
 }

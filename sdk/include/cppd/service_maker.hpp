@@ -29,6 +29,13 @@ class CPPD_API IServiceMaker {
 
   /// Builds the service from checked options. Runs before any fork, so throw cppd::UsageError (or
   /// cppd::Error) for what the option parser could not check; the user sees the message and exit code 64.
+  ///
+  /// Paths in options and --chroot: makeService runs on the host, before the runner chroots (and before it
+  /// drops privileges); privilegedStartService and startService run inside the new root. The rule for plugins:
+  /// a path given in an option names a file or directory of the host, resolved here, and what it names is held
+  /// open (a descriptor, a cppd::DirectoryJail for a served tree) or read into memory before makeService
+  /// returns, so the service behaves the same with and without --chroot. Never keep a path string to open
+  /// later: after a chroot it names something else, or nothing.
   virtual std::shared_ptr<IService> makeService(const Options& options) = 0;
 
   /// True for a plugin that hands the host's files to clients who need not be local users (an FTP or HTTP file
