@@ -114,10 +114,11 @@ class ListingTests(PluginTestCase):
     def test_a_plugin_that_hangs_while_loading_is_killed_at_the_deadline(self):
         self.add("hang.so")
         self.add("hello.so")
-        self.env["CPPD_PLUGIN_SCAN_TIMEOUT"] = "0.5"
+        # Long enough for the other scans under a sanitizer on a loaded 2-core machine (0.5 s was not).
+        self.env["CPPD_PLUGIN_SCAN_TIMEOUT"] = "2.5"
         result = self.cppd()
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn(f"{self.plugins}/hang.so: did not finish loading within 0.5 s (killed)", result.stdout)
+        self.assertIn(f"{self.plugins}/hang.so: did not finish loading within 2.5 s (killed)", result.stdout)
         self.assertIn("    hello ", result.stdout)
 
     @unittest.skipUnless(ATTACKER_PLUGIN, "CPPD_TEST_ATTACKER_PLUGIN is not set")
