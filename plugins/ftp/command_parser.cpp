@@ -97,9 +97,11 @@ void CommandParser::endLine(std::vector<CommandLine>& out) {
   overflow_ = false;
 }
 
-std::vector<CommandLine> CommandParser::feed(std::string_view data) {
+std::optional<CommandLine> CommandParser::next(std::string_view& data) {
   std::vector<CommandLine> out;
-  for (char byte : data) {
+  std::size_t used = 0;
+  while (used < data.size() && out.empty()) {
+    const char byte = data[used++];
     const auto c = static_cast<unsigned char>(byte);
     if (telnet_ == Telnet::option) {
       telnet_ = Telnet::none;
@@ -126,6 +128,14 @@ std::vector<CommandLine> CommandParser::feed(std::string_view data) {
       addByte(byte);
     }
   }
+  data.remove_prefix(used);
+  if (out.empty()) return std::nullopt;
+  return std::move(out.front());
+}
+
+std::vector<CommandLine> CommandParser::feed(std::string_view data) {
+  std::vector<CommandLine> out;
+  while (auto line = next(data)) out.push_back(std::move(*line));
   return out;
 }
 
