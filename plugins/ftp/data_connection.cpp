@@ -44,7 +44,7 @@ void DataProtocol::watchProgress() {
 }
 
 void DataProtocol::checkProgress() {
-  if (!connected() || lost_ || !transport().connected()) return;
+  if (!connected() || lost_) return;  // still watched after loseConnection: it waits for the peer to read
   const std::pair<std::uint64_t, std::size_t> now{bytes_, transport().bufferedBytes()};
   const auto at = std::chrono::steady_clock::now();
   if (now != progress_) {

@@ -58,6 +58,9 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   void dataConnectFailed(const std::string& why);
   void transferFinished(bool complete, const std::string& why, std::uint64_t bytes);
   const FtpConfig& config() const noexcept { return *config_; }
+  /// True when nothing is left to do until the client acts: no command waiting for the loop, none being
+  /// answered, no reply waiting for the client to read (for tests and the fuzzer).
+  bool idle() const noexcept { return !busy_ && !next_.active() && !waitingDrain_; }
   cppd::Reactor& reactor() const noexcept { return reactor_; }
 
  private:
