@@ -14,10 +14,14 @@ namespace {
 // Tells a client over a limit to come back later, and hangs up.
 class TooManyClients final : public cppd::Protocol {
  public:
+  explicit TooManyClients(const char* reply = "421 Too many connections; try again later.\r\n") : reply_(reply) {}
   void connectionMade() override {
-    transport().write("421 Too many connections; try again later.\r\n");
+    transport().write(reply_);
     transport().loseConnection();
   }
+
+ private:
+  const char* reply_;
 };
 
 }  // namespace
@@ -37,6 +41,12 @@ std::shared_ptr<cppd::Protocol> FtpFactory::buildProtocol(const cppd::Address& a
     return std::make_shared<TooManyClients>();
   }
   const std::string host = addr.host();
+  if (!guard_->allowed(host)) {
+    refusals_.refused("an address refused after failed logins (--max-login-failures)",
+                      fmt::format("refusing {}: too many failed logins from {} (--max-login-failures)",
+                                  addr.toString(), host));
+    return std::make_shared<TooManyClients>("421 Too many failed logins from your address; try again later.\r\n");
+  }
   std::size_t& fromHost = counts_->perAddress[host];
   if (config_->maxClientsPerAddress != 0 && fromHost >= config_->maxClientsPerAddress) {
     refusals_.refused("too many connections from one address (--max-clients-per-address)",

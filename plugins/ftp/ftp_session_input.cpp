@@ -166,7 +166,8 @@ void FtpSession::scheduleNext() {
 // The current command has been answered (a password check, a transfer): go on with the input.
 void FtpSession::resume() { processInput(); }
 
-void FtpSession::drainQueue() { processInput(); }
+// Called from inside a command too (ABOR): the next command runs in a later loop iteration, never nested.
+void FtpSession::drainQueue() { scheduleNext(); }
 
 void FtpSession::handleLine(const CommandLine& line) {
   switch (line.kind) {

@@ -214,9 +214,10 @@ class FtpHostileTest(TempDirTestCase):
         self.assertEqual(control.command("PASS wrong")[0][:3], b"530")
         control.command("USER alice")
         self.assertEqual(control.command("PASS wrong")[0][:3], b"421")  # the third failure from this address
-        # Refused for --login-block-time, even with the right password, on a new connection.
+        # Refused for --login-block-time, from the moment it connects.
         again = self.connect(port)
-        self.assertEqual(again.command("USER alice")[0][:3], b"421")
+        self.assertEqual(again.greeting[0][:3], b"421")
+        self.assertIn(b"failed logins", again.greeting[0])
         self.assertIn("too many failed logins", server.log())
 
     def test_noop_is_answered_while_password_checks_are_in_flight(self):
