@@ -128,6 +128,11 @@ std::optional<CommandLine> CommandParser::next(std::string_view& data) {
       addByte(byte);
     }
   }
+  // The LF (or NUL) of a CRLF that ended the line goes with it, so no lone byte is left over.
+  if (!out.empty() && afterCr_ && used < data.size() && (data[used] == '\n' || data[used] == '\0')) {
+    ++used;
+    afterCr_ = false;
+  }
   data.remove_prefix(used);
   if (out.empty()) return std::nullopt;
   return std::move(out.front());

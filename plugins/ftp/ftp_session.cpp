@@ -89,7 +89,6 @@ void FtpSession::connectionMade() {
 void FtpSession::connectionLost(const cppd::DisconnectReason& reason) {
   closed_ = true;
   idle_.cancel();
-  next_.cancel();
   loginDeadline_.cancel();
   loginDelay_.cancel();
   resetData();

@@ -60,7 +60,7 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   const FtpConfig& config() const noexcept { return *config_; }
   /// True when nothing is left to do until the client acts: no command waiting for the loop, none being
   /// answered, no reply waiting for the client to read (for tests and the fuzzer).
-  bool idle() const noexcept { return !busy_ && !next_.active() && !waitingDrain_; }
+  bool idle() const noexcept { return !busy_ && !scheduled_ && !waitingDrain_; }
   cppd::Reactor& reactor() const noexcept { return reactor_; }
 
  private:
@@ -146,7 +146,7 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   std::deque<CommandLine> queued_;
   bool busy_ = false;          // the current command is still being answered
   bool waitingDrain_ = false;  // too many replies unsent: waiting for the client to read
-  cppd::DelayedCall next_;     // the next command, after a return to the loop
+  bool scheduled_ = false;     // the next command waits for the next loop iteration
   cppd::DelayedCall idle_;
   cppd::DelayedCall loginDeadline_;
   cppd::DelayedCall loginDelay_;  // the answer to a wrong password

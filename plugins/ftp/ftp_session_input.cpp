@@ -133,7 +133,7 @@ std::optional<CommandLine> FtpSession::nextLine() {
 
 // Runs one command if the session is ready for it, and schedules the next for a later loop iteration.
 void FtpSession::processInput() {
-  if (closed_ || !connected() || !transport().connected() || busy_ || waitingDrain_ || next_.active()) return;
+  if (closed_ || !connected() || !transport().connected() || busy_ || waitingDrain_ || scheduled_) return;
   if (transport().bufferedBytes() > kMaxBacklog) {
     // The client does not read its replies: take no more commands until it has.
     waitingDrain_ = true;
@@ -152,12 +152,16 @@ void FtpSession::processInput() {
   scheduleNext();
 }
 
+// A real return to the loop: a call posted with callFromThread runs in the next iteration, after the poll for
+// I/O (a callLater(0) would not do: libuv runs timers that fall due while it runs timers in the same pass).
 void FtpSession::scheduleNext() {
-  if (closed_ || busy_ || next_.active() || !hasInput()) return;
+  if (closed_ || busy_ || scheduled_ || !hasInput()) return;
+  scheduled_ = true;
   std::weak_ptr<FtpSession> weak = weak_from_this();
-  next_ = reactor_.callLater(std::chrono::milliseconds(0), [weak] {
+  reactor_.callFromThread([weak] {
     auto self = weak.lock();
     if (!self || self->closed_) return;
+    self->scheduled_ = false;
     cppd::LogContext context(self->context_);
     self->processInput();
   });
