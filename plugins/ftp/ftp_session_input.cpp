@@ -45,6 +45,7 @@ void FtpSession::streamReply(int code, std::string_view first, std::vector<ListE
   writeStreamed(transport(), std::move(lines), [weak, code, last = std::move(last)] {
     auto self = weak.lock();
     if (!self || self->closed_) return;
+    cppd::LogContext context(self->context_);
     self->busy_ = false;
     self->reply(code, last);
     self->scheduleNext();
@@ -141,6 +142,7 @@ void FtpSession::processInput() {
     transport().whenDrained([weak] {
       auto self = weak.lock();
       if (!self || self->closed_) return;
+      cppd::LogContext context(self->context_);
       self->waitingDrain_ = false;
       self->processInput();
     });
