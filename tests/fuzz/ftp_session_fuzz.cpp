@@ -108,7 +108,8 @@ void settle(cppd::Reactor& reactor, ftp::FtpSession& session, FakeTransport& tra
     }
     if (session.idle() || !transport.connected()) return;
     if (!transport.waiting.empty() && !read) return;  // the client does not read: the session must wait
-    reactor.callFromThread([&reactor] { reactor.stop(); });  // one iteration: after the session's next command
+    // One loop iteration: due timers, then a poll without waiting (posted calls, finished thread-pool work).
+    reactor.callLater(std::chrono::milliseconds(0), [&reactor] { reactor.stop(); });
     reactor.run();
   }
   cppd::fuzz::fail("the session did not become idle within 100000 loop passes");
