@@ -28,14 +28,15 @@ void DataProtocol::connectionMade() {
   if (!session) return transport().abortConnection();
   reactor_ = &session->reactor();
   stallTimeout_ = session->config().dataTimeout;
+  progressAt_ = std::chrono::steady_clock::now();
   watchProgress();
   session->dataConnected(shared_from_this());
 }
 
 // Progress is a byte received or a byte handed on (the unsent count changing); checked four times per timeout.
+// Schedules the next check.
 void DataProtocol::watchProgress() {
   if (reactor_ == nullptr || stallTimeout_.count() <= 0) return;
-  progressAt_ = std::chrono::steady_clock::now();
   const auto interval = std::max(stallTimeout_ / 4, std::chrono::milliseconds(10));
   std::weak_ptr<DataProtocol> weak = weak_from_this();
   stallCheck_ = reactor_->callLater(interval, [weak] {
@@ -55,11 +56,7 @@ void DataProtocol::checkProgress() {
                            static_cast<double>(stallTimeout_.count()) / 1000);
     return transport().abortConnection();
   }
-  const auto interval = std::max(stallTimeout_ / 4, std::chrono::milliseconds(10));
-  std::weak_ptr<DataProtocol> weak = weak_from_this();
-  stallCheck_ = reactor_->callLater(interval, [weak] {
-    if (auto self = weak.lock()) self->checkProgress();
-  });
+  watchProgress();
 }
 
 void DataProtocol::dataReceived(std::string_view data) {
