@@ -7,10 +7,12 @@ namespace ftp {
 std::string encodeReplyText(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 2);
-  for (char c : text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     if (c == '\r') {
       out += '\r';
       out += '\0';
+      if (i + 1 < text.size() && text[i + 1] == '\0') ++i;  // already encoded (a name from a listing): keep it once
     } else if (c == '\n') {
       out += '\0';
     } else {

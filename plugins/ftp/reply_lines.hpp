@@ -9,7 +9,8 @@ namespace ftp {
 /// the control connection sends is built here. Text may come from the client (a path, a user name) or from the
 /// file system (a file name), so it is encoded rather than trusted:
 /// - a CR is sent as CR NUL (RFC 959's rule for a CR inside a path name, section 4.1 of the PWD appendix), and
-///   a LF as NUL, so the only CR LF in a line is the one that ends it;
+///   a LF as NUL, so the only CR LF in a line is the one that ends it; a CR NUL already in the text (a name
+///   encoded for a listing) stays as it is, so encoding twice changes nothing;
 /// - a line inside a multi-line reply that begins with a digit gets a leading space (RFC 959 section 4.2), so
 ///   it cannot be read as the reply's last line ("213 ...").
 std::string encodeReplyText(std::string_view text);

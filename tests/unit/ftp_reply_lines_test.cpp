@@ -19,3 +19,9 @@ TEST_CASE("A line inside a multi-line reply that begins with a digit is indented
   CHECK(ftp::replyInnerLine("-rw-r--r-- 1 ftp ftp 3 Jan 01 2001 a\nb") ==
         "-rw-r--r-- 1 ftp ftp 3 Jan 01 2001 a\0b\r\n"s);
 }
+
+TEST_CASE("Encoding reply text twice changes nothing: a CR NUL already there is kept once", "[ftp]") {
+  const std::string once = ftp::encodeReplyText("a\rb\nc");
+  CHECK(once == "a\r\0b\0c"s);
+  CHECK(ftp::encodeReplyText(once) == once);
+}
