@@ -97,9 +97,11 @@ void CommandParser::endLine(std::vector<CommandLine>& out) {
   overflow_ = false;
 }
 
-std::vector<CommandLine> CommandParser::feed(std::string_view data) {
+std::optional<CommandLine> CommandParser::next(std::string_view& data) {
   std::vector<CommandLine> out;
-  for (char byte : data) {
+  std::size_t used = 0;
+  while (used < data.size() && out.empty()) {
+    const char byte = data[used++];
     const auto c = static_cast<unsigned char>(byte);
     if (telnet_ == Telnet::option) {
       telnet_ = Telnet::none;
@@ -126,6 +128,19 @@ std::vector<CommandLine> CommandParser::feed(std::string_view data) {
       addByte(byte);
     }
   }
+  // The LF (or NUL) of a CRLF that ended the line goes with it, so no lone byte is left over.
+  if (!out.empty() && afterCr_ && used < data.size() && (data[used] == '\n' || data[used] == '\0')) {
+    ++used;
+    afterCr_ = false;
+  }
+  data.remove_prefix(used);
+  if (out.empty()) return std::nullopt;
+  return std::move(out.front());
+}
+
+std::vector<CommandLine> CommandParser::feed(std::string_view data) {
+  std::vector<CommandLine> out;
+  while (auto line = next(data)) out.push_back(std::move(*line));
   return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,11 @@ class CommandParser {
 
   /// Consumes data and returns the lines it completed, in order.
   std::vector<CommandLine> feed(std::string_view data);
+
+  /// Consumes data only up to the end of the next line and returns that line (data then starts after it), or
+  /// consumes all of data and returns nothing when no line ends in it. For executing one command at a time:
+  /// the rest stays unparsed until the session is ready for it.
+  std::optional<CommandLine> next(std::string_view& data);
 
   /// Bytes of the current, unfinished line (for tests).
   std::size_t pending() const noexcept { return line_.size(); }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -25,7 +26,37 @@ DataProtocol::DataProtocol(std::weak_ptr<FtpSession> session) : session_(std::mo
 void DataProtocol::connectionMade() {
   auto session = session_.lock();
   if (!session) return transport().abortConnection();
+  reactor_ = &session->reactor();
+  stallTimeout_ = session->config().dataTimeout;
+  progressAt_ = std::chrono::steady_clock::now();
+  watchProgress();
   session->dataConnected(shared_from_this());
+}
+
+// Progress is a byte received or a byte handed on (the unsent count changing); checked four times per timeout.
+// Schedules the next check.
+void DataProtocol::watchProgress() {
+  if (reactor_ == nullptr || stallTimeout_.count() <= 0) return;
+  const auto interval = std::max(stallTimeout_ / 4, std::chrono::milliseconds(10));
+  std::weak_ptr<DataProtocol> weak = weak_from_this();
+  stallCheck_ = reactor_->callLater(interval, [weak] {
+    if (auto self = weak.lock()) self->checkProgress();
+  });
+}
+
+void DataProtocol::checkProgress() {
+  if (!connected() || lost_) return;  // still watched after loseConnection: it waits for the peer to read
+  const std::pair<std::uint64_t, std::size_t> now{bytes_, transport().bufferedBytes()};
+  const auto at = std::chrono::steady_clock::now();
+  if (now != progress_) {
+    progress_ = now;
+    progressAt_ = at;
+  } else if (at - progressAt_ >= stallTimeout_) {
+    failure_ = fmt::format("no progress on the data connection for {} s (--data-timeout)",
+                           static_cast<double>(stallTimeout_.count()) / 1000);
+    return transport().abortConnection();
+  }
+  watchProgress();
 }
 
 void DataProtocol::dataReceived(std::string_view data) {
@@ -49,6 +80,7 @@ void DataProtocol::dataReceived(std::string_view data) {
 }
 
 void DataProtocol::connectionLost(const cppd::DisconnectReason& reason) {
+  stallCheck_.cancel();
   if (sink_ >= 0 && ::close(sink_) != 0 && failure_.empty()) {
     failure_ = fmt::format("closing the file failed: {}", std::strerror(errno));
   }
@@ -78,6 +110,20 @@ void DataProtocol::sendText(const std::string& text, Finished done) {
   transport().loseConnection();
 }
 
+void DataProtocol::sendStreamed(Producer lines, Finished done) {
+  done_ = std::move(done);
+  if (endedEarly()) return;
+  Producer counted = [this, lines = std::move(lines)](std::string& out) {
+    const bool more = lines(out);
+    bytes_ += out.size();
+    return more;
+  };
+  std::weak_ptr<DataProtocol> weak = weak_from_this();
+  writeStreamed(transport(), std::move(counted), [weak] {
+    if (auto self = weak.lock(); self && self->connected()) self->transport().loseConnection();
+  });
+}
+
 void DataProtocol::sendFile(std::shared_ptr<const cppd::SharedFile> file, std::uint64_t offset, std::uint64_t length,
                             Finished done) {
   done_ = std::move(done);
@@ -101,6 +147,7 @@ void DataProtocol::receiveInto(int fd, Finished done) {
 
 void DataProtocol::abort() {
   done_ = nullptr;
+  stallCheck_.cancel();
   if (connected() && !lost_) transport().abortConnection();
 }
 

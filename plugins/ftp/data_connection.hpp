@@ -1,22 +1,29 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <cppd/connector.hpp>
 #include <cppd/protocol.hpp>
+#include <cppd/reactor.hpp>
 #include <cppd/shared_file.hpp>
+
+#include "streamed_output.hpp"
 
 namespace ftp {
 
 class FtpSession;
 
 /// One FTP data connection (passive or active): sends a listing or a file, or receives a file, then closes.
-/// Memory stays bounded whatever the size: files go out through ITransport::sendFile (sendfile(2)), and received
-/// bytes are written to the file as they arrive. Loop thread only.
+/// Memory stays bounded whatever the size: files go out through ITransport::sendFile (sendfile(2)), listings are
+/// formatted as the client reads them, and received bytes are written to the file as they arrive. A connection
+/// that makes no progress for the session's --data-timeout (the client neither reads nor sends) is aborted, and
+/// its transfer ends as failed. Loop thread only.
 class DataProtocol final : public cppd::Protocol, public std::enable_shared_from_this<DataProtocol> {
  public:
   /// How a transfer ended: complete, or why not; and how many bytes were moved.
@@ -30,6 +37,8 @@ class DataProtocol final : public cppd::Protocol, public std::enable_shared_from
 
   /// Sends text and closes; done(true, ...) once everything was handed to the kernel.
   void sendText(const std::string& text, Finished done);
+  /// Sends what lines produces, as the client reads it, and closes.
+  void sendStreamed(Producer lines, Finished done);
   /// Sends length bytes of file from offset and closes.
   void sendFile(std::shared_ptr<const cppd::SharedFile> file, std::uint64_t offset, std::uint64_t length,
                 Finished done);
@@ -41,6 +50,8 @@ class DataProtocol final : public cppd::Protocol, public std::enable_shared_from
  private:
   void finish(bool complete, const std::string& why);
   bool endedEarly();
+  void watchProgress();
+  void checkProgress();
 
   std::weak_ptr<FtpSession> session_;
   Finished done_;
@@ -49,6 +60,12 @@ class DataProtocol final : public cppd::Protocol, public std::enable_shared_from
   int sink_ = -1;
   std::string failure_;  // a local failure (disk full) that ended the connection
   std::optional<cppd::DisconnectReason> lost_;
+  // The stall watch: what progress looked like at the last check, and since when it has not changed.
+  cppd::Reactor* reactor_ = nullptr;
+  std::chrono::milliseconds stallTimeout_{0};
+  cppd::DelayedCall stallCheck_;
+  std::pair<std::uint64_t, std::size_t> progress_{};
+  std::chrono::steady_clock::time_point progressAt_{};
 };
 
 /// Builds the data connection of one session, for a passive listener or an active connectTCP. A passive port

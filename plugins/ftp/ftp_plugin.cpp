@@ -1,4 +1,6 @@
 // The ftp plugin: `cppd ftp --port 2121 --root DIR [--password-file FILE] [--no-anonymous]`.
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,6 +37,22 @@ void parsePassivePorts(const std::string& text, FtpConfig& config) {
   config.passiveHigh = static_cast<std::uint16_t>(high);
 }
 
+// A count option (0 or more); throws cppd::UsageError naming the option and the value.
+std::size_t count(const cppd::Options& options, const std::string& name, long long fallback) {
+  const long long value = options.get<long long>(name, fallback);
+  if (value < 0) throw cppd::UsageError(fmt::format("--{} {}: must be 0 or more", name, value));
+  return static_cast<std::size_t>(value);
+}
+
+// A seconds option as milliseconds (0 or more, at most a day).
+std::chrono::milliseconds duration(const cppd::Options& options, const std::string& name, double fallback) {
+  const double seconds = options.get<double>(name, fallback);
+  if (!(seconds >= 0 && seconds <= 86400)) {
+    throw cppd::UsageError(fmt::format("--{} {}: expected seconds between 0 and 86400", name, seconds));
+  }
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
 }  // namespace
 
 class FtpMaker final : public cppd::IServiceMaker {
@@ -61,6 +79,18 @@ class FtpMaker final : public cppd::IServiceMaker {
          nullptr},
         {"idle-timeout", "", "Seconds a session may stay idle before it is closed; 0 for never.", "300",
          OptionKind::seconds, false, nullptr},
+        {"max-clients-per-address", "", "The most control connections from one client address; 0 for no limit.",
+         "10", OptionKind::integer, false, nullptr},
+        {"login-timeout", "", "Seconds from connecting to a successful login before the session is closed; 0 for "
+         "never.", "60", OptionKind::seconds, false, nullptr},
+        {"data-timeout", "", "Seconds a data connection may make no progress before the transfer is aborted "
+         "(426); 0 for never.", "60", OptionKind::seconds, false, nullptr},
+        {"login-fail-delay", "", "Seconds to wait before answering a wrong password.", "1", OptionKind::seconds,
+         false, nullptr},
+        {"max-login-failures", "", "Failed logins from one address after which it is refused for "
+         "--login-block-time; 0 for no limit.", "10", OptionKind::integer, false, nullptr},
+        {"login-block-time", "", "Seconds an address is refused after --max-login-failures failed logins.", "300",
+         OptionKind::seconds, false, nullptr},
     };
   }
 
@@ -74,10 +104,14 @@ class FtpMaker final : public cppd::IServiceMaker {
     if (options.has("passive-ports") && !options.text("passive-ports").empty()) {
       parsePassivePorts(options.text("passive-ports"), *config);
     }
-    const long long maxClients = options.get<long long>("max-clients", 256);
-    if (maxClients < 0) throw cppd::UsageError(fmt::format("--max-clients {}: must be 0 or more", maxClients));
-    config->maxClients = static_cast<std::size_t>(maxClients);
-    config->idleTimeout = std::chrono::milliseconds(static_cast<long long>(options.get<double>("idle-timeout", 300) * 1000));
+    config->maxClients = count(options, "max-clients", 256);
+    config->maxClientsPerAddress = count(options, "max-clients-per-address", 10);
+    config->maxLoginFailures = static_cast<unsigned>(std::min<std::size_t>(count(options, "max-login-failures", 10), 1000000));
+    config->idleTimeout = duration(options, "idle-timeout", 300);
+    config->loginTimeout = duration(options, "login-timeout", 60);
+    config->dataTimeout = duration(options, "data-timeout", 60);
+    config->loginFailDelay = duration(options, "login-fail-delay", 1);
+    config->loginBlockTime = duration(options, "login-block-time", 300);
     const cppd::Endpoint endpoint = cppd::Endpoint::parse(options.text("port"));
     auto factory = std::make_shared<FtpFactory>(config, cppd::globalReactor());
     return std::make_shared<cppd::StreamServerService>(endpoint, factory);

@@ -18,7 +18,6 @@
 namespace ftp {
 namespace {
 
-constexpr std::size_t kMaxQueued = 64;
 constexpr int kMaxFailedLogins = 3;
 
 bool isAnonymousName(std::string name) {
@@ -70,8 +69,11 @@ const FtpSession::CommandInfo* FtpSession::lookup(const std::string& verb) {
   return nullptr;
 }
 
-FtpSession::FtpSession(std::shared_ptr<const FtpConfig> config, cppd::Reactor& reactor, std::function<void()> onClosed)
-    : config_(std::move(config)), reactor_(reactor), onClosed_(std::move(onClosed)) {}
+FtpSession::FtpSession(std::shared_ptr<const FtpConfig> config, cppd::Reactor& reactor, std::function<void()> onClosed,
+                       std::shared_ptr<LoginGuard> guard)
+    : config_(std::move(config)), reactor_(reactor), onClosed_(std::move(onClosed)), guard_(std::move(guard)) {
+  if (!guard_) guard_ = std::make_shared<LoginGuard>(config_->maxLoginFailures, config_->loginBlockTime);
+}
 
 FtpSession::~FtpSession() = default;
 
@@ -82,76 +84,17 @@ void FtpSession::connectionMade() {
   cppd::log::info("connection from {}", peer.toString());
   reply(220, "cppd FTP server ready.");
   armIdleTimer();
+  armLoginDeadline();
 }
 
 void FtpSession::connectionLost(const cppd::DisconnectReason& reason) {
   closed_ = true;
   idle_.cancel();
+  loginDeadline_.cancel();
+  loginDelay_.cancel();
   resetData();
   cppd::log::info("session ended{}: {}", user_.empty() || !loggedIn_ ? "" : " for " + user_, reason.message);
   if (onClosed_) std::exchange(onClosed_, nullptr)();
-}
-
-void FtpSession::reply(int code, std::string_view text) {
-  if (closed_ || !connected()) return;
-  transport().write(fmt::format("{} {}\r\n", code, text));
-}
-
-void FtpSession::armIdleTimer() {
-  idle_.cancel();
-  if (config_->idleTimeout.count() <= 0) return;
-  std::weak_ptr<FtpSession> weak = weak_from_this();
-  idle_ = reactor_.callLater(config_->idleTimeout, [weak] {
-    auto self = weak.lock();
-    if (!self || self->closed_) return;
-    cppd::LogContext context(self->context_);
-    if (self->transferring_) return self->armIdleTimer();  // a long transfer is not idleness
-    cppd::log::info("idle for {} s: closing the session", self->config_->idleTimeout.count() / 1000);
-    self->reply(421, "Idle timeout: closing control connection.");
-    self->transport().loseConnection();
-  });
-}
-
-void FtpSession::dataReceived(std::string_view data) {
-  armIdleTimer();
-  for (CommandLine& line : parser_.feed(data)) {
-    if (closed_ || !transport().connected()) return;
-    const CommandInfo* info = line.kind == CommandLine::Kind::command ? lookup(line.verb) : nullptr;
-    if (transferring_ && !(info != nullptr && info->duringTransfer)) {
-      if (queued_.size() >= kMaxQueued) {
-        cppd::log::warn("more than {} commands sent during a transfer: closing the session", kMaxQueued);
-        transport().abortConnection();
-        return;
-      }
-      queued_.push_back(std::move(line));
-      continue;
-    }
-    handleLine(line);
-  }
-}
-
-void FtpSession::drainQueue() {
-  while (!queued_.empty() && !transferring_ && !closed_ && transport().connected()) {
-    const CommandLine line = std::move(queued_.front());
-    queued_.pop_front();
-    handleLine(line);
-  }
-}
-
-void FtpSession::handleLine(const CommandLine& line) {
-  switch (line.kind) {
-    case CommandLine::Kind::empty:
-      return reply(501, "Empty command line.");
-    case CommandLine::Kind::tooLong:
-      return reply(501, fmt::format("Command line too long (more than {} bytes).", CommandParser::maxLineLength));
-    case CommandLine::Kind::invalidUtf8:
-      return reply(501, "Command line is not valid UTF-8.");
-    case CommandLine::Kind::invalidVerb:
-      return reply(501, "Syntax error: a command is 3 or 4 letters.");
-    case CommandLine::Kind::command:
-      break;
-  }
-  execute(line);
 }
 
 void FtpSession::execute(const CommandLine& line) {
@@ -160,6 +103,11 @@ void FtpSession::execute(const CommandLine& line) {
   if (info->needsLogin && !loggedIn_) return reply(530, "Please log in with USER and PASS first.");
   if (renameFrom_ && line.verb != "RNTO") renameFrom_.reset();
   (this->*info->handler)(line.argument);
+}
+
+bool FtpSession::runsDuringTransfer(const CommandLine& line) {
+  const CommandInfo* info = line.kind == CommandLine::Kind::command ? lookup(line.verb) : nullptr;
+  return info != nullptr && info->duringTransfer;
 }
 
 std::optional<std::string> FtpSession::resolve(const std::string& argument) {
@@ -177,7 +125,13 @@ bool FtpSession::mayWrite(int deniedCode) {
 
 void FtpSession::cmdUser(const std::string& arg) {
   if (arg.empty()) return reply(501, "USER needs a user name.");
+  if (!guard_->allowed(peerHost_)) {
+    cppd::log::warn("refusing a login from {}: too many failed logins (--max-login-failures)", peerHost_);
+    reply(421, "Too many failed logins from your address; try again later.");
+    return transport().loseConnection();
+  }
   loggedIn_ = anonymous_ = writable_ = false;
+  armLoginDeadline();  // logging in again starts the clock again
   user_ = arg;
   cwd_.assign(1, '/');  // not cwd_ = "/": GCC 12 -O2 reports a false -Wrestrict (PR 105329) there
   if (isAnonymousName(arg)) {
@@ -187,26 +141,59 @@ void FtpSession::cmdUser(const std::string& arg) {
   reply(331, fmt::format("Password required for {}.", arg));
 }
 
+// The password is hashed on the thread pool (crypt(3) with a modern method takes milliseconds on purpose), and
+// the session takes no further command until the answer is given.
 void FtpSession::cmdPass(const std::string& arg) {
   if (user_.empty() || loggedIn_) return reply(503, "Send USER first.");
   if (isAnonymousName(user_) && config_->anonymous) {
     loggedIn_ = anonymous_ = true;
+    loginDeadline_.cancel();
     cppd::log::info("anonymous login (password '{}')", arg.substr(0, 64));
     return reply(230, "Anonymous login ok, access restrictions apply.");
   }
-  if (!config_->users.verify(user_, arg)) {
-    cppd::log::warn("failed login for user '{}'", user_);
-    user_.clear();
-    if (++failedLogins_ >= kMaxFailedLogins) {
-      reply(421, "Too many failed logins: closing control connection.");
-      return transport().loseConnection();
-    }
-    return reply(530, "Login incorrect.");
+  busy_ = true;
+  auto ok = std::make_shared<bool>(false);
+  std::weak_ptr<FtpSession> weak = weak_from_this();
+  reactor_.runInThreadPool([config = config_, user = user_, password = arg, ok] {
+    *ok = config->users.verify(user, password);
+  }, [weak, ok] {
+    auto self = weak.lock();
+    if (!self || self->closed_) return;
+    cppd::LogContext context(self->context_);
+    self->passwordChecked(*ok);
+  });
+}
+
+void FtpSession::passwordChecked(bool ok) {
+  if (ok) {
+    busy_ = false;
+    loggedIn_ = true;
+    loginDeadline_.cancel();
+    writable_ = ::faccessat(config_->jail->fd(), ".", W_OK, 0) == 0;  // the descriptor: --root may be outside a chroot
+    cppd::log::info("user '{}' logged in{}", user_, writable_ ? "" : " (read-only: the root is not writable)");
+    reply(230, fmt::format("User {} logged in.", user_));
+    return resume();
   }
-  loggedIn_ = true;
-  writable_ = ::faccessat(config_->jail->fd(), ".", W_OK, 0) == 0;  // the descriptor: --root may be outside a chroot
-  cppd::log::info("user '{}' logged in{}", user_, writable_ ? "" : " (read-only: the root is not writable)");
-  reply(230, fmt::format("User {} logged in.", user_));
+  cppd::log::warn("failed login for user '{}'", user_);
+  user_.clear();
+  const bool blocked = guard_->failed(peerHost_);
+  if (blocked) cppd::log::warn("refusing logins from {} for {} s: too many failed logins (--max-login-failures)",
+                               peerHost_, config_->loginBlockTime.count() / 1000);
+  const bool last = blocked || ++failedLogins_ >= kMaxFailedLogins;
+  // The answer comes after --login-fail-delay: guessing costs time, one guess after another.
+  std::weak_ptr<FtpSession> weak = weak_from_this();
+  loginDelay_ = reactor_.callLater(config_->loginFailDelay, [weak, last] {
+    auto self = weak.lock();
+    if (!self || self->closed_) return;
+    cppd::LogContext context(self->context_);
+    self->busy_ = false;
+    if (last) {
+      self->reply(421, "Too many failed logins: closing control connection.");
+      return self->transport().loseConnection();
+    }
+    self->reply(530, "Login incorrect.");
+    self->resume();
+  });
 }
 
 void FtpSession::cmdQuit(const std::string&) {
@@ -217,10 +204,10 @@ void FtpSession::cmdQuit(const std::string&) {
 void FtpSession::cmdSyst(const std::string&) { reply(215, "UNIX Type: L8"); }
 
 void FtpSession::cmdFeat(const std::string&) {
-  if (closed_) return;
-  transport().write(
-      "211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n MLST type*;size*;modify*;perm*;unix.mode*;\r\n PASV\r\n"
-      " REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n211 End\r\n");
+  replyLines(211, "Features:",
+             {" EPRT", " EPSV", " MDTM", " MLST type*;size*;modify*;perm*;unix.mode*;", " PASV", " REST STREAM",
+              " SIZE", " TVFS", " UTF8"},
+             "End");
 }
 
 void FtpSession::cmdOpts(const std::string& arg) {
@@ -281,11 +268,11 @@ void FtpSession::cmdRest(const std::string& arg) {
 
 void FtpSession::cmdStat(const std::string& arg) {
   if (!arg.empty() && !transferring_) return listing(arg, 3);
-  if (closed_) return;
-  transport().write(fmt::format("211-FTP server status:\r\n Connected from {}\r\n Logged in as {}\r\n TYPE: {}\r\n"
-                                " {}\r\n211 End of status.\r\n",
-                                peerHost_, anonymous_ ? "anonymous" : user_, binary_ ? "BINARY" : "ASCII",
-                                transferring_ ? "A transfer is in progress: " + transferWhat_ : "No transfer."));
+  replyLines(211, "FTP server status:",
+             {" Connected from " + peerHost_, " Logged in as " + (anonymous_ ? std::string("anonymous") : user_),
+              std::string(" TYPE: ") + (binary_ ? "BINARY" : "ASCII"),
+              " " + (transferring_ ? "A transfer is in progress: " + transferWhat_ : std::string("No transfer."))},
+             "End of status.");
 }
 
 void FtpSession::cmdAbor(const std::string&) {

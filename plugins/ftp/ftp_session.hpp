@@ -8,6 +8,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <cppd/connector.hpp>
 #include <cppd/listening_port.hpp>
@@ -18,6 +20,8 @@
 #include "ftp_config.hpp"
 #include "jail.hpp"
 #include "listing.hpp"
+#include "login_guard.hpp"
+#include "streamed_output.hpp"
 
 namespace ftp {
 
@@ -28,11 +32,23 @@ class DataProtocol;
 /// descriptor). Replies follow RFC 959: unknown commands 502, commands out of sequence 503, bad parameters or
 /// malformed lines 501, and the session goes on.
 ///
+/// Commands run one at a time, with a return to the event loop between two of them, so one client's pipelined
+/// commands never hold up the others. Input waits unparsed while a command is still being answered (a password
+/// check on the thread pool, the delay after a wrong password, a long reply being streamed) and while more
+/// than kMaxBacklog bytes of replies are unsent (the client does not read); a client that sends more than
+/// kMaxInput bytes meanwhile is disconnected. Every reply goes through reply()/replyLines() (reply_lines.hpp),
+/// so no text, whoever chose it, can end a reply line early.
+///
 /// While a transfer runs, ABOR, STAT, NOOP and QUIT are answered at once; other commands wait their turn (at
 /// most kMaxQueued, beyond which the client is disconnected: it is not speaking FTP). Loop thread only.
 class FtpSession final : public cppd::Protocol, public std::enable_shared_from_this<FtpSession> {
  public:
-  FtpSession(std::shared_ptr<const FtpConfig> config, cppd::Reactor& reactor, std::function<void()> onClosed);
+  static constexpr std::size_t kMaxInput = 64 * 1024;    // received, not yet executed
+  static constexpr std::size_t kMaxBacklog = 64 * 1024;  // replies unsent before commands wait
+
+  /// guard: the failed-login record shared by the server's sessions (a private one when null).
+  FtpSession(std::shared_ptr<const FtpConfig> config, cppd::Reactor& reactor, std::function<void()> onClosed,
+             std::shared_ptr<LoginGuard> guard = nullptr);
   ~FtpSession() override;
 
   void connectionMade() override;
@@ -44,17 +60,34 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   void dataConnected(const std::shared_ptr<DataProtocol>& connection);
   void dataConnectFailed(const std::string& why);
   void transferFinished(bool complete, const std::string& why, std::uint64_t bytes);
+  const FtpConfig& config() const noexcept { return *config_; }
+  /// True when nothing is left to do until the client acts: no command waiting for the loop, none being
+  /// answered, no reply waiting for the client to read (for tests and the fuzzer).
+  bool idle() const noexcept { return !busy_ && !scheduled_ && !waitingDrain_; }
+  cppd::Reactor& reactor() const noexcept { return reactor_; }
 
  private:
   using Handler = void (FtpSession::*)(const std::string& argument);
   struct CommandInfo;
   static const CommandInfo* lookup(const std::string& verb);
+  static bool runsDuringTransfer(const CommandLine& line);
 
+  // Replies and the command engine (ftp_session_input.cpp).
   void reply(int code, std::string_view text);
+  void replyLines(int code, std::string_view first, const std::vector<std::string>& lines, std::string_view last);
+  void streamReply(int code, std::string_view first, std::vector<ListEntry> entries, LineFormat line,
+                   std::string last);
+  void processInput();
+  std::optional<CommandLine> nextLine();
+  bool hasInput() const noexcept;
+  void scheduleNext();
+  void resume();
   void handleLine(const CommandLine& line);
   void execute(const CommandLine& line);
   void drainQueue();
   void armIdleTimer();
+  void armLoginDeadline();
+  void passwordChecked(bool ok);
   std::optional<std::string> resolve(const std::string& argument);
   bool mayWrite(int deniedCode);
   bool checkStat(const std::string& real, struct stat& info);
@@ -98,7 +131,7 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   void cmdAppe(const std::string& arg);
 
   void listing(const std::string& arg, int style);
-  void sendListing(const std::string& path, const std::vector<ListEntry>& entries, int style);
+  void sendListing(const std::string& path, std::vector<ListEntry> entries, int style);
   void store(const std::string& arg, bool append);
   bool openPassive(bool extended);
   void setActive(const std::string& host, std::uint16_t port);
@@ -112,8 +145,16 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   std::string context_;  // the control connection's log context, for events from the data side
   std::string peerHost_;
   CommandParser parser_;
+  std::string input_;          // received bytes, parsed from inputAt_ on
+  std::size_t inputAt_ = 0;
   std::deque<CommandLine> queued_;
+  bool busy_ = false;          // the current command is still being answered
+  bool waitingDrain_ = false;  // too many replies unsent: waiting for the client to read
+  bool scheduled_ = false;     // the next command waits for the next loop iteration
   cppd::DelayedCall idle_;
+  cppd::DelayedCall loginDeadline_;
+  cppd::DelayedCall loginDelay_;  // the answer to a wrong password
+  std::shared_ptr<LoginGuard> guard_;
 
   std::string user_;      // after USER
   bool loggedIn_ = false;

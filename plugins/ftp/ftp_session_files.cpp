@@ -55,8 +55,7 @@ void FtpSession::cmdMlst(const std::string& arg) {
   ListEntry entry;
   if (!path || !checkStat(*path, entry.info)) return;
   entry.name = *path;
-  if (closed_) return;
-  transport().write(fmt::format("250-Listing {}\r\n {}\r\n250 End.\r\n", *path, mlsxLine(entry, writable_)));
+  replyLines(250, "Listing " + *path, {" " + mlsxLine(entry, writable_)}, "End.");
 }
 
 void FtpSession::cmdDele(const std::string& arg) {

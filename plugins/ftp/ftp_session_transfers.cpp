@@ -292,25 +292,23 @@ void FtpSession::listing(const std::string& arg, int style) {
   } else {
     entries.push_back(ListEntry{path->substr(path->rfind('/') + 1), info});
   }
-  sendListing(*path, entries, style);
+  sendListing(*path, std::move(entries), style);
 }
 
-void FtpSession::sendListing(const std::string& path, const std::vector<ListEntry>& entries, int style) {
+void FtpSession::sendListing(const std::string& path, std::vector<ListEntry> entries, int style) {
   const std::time_t now = std::time(nullptr);
-  std::string text;
-  for (const ListEntry& entry : entries) {
-    if (style == kList || style == kStat) text += listLine(entry, now);
-    if (style == kNlst) text += entry.name;
-    if (style == kMlsd) text += mlsxLine(entry, writable_);
-    text += "\r\n";
-  }
-  if (style == kStat) {
-    if (!closed_) transport().write(fmt::format("213-Status of {}:\r\n{}213 End of status.\r\n", path, text));
-    return;
-  }
+  // The lines are formatted as the client reads them, and sent with backpressure.
+  const bool writable = writable_;
+  LineFormat format = [style, now, writable](const ListEntry& entry) {
+    if (style == kNlst) return entry.name;
+    if (style == kMlsd) return mlsxLine(entry, writable);
+    return listLine(entry, now);
+  };
+  if (style == kStat) return streamReply(213, "Status of " + path + ":", std::move(entries), format, "End of status.");
+  Producer lines = linesOf(std::move(entries), [format](const ListEntry& entry) { return format(entry) + "\r\n"; });
   const char* verb = style == kList ? "LIST" : style == kNlst ? "NLST" : "MLSD";
-  startTransfer(fmt::format("{} {}", verb, path), [text = std::move(text), weak = weak_from_this()](DataProtocol& data) {
-    data.sendText(text, finishedFor(weak));
+  startTransfer(fmt::format("{} {}", verb, path), [lines = std::move(lines), weak = weak_from_this()](DataProtocol& data) {
+    data.sendStreamed(lines, finishedFor(weak));
   });
 }
 

@@ -2,11 +2,13 @@
 
 #include <crypt.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -36,15 +38,44 @@ bool usableHash(const std::string& hash) {
   return probe != nullptr && probe[0] != '*' && std::strlen(probe) == hash.size();
 }
 
+// Reads at most maxBytes of the regular file open as fd; throws naming path when it is anything else or larger.
+std::string readBounded(int fd, const std::string& path) {
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) throw cppd::systemError("stat password file", path, errno);
+  if (!S_ISREG(info.st_mode)) {
+    throw cppd::Error(cppd::ErrorKind::config,
+                      fmt::format("password file {}: not a regular file; give a file of 'user:crypt-hash' lines", path));
+  }
+  std::string text;
+  char buffer[16384];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw cppd::systemError("read password file", path, errno);
+    if (n == 0) return text;
+    if (text.size() + static_cast<std::size_t>(n) > PasswordFile::maxBytes) {
+      throw cppd::Error(cppd::ErrorKind::config,
+                        fmt::format("password file {}: larger than the limit of {} bytes", path, PasswordFile::maxBytes));
+    }
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
 }  // namespace
 
 PasswordFile PasswordFile::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw cppd::systemError("open password file", path, errno);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw cppd::systemError("read password file", path, errno);
-  return parse(text.str(), path);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; the file is refused right after as not regular.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) throw cppd::systemError("open password file", path, errno);
+  std::string text;
+  try {
+    text = readBounded(fd, path);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  return parse(text, path);
 }
 
 PasswordFile PasswordFile::parse(std::string_view text, const std::string& path) {
@@ -68,16 +99,20 @@ PasswordFile PasswordFile::parse(std::string_view text, const std::string& path)
       bad(path, number, fmt::format("the hash of user '{}' is not a crypt(3) hash libxcrypt supports", user));
     }
     if (!file.users_.emplace(user, hash).second) bad(path, number, fmt::format("user '{}' is listed twice", user));
+    if (file.dummy_.empty()) file.dummy_ = hash;
   }
   return file;
 }
 
 bool PasswordFile::verify(const std::string& user, const std::string& password) const {
   const auto found = users_.find(user);
-  if (found == users_.end()) return false;
-  auto data = std::make_unique<crypt_data>();  // about 32 KiB: too big for a loop thread's stack frame
-  const char* hashed = ::crypt_rn(password.c_str(), found->second.c_str(), data.get(), sizeof *data);
-  return hashed != nullptr && constantTimeEqual(hashed, found->second);
+  // An unknown user costs one hash too, with a real user's method and cost, so that the time of a failed login
+  // does not tell whether the user exists.
+  const std::string& hash = found != users_.end() ? found->second : dummy_;
+  if (hash.empty()) return false;  // no users at all: nothing to reveal
+  auto data = std::make_unique<crypt_data>();  // about 32 KiB: too big for a thread's stack frame
+  const char* hashed = ::crypt_rn(password.c_str(), hash.c_str(), data.get(), sizeof *data);
+  return found != users_.end() && hashed != nullptr && constantTimeEqual(hashed, hash);
 }
 
 }  // namespace ftp

@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -155,6 +156,22 @@ class SignalHandle final : public detail::LoopHandle {
   std::shared_ptr<SignalWatch::State> state_;
   std::function<void(int)> handler_;
   std::string what_;
+};
+
+// One runInThreadPool call: the libuv request and both functions. Freed in the after-work callback.
+struct PoolWork {
+  uv_work_t request{};
+  std::function<void()> work;
+  std::function<void()> done;
+
+  static void onWork(uv_work_t* request) noexcept {
+    detail::runGuarded("runInThreadPool work", static_cast<PoolWork*>(request->data)->work);
+  }
+  static void onDone(uv_work_t* request, int) noexcept {
+    std::unique_ptr<PoolWork> self(static_cast<PoolWork*>(request->data));
+    self->work = nullptr;  // its captures are released on the loop thread
+    detail::runGuarded("runInThreadPool done", self->done);
+  }
 };
 
 void onWakeup(uv_async_t* async) noexcept { static_cast<Reactor::Impl*>(async->data)->drainQueue(); }
@@ -322,6 +339,21 @@ void Reactor::callFromThread(std::function<void()> fn) {
     impl.queue.push_back(std::move(fn));
   }
   uv_async_send(&impl.wakeup);
+}
+
+void Reactor::runInThreadPool(std::function<void()> work, std::function<void()> done) {
+  Impl& impl = *impl_;
+  if (impl.closed) {
+    log::warn("runInThreadPool on a closed reactor: the work will not run");
+    return;
+  }
+  auto item = std::make_unique<PoolWork>();
+  item->work = std::move(work);
+  item->done = std::move(done);
+  item->request.data = item.get();
+  const int status = uv_queue_work(&impl.loop, &item->request, &PoolWork::onWork, &PoolWork::onDone);
+  if (status != 0) throw detail::uvError("queue work on", "the thread pool", status);
+  item.release();  // owned by the request until onDone
 }
 
 SignalWatch Reactor::onSignal(int signum, std::function<void(int signum)> handler) {

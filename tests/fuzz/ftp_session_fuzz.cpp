@@ -7,8 +7,12 @@
 //
 // Input: byte 0 chooses the session: (byte0 & 3) == 1 logs in anonymously first, == 2 as the password-file user
 // alice (password "wonderland"; the root is writable for her), else the input must log in itself (with the
-// USER/PASS it sends); (byte0 & 4) turns anonymous logins off in the configuration. Byte 1 is the chunk size
-// the rest is fed in (0: whole). The rest is what the client sends.
+// USER/PASS it sends); (byte0 & 4) turns anonymous logins off in the configuration; (byte0 & 8) makes the
+// transport a slow reader: it takes only 256 bytes beyond what the client has read, and the client reads only
+// when the session waits for it (backpressure, streamed replies); (byte0 & 16) then makes the client never
+// read after the last chunk, so the session ends with replies still waiting. Byte 1 is the chunk size the rest
+// is fed in (0: whole). The rest is what the client sends, pipelined: the event loop runs (commands run one per
+// loop iteration, password checks on the thread pool) between chunks until the session is idle.
 //
 // Checks, after every input (the root is rebuilt before each one):
 // - nothing outside the root changed: the tree around it (outside/, rootx/ and the scratch directory itself) is
@@ -28,6 +32,7 @@
 #include <cppd/log.hpp>
 #include <cppd/reactor.hpp>
 #include <cppd/transport.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -39,6 +44,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "fuzz_support.hpp"
@@ -53,24 +59,61 @@ constexpr std::time_t kInsideTime = 978307200;  // 2001-01-01T00:00:00Z
 constexpr const char* kSecretMdtm = "19991231235959";
 constexpr const char* kOwnerColumns = " ftp      ftp      ";
 
+// Records the output. A slow transport (window > 0) counts what the client has not read yet: beyond window
+// bytes it reports them as buffered and keeps whenDrained callbacks until the client reads (drain()).
 class FakeTransport final : public cppd::ITransport {
  public:
-  void write(std::string_view data) override { output += data; }
-  void writeShared(std::shared_ptr<const std::string> data) override { output += *data; }
+  void write(std::string_view data) override {
+    output += data;
+    unread += data.size();
+  }
+  void writeShared(std::shared_ptr<const std::string> data) override { write(*data); }
   void writeSequence(const std::vector<std::string_view>& pieces) override {
-    for (auto piece : pieces) output += piece;
+    for (auto piece : pieces) write(piece);
   }
   void loseConnection() override { open = false; }
   void abortConnection() override { open = false; }
   cppd::Address getPeer() const override { return cppd::Address::ipv4("192.0.2.1", 40000); }
   cppd::Address getHost() const override { return cppd::Address::ipv4("127.0.0.1", 2121); }
-  std::size_t bufferedBytes() const override { return 0; }
-  void whenDrained(std::function<void()> callback) override { callback(); }
+  std::size_t bufferedBytes() const override { return window != 0 && unread > window ? unread - window : 0; }
+  void whenDrained(std::function<void()> callback) override {
+    if (bufferedBytes() == 0) return callback();
+    waiting.push_back(std::move(callback));
+  }
   bool connected() const override { return open; }
+
+  // The client reads everything sent so far.
+  void drain() {
+    unread = 0;
+    auto callbacks = std::exchange(waiting, {});
+    for (auto& callback : callbacks) callback();
+  }
+  // The connection ends: pending callbacks are dropped, as the SDK's connections do.
+  void lost() { waiting.clear(); }
 
   std::string output;
   bool open = true;
+  std::size_t window = 0;
+  std::size_t unread = 0;
+  std::vector<std::function<void()>> waiting;
 };
+
+// Runs the loop until the session is idle (draining a slow transport when the session waits for the client, if
+// read), within a bounded number of passes.
+void settle(cppd::Reactor& reactor, ftp::FtpSession& session, FakeTransport& transport, bool read) {
+  for (int pass = 0; pass < 100000; ++pass) {
+    if (read && !transport.waiting.empty()) {
+      transport.drain();
+      continue;
+    }
+    if (session.idle() || !transport.connected()) return;
+    if (!transport.waiting.empty() && !read) return;  // the client does not read: the session must wait
+    // One loop iteration: due timers, then a poll without waiting (posted calls, finished thread-pool work).
+    reactor.callLater(std::chrono::milliseconds(0), [&reactor] { reactor.stop(); });
+    reactor.run();
+  }
+  cppd::fuzz::fail("the session did not become idle within 100000 loop passes");
+}
 
 void writeFile(const std::string& path, std::string_view content, std::time_t mtime) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -157,6 +200,7 @@ struct World {
       config->jail = jail;
       config->users = users;
       config->anonymous = anonymous;
+      config->idleTimeout = std::chrono::milliseconds(0);
       configs.push_back(config);
     }
   }
@@ -202,8 +246,9 @@ class DiscardLog final : public cppd::ILogObserver {
   void observe(const cppd::LogEvent&) override {}
 };
 
-// RFC 959 4.2 reply syntax over the whole output.
-void checkReplies(const std::string& output) {
+// RFC 959 4.2 reply syntax over the whole output; the last multi-line reply may be unfinished when the session
+// ended while waiting for the client to read (stalled).
+void checkReplies(const std::string& output, bool stalled) {
   cppd::fuzz::check(output.rfind("220 ", 0) == 0, "the session did not begin with a 220 greeting");
   cppd::fuzz::check(output.size() >= 2 && output.compare(output.size() - 2, 2, "\r\n") == 0,
                     "the output does not end with CRLF");
@@ -213,8 +258,13 @@ void checkReplies(const std::string& output) {
     const std::size_t end = rest.find("\r\n");
     const std::string_view line = rest.substr(0, end);
     rest.remove_prefix(end + 2);
-    cppd::fuzz::check(line.find_first_of("\r\n") == std::string_view::npos,
-                      fmt::format("a reply line holds a bare CR or LF: '{}'", line));
+    // A CR inside a line is allowed only as RFC 959's CR NUL.
+    for (std::size_t cr = line.find('\r'); cr != std::string_view::npos; cr = line.find('\r', cr + 1)) {
+      cppd::fuzz::check(cr + 1 < line.size() && line[cr + 1] == '\0',
+                        fmt::format("a reply line holds a bare CR: '{}'", line));
+    }
+    cppd::fuzz::check(line.find('\n') == std::string_view::npos,
+                      fmt::format("a reply line holds a bare LF: '{}'", line));
     const bool coded = line.size() >= 4 && line[0] >= '1' && line[0] <= '5' && line[1] >= '0' && line[1] <= '9' &&
                        line[2] >= '0' && line[2] <= '9' && (line[3] == ' ' || line[3] == '-');
     if (!block.empty()) {
@@ -224,7 +274,7 @@ void checkReplies(const std::string& output) {
     cppd::fuzz::check(coded, fmt::format("not a reply line (ddd text): '{}'", line));
     if (line[3] == '-') block = line.substr(0, 3);
   }
-  cppd::fuzz::check(block.empty(), "a multi-line reply was never ended");
+  cppd::fuzz::check(block.empty() || stalled, "a multi-line reply was never ended");
 }
 
 // The outside files' size and mtime must not appear where the session reports a file's facts.
@@ -278,6 +328,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   input.append(reinterpret_cast<const char*>(data + 2), size - 2);
 
   FakeTransport transport;
+  transport.window = (data[0] & 8) ? 256 : 0;
+  const bool readsAtTheEnd = (data[0] & 16) == 0;
+  bool stalled = false;  // the session ended while waiting for the client to read
   int ended = 0;
   {
     cppd::Reactor reactor;
@@ -287,8 +340,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::size_t step = chunk == 0 ? input.size() : chunk;
       for (std::size_t at = 0; at < input.size() && transport.connected(); at += step) {
         session->dataReceived(std::string_view(input).substr(at, step));
+        const bool last = at + step >= input.size();
+        settle(reactor, *session, transport, !last || readsAtTheEnd);
       }
+      stalled = !transport.waiting.empty();
+      transport.lost();
       session->connectionLost(cppd::DisconnectReason{});
+      // Work still in flight (a password check) finishes; it must find the session closed and do nothing.
+      reactor.run();
     }
     cppd::fuzz::check(ended == 1, fmt::format("the session reported its end {} times", ended));
     cppd::fuzz::check(reactor.tryClose(), fmt::format("the loop still has {} handles open after the session ended",
@@ -301,7 +360,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string inside = difference(w.inside, snapshot(w.root));
     if (!inside.empty()) cppd::fuzz::fail("without a password login, the root changed: " + inside);
   }
-  checkReplies(transport.output);
+  checkReplies(transport.output, stalled);
   checkNothingDisclosed(transport.output);
   return 0;
 }

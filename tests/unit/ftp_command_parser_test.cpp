@@ -125,3 +125,21 @@ TEST_CASE("UTF-8 validation accepts every well-formed sequence and refuses surro
   CHECK_FALSE(ftp::isValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
   CHECK_FALSE(ftp::isValidUtf8("\xc3"));              // truncated
 }
+
+TEST_CASE("The FTP command parser's next consumes input only up to the end of one line", "[ftp]") {
+  CommandParser parser;
+  std::string_view input = "USER a\r\nPASS b\r\nNOOP";
+  auto first = parser.next(input);
+  REQUIRE(first);
+  CHECK(first->verb == "USER");
+  CHECK(input == "PASS b\r\nNOOP");  // the LF of the CRLF goes with its line
+  auto second = parser.next(input);
+  REQUIRE(second);
+  CHECK(second->verb == "PASS");
+  CHECK_FALSE(parser.next(input));  // "NOOP" has no end yet: consumed and kept
+  CHECK(input.empty());
+  std::string_view end = "\r\n";
+  auto third = parser.next(end);
+  REQUIRE(third);
+  CHECK(third->verb == "NOOP");
+}

@@ -59,3 +59,17 @@ TEST_CASE("A missing password file is an error naming it", "[ftp]") {
   CHECK_THROWS_WITH(ftp::PasswordFile::load("/nonexistent/ftp.passwd"),
                     Catch::Contains("/nonexistent/ftp.passwd: No such file or directory"));
 }
+
+TEST_CASE("A password file that is not a regular file is refused by name before anything is read", "[ftp]") {
+  CHECK_THROWS_WITH(ftp::PasswordFile::load("/dev/zero"),
+                    Catch::Contains("password file /dev/zero: not a regular file"));
+  CHECK_THROWS_WITH(ftp::PasswordFile::load("/tmp"), Catch::Contains("password file /tmp: not a regular file"));
+}
+
+TEST_CASE("An unknown user fails the password check, and a file without users accepts no one", "[ftp]") {
+  const auto file = ftp::PasswordFile::parse("alice:" + hashOf("wonderland") + "\n", "test");
+  CHECK_FALSE(file.verify("mallory", "wonderland"));
+  CHECK_FALSE(file.verify("mallory", ""));
+  CHECK(file.verify("alice", "wonderland"));
+  CHECK_FALSE(ftp::PasswordFile().verify("alice", "wonderland"));
+}

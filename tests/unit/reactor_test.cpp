@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -362,4 +363,55 @@ TEST_CASE("a closed reactor refuses to run and ignores new calls", "[reactor]") 
 TEST_CASE("globalReactor is one reactor for the whole process", "[reactor]") {
   CHECK(&cppd::globalReactor() == &cppd::globalReactor());
   CHECK(cppd::globalReactor().openHandleCount() == 0);
+}
+
+TEST_CASE("runInThreadPool runs work on another thread and done on the loop thread, after it", "[reactor]") {
+  Reactor reactor;
+  const auto loopThread = std::this_thread::get_id();
+  std::thread::id workThread;
+  std::vector<std::string> order;
+  bool doneOnLoop = false;
+  reactor.runInThreadPool([&] { workThread = std::this_thread::get_id(); },
+                          [&] {
+                            order.push_back("done");
+                            doneOnLoop = std::this_thread::get_id() == loopThread;
+                            reactor.stop();
+                          });
+  order.push_back("queued");  // done never runs inside the call
+  Deadline deadline(reactor);
+  reactor.run();
+  deadline.cancel();
+  CHECK_FALSE(deadline.expired());
+  CHECK(order == std::vector<std::string>{"queued", "done"});
+  CHECK(workThread != loopThread);
+  CHECK(doneOnLoop);
+  CHECK(reactor.tryClose());
+}
+
+TEST_CASE("runInThreadPool logs an exception from work and still runs done; the loop runs while work blocks",
+          "[reactor]") {
+  Reactor reactor;
+  std::atomic<bool> release{false};
+  bool done = false;
+  int ticks = 0;
+  reactor.runInThreadPool([&] {
+    while (!release) std::this_thread::sleep_for(1ms);
+    throw std::runtime_error("hash failed");
+  }, [&] {
+    done = true;
+    reactor.stop();
+  });
+  // The loop keeps serving timers while the work blocks a pool thread.
+  std::function<void()> tick = [&] {
+    if (++ticks == 3) release = true;
+    if (ticks < 3) reactor.callLater(1ms, tick);
+  };
+  reactor.callLater(1ms, tick);
+  CHECK_FALSE(reactor.tryClose());  // work in flight
+  Deadline deadline(reactor);
+  reactor.run();
+  deadline.cancel();
+  CHECK(ticks == 3);
+  CHECK(done);
+  CHECK(reactor.tryClose());
 }

@@ -77,6 +77,22 @@ class CPPD_API Reactor {
   /// never run.
   void callFromThread(std::function<void()> fn);
 
+  /// Runs work on a thread of libuv's thread pool (shared by the process; UV_THREADPOOL_SIZE threads, 4 by
+  /// default), then done on the loop thread: for blocking or CPU-heavy work (a password hash) that must not hold
+  /// up every other connection. Safe to call from the loop thread only.
+  ///
+  /// Contract:
+  /// - work runs on another thread: it must not touch the reactor, protocols or transports, only the data it
+  ///   owns (capture results in a shared object that done reads). An exception from work is logged and done
+  ///   still runs.
+  /// - done runs exactly once, on the loop thread, after work returned, in a later loop iteration (never inside
+  ///   this call); an exception from done is logged and the loop goes on.
+  /// - Nothing is cancelled when the caller goes away: a connection that may close while work is in flight
+  ///   captures a weak_ptr to itself in done and does nothing when it is gone (or closed).
+  /// - In-flight work keeps run() going and makes tryClose() return false until done has run; the destructor
+  ///   waits for it. On a reactor closed by tryClose() it logs a warning and runs neither.
+  void runInThreadPool(std::function<void()> work, std::function<void()> done);
+
   /// Delivers signum to handler as a loop event (the real handler only wakes the loop). A watch keeps the loop
   /// alive while it exists; several watches of one signal all receive it. Throws cppd::Error naming the signal
   /// and the libuv error when the signal cannot be watched (e.g. an invalid number).
