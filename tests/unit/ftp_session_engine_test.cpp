@@ -1,6 +1,7 @@
 // FtpSession's command engine driven through an in-memory transport: commands one per loop iteration, and none
 // while the client does not read its replies.
 #include "ftp_session.hpp"
+#include "jail.hpp"
 
 #include <unistd.h>
 
@@ -71,7 +72,7 @@ void pass(cppd::Reactor& reactor) {
 
 std::shared_ptr<ftp::FtpConfig> config() {
   auto config = std::make_shared<ftp::FtpConfig>();
-  config->jail = std::make_shared<const ftp::Jail>("/");
+  config->jail = ftp::openServedRoot("/");
   config->idleTimeout = std::chrono::milliseconds(0);
   return config;
 }
