@@ -79,8 +79,9 @@ class FtpHostileTest(TempDirTestCase):
         self.write("root/pub/hello.txt", b"hello, ftp\n")
 
     def start_ftp(self, *args, logfile="cppd.log"):
-        """The one place the server is started (a later runner flag for running as root goes here)."""
-        server = self.start_server(["ftp", "--port", LOOPBACK, "--root", self.root, *args], logfile=logfile)
+        """The one place the server is started. The tests run as root (CI) and serve files they own: say so, as the
+        runner demands of a file server."""
+        server = self.start_server(["--allow-root", "ftp", "--port", LOOPBACK, "--root", self.root, *args], logfile=logfile)
         return server, server.listening_port()
 
     def connect(self, port, **kwargs):

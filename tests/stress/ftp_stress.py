@@ -136,7 +136,8 @@ def hostile_clients(ctx):
     server = Server(ctx, ["ftp", "--port", "tcp:0:interface=127.0.0.1", "--root", root, "--password-file",
                           ctx.path("users.passwd"), "--login-timeout", "2", "--data-timeout", "2",
                           "--login-fail-delay", "0.2", "--max-login-failures", "6", "--login-block-time", "5",
-                          "--max-clients-per-address", "4"])
+                          "--max-clients-per-address", "4"],
+                    runner_args=("--allow-root",))  # root in CI, serving its own files
     port = server.port()
     _normal_round(port)
     idle_rss = status_kib(server.pid)
