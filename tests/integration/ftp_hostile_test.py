@@ -163,6 +163,7 @@ class FtpHostileTest(TempDirTestCase):
         os.makedirs(os.path.join(self.root, "pub", "dir"))
         self.write(f"root/pub/dir/{evil}", b"evil")
         self.write("root/pub/dir/lf\n200 also injected", b"evil")
+        self.write("root/pub/dir/plain.txt", b"plain")
         server, port = self.start_ftp()
         control = self.connect(port)
         control.command("USER anonymous")
@@ -170,7 +171,9 @@ class FtpHostileTest(TempDirTestCase):
         status = control.command("STAT pub/dir")
         self.assertEqual(status[0], b"213-Status of /pub/dir:")
         self.assertEqual(status[-1], b"213 End of status.")
-        self.assertEqual(len(status), 4, status)  # the first line, one line per file, the last line
+        # The first line, the one plain file, the last line: names holding CR or LF are never listed.
+        self.assertEqual(len(status), 3, status)
+        self.assertTrue(status[1].endswith(b" plain.txt"), status)
         for line in status[1:-1]:
             self.assertNotRegex(line, rb"^\d{3}[ -]")
         # The next reply is the answer to the next command, not an injected one.
