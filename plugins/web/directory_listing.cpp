@@ -44,7 +44,8 @@ std::string percentEncodeSegment(std::string_view name) {
   return out;
 }
 
-bool renderListing(int dirFd, std::string_view title, std::string& html) {
+bool renderListing(int dirFd, std::string_view title, const SymlinkIsDirectory& symlinkIsDirectory,
+                   std::string& html) {
   const int fd = ::fcntl(dirFd, F_DUPFD_CLOEXEC, 0);  // closedir closes its own descriptor
   if (fd < 0) return false;
   DIR* dir = ::fdopendir(fd);
@@ -58,7 +59,8 @@ bool renderListing(int dirFd, std::string_view title, std::string& html) {
     const std::string_view name = entry->d_name;
     if (name == "." || name == "..") continue;
     struct stat info {};
-    const bool isDir = ::fstatat(dirFd, entry->d_name, &info, 0) == 0 && S_ISDIR(info.st_mode);
+    if (::fstatat(dirFd, entry->d_name, &info, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone meanwhile
+    const bool isDir = S_ISLNK(info.st_mode) ? symlinkIsDirectory(std::string(name)) : S_ISDIR(info.st_mode);
     names.push_back(std::string(name) + (isDir ? "/" : ""));
   }
   ::closedir(dir);

@@ -21,6 +21,11 @@ class DocumentRoot {
   /// of the root, ENOENT/ENOTDIR when it does not exist.
   int open(const std::string& relative, int& error) const;
 
+  /// True when relative names a directory beneath the root, symlinks resolved within it (O_PATH: nothing is
+  /// opened for reading, so a device or FIFO has no side effect). A name that leads out answers false, exactly as
+  /// a missing one does.
+  bool isDirectory(const std::string& relative) const;
+
   /// The canonical path of the root.
   const std::string& path() const noexcept { return jail_.path(); }
 

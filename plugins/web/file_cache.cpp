@@ -134,7 +134,11 @@ Lookup FileCache::resolve(const RequestPath& path) {
   if (!listing_) return failure(EACCES);
   Lookup listing;
   listing.kind = Lookup::Kind::listing;
-  if (!renderListing(fd.fd, "/" + path.relative + (path.relative.empty() ? "" : "/"), listing.listing)) {
+  const auto symlinkIsDirectory = [this, &path](const std::string& name) {
+    return root_.isDirectory(path.relative.empty() ? name : path.relative + "/" + name);
+  };
+  if (!renderListing(fd.fd, "/" + path.relative + (path.relative.empty() ? "" : "/"), symlinkIsDirectory,
+                     listing.listing)) {
     return failure(errno);
   }
   return listing;

@@ -252,6 +252,19 @@ class WebTest(WebCase):
         result = curl("--path-as-is", self.url("/../outside.txt"))
         self.assertNotIn(b"SECRET", result.stdout)
 
+    def test_a_listing_does_not_tell_whether_a_symlink_out_leads_to_a_directory(self):
+        os.makedirs(os.path.join(self.root, "listed"))
+        os.symlink(self.tmp, os.path.join(self.root, "listed", "dir-out"))
+        os.symlink("../docs", os.path.join(self.root, "listed", "dir-in"))
+        os.symlink(self.path("outside.txt"), os.path.join(self.root, "listed", "file-out"))
+        self.start_web()
+        status, _, body = self.request(get("/listed/"))
+        self.assertEqual(status, 200)
+        self.assertIn(b'<a href="dir-in/">dir-in/</a>', body)  # inside the root: resolved, a directory
+        # Outside the root: shown exactly as a name that leads nowhere, whatever it is out there.
+        self.assertIn(b'<a href="dir-out">dir-out</a>', body)
+        self.assertIn(b'<a href="file-out">file-out</a>', body)
+
     # Connections.
 
     def test_pipelined_requests_are_answered_in_order_on_one_connection(self):
