@@ -174,6 +174,7 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   cppd::ListeningPort passivePort_;
   std::string activeHost_;
   std::uint16_t activePort_ = 0;
+  bool refusedActive_ = false;  // a refused PORT/EPRT was logged: a client repeating it must not flood the log
   cppd::Connector connector_;
   std::shared_ptr<DataProtocol> data_;       // the connected data connection
   std::function<void(DataProtocol&)> transfer_;  // waiting for the data connection

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -152,8 +153,10 @@ void FtpSession::setActive(const std::string& host, std::uint16_t port) {
   std::string peer = peerHost_;
   if (peer.rfind("::ffff:", 0) == 0) peer = peer.substr(7);
   if (host != peer || port < 1024) {
-    cppd::log::warn("refused a data connection to {} port {} (not the client's address, or a privileged port)", host,
-                    port);
+    if (!std::exchange(refusedActive_, true)) {
+      cppd::log::warn("refused a data connection to {} port {} (not the client's address, or a privileged port; "
+                      "further refusals in this session are not logged)", host, port);
+    }
     return reply(504, "Data connections go only to your own address, on a port of 1024 or above.");
   }
   resetData();

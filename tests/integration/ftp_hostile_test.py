@@ -306,6 +306,26 @@ class FtpHostileTest(TempDirTestCase):
         lines = [line for line in server.log().splitlines() if "refus" in line]
         self.assertLess(len(lines), 20, "\n".join(lines[:30]))
 
+    def test_refused_data_addresses_are_logged_once_per_session_or_passive_port(self):
+        server, port = self.start_ftp()
+        control = self.connect(port)
+        self.assertEqual(control.command("USER anonymous")[0][:3], b"331")
+        self.assertEqual(control.command("PASS a@b")[0][:3], b"230")
+        control.sock.sendall(b"PORT 10,1,2,3,4,0\r\n" * 500)  # not the client's address: refused every time
+        for _ in range(500):
+            self.assertEqual(control.reply()[0][:3], b"504")
+        reply = control.command("PASV")[0]
+        numbers = [int(n) for n in re.search(rb"\((\d+,\d+,\d+,\d+,\d+,\d+)\)", reply).group(1).split(b",")]
+        for _ in range(200):  # another host (127.0.0.2 is loopback too) knocks on the passive port
+            with socket.create_connection(("127.0.0.1", numbers[4] * 256 + numbers[5]), timeout=5,
+                                          source_address=("127.0.0.2", 0)) as knock:
+                knock.settimeout(5)
+                knock.recv(1)  # closed by the server
+        self.assertEqual(control.command("NOOP"), [b"200 NOOP ok."])
+        server.wait_for_log(r"refused a data connection from .*127\.0\.0\.2")
+        lines = [line for line in server.log().splitlines() if "refused a data connection" in line]
+        self.assertLess(len(lines), 5, "\n".join(lines[:10]))
+
     # -- the password file --------------------------------------------------------------------------------------
 
     def test_a_password_file_that_is_not_a_small_regular_file_is_refused_by_name(self):
