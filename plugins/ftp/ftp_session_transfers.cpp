@@ -284,21 +284,21 @@ void FtpSession::listing(const std::string& arg, int style) {
   if (found.fd < 0 || ::fstat(found.fd, &info) != 0) {
     return reply(550, fmt::format("{}: No such file or directory.", target));
   }
-  std::vector<ListEntry> entries;
+  EntrySource entries;
   if (S_ISDIR(info.st_mode)) {
     const Descriptor dir{::openat(found.fd, ".", O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC)};
-    if (dir.fd >= 0) entries = readDirectory(*config_->jail, *path, dir.fd, error);
+    if (dir.fd >= 0) entries = readDirectory(config_->jail, *path, dir.fd, error);
     if (dir.fd < 0) error = errno;
     if (error != 0) return reply(550, fmt::format("{}: {}.", target, std::strerror(error)));
   } else if (style == kMlsd) {
     return reply(501, fmt::format("{}: not a directory.", target));
   } else {
-    entries.push_back(ListEntry{path->substr(path->rfind('/') + 1), info});
+    entries = oneEntry(ListEntry{path->substr(path->rfind('/') + 1), info});
   }
   sendListing(*path, std::move(entries), style);
 }
 
-void FtpSession::sendListing(const std::string& path, std::vector<ListEntry> entries, int style) {
+void FtpSession::sendListing(const std::string& path, EntrySource entries, int style) {
   const std::time_t now = std::time(nullptr);
   // The lines are formatted as the client reads them, and sent with backpressure.
   const bool writable = writable_;

@@ -306,6 +306,28 @@ class FtpHostileTest(TempDirTestCase):
         lines = [line for line in server.log().splitlines() if "refus" in line]
         self.assertLess(len(lines), 20, "\n".join(lines[:30]))
 
+    def test_listings_of_a_huge_directory_that_are_never_read_hold_no_memory(self):
+        huge = os.path.join(self.root, "huge")
+        os.makedirs(huge)
+        for i in range(60000):
+            os.close(os.open(os.path.join(huge, f"a-file-name-long-enough-to-cost-something-{i:06}.dat"),
+                             os.O_CREAT | os.O_WRONLY, 0o644))
+        server, port = self.start_ftp()
+        baseline = peak_rss_kib(server.pid)
+        for _ in range(10):  # --max-clients-per-address: all one address can hold
+            control = self.connect(port)
+            self.assertEqual(control.command("USER anonymous")[0][:3], b"331")
+            self.assertEqual(control.command("PASS a@b")[0][:3], b"230")
+            data_port = int(re.search(rb"\|\|\|(\d+)\|", control.command("EPSV")[0]).group(1))
+            data = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.addCleanup(data.close)
+            data.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            data.connect(("127.0.0.1", data_port))  # and never read
+            self.assertEqual(control.command("LIST huge")[0][:3], b"150")
+        peak = peak_rss_kib(server.pid)
+        self.assertLess(peak - baseline, 32 * 1024,
+                        f"peak RSS grew from {baseline} KiB to {peak} KiB holding 10 unread listings")
+
     def test_refused_data_addresses_are_logged_once_per_session_or_passive_port(self):
         server, port = self.start_ftp()
         control = self.connect(port)
