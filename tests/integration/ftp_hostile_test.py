@@ -206,6 +206,17 @@ class FtpHostileTest(TempDirTestCase):
         self.assertLess(max(known, unknown) / max(min(known, unknown), 1e-6), 3,
                         f"known user {known * 1000:.2f} ms, unknown user {unknown * 1000:.2f} ms")
 
+    def test_an_unknown_user_costs_the_costliest_hash_when_the_users_use_different_methods(self):
+        # The first user's cheap MD5 hash must not become the dummy: it would tell a yescrypt user from no user.
+        md5 = "$1$saltsalt$4px9i58NU2Z2/vZOUlGjq."  # openssl passwd -1 -salt saltsalt x
+        self.write("users.passwd", f"cheap:{md5}\nalice:{yescrypt_hash('wonderland')}\n")
+        server, port = self.start_ftp("--password-file", self.path("users.passwd"), "--login-fail-delay", "0",
+                                      "--max-login-failures", "0")
+        known = self.failed_login_time(port, "alice", 6)
+        unknown = self.failed_login_time(port, "mallory", 6)
+        self.assertLess(max(known, unknown) / max(min(known, unknown), 1e-6), 3,
+                        f"yescrypt user {known * 1000:.2f} ms, unknown user {unknown * 1000:.2f} ms")
+
     def test_a_wrong_password_is_answered_after_the_delay_and_the_address_is_then_refused(self):
         server, port = self.start_ftp("--password-file", self.users_file(), "--login-fail-delay", "0.5",
                                       "--max-login-failures", "3", "--login-block-time", "60")
