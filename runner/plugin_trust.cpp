@@ -20,8 +20,14 @@ std::optional<std::string> modeProblem(const struct stat& st, const std::string&
   return std::nullopt;
 }
 
+// Root, the user cppd runs as and (when root through sudo) the invoking user: anyone else who owns a plugin file
+// or a directory on its path could put their code there, to run with cppd's privileges, whoever cppd runs as.
 std::optional<std::string> ownerProblem(const struct stat& st, const TrustPolicy& policy) {
-  if (policy.euid != 0 || st.st_uid == 0) return std::nullopt;
+  if (st.st_uid == 0 || st.st_uid == policy.euid) return std::nullopt;
+  if (policy.euid != 0) {
+    return fmt::format("it is owned by uid {}, not by root or the user cppd runs as (uid {})", st.st_uid,
+                       policy.euid);
+  }
   if (policy.invokingUid && st.st_uid == *policy.invokingUid) return std::nullopt;
   if (policy.invokingUid) {
     return fmt::format("cppd runs as root and it is owned by uid {}, not by root or the invoking user (uid {})",

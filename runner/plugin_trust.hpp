@@ -12,8 +12,8 @@
 
 namespace cppd::runner {
 
-/// Who may own plugin files. When the process runs as root (euid 0), files must be owned by root or by the
-/// invoking user (SUDO_UID, when run through sudo); otherwise the owner is not checked.
+/// Who may own plugin files and the directories above them: root or the user the process runs as (euid), and
+/// when it runs as root through sudo also the invoking user (SUDO_UID). Another owner could replace them.
 struct TrustPolicy {
   uid_t euid = 0;
   std::optional<uid_t> invokingUid;

@@ -1,12 +1,15 @@
 #include "shutdown_backstop.hpp"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <optional>
@@ -52,9 +55,15 @@ void onStopSignal(int signum, siginfo_t* info, void* context) {
   errno = savedErrno;
 }
 
+// Gives up rather than wait: the loop thread may itself be blocked writing to the same pipe (stdout read by a
+// log reader that stopped reading), and the exit must not queue behind it. A write of at most PIPE_BUF bytes to
+// a pipe that polls writable does not block.
 void writeAllTo(int fd, std::string_view text) {
+  constexpr int kWritableWithinMs = 100;
   while (!text.empty()) {
-    const ssize_t written = ::write(fd, text.data(), text.size());
+    pollfd ready{fd, POLLOUT, 0};
+    if (::poll(&ready, 1, kWritableWithinMs) <= 0 || (ready.revents & POLLOUT) == 0) return;
+    const ssize_t written = ::write(fd, text.data(), std::min<std::size_t>(text.size(), PIPE_BUF));
     if (written < 0 && errno == EINTR) continue;
     if (written <= 0) return;  // nothing better to do on the way out
     text.remove_prefix(static_cast<std::size_t>(written));

@@ -157,8 +157,10 @@ DataFactory::DataFactory(std::weak_ptr<FtpSession> session, std::string allowedH
 std::shared_ptr<cppd::Protocol> DataFactory::buildProtocol(const cppd::Address& addr) {
   if (used_ || session_.expired()) return nullptr;
   if (addr.host() != allowedHost_) {
-    cppd::log::warn("refused a data connection from {}: the control connection comes from {}", addr.toString(),
-                    allowedHost_);
+    if (!std::exchange(refused_, true)) {
+      cppd::log::warn("refused a data connection from {}: the control connection comes from {} (further refusals "
+                      "on this passive port are not logged)", addr.toString(), allowedHost_);
+    }
     return nullptr;
   }
   used_ = true;

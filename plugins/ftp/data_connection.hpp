@@ -81,6 +81,7 @@ class DataFactory final : public cppd::ClientFactory {
   std::weak_ptr<FtpSession> session_;
   std::string allowedHost_;
   bool used_ = false;
+  bool refused_ = false;  // a stranger's connection was logged: anyone may knock on the port, so once is enough
 };
 
 }  // namespace ftp

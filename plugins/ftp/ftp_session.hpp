@@ -75,7 +75,7 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   // Replies and the command engine (ftp_session_input.cpp).
   void reply(int code, std::string_view text);
   void replyLines(int code, std::string_view first, const std::vector<std::string>& lines, std::string_view last);
-  void streamReply(int code, std::string_view first, std::vector<ListEntry> entries, LineFormat line,
+  void streamReply(int code, std::string_view first, EntrySource entries, LineFormat line,
                    std::string last);
   void processInput();
   std::optional<CommandLine> nextLine();
@@ -131,7 +131,7 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   void cmdAppe(const std::string& arg);
 
   void listing(const std::string& arg, int style);
-  void sendListing(const std::string& path, std::vector<ListEntry> entries, int style);
+  void sendListing(const std::string& path, EntrySource entries, int style);
   void store(const std::string& arg, bool append);
   bool openPassive(bool extended);
   void setActive(const std::string& host, std::uint16_t port);
@@ -174,6 +174,7 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   cppd::ListeningPort passivePort_;
   std::string activeHost_;
   std::uint16_t activePort_ = 0;
+  bool refusedActive_ = false;  // a refused PORT/EPRT was logged: a client repeating it must not flood the log
   cppd::Connector connector_;
   std::shared_ptr<DataProtocol> data_;       // the connected data connection
   std::function<void(DataProtocol&)> transfer_;  // waiting for the data connection

@@ -33,7 +33,7 @@ void FtpSession::replyLines(int code, std::string_view first, const std::vector<
 
 // A multi-line reply with a line per entry (STAT of a directory): written as the client reads it, every line made
 // safe on its own, and the session takes no further command until the last line is out.
-void FtpSession::streamReply(int code, std::string_view first, std::vector<ListEntry> entries, LineFormat line,
+void FtpSession::streamReply(int code, std::string_view first, EntrySource entries, LineFormat line,
                              std::string last) {
   if (closed_ || !connected()) return;
   transport().write(replyFirstLine(code, first));

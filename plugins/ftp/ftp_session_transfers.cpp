@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -152,8 +153,10 @@ void FtpSession::setActive(const std::string& host, std::uint16_t port) {
   std::string peer = peerHost_;
   if (peer.rfind("::ffff:", 0) == 0) peer = peer.substr(7);
   if (host != peer || port < 1024) {
-    cppd::log::warn("refused a data connection to {} port {} (not the client's address, or a privileged port)", host,
-                    port);
+    if (!std::exchange(refusedActive_, true)) {
+      cppd::log::warn("refused a data connection to {} port {} (not the client's address, or a privileged port; "
+                      "further refusals in this session are not logged)", host, port);
+    }
     return reply(504, "Data connections go only to your own address, on a port of 1024 or above.");
   }
   resetData();
@@ -281,21 +284,21 @@ void FtpSession::listing(const std::string& arg, int style) {
   if (found.fd < 0 || ::fstat(found.fd, &info) != 0) {
     return reply(550, fmt::format("{}: No such file or directory.", target));
   }
-  std::vector<ListEntry> entries;
+  EntrySource entries;
   if (S_ISDIR(info.st_mode)) {
     const Descriptor dir{::openat(found.fd, ".", O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC)};
-    if (dir.fd >= 0) entries = readDirectory(*config_->jail, *path, dir.fd, error);
+    if (dir.fd >= 0) entries = readDirectory(config_->jail, *path, dir.fd, error);
     if (dir.fd < 0) error = errno;
     if (error != 0) return reply(550, fmt::format("{}: {}.", target, std::strerror(error)));
   } else if (style == kMlsd) {
     return reply(501, fmt::format("{}: not a directory.", target));
   } else {
-    entries.push_back(ListEntry{path->substr(path->rfind('/') + 1), info});
+    entries = oneEntry(ListEntry{path->substr(path->rfind('/') + 1), info});
   }
   sendListing(*path, std::move(entries), style);
 }
 
-void FtpSession::sendListing(const std::string& path, std::vector<ListEntry> entries, int style) {
+void FtpSession::sendListing(const std::string& path, EntrySource entries, int style) {
   const std::time_t now = std::time(nullptr);
   // The lines are formatted as the client reads them, and sent with backpressure.
   const bool writable = writable_;

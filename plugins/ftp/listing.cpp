@@ -4,10 +4,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <memory>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -27,36 +27,53 @@ std::string modeString(mode_t mode) {
 
 }  // namespace
 
-std::vector<ListEntry> readDirectory(const cppd::DirectoryJail& jail, const std::string& virtualDir, int dirFd,
-                                     int& error) {
-  std::vector<ListEntry> entries;
+namespace {
+
+// Examines the next directory entry into entry (an empty name: left out); false at the end.
+bool nextEntry(const cppd::DirectoryJail& jail, const std::string& virtualDir, DIR* dir, ListEntry& entry) {
+  entry.name.clear();
+  const dirent* item = ::readdir(dir);
+  if (item == nullptr) return false;
+  const std::string_view name = item->d_name;
+  if (name == "." || name == ".." || !sendableName(name)) return true;
+  if (::fstatat(::dirfd(dir), item->d_name, &entry.info, AT_SYMLINK_NOFOLLOW) != 0) return true;
+  if (S_ISLNK(entry.info.st_mode)) {
+    int ignored = 0;
+    const int target = jail.open(virtualDir + "/" + item->d_name, O_PATH, ignored);
+    if (target < 0) return true;
+    const bool ok = ::fstat(target, &entry.info) == 0;
+    ::close(target);
+    if (!ok) return true;
+  }
+  entry.name = name;
+  return true;
+}
+
+}  // namespace
+
+EntrySource readDirectory(std::shared_ptr<const cppd::DirectoryJail> jail, std::string virtualDir, int dirFd,
+                          int& error) {
   error = 0;
   const int own = ::fcntl(dirFd, F_DUPFD_CLOEXEC, 0);  // fdopendir takes the descriptor it is given
-  std::unique_ptr<DIR, int (*)(DIR*)> handle(own < 0 ? nullptr : ::fdopendir(own), &::closedir);
+  std::shared_ptr<DIR> handle(own < 0 ? nullptr : ::fdopendir(own), [](DIR* dir) {
+    if (dir != nullptr) ::closedir(dir);
+  });
   if (!handle) {
     error = errno;
     if (own >= 0) ::close(own);
-    return entries;
+    return nullptr;
   }
-  const int fd = ::dirfd(handle.get());
-  while (const dirent* item = ::readdir(handle.get())) {
-    const std::string name = item->d_name;
-    if (name == "." || name == ".." || !sendableName(name)) continue;
-    ListEntry entry;
-    entry.name = name;
-    if (::fstatat(fd, name.c_str(), &entry.info, AT_SYMLINK_NOFOLLOW) != 0) continue;
-    if (S_ISLNK(entry.info.st_mode)) {
-      int ignored = 0;
-      const int target = jail.open(virtualDir + "/" + name, O_PATH, ignored);
-      if (target < 0) continue;
-      const bool ok = ::fstat(target, &entry.info) == 0;
-      ::close(target);
-      if (!ok) continue;
-    }
-    entries.push_back(std::move(entry));
-  }
-  std::sort(entries.begin(), entries.end(), [](const ListEntry& a, const ListEntry& b) { return a.name < b.name; });
-  return entries;
+  return [jail = std::move(jail), virtualDir = std::move(virtualDir), handle](ListEntry& entry) {
+    return nextEntry(*jail, virtualDir, handle.get(), entry);
+  };
+}
+
+EntrySource oneEntry(ListEntry entry) {
+  return [entry = std::move(entry), given = false](ListEntry& out) mutable {
+    if (std::exchange(given, true)) return false;
+    out = entry;
+    return true;
+  };
 }
 
 bool sendableName(std::string_view name) noexcept { return name.find_first_of("\r\n") == std::string_view::npos; }

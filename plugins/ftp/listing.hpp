@@ -3,9 +3,10 @@
 #include <sys/stat.h>
 
 #include <ctime>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <cppd/directory_jail.hpp>
 
@@ -17,13 +18,23 @@ struct ListEntry {
   struct stat info {};
 };
 
-/// The entries of the directory open as dirFd (read-only, opened beneath jail as virtualDir), sorted by name,
-/// without "." and "..". Entries are examined with fstatat on dirFd; a symlink is resolved again beneath the
-/// jail and left out when it leads outside or nowhere, so a listing never describes a file outside the root.
-/// Names a control connection cannot carry (see sendableName) are left out. Returns the errno value in error
-/// when the directory cannot be read. dirFd stays the caller's.
-std::vector<ListEntry> readDirectory(const cppd::DirectoryJail& jail, const std::string& virtualDir, int dirFd,
-                                     int& error);
+/// The next entry of a listing: fills entry and returns true, or returns false when there are no more. An entry
+/// left with an empty name was examined and left out; the caller asks again (in a later piece if it wants), so
+/// that no single call has to examine more than one directory entry.
+using EntrySource = std::function<bool(ListEntry& entry)>;
+
+/// The entries of the directory open as dirFd (read-only, opened beneath jail as virtualDir), without "." and
+/// "..", read only as they are asked for and in the directory's own order (as `ls -f`): a listing of a directory
+/// of a million entries holds no more memory than one of ten, and a client that reads slowly holds only a
+/// directory handle. Entries are examined with fstatat on the directory; a symlink is resolved again beneath
+/// the jail and left out when it leads outside or nowhere, so a listing never describes a file outside the root.
+/// Names a control connection cannot carry (see sendableName) are left out. nullptr, and the errno value in
+/// error, when the directory cannot be read. dirFd stays the caller's.
+EntrySource readDirectory(std::shared_ptr<const cppd::DirectoryJail> jail, std::string virtualDir, int dirFd,
+                          int& error);
+
+/// A source of just entry (LIST of a single file).
+EntrySource oneEntry(ListEntry entry);
 
 /// False for a name containing CR or LF. The command parser ends a line at either (RFC 959's CR NUL is read as
 /// a line end too), so no client can name such a file, and sending it would end a listing line or a reply early:

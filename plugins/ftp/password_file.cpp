@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <memory>
 
@@ -81,6 +82,7 @@ PasswordFile PasswordFile::load(const std::string& path) {
 PasswordFile PasswordFile::parse(std::string_view text, const std::string& path) {
   PasswordFile file;
   std::size_t number = 0;
+  std::chrono::steady_clock::duration dummyCost{};
   while (!text.empty()) {
     ++number;
     const std::size_t end = text.find('\n');
@@ -95,11 +97,18 @@ PasswordFile PasswordFile::parse(std::string_view text, const std::string& path)
     const std::string user(line.substr(0, colon));
     const std::string hash(line.substr(colon + 1));
     if (user.find_first_of(" \t\r") != std::string::npos) bad(path, number, fmt::format("user name '{}' has blanks", user));
+    const auto started = std::chrono::steady_clock::now();
     if (!usableHash(hash)) {
       bad(path, number, fmt::format("the hash of user '{}' is not a crypt(3) hash libxcrypt supports", user));
     }
+    const auto cost = std::chrono::steady_clock::now() - started;
     if (!file.users_.emplace(user, hash).second) bad(path, number, fmt::format("user '{}' is listed twice", user));
-    if (file.dummy_.empty()) file.dummy_ = hash;
+    // Unknown users are checked against the costliest hash (usableHash just computed one with each): with a
+    // cheap one, a failure that takes long would tell that the user exists.
+    if (file.dummy_.empty() || cost > dummyCost) {
+      file.dummy_ = hash;
+      dummyCost = cost;
+    }
   }
   return file;
 }

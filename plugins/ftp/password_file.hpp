@@ -35,7 +35,7 @@ class PasswordFile {
 
  private:
   std::map<std::string, std::string> users_;
-  std::string dummy_;  // the first user's hash, checked for unknown users
+  std::string dummy_;  // the costliest user hash, checked for unknown users
 };
 
 }  // namespace ftp

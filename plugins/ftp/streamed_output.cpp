@@ -6,6 +6,7 @@ namespace ftp {
 namespace {
 
 constexpr std::size_t kPieceSize = 16 * 1024;
+constexpr std::size_t kMaxExamined = 1024;
 
 }  // namespace
 
@@ -28,13 +29,14 @@ void writeStreamed(cppd::ITransport& transport, Producer produce, std::function<
   }
 }
 
-Producer linesOf(std::vector<ListEntry> entries, LineFormat line) {
-  auto shared = std::make_shared<std::vector<ListEntry>>(std::move(entries));
-  return [shared, line = std::move(line), next = std::size_t{0}](std::string& out) mutable {
-    while (next < shared->size() && out.size() < kPieceSize) {
-      out += line((*shared)[next++]);
+Producer linesOf(EntrySource entries, LineFormat line) {
+  return [entries = std::move(entries), line = std::move(line)](std::string& out) {
+    ListEntry entry;
+    for (std::size_t examined = 0; out.size() < kPieceSize && examined < kMaxExamined; ++examined) {
+      if (!entries(entry)) return false;
+      if (!entry.name.empty()) out += line(entry);
     }
-    return next < shared->size();
+    return true;
   };
 }
 

@@ -3,7 +3,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include <cppd/transport.hpp>
 
@@ -26,7 +25,8 @@ void writeStreamed(cppd::ITransport& transport, Producer produce, std::function<
 /// Formats one entry as a line, with its line end.
 using LineFormat = std::function<std::string(const ListEntry&)>;
 
-/// A producer of line(entry) for each of entries, about 16 KiB per piece, each formatted only when needed.
-Producer linesOf(std::vector<ListEntry> entries, LineFormat line);
+/// A producer of line(entry) for each entry of entries, about 16 KiB per piece, each entry read and formatted only
+/// when its piece is made; a piece examines at most 1024 entries, so entries left out cannot make one piece long.
+Producer linesOf(EntrySource entries, LineFormat line);
 
 }  // namespace ftp

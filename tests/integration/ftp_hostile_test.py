@@ -206,6 +206,17 @@ class FtpHostileTest(TempDirTestCase):
         self.assertLess(max(known, unknown) / max(min(known, unknown), 1e-6), 3,
                         f"known user {known * 1000:.2f} ms, unknown user {unknown * 1000:.2f} ms")
 
+    def test_an_unknown_user_costs_the_costliest_hash_when_the_users_use_different_methods(self):
+        # The first user's cheap MD5 hash must not become the dummy: it would tell a yescrypt user from no user.
+        md5 = "$1$saltsalt$4px9i58NU2Z2/vZOUlGjq."  # openssl passwd -1 -salt saltsalt x
+        self.write("users.passwd", f"cheap:{md5}\nalice:{yescrypt_hash('wonderland')}\n")
+        server, port = self.start_ftp("--password-file", self.path("users.passwd"), "--login-fail-delay", "0",
+                                      "--max-login-failures", "0")
+        known = self.failed_login_time(port, "alice", 6)
+        unknown = self.failed_login_time(port, "mallory", 6)
+        self.assertLess(max(known, unknown) / max(min(known, unknown), 1e-6), 3,
+                        f"yescrypt user {known * 1000:.2f} ms, unknown user {unknown * 1000:.2f} ms")
+
     def test_a_wrong_password_is_answered_after_the_delay_and_the_address_is_then_refused(self):
         server, port = self.start_ftp("--password-file", self.users_file(), "--login-fail-delay", "0.5",
                                       "--max-login-failures", "3", "--login-block-time", "60")
@@ -305,6 +316,53 @@ class FtpHostileTest(TempDirTestCase):
         server.wait_for_log(r"refused \d+ more connections? in the last second: too many clients")
         lines = [line for line in server.log().splitlines() if "refus" in line]
         self.assertLess(len(lines), 20, "\n".join(lines[:30]))
+
+    def test_listings_of_a_huge_directory_that_are_never_read_hold_no_memory(self):
+        huge = os.path.join(self.root, "huge")
+        os.makedirs(huge)
+        for i in range(60000):
+            os.close(os.open(os.path.join(huge, f"a-file-name-long-enough-to-cost-something-{i:06}.dat"),
+                             os.O_CREAT | os.O_WRONLY, 0o644))
+        # A sanitizer build keeps freed memory in quarantine (256 MiB by default): what is measured here must be
+        # what the server holds, not what it has freed.
+        asan = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS", ""), "quarantine_size_mb=0"]))
+        server = self.start_server(["--allow-root", "ftp", "--port", LOOPBACK, "--root", self.root],
+                                   env=dict(os.environ, ASAN_OPTIONS=asan))
+        port = server.listening_port()
+        baseline = peak_rss_kib(server.pid)
+        for _ in range(10):  # --max-clients-per-address: all one address can hold
+            control = self.connect(port)
+            self.assertEqual(control.command("USER anonymous")[0][:3], b"331")
+            self.assertEqual(control.command("PASS a@b")[0][:3], b"230")
+            data_port = int(re.search(rb"\|\|\|(\d+)\|", control.command("EPSV")[0]).group(1))
+            data = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.addCleanup(data.close)
+            data.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            data.connect(("127.0.0.1", data_port))  # and never read
+            self.assertEqual(control.command("LIST huge")[0][:3], b"150")
+        peak = peak_rss_kib(server.pid)
+        self.assertLess(peak - baseline, 32 * 1024,
+                        f"peak RSS grew from {baseline} KiB to {peak} KiB holding 10 unread listings")
+
+    def test_refused_data_addresses_are_logged_once_per_session_or_passive_port(self):
+        server, port = self.start_ftp()
+        control = self.connect(port)
+        self.assertEqual(control.command("USER anonymous")[0][:3], b"331")
+        self.assertEqual(control.command("PASS a@b")[0][:3], b"230")
+        control.sock.sendall(b"PORT 10,1,2,3,4,0\r\n" * 500)  # not the client's address: refused every time
+        for _ in range(500):
+            self.assertEqual(control.reply()[0][:3], b"504")
+        reply = control.command("PASV")[0]
+        numbers = [int(n) for n in re.search(rb"\((\d+,\d+,\d+,\d+,\d+,\d+)\)", reply).group(1).split(b",")]
+        for _ in range(200):  # another host (127.0.0.2 is loopback too) knocks on the passive port
+            with socket.create_connection(("127.0.0.1", numbers[4] * 256 + numbers[5]), timeout=5,
+                                          source_address=("127.0.0.2", 0)) as knock:
+                knock.settimeout(5)
+                knock.recv(1)  # closed by the server
+        self.assertEqual(control.command("NOOP"), [b"200 NOOP ok."])
+        server.wait_for_log(r"refused a data connection from .*127\.0\.0\.2")
+        lines = [line for line in server.log().splitlines() if "refused a data connection" in line]
+        self.assertLess(len(lines), 5, "\n".join(lines[:10]))
 
     # -- the password file --------------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import os
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import unittest
@@ -106,6 +107,45 @@ class BlockedLoopTest(SafetyTestCase):
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(self.wait_exit(proc, FORCED_EXIT_DEADLINE), 70)
         self.assert_forced(proc, "the shutdown timeout of 1s expired")
+
+    def test_a_second_sigterm_stops_a_server_blocked_writing_its_log_to_a_pipe_nobody_reads(self):
+        # cppd -n --logfile - under a log reader that stalls (a container's log driver): the loop blocks in
+        # write(2) on the full pipe, and the forced exit must not block behind it writing its own line there.
+        if not PLUGIN_DIR:
+            self.skipTest("CPPD_PLUGIN_DIR is not set")
+        root = self.path("root")
+        os.makedirs(root)
+        reader, writer = os.pipe()
+        self.addCleanup(os.close, reader)
+        proc = subprocess.Popen([CPPD, "-n", "--pidfile", self.pidfile, "--logfile", "-", "--allow-root",
+                                 "--plugin-path", PLUGIN_DIR, "ftp", "--port", LOOPBACK, "--root", root],
+                                cwd=self.tmp, stdin=subprocess.DEVNULL, stdout=writer, stderr=subprocess.DEVNULL)
+        os.close(writer)
+        self.addCleanup(self.reap_quiet, proc)
+        seen = b""
+        deadline = time.monotonic() + DEFAULT_TIMEOUT
+        while b"FtpFactory starting on " not in seen and time.monotonic() < deadline:
+            seen += os.read(reader, 4096)
+        port = int(seen.split(b"FtpFactory starting on ")[1].split()[0])
+        # From here on nobody reads: each connection logs lines until the pipe is full and the loop blocks.
+        for _ in range(5000):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as client:
+                    client.recv(100)
+            except OSError:
+                break  # not answered within 1 s: the loop is blocked
+        else:
+            self.fail("the loop never blocked on the full pipe")
+        wait_for(lambda: self.handles_sigterm(proc.pid), what="the SIGTERM handler")
+        self.signal_twice(proc.pid, signal.SIGTERM)
+        self.assertEqual(self.wait_exit(proc, FORCED_EXIT_DEADLINE), 70)
+        self.assertFalse(os.path.exists(self.pidfile), "the forced exit left the pidfile behind")
+
+    @staticmethod
+    def reap_quiet(proc):
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
 
     def test_a_second_sigint_stops_a_server_blocked_in_its_start(self):
         proc = self.blocked("block-start")

@@ -50,9 +50,17 @@ TEST_CASE("Running as root, plugins must belong to root or the invoking sudo use
         "cppd runs as root and it is owned by uid 1001, not by root");
 }
 
-TEST_CASE("Not running as root, the owner of a plugin file does not matter", "[plugin][trust]") {
+TEST_CASE("Not running as root, plugins must belong to root or the user cppd runs as", "[plugin][trust]") {
   CHECK_FALSE(fileTrustProblem("/p/a.so", statWith(S_IFREG | 0755, 0), user(1000)));
-  CHECK_FALSE(fileTrustProblem("/p/a.so", statWith(S_IFREG | 0755, 1234), user(1000)));
+  CHECK_FALSE(fileTrustProblem("/p/a.so", statWith(S_IFREG | 0755, 1000), user(1000)));
+  // Another user could rewrite their own file (or chmod it) at will: their code would run as uid 1000.
+  CHECK(fileTrustProblem("/p/a.so", statWith(S_IFREG | 0755, 1234), user(1000)) ==
+        "it is owned by uid 1234, not by root or the user cppd runs as (uid 1000)");
+  CHECK(directoryTrustProblem("/p", statWith(S_IFDIR | 0755, 1234), user(1000)) ==
+        "it is owned by uid 1234, not by root or the user cppd runs as (uid 1000)");
+  // SUDO_UID names who ran sudo; it means nothing to a process that is not root.
+  CHECK(fileTrustProblem("/p/a.so", statWith(S_IFREG | 0755, 1234), TrustPolicy{1000, 1234}) ==
+        "it is owned by uid 1234, not by root or the user cppd runs as (uid 1000)");
 }
 
 TEST_CASE("An ancestor of a plugin directory may be writable by others only when it is sticky", "[plugin][trust]") {
@@ -68,5 +76,8 @@ TEST_CASE("An ancestor of a plugin directory may be writable by others only when
         "could swap the directories below it; fix with chmod g-w /srv/g (or chmod +t /srv/g)");
   CHECK(ancestorTrustProblem("/home/eve", statWith(S_IFDIR | 0755, 1001), root) ==
         "its ancestor directory /home/eve: cppd runs as root and it is owned by uid 1001, not by root");
-  CHECK_FALSE(ancestorTrustProblem("/home/eve", statWith(S_IFDIR | 0755, 1001), TrustPolicy{1000, std::nullopt}));
+  // eve may rename what is in her home directory, so swap the plugin directory of anyone else who runs cppd.
+  CHECK(ancestorTrustProblem("/home/eve", statWith(S_IFDIR | 0755, 1001), TrustPolicy{1000, std::nullopt}) ==
+        "its ancestor directory /home/eve: it is owned by uid 1001, not by root or the user cppd runs as (uid 1000)");
+  CHECK_FALSE(ancestorTrustProblem("/home/ann", statWith(S_IFDIR | 0755, 1000), TrustPolicy{1000, std::nullopt}));
 }
