@@ -134,13 +134,19 @@ void HttpProtocol::dataReceived(std::string_view data) {
 
 void HttpProtocol::feed(std::string_view data) {
   now_ = std::time(nullptr);
-  chunkBegin_ = data.data();
-  const std::size_t parsed = http_parser_execute(&parser_, &settings(), data.data(), data.size());
-  for (std::size_t i = std::min(parsed, data.size()); i > 0; --i) {
-    if (data[i - 1] != ' ' && data[i - 1] != '\t') {
-      carry_ = data[i - 1];
-      break;
+  std::size_t parsed = execute(data);
+  while (HTTP_PARSER_ERRNO(&parser_) == HPE_PAUSED && headEnded_) {
+    // Paused by onHeadersComplete on the byte that ended the head. http_parser takes any byte after the CR of
+    // the empty line for its LF: a bare CR, which RFC 9112 2.2 makes invalid, and which would move where the
+    // body and the next request begin by one byte.
+    headEnded_ = false;
+    if (parsed >= data.size() || data[parsed] != '\n') {
+      fail(400);
+      return;
     }
+    http_parser_pause(&parser_, 0);
+    data.remove_prefix(parsed);
+    parsed = execute(data);
   }
   const auto error = HTTP_PARSER_ERRNO(&parser_);
   if (error == HPE_OK || closing_) return;
@@ -160,6 +166,18 @@ void HttpProtocol::feed(std::string_view data) {
   }
   cppd::log::debug("bad request: {}", http_errno_description(error));
   fail(400);
+}
+
+std::size_t HttpProtocol::execute(std::string_view data) {
+  chunkBegin_ = data.data();
+  const std::size_t parsed = http_parser_execute(&parser_, &settings(), data.data(), data.size());
+  for (std::size_t i = std::min(parsed, data.size()); i > 0; --i) {
+    if (data[i - 1] != ' ' && data[i - 1] != '\t') {
+      carry_ = data[i - 1];
+      break;
+    }
+  }
+  return parsed;
 }
 
 void HttpProtocol::resume() {
@@ -232,6 +250,8 @@ int HttpProtocol::onHeadersComplete(http_parser* parser) {
   // size line, a CR ends the line whatever follows): reading a chunked body would let a client make this server
   // see a request that a strict front end reads as body. No answer here needs a body, so a chunked one is never
   // read: the request ends with its head (1: skip the body), is answered, and the connection closes, lingering.
+  p.headEnded_ = true;  // feed checks the byte that ended the head
+  http_parser_pause(parser, 1);
   p.bodyUnread_ = (parser->flags & F_CHUNKED) != 0;
   if (p.bodyUnread_) return 1;
   if (parser->content_length != 0 && parser->content_length != ULLONG_MAX) p.enter(Phase::body);

@@ -83,6 +83,7 @@ class HttpProtocol final : public cppd::Protocol {
   static const http_parser_settings& settings();
 
   void feed(std::string_view data);
+  std::size_t execute(std::string_view data);
   void resume();
   bool startsLine(const char* at) const;
   void enter(Phase phase);
@@ -109,6 +110,7 @@ class HttpProtocol final : public cppd::Protocol {
   bool closing_ = false;    // a response said "Connection: close": nothing more is read or answered
   bool lingering_ = false;  // a refusal: half-closed, input dropped until the client closes
   bool headRequest_ = false;
+  bool headEnded_ = false;  // onHeadersComplete paused the parser on the head's last byte
   bool bodyUnread_ = false; // a chunked body follows the head and is dropped: the answer closes the connection
   bool idleWatch_ = false;  // a whenDrained callback will mark the connection idle
   std::string out_;         // responses gathered during one dataReceived

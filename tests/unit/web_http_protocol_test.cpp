@@ -171,7 +171,11 @@ TEST_CASE("A request whose framing RFC 9112 makes ambiguous is 400, and nothing 
       "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n",
       "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n\t b\r\n\r\n",
       "GET / HTTP/1.1\r\nHost: x\r\nX-A:\r\n b\r\n\r\n",
-      "GET / HTTP/1.1\r\nHost: x\r\n X-A: b\r\n\r\n");
+      "GET / HTTP/1.1\r\nHost: x\r\n X-A: b\r\n\r\n",
+      // A bare CR before the head's last byte: http_parser would take the byte after it for the LF.
+      "GET / HTTP/1.1\r\nHost: x\r\n\rX",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\rXY",
+      "GET / HTTP/1.0\r\n\r\r");
   bool closed = false;
   const std::string output = exchange(root.dir, request + next, chunk, &closed);
   INFO(request);
