@@ -295,11 +295,7 @@ void HttpProtocol::handleRequest() {
   }
   const Lookup found = factory_->files().lookup(path, now_);
   if (found.kind == Lookup::Kind::redirect) {
-    // One leading '/': "GET //docs" must not redirect to "//docs/", which a browser reads as the host "docs".
-    std::string_view raw = path.rawPath;
-    while (raw.size() > 1 && raw[0] == '/' && raw[1] == '/') raw.remove_prefix(1);
-    std::string location = "Location: " + std::string(raw) + "/" + path.query + "\r\n";
-    respondSimple(301, location, true);
+    respondSimple(301, "Location: " + redirectLocation(path) + "\r\n", true);
     return;
   }
   serveLookup(found);

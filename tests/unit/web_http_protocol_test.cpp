@@ -240,3 +240,10 @@ TEST_CASE("If-Modified-Since in all three HTTP-date forms answers 304; a date in
   output = exchange(root.dir, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: " + past + "\r\n\r\n", chunk);
   CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 304 Not Modified"});
 }
+
+TEST_CASE("A redirect does not echo the client's raw bytes into the Location field", "[web]") {
+  Root root;
+  const std::string output = exchange(root.dir, "GET /docs?x=\xc2\x85y<z> HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+  CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 301 Moved Permanently"});
+  CHECK(output.find("Location: /docs/?x=%C2%85y%3Cz%3E\r\n") != std::string::npos);
+}
