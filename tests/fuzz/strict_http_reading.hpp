@@ -66,28 +66,36 @@ inline End readRequest(std::string_view in, std::size_t& at) {
   const bool http10 = line.size() >= 4 && line.substr(line.size() - 4) == "/1.0";
   int hosts = 0, lengths = 0, encodings = 0;
   std::size_t length = 0;
+  // A framing error counts once the head has ended: until then cppd may still be waiting for the rest of it.
+  bool framing = false;
   for (;;) {
     if (!nextLine(in, at, line)) return End::partial;
     if (line.empty()) break;
     if (!controlFree(line)) return End::unknown;
-    if (line.front() == ' ' || line.front() == '\t') return End::framingError;  // obsolete line folding
+    if (line.front() == ' ' || line.front() == '\t') {  // obsolete line folding
+      framing = true;
+      continue;
+    }
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) return End::unknown;
     const std::string_view name = line.substr(0, colon);
     const std::string_view value = trimmed(line.substr(colon + 1));
-    if (name.find_first_of(" \t") != std::string_view::npos) return End::framingError;
-    if (equalsLower(name, "host")) {
-      if (++hosts > 1) return End::framingError;
+    if (name.find_first_of(" \t") != std::string_view::npos) {
+      framing = true;
+    } else if (equalsLower(name, "host")) {
+      framing = framing || ++hosts > 1;
     } else if (equalsLower(name, "content-length")) {
       if (++lengths > 1 || value.empty() || value.find_first_not_of("0123456789") != std::string_view::npos) {
-        return End::framingError;
+        framing = true;
+        continue;
       }
       if (value.size() > 18) return End::unknown;
       for (char c : value) length = length * 10 + static_cast<std::size_t>(c - '0');
     } else if (equalsLower(name, "transfer-encoding")) {
-      if (++encodings > 1 || !equalsLower(value, "chunked")) return End::framingError;
+      framing = framing || ++encodings > 1 || !equalsLower(value, "chunked");
     }
   }
+  if (framing) return End::framingError;
   if (encodings > 0) return http10 || lengths > 0 ? End::framingError : End::lastRequest;
   if (in.size() - at < length) return End::partial;
   at += length;
