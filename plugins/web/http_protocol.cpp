@@ -246,12 +246,12 @@ int HttpProtocol::onHeadersComplete(http_parser* parser) {
   HttpProtocol& p = self(parser);
   p.failure_ = p.head_.finish(parser->http_major == 1 && parser->http_minor == 0);
   if (p.failure_ != 0) return -1;
+  p.headEnded_ = true;  // feed checks the byte that ended the head
+  http_parser_pause(parser, 1);
   // http_parser reads chunk lines leniently (any two bytes end a chunk's data, anything may follow a space in a
   // size line, a CR ends the line whatever follows): reading a chunked body would let a client make this server
   // see a request that a strict front end reads as body. No answer here needs a body, so a chunked one is never
   // read: the request ends with its head (1: skip the body), is answered, and the connection closes, lingering.
-  p.headEnded_ = true;  // feed checks the byte that ended the head
-  http_parser_pause(parser, 1);
   p.bodyUnread_ = (parser->flags & F_CHUNKED) != 0;
   if (p.bodyUnread_) return 1;
   if (parser->content_length != 0 && parser->content_length != ULLONG_MAX) p.enter(Phase::body);
