@@ -11,13 +11,15 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-// A decimal number, refusing empty text, signs and overflow.
+// A decimal number, refusing empty text and signs. One too large for 64 bits is the largest there is: RFC 9110
+// 14.1.2 reads a last position or a suffix past the end as the end, and a first one as unsatisfiable.
 std::optional<std::uint64_t> number(std::string_view text) {
-  if (text.empty() || text.size() > 19) return std::nullopt;
+  if (text.empty()) return std::nullopt;
   std::uint64_t value = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    value = value > (UINT64_MAX - digit) / 10 ? UINT64_MAX : value * 10 + digit;
   }
   return value;
 }

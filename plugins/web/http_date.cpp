@@ -37,6 +37,12 @@ std::optional<std::time_t> checked(std::tm& parts, int month, int year) {
       parts.tm_sec > 60) {
     return std::nullopt;
   }
+  // timegm would move "31 Feb" to March: a day the month does not have is no date.
+  constexpr std::array<int, 12> kDaysIn{31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leapYear = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+  if (parts.tm_mday > kDaysIn[static_cast<std::size_t>(month)] || (month == 1 && parts.tm_mday == 29 && !leapYear)) {
+    return std::nullopt;
+  }
   parts.tm_mon = month;
   parts.tm_year = year - 1900;
   return timegm(&parts);

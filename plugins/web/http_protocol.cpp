@@ -73,9 +73,10 @@ void HttpProtocol::evict() {
 }
 
 bool HttpProtocol::deadlinePassed(std::uint64_t now) {
-  if (lingering_) return now >= phaseStart_ + lingerTicks_;
-  const WebConfig& config = factory_->config();
   const std::size_t buffered = transport().bufferedBytes();
+  // An answer to a request with a chunked body can be a whole file: it is sent under the send timeout first.
+  if (lingering_ && (buffered == 0 || !bodyUnread_)) return now >= phaseStart_ + lingerTicks_;
+  const WebConfig& config = factory_->config();
   if (buffered != lastBuffered_ || buffered == 0) {
     lastBuffered_ = buffered;
     sendProgress_ = now;
@@ -133,13 +134,19 @@ void HttpProtocol::dataReceived(std::string_view data) {
 
 void HttpProtocol::feed(std::string_view data) {
   now_ = std::time(nullptr);
-  chunkBegin_ = data.data();
-  const std::size_t parsed = http_parser_execute(&parser_, &settings(), data.data(), data.size());
-  for (std::size_t i = std::min(parsed, data.size()); i > 0; --i) {
-    if (data[i - 1] != ' ' && data[i - 1] != '\t') {
-      carry_ = data[i - 1];
-      break;
+  std::size_t parsed = execute(data);
+  while (HTTP_PARSER_ERRNO(&parser_) == HPE_PAUSED && headEnded_) {
+    // Paused by onHeadersComplete on the byte that ended the head. http_parser takes any byte after the CR of
+    // the empty line for its LF: a bare CR, which RFC 9112 2.2 makes invalid, and which would move where the
+    // body and the next request begin by one byte.
+    headEnded_ = false;
+    if (parsed >= data.size() || data[parsed] != '\n') {
+      fail(400);
+      return;
     }
+    http_parser_pause(&parser_, 0);
+    data.remove_prefix(parsed);
+    parsed = execute(data);
   }
   const auto error = HTTP_PARSER_ERRNO(&parser_);
   if (error == HPE_OK || closing_) return;
@@ -159,6 +166,18 @@ void HttpProtocol::feed(std::string_view data) {
   }
   cppd::log::debug("bad request: {}", http_errno_description(error));
   fail(400);
+}
+
+std::size_t HttpProtocol::execute(std::string_view data) {
+  chunkBegin_ = data.data();
+  const std::size_t parsed = http_parser_execute(&parser_, &settings(), data.data(), data.size());
+  for (std::size_t i = std::min(parsed, data.size()); i > 0; --i) {
+    if (data[i - 1] != ' ' && data[i - 1] != '\t') {
+      carry_ = data[i - 1];
+      break;
+    }
+  }
+  return parsed;
 }
 
 void HttpProtocol::resume() {
@@ -227,8 +246,15 @@ int HttpProtocol::onHeadersComplete(http_parser* parser) {
   HttpProtocol& p = self(parser);
   p.failure_ = p.head_.finish(parser->http_major == 1 && parser->http_minor == 0);
   if (p.failure_ != 0) return -1;
-  const bool body = (parser->flags & F_CHUNKED) != 0 || (parser->content_length != 0 && parser->content_length != ULLONG_MAX);
-  if (body) p.enter(Phase::body);
+  p.headEnded_ = true;  // feed checks the byte that ended the head
+  http_parser_pause(parser, 1);
+  // http_parser reads chunk lines leniently (any two bytes end a chunk's data, anything may follow a space in a
+  // size line, a CR ends the line whatever follows): reading a chunked body would let a client make this server
+  // see a request that a strict front end reads as body. No answer here needs a body, so a chunked one is never
+  // read: the request ends with its head (1: skip the body), is answered, and the connection closes, lingering.
+  p.bodyUnread_ = (parser->flags & F_CHUNKED) != 0;
+  if (p.bodyUnread_) return 1;
+  if (parser->content_length != 0 && parser->content_length != ULLONG_MAX) p.enter(Phase::body);
   return 0;
 }
 
@@ -237,6 +263,7 @@ int HttpProtocol::onMessageComplete(http_parser* parser) {
   ConnectionList::remove(&p);
   p.enter(Phase::answering);
   p.handleRequest();
+  if (p.bodyUnread_ && p.closing_ && !p.lingering_) p.linger();  // the body still comes: drop it, then close
   if (p.closing_) return 1;  // stop: nothing after this request is answered
   if (p.transport().bufferedBytes() + p.out_.size() > kMaxBacklog) http_parser_pause(parser, 1);
   return 0;
@@ -245,7 +272,7 @@ int HttpProtocol::onMessageComplete(http_parser* parser) {
 void HttpProtocol::handleRequest() {
   const double timeout = factory_->config().keepAliveTimeout;
   // An Upgrade (or CONNECT) is not followed: the answer closes the connection instead.
-  keepAlive_ = http_should_keep_alive(&parser_) != 0 && timeout > 0 && parser_.upgrade == 0;
+  keepAlive_ = http_should_keep_alive(&parser_) != 0 && timeout > 0 && parser_.upgrade == 0 && !bodyUnread_;
   headRequest_ = parser_.method == HTTP_HEAD;
   if (parser_.http_major != 1) {
     fail(505);
@@ -268,11 +295,7 @@ void HttpProtocol::handleRequest() {
   }
   const Lookup found = factory_->files().lookup(path, now_);
   if (found.kind == Lookup::Kind::redirect) {
-    // One leading '/': "GET //docs" must not redirect to "//docs/", which a browser reads as the host "docs".
-    std::string_view raw = path.rawPath;
-    while (raw.size() > 1 && raw[0] == '/' && raw[1] == '/') raw.remove_prefix(1);
-    std::string location = "Location: " + std::string(raw) + "/" + path.query + "\r\n";
-    respondSimple(301, location, true);
+    respondSimple(301, "Location: " + redirectLocation(path) + "\r\n", true);
     return;
   }
   serveLookup(found);
@@ -387,10 +410,14 @@ void HttpProtocol::fail(int status, std::string_view extraHeaders) {
   headRequest_ = false;
   respondSimple(status, extraHeaders, true);
   closing_ = true;
+  linger();
+  flush();
+}
+
+void HttpProtocol::linger() {
   lingering_ = true;
   enter(phase_);
   if (!refused()) factory_->idle().push(this, phaseStart_);  // the first to close when room is needed
-  flush();
 }
 
 void HttpProtocol::logAccess(int status, std::uint64_t bytes) {

@@ -24,7 +24,8 @@ class HttpFactory;
 ///
 /// - GET and HEAD; anything else is 405 with "Allow: GET, HEAD" (the body, if any, is read and dropped).
 /// - Persistent connections follow http_should_keep_alive (HTTP/1.1 default, HTTP/1.0 with keep-alive,
-///   "Connection: close"). A malformed request or one whose framing is ambiguous (400, see RequestHead), an
+///   "Connection: close"). A request with a chunked body is answered without reading the body, and the answer
+///   closes the connection (see onHeadersComplete). A malformed request or one whose framing is ambiguous (400, see RequestHead), an
 ///   over-long target (414) or header section (431) is answered and the connection closed once it is sent.
 /// - Responses of one read are gathered and written together. When more than kMaxBacklog bytes wait in the
 ///   transport, parsing pauses until they drain, so a client pipelining without reading holds bounded memory.
@@ -82,6 +83,7 @@ class HttpProtocol final : public cppd::Protocol {
   static const http_parser_settings& settings();
 
   void feed(std::string_view data);
+  std::size_t execute(std::string_view data);
   void resume();
   bool startsLine(const char* at) const;
   void enter(Phase phase);
@@ -94,6 +96,7 @@ class HttpProtocol final : public cppd::Protocol {
   void endHeaders(std::uint64_t contentLength);
   void sendBody(const FileEntry& file, std::uint64_t offset, std::uint64_t length);
   void fail(int status, std::string_view extraHeaders = {});
+  void linger();
   void logAccess(int status, std::uint64_t bytes);
   void flush();
 
@@ -107,6 +110,8 @@ class HttpProtocol final : public cppd::Protocol {
   bool closing_ = false;    // a response said "Connection: close": nothing more is read or answered
   bool lingering_ = false;  // a refusal: half-closed, input dropped until the client closes
   bool headRequest_ = false;
+  bool headEnded_ = false;  // onHeadersComplete paused the parser on the head's last byte
+  bool bodyUnread_ = false; // a chunked body follows the head and is dropped: the answer closes the connection
   bool idleWatch_ = false;  // a whenDrained callback will mark the connection idle
   std::string out_;         // responses gathered during one dataReceived
   std::string pending_;     // input received while parsing is paused

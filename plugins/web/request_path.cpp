@@ -46,7 +46,38 @@ bool splitAbsolute(std::string_view target, std::string_view& path, std::string_
   return true;
 }
 
+// RFC 3986 2: what may stand in a URI as it is; '%' too, since the path and query are still encoded.
+bool uriByte(unsigned char c) {
+  if (c <= 0x20 || c >= 0x7f) return false;
+  switch (c) {
+    case '"': case '<': case '>': case '\\': case '^': case '`': case '{': case '|': case '}': return false;
+    default: return true;
+  }
+}
+
+void appendUriSafe(std::string_view text, std::string& out) {
+  constexpr char kHex[] = "0123456789ABCDEF";
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (uriByte(byte)) {
+      out.push_back(c);
+    } else {
+      out.append({'%', kHex[byte >> 4], kHex[byte & 0xf]});
+    }
+  }
+}
+
 }  // namespace
+
+std::string redirectLocation(const RequestPath& path) {
+  std::string_view raw = path.rawPath;
+  while (raw.size() > 1 && raw[0] == '/' && raw[1] == '/') raw.remove_prefix(1);
+  std::string location;
+  appendUriSafe(raw, location);
+  location.push_back('/');
+  appendUriSafe(path.query, location);
+  return location;
+}
 
 RequestPath parseRequestPath(std::string_view target) {
   RequestPath result;

@@ -27,6 +27,11 @@ struct RequestPath {
   bool directory = false;
 };
 
+/// The path and query of a redirect to the directory `path` names (rawPath + "/" + query), for a Location field:
+/// one leading '/' (a browser reads "//docs/" as the host "docs"), and every byte a URI may not hold (controls,
+/// space, non-ASCII, and "<>\"\\^`{|}") percent-encoded, so no byte the client sent reaches the answer as it was.
+std::string redirectLocation(const RequestPath& path);
+
 /// Parses target (origin-form "/path?query" or absolute-form "http://host/path"). Pure; never throws except
 /// std::bad_alloc.
 RequestPath parseRequestPath(std::string_view target);

@@ -179,8 +179,19 @@ void appendEscapedByte(unsigned char c, std::string& out) {
   out.append(escaped, sizeof escaped);
 }
 
+// The invisible characters that reorder the text around them when a log is viewed (Unicode 9, "Trojan Source"):
+// ALM U+061C, LRM/RLM U+200E..U+200F, LRE..RLO U+202A..U+202E, LRI..PDI U+2066..U+2069. A client's name
+// holding U+202E would display a log line's following fields backwards.
+bool isBidiControl(std::string_view sequence) noexcept {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(sequence[k]); };
+  if (sequence.size() == 2) return byte(0) == 0xd8 && byte(1) == 0x9c;
+  if (sequence.size() != 3 || byte(0) != 0xe2) return false;
+  if (byte(1) == 0x80) return byte(2) == 0x8e || byte(2) == 0x8f || (byte(2) >= 0xaa && byte(2) <= 0xae);
+  return byte(1) == 0x81 && byte(2) >= 0xa6 && byte(2) <= 0xa9;
+}
+
 // The length of the well-formed UTF-8 sequence text starts with (RFC 3629: no overlong forms, no surrogates,
-// nothing above U+10FFFF), or 0 when it is not one or encodes a C1 control (U+0080..U+009F).
+// nothing above U+10FFFF), or 0 when it is not one or encodes a C1 control (U+0080..U+009F) or a bidi control.
 std::size_t printableUtf8Length(std::string_view text) noexcept {
   const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
   const unsigned char lead = byte(0);
@@ -205,7 +216,7 @@ std::size_t printableUtf8Length(std::string_view text) noexcept {
   for (std::size_t k = 2; k < length; ++k) {
     if (byte(k) < 0x80 || byte(k) > 0xbf) return 0;
   }
-  return length;
+  return isBidiControl(text.substr(0, length)) ? 0 : length;
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // A strict reference reading of an HTTP/1.1 request stream (RFC 9112), written for the http_protocol fuzz target
 // to hold cppd web's framing against: where each request ends, and where the framing of one becomes invalid
 // (whitespace before a colon, obsolete line folding, a second Host or Content-Length, a Content-Length that is
-// not a number, Transfer-Encoding other than one "chunked", with Content-Length, or in HTTP/1.0). It decides
+// not a number, Transfer-Encoding other than one "chunked", with Content-Length, or in HTTP/1.0), and that a
+// request with a chunked body is the last one (cppd web answers it without reading the body). It decides
 // nothing but framing: syntax it does not need for that (methods, targets, odd bytes) stops the reading as
 // "unknown" rather than guessing.
 
@@ -13,7 +14,8 @@
 namespace cppd::fuzz {
 
 struct StrictReading {
-  enum class End { clean, partial, framingError, unknown };
+  // lastRequest: a request with a chunked body, which cppd web answers without reading the body, then closes.
+  enum class End { clean, partial, framingError, lastRequest, unknown };
   std::size_t complete = 0;  // requests read to their end before `end`
   End end = End::clean;
 };
@@ -54,33 +56,6 @@ inline bool controlFree(std::string_view line) {
 
 using End = StrictReading::End;
 
-// One chunked body from `at`; clean when it ended (at moves past it).
-inline End readChunked(std::string_view in, std::size_t& at) {
-  std::string_view line;
-  for (;;) {
-    if (!nextLine(in, at, line)) return End::partial;
-    std::size_t digits = 0;
-    std::size_t size = 0;
-    for (; digits < line.size(); ++digits) {
-      const char c = line[digits];
-      const int value = c >= '0' && c <= '9' ? c - '0' : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10 : -1;
-      if (value < 0) break;
-      size = size * 16 + static_cast<std::size_t>(value);
-    }
-    if (digits == 0 || digits > 15 || (digits < line.size() && line[digits] != ';')) return End::unknown;
-    if (size == 0) break;
-    if (in.size() - at < size) return End::partial;
-    at += size;
-    if (!nextLine(in, at, line)) return End::partial;
-    if (!line.empty()) return End::unknown;
-  }
-  do {  // trailer fields, up to the empty line
-    if (!nextLine(in, at, line)) return End::partial;
-    if (!controlFree(line)) return End::unknown;
-  } while (!line.empty());
-  return End::clean;
-}
-
 // The head and body of one request from `at`; clean when it was read to its end (at moves past it).
 inline End readRequest(std::string_view in, std::size_t& at) {
   std::string_view line;
@@ -91,29 +66,37 @@ inline End readRequest(std::string_view in, std::size_t& at) {
   const bool http10 = line.size() >= 4 && line.substr(line.size() - 4) == "/1.0";
   int hosts = 0, lengths = 0, encodings = 0;
   std::size_t length = 0;
+  // A framing error counts once the head has ended: until then cppd may still be waiting for the rest of it.
+  bool framing = false;
   for (;;) {
     if (!nextLine(in, at, line)) return End::partial;
     if (line.empty()) break;
     if (!controlFree(line)) return End::unknown;
-    if (line.front() == ' ' || line.front() == '\t') return End::framingError;  // obsolete line folding
+    if (line.front() == ' ' || line.front() == '\t') {  // obsolete line folding
+      framing = true;
+      continue;
+    }
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) return End::unknown;
     const std::string_view name = line.substr(0, colon);
     const std::string_view value = trimmed(line.substr(colon + 1));
-    if (name.find_first_of(" \t") != std::string_view::npos) return End::framingError;
-    if (equalsLower(name, "host")) {
-      if (++hosts > 1) return End::framingError;
+    if (name.find_first_of(" \t") != std::string_view::npos) {
+      framing = true;
+    } else if (equalsLower(name, "host")) {
+      framing = framing || ++hosts > 1;
     } else if (equalsLower(name, "content-length")) {
       if (++lengths > 1 || value.empty() || value.find_first_not_of("0123456789") != std::string_view::npos) {
-        return End::framingError;
+        framing = true;
+        continue;
       }
       if (value.size() > 18) return End::unknown;
       for (char c : value) length = length * 10 + static_cast<std::size_t>(c - '0');
     } else if (equalsLower(name, "transfer-encoding")) {
-      if (++encodings > 1 || !equalsLower(value, "chunked")) return End::framingError;
+      framing = framing || ++encodings > 1 || !equalsLower(value, "chunked");
     }
   }
-  if (encodings > 0) return http10 || lengths > 0 ? End::framingError : readChunked(in, at);
+  if (framing) return End::framingError;
+  if (encodings > 0) return http10 || lengths > 0 ? End::framingError : End::lastRequest;
   if (in.size() - at < length) return End::partial;
   at += length;
   return End::clean;

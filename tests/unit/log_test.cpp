@@ -150,6 +150,9 @@ TEST_CASE("appendEscapedLogText copies well-formed UTF-8 and escapes C1 controls
   CHECK(escaped("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
   CHECK(escaped("\xe6\x97") == "\\xe6\\x97");                // truncated at the end
   CHECK(escaped("\xe6\x97" "a") == "\\xe6\\x97a");           // truncated before ASCII
+  CHECK(escaped("a\xe2\x80\xae" "bc") == "a\\xe2\\x80\\xae" "bc");  // U+202E, right-to-left override
+  CHECK(escaped("\xe2\x81\xa6\xe2\x80\x8f\xd8\x9c") == "\\xe2\\x81\\xa6\\xe2\\x80\\x8f\\xd8\\x9c");  // LRI, RLM, ALM
+  CHECK(escaped("\xe2\x80\x94\xd8\xa8") == "\xe2\x80\x94\xd8\xa8");  // an em dash and an Arabic letter stay
 }
 
 TEST_CASE("appendEscapedLogText never writes a control byte, DEL or malformed UTF-8, whatever the input", "[log]") {

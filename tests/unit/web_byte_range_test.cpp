@@ -28,10 +28,14 @@ TEST_CASE("First-last, open-ended and suffix ranges select the right bytes", "[w
   checkRange("bytes=-5000", 0, 999);
   checkRange("bytes=900-5000", 900, 999);
   checkRange(" Bytes = 10 - 20 ", 10, 20);
+  checkRange("bytes=0-18446744073709551615", 0, 999);
+  checkRange("bytes=10-99999999999999999999999", 10, 999);
+  checkRange("bytes=-99999999999999999999999", 0, 999);
 }
 
 TEST_CASE("A range starting at or past the end, or an empty suffix, is unsatisfiable", "[web]") {
-  for (const char* header : {"bytes=1000-", "bytes=1000-2000", "bytes=-0", "bytes=5000-6000"}) {
+  for (const char* header : {"bytes=1000-", "bytes=1000-2000", "bytes=-0", "bytes=5000-6000",
+                             "bytes=99999999999999999999999-"}) {
     INFO(header);
     CHECK(parseByteRange(header, 1000).kind == ByteRange::Kind::unsatisfiable);
   }
@@ -41,7 +45,7 @@ TEST_CASE("A range starting at or past the end, or an empty suffix, is unsatisfi
 
 TEST_CASE("Malformed, multiple and non-byte ranges are ignored: the whole file is served", "[web]") {
   for (const char* header : {"", "bytes", "bytes=", "bytes=-", "bytes=a-b", "bytes=5-1", "bytes=+1-2", "items=0-1",
-                             "bytes=0-1,3-4", "bytes=99999999999999999999-", "bytes=1-2-3"}) {
+                             "bytes=0-1,3-4", "bytes=1-2-3"}) {
     INFO(header);
     CHECK(parseByteRange(header, 1000).kind == ByteRange::Kind::none);
   }

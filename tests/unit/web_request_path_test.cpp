@@ -55,3 +55,11 @@ TEST_CASE("An absolute-form target is reduced to its path and query", "[web]") {
   CHECK(parseRequestPath("http://example.com").directory);
   CHECK(parseRequestPath("http://example.com/%2e%2e/x").status == PathStatus::forbidden);
 }
+
+TEST_CASE("A redirect's Location holds no byte of the target that a URI may not hold", "[web]") {
+  CHECK(web::redirectLocation(web::parseRequestPath("/docs?a=b%20c")) == "/docs/?a=b%20c");
+  CHECK(web::redirectLocation(web::parseRequestPath("//docs")) == "/docs/");
+  CHECK(web::redirectLocation(web::parseRequestPath("/d\xc3\xa9j\xc3\xa0?x=\xc2\x85y")) ==
+        "/d%C3%A9j%C3%A0/?x=%C2%85y");
+  CHECK(web::redirectLocation(web::parseRequestPath("/a{b}?<\"|\\^`>")) == "/a%7Bb%7D/?%3C%22%7C%5C%5E%60%3E");
+}
