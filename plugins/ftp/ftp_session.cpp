@@ -92,6 +92,8 @@ void FtpSession::connectionLost(const cppd::DisconnectReason& reason) {
   idle_.cancel();
   loginDeadline_.cancel();
   loginDelay_.cancel();
+  // A transfer the session takes down with it is logged as a failure: its own end will never be reported.
+  if (transferring_) cppd::log::info("{}: failed: the control connection closed ({})", transferWhat_, reason.message);
   resetData();
   cppd::log::info("session ended{}: {}", user_.empty() || !loggedIn_ ? "" : " for " + user_, reason.message);
   if (onClosed_) std::exchange(onClosed_, nullptr)();
