@@ -152,7 +152,11 @@ void DataProtocol::abort() {
 }
 
 DataFactory::DataFactory(std::weak_ptr<FtpSession> session, std::string allowedHost)
-    : session_(std::move(session)), allowedHost_(std::move(allowedHost)) {}
+    : session_(std::move(session)), allowedHost_(std::move(allowedHost)) {
+  // One factory per PASV/PORT: its life is not worth four log lines a command (the transfer's own line says
+  // what happened), or a client could grow the log faster than it sends.
+  setNoisy(false);
+}
 
 std::shared_ptr<cppd::Protocol> DataFactory::buildProtocol(const cppd::Address& addr) {
   if (used_ || session_.expired()) return nullptr;

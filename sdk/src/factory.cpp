@@ -19,7 +19,7 @@ std::string Factory::logPrefix() const { return detail::shortTypeName(typeid(*th
 void Factory::doStart() {
   if (numPorts_ == 0) {
     LogContext context(logPrefix());
-    log::info("Starting factory {}", logPrefix());
+    if (noisy_) log::info("Starting factory {}", logPrefix());
     startFactory();
   }
   ++numPorts_;
@@ -30,7 +30,7 @@ void Factory::doStop() noexcept {
   if (--numPorts_ != 0) return;
   detail::runGuarded("stopFactory", [this] {
     LogContext context(logPrefix());
-    log::info("Stopping factory {}", logPrefix());
+    if (noisy_) log::info("Stopping factory {}", logPrefix());
     stopFactory();
   });
 }

@@ -22,7 +22,7 @@ struct ListeningPort::Impl {
   void stop() noexcept {
     if (port && port->listener != nullptr) {
       port->listener->close();
-      detail::runGuarded("log port closed", [this] {
+      if (factory->noisy()) detail::runGuarded("log port closed", [this] {
         if (port->bound().isTcp()) {
           log::info("(TCP Port {} Closed)", port->bound().port());
         } else {
@@ -63,7 +63,9 @@ ListeningPort listen(const Endpoint& endpoint, std::shared_ptr<Factory> factory,
   impl->port = std::make_shared<detail::PortState>(reactor, std::move(factory), endpoint.toString(), socket.bound);
   const Address bound = socket.bound;
   detail::ListeningPort::start(std::move(socket), impl->port);  // closes the socket itself if it throws
-  if (bound.isTcp()) {
+  if (!impl->factory->noisy()) {
+    // Quiet: the factory was made for one request, its port is not worth a line.
+  } else if (bound.isTcp()) {
     log::info("{} starting on {}", impl->port->factoryPrefix(), bound.port());
   } else {
     log::info("{} starting on '{}'", impl->port->factoryPrefix(), bound.path());

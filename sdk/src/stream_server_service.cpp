@@ -49,7 +49,9 @@ void StreamServerService::Impl::listen() {
   const Address bound = socket.bound;
   detail::ListeningPort::start(std::move(socket), state);  // closes the socket itself if it throws
   port = std::move(state);
-  if (bound.isTcp()) {
+  if (!factory->noisy()) {
+    // Quiet factory: no line for its port.
+  } else if (bound.isTcp()) {
     log::info("{} starting on {}", port->factoryPrefix(), bound.port());
   } else {
     log::info("{} starting on '{}'", port->factoryPrefix(), bound.path());

@@ -364,6 +364,19 @@ class FtpHostileTest(TempDirTestCase):
         lines = [line for line in server.log().splitlines() if "refused a data connection" in line]
         self.assertLess(len(lines), 5, "\n".join(lines[:10]))
 
+    def test_a_pasv_flood_does_not_grow_the_log_with_every_command(self):
+        server, port = self.start_ftp()
+        control = self.connect(port)
+        self.assertEqual(control.command("USER anonymous")[0][:3], b"331")
+        self.assertEqual(control.command("PASS a@b")[0][:3], b"230")
+        before = len(server.log().splitlines())
+        control.sock.sendall(b"PASV\r\n" * 500)  # each opens a passive port and closes the one before
+        for _ in range(500):
+            self.assertEqual(control.reply()[0][:3], b"227")
+        self.assertEqual(control.command("NOOP"), [b"200 NOOP ok."])
+        added = server.log().splitlines()[before:]
+        self.assertLess(len(added), 10, "\n".join(added[:12]))
+
     # -- the password file --------------------------------------------------------------------------------------
 
     def test_a_password_file_that_is_not_a_small_regular_file_is_refused_by_name(self):

@@ -74,6 +74,24 @@ TEST_CASE("listen() accepts connections until stopListening, which leaves accept
   REQUIRE(reactor.tryClose());
 }
 
+TEST_CASE("A quiet factory's port and life leave no line in the log", "[ftp][net]") {
+  loopback::CapturedLog log;
+  cppd::Reactor reactor;
+  {
+    auto factory = std::make_shared<ScriptedFactory>();
+    factory->setNoisy(false);
+    cppd::ListeningPort port = cppd::listen(cppd::Endpoint::tcp(0, "127.0.0.1"), factory, reactor);
+    REQUIRE(port.listening());
+    port.stopListening();
+    CHECK(factory->numPorts() == 0);
+    CHECK(log->count("ScriptedFactory") == 0);
+    CHECK(log->count("Closed)") == 0);
+    reactor.callLater(std::chrono::milliseconds(0), [&] { reactor.stop(); });
+    loopback::runWithDeadline(reactor);
+  }
+  REQUIRE(reactor.tryClose());
+}
+
 TEST_CASE("connectTCP connects to a loopback server and the protocol talks to it", "[ftp][net]") {
   loopback::CapturedLog log;
   cppd::Reactor reactor;

@@ -43,8 +43,16 @@ class CPPD_API Factory {
   /// How many ports currently use this factory.
   int numPorts() const noexcept { return numPorts_; }
 
+  /// Whether the factory's life is logged (Twisted's Factory.noisy): "Starting factory X", "Stopping factory X",
+  /// and its listening ports' "X starting on N" and "(TCP Port N Closed)". Default true. A factory made for one
+  /// client request (an FTP data connection) turns it off, so that a client cannot make the log grow by several
+  /// lines for every command it sends. Set it before the factory is first used.
+  bool noisy() const noexcept { return noisy_; }
+  void setNoisy(bool noisy) noexcept { noisy_ = noisy; }
+
  private:
   int numPorts_ = 0;
+  bool noisy_ = true;
 };
 
 }  // namespace cppd

@@ -49,7 +49,7 @@ void PortState::listenerClosed() noexcept {
 Completion PortState::beginStop() noexcept {
   if (stopping_) return stopped_;
   stopping_ = true;
-  runGuarded("log port closed", [this] {
+  if (factory_->noisy()) runGuarded("log port closed", [this] {
     if (bound_.isTcp()) {
       log::info("(TCP Port {} Closed)", bound_.port());
     } else {
