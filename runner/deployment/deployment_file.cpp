@@ -1,0 +1,177 @@
+#include "deployment/deployment_file.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <cppd/error.hpp>
+
+#include "options/server_options.hpp"
+#include "posix/text_file.hpp"
+
+namespace cppd::runner {
+namespace {
+
+int lineOf(const toml::node& node) { return static_cast<int>(node.source().begin.line); }
+
+// toml++ keeps a table's keys sorted; work in the order the file has them, so errors and arguments follow it.
+std::vector<std::pair<std::string, const toml::node*>> inFileOrder(const toml::table& table) {
+  std::vector<std::pair<std::string, const toml::node*>> entries;
+  for (const auto& [key, node] : table) entries.emplace_back(std::string(key.str()), &node);
+  std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    const auto& x = a.second->source().begin;
+    const auto& y = b.second->source().begin;
+    return x.line != y.line ? x.line < y.line : x.column < y.column;
+  });
+  return entries;
+}
+
+[[noreturn]] void fail(const std::string& path, int line, const std::string& message) {
+  throw Error(ErrorKind::config, fmt::format("{}:{}: {}", path, line, message));
+}
+
+std::string readWhole(const std::string& path) { return readTextFile(path, "deployment file"); }
+
+// A scalar as text; booleans become "true"/"false". Arrays, tables and dates are refused.
+DeploymentOption scalarOption(const std::string& path, const std::string& key, const toml::node& node) {
+  DeploymentOption option{key, {}, false, lineOf(node)};
+  if (auto b = node.as_boolean()) {
+    option.isBool = true;
+    option.value = b->get() ? "true" : "false";
+  } else if (auto s = node.as_string()) {
+    option.value = s->get();
+  } else if (auto i = node.as_integer()) {
+    option.value = std::to_string(i->get());
+  } else if (auto f = node.as_floating_point()) {
+    option.value = fmt::format("{}", f->get());
+  } else {
+    std::ostringstream type;
+    type << node.type();
+    fail(path, option.line,
+         fmt::format("key '{}': expected a string, an integer, a number or a boolean, not {}", key, type.str()));
+  }
+  return option;
+}
+
+std::vector<std::string> runnerArguments(const std::string& path, const toml::table& table) {
+  std::vector<std::string> args;
+  for (const auto& [key, node] : inFileOrder(table)) {
+    auto option = scalarOption(path, key, *node);
+    std::string arg = option.isBool ? (option.value == "true" ? "--" + option.key : std::string())
+                                    : fmt::format("--{}={}", option.key, option.value);
+    if (arg.empty()) continue;  // `nodaemon = false` is the default
+    try {
+      // Checked one by one so the error can name this line: unknown option, bad value, unknown user.
+      (void)parseServerOptions(std::vector<std::string>{arg});
+    } catch (const Error& e) {
+      fail(path, option.line, fmt::format("[cppd] key '{}': {}", option.key, e.what()));
+    }
+    args.push_back(std::move(arg));
+  }
+  return args;
+}
+
+DeployedService readService(const std::string& path, const toml::table& table, int index) {
+  DeployedService service;
+  service.line = lineOf(table);
+  for (const auto& [name, node] : inFileOrder(table)) {
+    if (name == "plugin" || name == "name") {
+      auto text = node->as_string();
+      if (!text || text->get().empty()) fail(path, lineOf(*node), fmt::format("key '{}' must be a non-empty string", name));
+      (name == "plugin" ? service.plugin : service.name) = text->get();
+      continue;
+    }
+    service.options.push_back(scalarOption(path, name, *node));
+  }
+  if (service.plugin.empty()) {
+    fail(path, service.line, fmt::format("service #{} has no 'plugin' key (e.g. plugin = \"fastpoetry\")", index));
+  }
+  if (service.name.empty()) service.name = service.plugin;
+  return service;
+}
+
+void readServices(DeploymentFile& file, const toml::node& node) {
+  auto array = node.as_array();
+  if (!array || !array->is_array_of_tables()) {
+    fail(file.path, lineOf(node), "'service' must be an array of tables: write each one as [[service]]");
+  }
+  std::map<std::string, int> seen;
+  int index = 0;
+  for (const auto& element : *array) {
+    auto service = readService(file.path, *element.as_table(), ++index);
+    auto [it, fresh] = seen.emplace(service.name, service.line);
+    if (!fresh) {
+      fail(file.path, service.line,
+           fmt::format("duplicate service name '{}' (first at line {}); give each service its own name = \"...\"",
+                       service.name, it->second));
+    }
+    file.services.push_back(std::move(service));
+  }
+}
+
+}  // namespace
+
+DeploymentFile readDeploymentFile(const std::string& path) {
+  DeploymentFile file;
+  file.path = std::filesystem::absolute(path).lexically_normal().string();
+  auto text = readWhole(file.path);
+  toml::table root;
+  try {
+    root = toml::parse(text, file.path);
+  } catch (const toml::parse_error& e) {
+    fail(file.path, static_cast<int>(e.source().begin.line),
+         fmt::format("{} (column {})", e.description(), e.source().begin.column));
+  }
+  for (const auto& [key, node] : inFileOrder(root)) {
+    if (key == "cppd") {
+      auto table = node->as_table();
+      if (!table) fail(file.path, lineOf(*node), "'cppd' must be a table: write it as [cppd]");
+      file.runnerArgs = runnerArguments(file.path, *table);
+    } else if (key == "service") {
+      readServices(file, *node);
+    } else {
+      fail(file.path, lineOf(*node), fmt::format("unknown key '{}' (expected [cppd] and [[service]] tables)", key));
+    }
+  }
+  if (file.services.empty()) fail(file.path, 1, "no [[service]] table: nothing to run");
+  return file;
+}
+
+std::vector<std::string> pluginArguments(const DeploymentFile& file, const DeployedService& service,
+                                         const std::vector<OptionSpec>& specs) {
+  std::vector<std::string> args;
+  for (const auto& option : service.options) {
+    auto spec = std::find_if(specs.begin(), specs.end(), [&](const OptionSpec& s) { return s.longName == option.key; });
+    auto where = fmt::format("service '{}': ", service.name);
+    if (spec == specs.end()) {
+      fail(file.path, option.line, fmt::format("{}plugin '{}' has no option '{}' (see cppd {} --help)", where,
+                                               service.plugin, option.key, service.plugin));
+    }
+    if (spec->kind == OptionKind::flag) {
+      if (!option.isBool) fail(file.path, option.line, fmt::format("{}option '{}' is a flag: use true or false", where, option.key));
+      // false for a flag that is off by default means "leave it off"; --no-NAME exists for default-on flags.
+      if (option.value == "true") {
+        args.push_back("--" + option.key);
+      } else if (spec->defaultValue == "true") {
+        args.push_back("--no-" + option.key);
+      }
+    } else {
+      if (option.isBool) fail(file.path, option.line, fmt::format("{}option '{}' takes a value, not true/false", where, option.key));
+      args.push_back(fmt::format("--{}={}", option.key, option.value));
+    }
+  }
+  return args;
+}
+
+std::string describeServiceError(const DeploymentFile& file, const DeployedService& service,
+                                 const std::string& message) {
+  return fmt::format("{}:{}: service '{}': {}", file.path, service.line, service.name, message);
+}
+
+}  // namespace cppd::runner

@@ -1,0 +1,77 @@
+#include "lifecycle/signals.hpp"
+
+#include <signal.h>
+
+#include <csignal>
+
+#include <fmt/core.h>
+
+#include <cppd/log.hpp>
+
+namespace cppd::runner {
+
+void ignoreLogSignalsUntilHandled() {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  for (const int signum : {SIGUSR1, SIGHUP}) ::sigaction(signum, &ignore, nullptr);
+}
+
+void ignoreStopSignals() {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  for (const int signum : {SIGTERM, SIGINT}) ::sigaction(signum, &ignore, nullptr);
+}
+
+void ignoreBrokenPipes() {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  ::sigaction(SIGPIPE, &ignore, nullptr);
+}
+
+std::string signalName(int signum) {
+  switch (signum) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGHUP: return "SIGHUP";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGUSR2: return "SIGUSR2";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGKILL: return "SIGKILL";
+    default: return fmt::format("signal {}", signum);
+  }
+}
+
+SignalHandlers::SignalHandlers(Reactor& reactor, Actions actions) : actions_(std::move(actions)) {
+  for (const int signum : {SIGTERM, SIGINT}) {
+    watches_.push_back(reactor.onSignal(signum, [this](int s) { onStopSignal(s); }));
+  }
+  watches_.push_back(reactor.onSignal(SIGUSR1, [this](int) {
+    if (actions_.rotate) actions_.rotate();
+  }));
+  watches_.push_back(reactor.onSignal(SIGHUP, [this](int) {
+    if (actions_.reopen) actions_.reopen();
+  }));
+}
+
+SignalHandlers::~SignalHandlers() { close(); }
+
+void SignalHandlers::close() {
+  for (auto& watch : watches_) watch.stop();
+  watches_.clear();
+}
+
+void SignalHandlers::onStopSignal(int signum) {
+  if (!stopping_) {
+    stopping_ = true;
+    log::info("Received {}, shutting down.", signalName(signum));
+    if (actions_.shutdown) actions_.shutdown(signum);
+    return;
+  }
+  log::warn("Received {} again while shutting down: forcing the exit.", signalName(signum));
+  if (actions_.force) actions_.force(signum);
+}
+
+}  // namespace cppd::runner

@@ -1,0 +1,282 @@
+#include "logging/log_file.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include <cppd/error.hpp>
+
+namespace cppd::runner {
+namespace {
+
+// Writes all of data; on failure sets err, and written says how much of data went out before it.
+bool writeAll(int fd, std::string_view data, int& err, std::size_t& written) {
+  written = 0;
+  while (written < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : EIO;
+      return false;
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool writeAll(int fd, std::string_view data, int& err) {
+  std::size_t written = 0;
+  return writeAll(fd, data, err, written);
+}
+
+// The numbers N of the existing "<base>.N" files (N >= 1), highest first.
+std::vector<unsigned long> rotatedNumbers(int dirFd, const std::string& base) {
+  std::vector<unsigned long> numbers;
+  const int fd = ::openat(dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return numbers;
+  DIR* dir = ::fdopendir(fd);
+  if (!dir) {
+    ::close(fd);
+    return numbers;
+  }
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string_view name = entry->d_name;
+    if (name.size() <= base.size() + 1 || name.substr(0, base.size()) != base || name[base.size()] != '.') continue;
+    const std::string_view suffix = name.substr(base.size() + 1);
+    if (suffix.find_first_not_of("0123456789") != std::string_view::npos || suffix.size() > 9) continue;
+    const unsigned long n = std::strtoul(std::string(suffix).c_str(), nullptr, 10);
+    if (n >= 1) numbers.push_back(n);  // like twistd's listLogs, ".0" and non-numbers are not ours
+  }
+  ::closedir(dir);
+  std::sort(numbers.rbegin(), numbers.rend());
+  return numbers;
+}
+
+// Opens the directory of path; a missing directory means the log cannot be created (73).
+DirectoryEntry openEntry(const std::string& path) {
+  try {
+    return DirectoryEntry(path);
+  } catch (const std::system_error& e) {
+    throw Error(ErrorKind::cantCreate, systemError("open log file", path, e.code().value()).what());
+  }
+}
+
+}  // namespace
+
+LogFile::LogFile(LogFileOptions options) : options_(std::move(options)), entry_(openEntry(options_.path)) {
+  if (!options_.reportError) {
+    options_.reportError = [](std::string_view message) {
+      std::fprintf(stderr, "cppd: %.*s\n", static_cast<int>(message.size()), message.data());
+    };
+  }
+  std::lock_guard lock(mutex_);
+  openLocked(true);
+}
+
+LogFile::~LogFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void LogFile::openLocked(bool first) {
+  // Checked on the descriptor before anything is written, chmod'ed or chown'ed: the file is opened as root and
+  // then given to the service's user, so a symlink, a hard link to someone else's file or another user's file
+  // planted under the name is refused. /dev/null (any character device the operator names) is accepted.
+  OwnFileRules rules{{::geteuid()}, true};
+  if (options_.owner) rules.owners.push_back(*options_.owner);
+  OpenedEntry opened = entry_.open(O_WRONLY | O_APPEND | O_CREAT, first ? 0666 : (mode_ ? mode_ : 0644), rules);
+  if (!opened.fd) {
+    const std::string reason = opened.problem.empty() ? std::strerror(opened.err) : opened.problem;
+    const std::string message = opened.problem.empty()
+                                    ? fmt::format("{} log file {}: {}", first ? "open" : "reopen", options_.path,
+                                                  reason)
+                                    : fmt::format("refuse log file {}: {}; cppd logs only to a regular file with "
+                                                  "one link owned by it or the service's user, or to a device "
+                                                  "such as /dev/null: give --logfile another path",
+                                                  options_.path, reason);
+    if (first) throw Error(ErrorKind::cantCreate, message);
+    throw std::runtime_error(message);
+  }
+  const int fd = opened.fd.release();
+  const struct stat& st = opened.status;
+  const bool regular = S_ISREG(st.st_mode);
+  if (regular) {
+    if (first) mode_ = st.st_mode & 07777;       // an existing file keeps its mode; a new one got the umask
+    else if (opened.created) ::fchmod(fd, mode_);  // rotated files keep the mode (twistd)
+    // Owned by the service's user, so it can still be reopened and rotated after the privilege drop.
+    if ((options_.owner || options_.group) && ::geteuid() == 0) {
+      if (::fchown(fd, options_.owner.value_or(static_cast<uid_t>(-1)),
+                   options_.group.value_or(static_cast<gid_t>(-1))) != 0) {
+        report("chown", fmt::format("chown log file {}: {}", options_.path, std::strerror(errno)));
+      }
+    }
+  }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  if (regular && st.st_size == 0) midLine_ = false;  // a fresh file has no fragment to end
+  regular_ = regular;
+  size_ = regular ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+void LogFile::report(const std::string& key, const std::string& message) {
+  const std::string tagged = "|" + key + "|";
+  if (reported_.find(tagged) != std::string::npos) return;
+  reported_ += tagged;
+  options_.reportError(message);
+  if (fd_ >= 0 && key != "write") {  // leave a trace in the log itself when it still takes writes
+    LogEvent event{std::chrono::system_clock::now(), LogLevel::error, "cppd.logfile", message};
+    std::string line;
+    formatLogLine(event, line);
+    int err = 0;
+    append(line, err);
+  }
+}
+
+bool LogFile::append(std::string_view text, int& err) {
+  std::size_t written = 0;
+  const bool ok = writeAll(fd_, text, err, written);
+  size_ += written;
+  if (written > 0) midLine_ = text[written - 1] != '\n';
+  return ok;
+}
+
+void LogFile::writeLocked(std::string_view data) {
+  if (regular_ && options_.maxSize && size_ >= options_.maxSize) rotateLocked();  // check before write
+  int err = 0;
+  if (lostLines_) {
+    // Tell the reader what is missing once writes work again. A full disk often takes half a line (write(2)
+    // stores what fits): end that fragment first, so the notice is a line of its own.
+    const std::string text = fmt::format("{} log lines were lost: {}", lostLines_, lostReason_);
+    LogEvent event{std::chrono::system_clock::now(), LogLevel::error, "cppd.logfile", text};
+    std::string notice = midLine_ ? "\n" : "";
+    formatLogLine(event, notice);
+    if (!append(notice, err)) {
+      ++lostLines_;
+      return;
+    }
+    lostLines_ = 0;
+    reported_.clear();
+  }
+  if (append(data, err)) return;
+  // A full disk or a failing device must not take the server down: count, report once, go on.
+  ++lostLines_;
+  lostReason_ = fmt::format("write log file {}: {}", options_.path, std::strerror(err));
+  report("write", lostReason_ + " (lines are dropped until writing works again; the server keeps running)");
+}
+
+void LogFile::observe(const LogEvent& event) {
+  std::lock_guard lock(mutex_);
+  line_.clear();
+  formatLogLine(event, line_);
+  writeLocked(line_);
+}
+
+void LogFile::rotateLocked() {
+  if (!regular_) return;  // never rename /dev/null or a FIFO
+  if (::faccessat(entry_.dirFd(), ".", W_OK | X_OK, AT_EACCESS) != 0) {
+    report("rotate", fmt::format("cannot rotate log file {}: directory {} is not writable ({}); the file keeps "
+                                 "growing", options_.path, entry_.directory(), std::strerror(errno)));
+    size_ = 0;  // try again after another maxSize bytes, not before every line
+    return;
+  }
+  const int dirFd = entry_.dirFd();
+  const auto numbered = [&](unsigned long n) { return fmt::format("{}.{}", entry_.name(), n); };
+  for (const unsigned long n : rotatedNumbers(dirFd, entry_.name())) {
+    const bool drop = options_.keep && n >= *options_.keep;
+    const int moved = drop ? ::unlinkat(dirFd, numbered(n).c_str(), 0)
+                           : ::renameat(dirFd, numbered(n).c_str(), dirFd, numbered(n + 1).c_str());
+    if (moved != 0 && errno != ENOENT) {
+      // Going on would rename the live file over an older one and lose it: stop here and say why.
+      report("rotate", fmt::format("cannot rotate log file {}: {} {}/{}: {}; the file keeps growing", options_.path,
+                                   drop ? "remove" : "rename", entry_.directory(), numbered(n),
+                                   std::strerror(errno)));
+      size_ = 0;
+      return;
+    }
+  }
+  const int rc = options_.keep == 0u ? ::unlinkat(dirFd, entry_.name().c_str(), 0)
+                                     : ::renameat(dirFd, entry_.name().c_str(), dirFd, numbered(1).c_str());
+  if (rc != 0) {
+    report("rotate", fmt::format("cannot rotate log file {}: {}; the file keeps growing", options_.path,
+                                 std::strerror(errno)));
+    size_ = 0;
+    return;
+  }
+  reopenLocked();
+}
+
+void LogFile::reopenLocked() {
+  try {
+    openLocked(false);
+    reported_.clear();
+  } catch (const std::runtime_error& e) {
+    // The old descriptor stays: lines keep going to the renamed file rather than nowhere.
+    report("reopen", fmt::format("{}; still writing to the previous file", e.what()));
+    size_ = 0;
+  }
+}
+
+bool LogFile::pathNamesOpenFile() const { return entry_.names(fd_); }
+
+void LogFile::rotate() {
+  std::lock_guard lock(mutex_);
+  rotateLocked();
+}
+
+void LogFile::reopen() {
+  std::lock_guard lock(mutex_);
+  reopenLocked();
+}
+
+void LogFile::rotateOrReopen() {
+  std::lock_guard lock(mutex_);
+  if (pathNamesOpenFile()) rotateLocked();
+  else reopenLocked();
+}
+
+void LogFile::checkRotatable() {
+  std::lock_guard lock(mutex_);
+  if (regular_ && ::faccessat(entry_.dirFd(), ".", W_OK | X_OK, AT_EACCESS) != 0) {
+    report("rotate", fmt::format("log directory {} is not writable by uid {}: log file {} cannot be rotated or "
+                                 "recreated", entry_.directory(), ::geteuid(), options_.path));
+  }
+}
+
+bool LogFile::isRegularFile() const {
+  std::lock_guard lock(mutex_);
+  return regular_;
+}
+
+std::uint64_t LogFile::size() const {
+  std::lock_guard lock(mutex_);
+  return size_;
+}
+
+int LogFile::fd() const {
+  std::lock_guard lock(mutex_);
+  return fd_;
+}
+
+void StdoutObserver::observe(const LogEvent& event) {
+  line_.clear();
+  formatLogLine(event, line_);
+  int err = 0;
+  if (!writeAll(1, line_, err) && !reported_) {
+    reported_ = true;
+    std::fprintf(stderr, "cppd: write log to stdout: %s (further log lines are dropped)\n", std::strerror(err));
+  }
+}
+
+}  // namespace cppd::runner

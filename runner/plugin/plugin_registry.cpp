@@ -1,0 +1,230 @@
+#include "plugin/plugin_registry.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <cppd/error.hpp>
+
+#include "plugin/plugin_cache.hpp"
+#include "plugin/trusted_directory.hpp"
+
+namespace cppd::runner {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Candidate {
+  PluginFile file;
+  PluginSource source;
+  FileIdentity identity;
+  const std::string& path() const noexcept { return file.path(); }
+};
+
+std::string absolute(const std::string& path) { return fs::absolute(path).lexically_normal().string(); }
+
+bool isInside(const fs::path& file, const fs::path& directory) {
+  auto rel = file.lexically_relative(directory);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+// The *.so names in the open directory, sorted.
+std::vector<std::string> soNames(const TrustedDirectory& dir) {
+  std::vector<std::string> names;
+  const int fd = ::openat(dir.fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* handle = fd < 0 ? nullptr : ::fdopendir(fd);
+  if (handle == nullptr) {
+    if (fd >= 0) ::close(fd);
+    throw Error(ErrorKind::noInput, std::strerror(errno));
+  }
+  while (dirent* entry = ::readdir(handle)) {
+    std::string_view name(entry->d_name);
+    if (name.size() > 3 && name.front() != '.' && name.substr(name.size() - 3) == ".so") names.emplace_back(name);
+  }
+  ::closedir(handle);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The *.so regular files of one trusted directory, sorted by name, each open and checked on its descriptor;
+// problems go to catalog.rejected. Every directory from / down is checked too (openTrustedDirectory), and
+// files are opened relative to the checked directory, so nothing here is resolved by path twice.
+std::vector<Candidate> listDirectory(const PluginDirectory& dir, const TrustPolicy& trust, PluginCatalog& catalog) {
+  std::vector<Candidate> found;
+  TrustedDirectory opened;
+  std::vector<std::string> names;
+  try {
+    opened = openTrustedDirectory(dir.path, trust);
+    names = soNames(opened);
+  } catch (const Error& e) {
+    // Only a directory the user named explicitly is worth a complaint; a missing default is normal.
+    if (e.kind() == ErrorKind::permission) {
+      catalog.rejected.push_back({dir.path, dir.source, fmt::format("plugin directory refused: {}", e.what())});
+    } else if (dir.source != PluginSource::builtIn) {
+      catalog.rejected.push_back({dir.path, dir.source, fmt::format("plugin directory: {}", e.what())});
+    }
+    return found;
+  }
+  for (const auto& name : names) {
+    const std::string path = dir.path + "/" + name;  // as the user gave the directory, in every message
+    try {
+      PluginFile file = PluginFile::open(opened, name, trust, path);
+      FileIdentity identity = FileIdentity::of(file.status());
+      found.push_back({std::move(file), dir.source, identity});
+    } catch (const Error& e) {
+      // Gone since the listing, or not a regular file: not a plugin, nothing to say.
+      if (e.kind() == ErrorKind::permission) {
+        catalog.rejected.push_back({path, dir.source, fmt::format("refused: {}", e.what())});
+      }
+    }
+  }
+  return found;
+}
+
+// Looks every candidate up in the cache and scans the rest (in parallel child processes).
+std::vector<ScanResult> resolve(const std::vector<Candidate>& candidates, const DiscoverySettings& settings,
+                                PluginCache& cache) {
+  std::vector<ScanResult> results(candidates.size());
+  std::vector<std::size_t> toScan;
+  std::vector<PluginFile> files;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    if (const ScanResult* cached = cache.find(candidates[i].path(), candidates[i].identity)) {
+      results[i] = *cached;
+    } else {
+      toScan.push_back(i);
+      files.push_back(candidates[i].file);
+    }
+  }
+  if (files.empty()) return results;
+  auto scanned = scanPlugins(files, settings.scan);
+  for (std::size_t k = 0; k < toScan.size(); ++k) {
+    results[toScan[k]] = scanned[k];
+    if (scanned[k].cacheable) cache.put(candidates[toScan[k]].path(), candidates[toScan[k]].identity, scanned[k]);
+  }
+  return results;
+}
+
+// Usable plugins in search order (the first of each tapname wins) and the reasons for the others.
+void addResults(const std::vector<Candidate>& candidates, const std::vector<ScanResult>& results,
+                PluginCatalog& catalog) {
+  std::map<std::string, const Candidate*> winners;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const auto& candidate = candidates[i];
+    const auto& result = results[i];
+    if (!result.ok) {
+      catalog.rejected.push_back({candidate.path(), candidate.source, result.reason});
+      continue;
+    }
+    auto [it, inserted] = winners.emplace(result.tapname, &candidate);
+    if (!inserted) {
+      catalog.rejected.push_back(
+          {candidate.path(), candidate.source,
+           fmt::format("duplicate tapname '{}' (already provided by {}, which comes first in the search order)",
+                       result.tapname, it->second->path())});
+      continue;
+    }
+    catalog.plugins.push_back(
+        {result.tapname, result.description, candidate.path(), candidate.source, candidate.file});
+  }
+}
+
+}  // namespace
+
+std::string toString(PluginSource source) {
+  switch (source) {
+    case PluginSource::pluginPathOption:
+      return "--plugin-path";
+    case PluginSource::environment:
+      return "CPPD_PLUGIN_PATH";
+    case PluginSource::builtIn:
+      return "built-in";
+  }
+  return "unknown";
+}
+
+const PluginInfo* PluginCatalog::find(const std::string& tapname) const {
+  for (const auto& plugin : plugins) {
+    if (plugin.tapname == tapname) return &plugin;
+  }
+  return nullptr;
+}
+
+std::vector<const RejectedPlugin*> PluginCatalog::rejectedNamed(const std::string& name) const {
+  std::vector<const RejectedPlugin*> matches;
+  for (const auto& rejectedPlugin : rejected) {
+    if (fs::path(rejectedPlugin.path).filename().string() == name + ".so") matches.push_back(&rejectedPlugin);
+  }
+  return matches;
+}
+
+std::string builtInPluginDirectory() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return absolute(CPPD_BUILD_PLUGIN_DIR);
+  fs::path buildDir = fs::path(CPPD_BUILD_PLUGIN_DIR).parent_path();
+  if (isInside(exe.lexically_normal(), fs::weakly_canonical(buildDir, ec))) return CPPD_BUILD_PLUGIN_DIR;
+  fs::path installDir(CPPD_INSTALL_PLUGIN_DIR);
+  if (installDir.is_absolute()) return installDir.string();
+  return (exe.parent_path().parent_path() / installDir).lexically_normal().string();
+}
+
+std::vector<PluginDirectory> pluginSearchPath(const std::vector<std::string>& pluginPathOption,
+                                              const char* environmentValue, const std::string& builtIn) {
+  std::vector<PluginDirectory> dirs;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& path, PluginSource source) {
+    if (path.empty()) return;
+    std::string full = absolute(path);
+    while (full.size() > 1 && full.back() == '/') full.pop_back();
+    if (seen.insert(full).second) dirs.push_back({full, source});
+  };
+  for (const auto& dir : pluginPathOption) add(dir, PluginSource::pluginPathOption);
+  if (environmentValue != nullptr) {
+    std::string_view rest(environmentValue);
+    while (!rest.empty()) {
+      auto colon = rest.find(':');
+      add(std::string(rest.substr(0, colon)), PluginSource::environment);
+      rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+    }
+  }
+  add(builtIn, PluginSource::builtIn);
+  return dirs;
+}
+
+PluginCatalog discoverPlugins(const DiscoverySettings& settings) {
+  PluginCatalog catalog;
+  catalog.searched = settings.directories;
+  std::vector<Candidate> candidates;
+  std::set<std::string> directories;
+  std::set<std::string> present;
+  for (const auto& dir : settings.directories) {
+    auto found = listDirectory(dir, settings.trust, catalog);
+    directories.insert(dir.path);
+    for (auto& candidate : found) {
+      present.insert(candidate.path());
+      candidates.push_back(std::move(candidate));
+    }
+  }
+
+  PluginCache cache(settings.cacheFile, PluginCache::currentBinaryIdentity());
+  cache.load();
+  auto results = resolve(candidates, settings, cache);
+  cache.forgetMissing(directories, present);
+  cache.save();
+
+  addResults(candidates, results, catalog);
+  std::sort(catalog.plugins.begin(), catalog.plugins.end(),
+            [](const PluginInfo& a, const PluginInfo& b) { return a.tapname < b.tapname; });
+  return catalog;
+}
+
+}  // namespace cppd::runner

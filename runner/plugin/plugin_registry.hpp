@@ -1,0 +1,77 @@
+#pragma once
+
+// Plugin discovery: which directories are searched, in which order, and what each plugin file in them turned
+// out to be. The registry never loads plugin code itself (the scanner does that in a child process, and the
+// cache remembers the result); the plugin that is actually run is loaded afterwards with loadPlugin() from the
+// descriptor the registry checked (PluginInfo::file).
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plugin/plugin_file.hpp"
+#include "plugin/plugin_scanner.hpp"
+#include "plugin/plugin_trust.hpp"
+
+namespace cppd::runner {
+
+/// Where a plugin directory came from, in search order.
+enum class PluginSource { pluginPathOption, environment, builtIn };
+
+/// "--plugin-path", "CPPD_PLUGIN_PATH", "built-in".
+std::string toString(PluginSource source);
+
+struct PluginDirectory {
+  std::string path;  // absolute
+  PluginSource source;
+};
+
+/// A usable plugin.
+struct PluginInfo {
+  std::string tapname;
+  std::string description;
+  std::string path;
+  PluginSource source;
+  PluginFile file;  // the checked file, still open: load exactly this one (loadPlugin)
+};
+
+/// A plugin file (or directory) that was skipped, and why.
+struct RejectedPlugin {
+  std::string path;
+  PluginSource source;
+  std::string reason;
+};
+
+struct PluginCatalog {
+  std::vector<PluginInfo> plugins;        // sorted by tapname; first in search order wins
+  std::vector<RejectedPlugin> rejected;   // in search order
+  std::vector<PluginDirectory> searched;  // the search path actually used
+
+  const PluginInfo* find(const std::string& tapname) const;
+  /// Rejected files whose name (without ".so") is name: "why is there no command 'foo'?".
+  std::vector<const RejectedPlugin*> rejectedNamed(const std::string& name) const;
+};
+
+/// The directory holding plugins that ship with this cppd: the build tree's plugin directory when the running
+/// executable is inside the build tree, else <executable dir>/../lib/cppd/plugins (CPPD_INSTALL_PLUGIN_DIR).
+std::string builtInPluginDirectory();
+
+/// --plugin-path directories, then CPPD_PLUGIN_PATH (colon-separated; empty entries ignored), then builtIn.
+/// Relative paths are made absolute against the current directory; repeated directories keep their first place.
+std::vector<PluginDirectory> pluginSearchPath(const std::vector<std::string>& pluginPathOption,
+                                              const char* environmentValue, const std::string& builtIn);
+
+struct DiscoverySettings {
+  std::vector<PluginDirectory> directories;
+  ScanSettings scan;
+  std::optional<std::string> cacheFile;  // nullopt: no cache
+  TrustPolicy trust;
+};
+
+/// Finds every *.so in the directories, checks trust, takes metadata from the cache or scans changed files,
+/// and resolves duplicate tapnames. Never throws for bad plugins: they end up in rejected with a reason.
+PluginCatalog discoverPlugins(const DiscoverySettings& settings);
+
+}  // namespace cppd::runner

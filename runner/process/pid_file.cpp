@@ -1,0 +1,179 @@
+#include "process/pid_file.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include <cppd/error.hpp>
+#include <cppd/log.hpp>
+
+namespace cppd::runner {
+namespace {
+
+std::string readAll(int fd) {
+  std::string content;
+  char buffer[256];
+  off_t offset = 0;
+  for (;;) {
+    const ssize_t n = ::pread(fd, buffer, sizeof buffer, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || content.size() > 4096) return content;
+    content.append(buffer, static_cast<std::size_t>(n));
+    offset += n;
+  }
+}
+
+// The PID in content, or -1: decimal digits, optionally followed by whitespace.
+pid_t parsePid(const std::string& content) {
+  std::size_t i = 0;
+  long value = 0;
+  while (i < content.size() && content[i] >= '0' && content[i] <= '9' && value < 100000000) {
+    value = value * 10 + (content[i++] - '0');
+  }
+  if (i == 0 || value <= 0) return -1;
+  for (; i < content.size(); ++i) {
+    if (content[i] != '\n' && content[i] != ' ' && content[i] != '\r' && content[i] != '\t') return -1;
+  }
+  return static_cast<pid_t>(value);
+}
+
+std::string printable(const std::string& content) {
+  std::string out;
+  for (const char c : content.substr(0, 40)) {
+    if (c >= 0x20 && c < 0x7f) out += c;
+    else out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+  }
+  return content.size() > 40 ? out + "..." : out;
+}
+
+// Opens the directory of path; a missing directory is "cannot create" (73), as a missing file would be.
+DirectoryEntry openEntry(const std::string& path) {
+  try {
+    return DirectoryEntry(path);
+  } catch (const std::system_error& e) {
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    Error error = systemError("open pidfile directory", dir.empty() ? "." : dir, e.code().value());
+    throw Error(ErrorKind::cantCreate, error.what());
+  }
+}
+
+}  // namespace
+
+PidFile::PidFile(std::string path, bool writeOwnPid) : path_(std::move(path)), entry_(openEntry(path_)) {
+  try {
+    lockOrThrow();
+    if (writeOwnPid) {
+      writePid(::getpid());
+    } else if (::ftruncate(fd_, 0) != 0) {
+      throw systemError("write pidfile", path_, errno);
+    }
+  } catch (...) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    throw;
+  }
+}
+
+void PidFile::openChecked() {
+  // Nothing touches the file (no chmod, truncate, write, read) before it is known to be a regular file with
+  // one link that this user owns: the name may have been planted (/dev/null, a hard link to a secret, a FIFO).
+  OpenedEntry opened = entry_.open(O_RDWR | O_CREAT, 0644, OwnFileRules{{::geteuid()}, false});
+  if (!opened.problem.empty()) {
+    throw Error(ErrorKind::cantCreate,
+                fmt::format("refuse pidfile {}: {}; cppd writes its pidfile only to a regular file with one link that "
+                            "it owns: give --pidfile another path",
+                            path_, opened.problem));
+  }
+  if (!opened.fd) {
+    Error e = systemError("open pidfile", path_, opened.err);
+    throw Error(opened.err == EACCES || opened.err == EROFS ? ErrorKind::cantCreate : e.kind(), e.what());
+  }
+  fd_ = opened.fd.release();
+}
+
+void PidFile::lockOrThrow() {
+  for (int attempt = 0;; ++attempt) {
+    openChecked();
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      if (err != EWOULDBLOCK) throw systemError("lock pidfile", path_, err);
+      // The holder writes its PID right after locking (a daemonizing one once its daemon exists); give it a
+      // moment before saying "unknown".
+      pid_t holder = parsePid(readAll(fd_));
+      for (int i = 0; holder < 0 && i < 200; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        holder = parsePid(readAll(fd_));
+      }
+      ::close(fd_);
+      fd_ = -1;
+      throw Error(ErrorKind::alreadyRunning,
+                  fmt::format("Another cppd server is running, PID {} (pidfile {})",
+                              holder > 0 ? std::to_string(holder) : std::string("unknown"), path_));
+    }
+    // The path may have been unlinked (or replaced) by the previous holder between our open and our lock: the
+    // lock then protects nothing, so start again on whatever the path names now.
+    if (entry_.names(fd_)) break;
+    ::close(fd_);
+    fd_ = -1;
+    if (attempt > 100) throw Error(ErrorKind::os, fmt::format("lock pidfile {}: it keeps being replaced", path_));
+  }
+  ::fchmod(fd_, 0644);  // the umask may have narrowed the creation mode
+  const std::string old = readAll(fd_);
+  if (!old.empty()) {
+    if (parsePid(old) > 0) {
+      log::warn("Removing stale pidfile {} (PID {} no longer holds its lock)", path_, parsePid(old));
+    } else {
+      log::warn("Pidfile {} contains non-numeric value '{}'; treating it as stale", path_, printable(old));
+    }
+  }
+}
+
+void PidFile::writePid(pid_t pid) {
+  const std::string content = fmt::format("{}\n", pid);
+  if (::pwrite(fd_, content.data(), content.size(), 0) != static_cast<ssize_t>(content.size()) ||
+      ::ftruncate(fd_, static_cast<off_t>(content.size())) != 0 || ::fsync(fd_) != 0) {
+    throw systemError("write pidfile", path_, errno);
+  }
+}
+
+void PidFile::remove() {
+  if (fd_ < 0) return;
+  if (entry_.names(fd_) && ::unlinkat(entry_.dirFd(), entry_.name().c_str(), 0) != 0) {
+    const int err = errno;
+    if (::ftruncate(fd_, 0) == 0) {
+      log::warn("Could not remove pidfile {}: {}; truncated it instead (an empty pidfile is stale)", path_,
+                std::strerror(err));
+    } else {
+      log::error("Could not remove pidfile {}: {}; nor truncate it: {}", path_, std::strerror(err),
+                 std::strerror(errno));
+    }
+  }
+  ::close(fd_);
+  fd_ = -1;
+}
+
+PidFile::~PidFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+pid_t PidFile::readPid(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat st {};
+  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  const pid_t pid = regular ? parsePid(readAll(fd)) : -1;
+  ::close(fd);
+  return pid;
+}
+
+}  // namespace cppd::runner

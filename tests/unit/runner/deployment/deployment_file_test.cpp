@@ -1,0 +1,129 @@
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include <cppd/error.hpp>
+
+#include "deployment/deployment_file.hpp"
+
+using cppd::runner::pluginArguments;
+using cppd::runner::readDeploymentFile;
+
+namespace {
+
+struct TempFile {
+  std::filesystem::path dir;
+  std::string path;
+  explicit TempFile(const std::string& text) {
+    char tmpl[] = "/tmp/cppd-deploy-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    dir = tmpl;
+    path = (dir / "deploy.toml").string();
+    std::ofstream(path) << text;
+  }
+  ~TempFile() { std::filesystem::remove_all(dir); }
+};
+
+std::vector<cppd::OptionSpec> poetrySpecs() {
+  cppd::OptionSpec port{"port", "p", "endpoint", "10000", cppd::OptionKind::endpoint, false, {}};
+  cppd::OptionSpec poem{"poem", "", "poem file", "", cppd::OptionKind::path, true, {}};
+  cppd::OptionSpec listing{"listing", "", "directory listings", "true", cppd::OptionKind::flag, false, {}};
+  cppd::OptionSpec verbose{"verbose", "", "chatty", "", cppd::OptionKind::flag, false, {}};
+  return {port, poem, listing, verbose};
+}
+
+std::string errorOf(const std::string& text) {
+  TempFile file(text);
+  try {
+    auto parsed = readDeploymentFile(file.path);
+    for (const auto& service : parsed.services) pluginArguments(parsed, service, poetrySpecs());
+  } catch (const cppd::Error& e) {
+    CHECK(e.kind() == cppd::ErrorKind::config);
+    std::string message = e.what();
+    // Messages start with the file's path; tests compare what follows it.
+    REQUIRE(message.rfind(file.path + ":", 0) == 0);
+    return message.substr(file.path.size());
+  }
+  FAIL("no error for:\n" << text);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("A deployment file gives runner arguments and services in order", "[deployment]") {
+  TempFile file(R"(
+[cppd]
+pidfile = "/tmp/x.pid"
+nodaemon = true
+logfile-max-size = 2000
+
+[[service]]
+plugin = "fastpoetry"
+name = "first"
+port = 10001
+poem = "a.txt"
+
+[[service]]
+plugin = "fastpoetry"
+name = "second"
+port = "tcp:10002:interface=127.0.0.1"
+poem = "b.txt"
+listing = false
+verbose = true
+)");
+  auto parsed = readDeploymentFile(file.path);
+  CHECK(parsed.runnerArgs == std::vector<std::string>{"--pidfile=/tmp/x.pid", "--nodaemon", "--logfile-max-size=2000"});
+  REQUIRE(parsed.services.size() == 2);
+  CHECK(parsed.services[0].name == "first");
+  CHECK(parsed.services[0].line == 7);
+  CHECK(pluginArguments(parsed, parsed.services[0], poetrySpecs()) ==
+        std::vector<std::string>{"--port=10001", "--poem=a.txt"});
+  CHECK(pluginArguments(parsed, parsed.services[1], poetrySpecs()) ==
+        std::vector<std::string>{"--port=tcp:10002:interface=127.0.0.1", "--poem=b.txt", "--no-listing", "--verbose"});
+}
+
+TEST_CASE("A service without a name is named after its plugin", "[deployment]") {
+  TempFile file("[[service]]\nplugin = \"fastpoetry\"\npoem = \"a.txt\"\n");
+  CHECK(readDeploymentFile(file.path).services.at(0).name == "fastpoetry");
+}
+
+TEST_CASE("Deployment file errors name the line and the key", "[deployment]") {
+  CHECK(errorOf("[[service]]\nplugin = \"fastpoetry\"\nbogus = 1\n") ==
+        ":3: service 'fastpoetry': plugin 'fastpoetry' has no option 'bogus' (see cppd fastpoetry --help)");
+  CHECK(errorOf("[[service]]\nplugin = \"fastpoetry\"\nport = true\n") ==
+        ":3: service 'fastpoetry': option 'port' takes a value, not true/false");
+  CHECK(errorOf("[[service]]\nplugin = \"fastpoetry\"\nverbose = \"yes\"\n") ==
+        ":3: service 'fastpoetry': option 'verbose' is a flag: use true or false");
+  CHECK(errorOf("[[service]]\nplugin = \"fastpoetry\"\n[[service]]\nplugin = \"fastpoetry\"\n") ==
+        ":3: duplicate service name 'fastpoetry' (first at line 1); give each service its own name = \"...\"");
+  CHECK(errorOf("[[service]]\nname = \"x\"\n") == ":1: service #1 has no 'plugin' key (e.g. plugin = \"fastpoetry\")");
+  CHECK(errorOf("[[service]]\nplugin = \"fastpoetry\"\npoem = [1, 2]\n") ==
+        ":3: key 'poem': expected a string, an integer, a number or a boolean, not array");
+  CHECK(errorOf("[servers]\nx = 1\n") == ":1: unknown key 'servers' (expected [cppd] and [[service]] tables)");
+  CHECK(errorOf("# nothing\n") == ":1: no [[service]] table: nothing to run");
+}
+
+TEST_CASE("A TOML syntax error names the line and column", "[deployment]") {
+  auto message = errorOf("[[service]]\nplugin = \"fastpoetry\n");
+  CHECK(message.rfind(":2: ", 0) == 0);
+  CHECK(message.find("column") != std::string::npos);
+}
+
+TEST_CASE("An unknown runner option in [cppd] names its line", "[deployment]") {
+  auto message = errorOf("[cppd]\npidfile = \"x.pid\"\nbogus = 1\n[[service]]\nplugin = \"fastpoetry\"\n");
+  CHECK(message.rfind(":3: [cppd] key 'bogus': ", 0) == 0);
+}
+
+TEST_CASE("A missing deployment file is a no-input error naming it", "[deployment]") {
+  try {
+    readDeploymentFile("/nonexistent/cppd.toml");
+    FAIL("no error");
+  } catch (const cppd::Error& e) {
+    CHECK(e.kind() == cppd::ErrorKind::noInput);
+    CHECK(std::string(e.what()) == "read deployment file /nonexistent/cppd.toml: No such file or directory");
+  }
+}

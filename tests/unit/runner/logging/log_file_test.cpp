@@ -1,0 +1,320 @@
+#include "logging/log_file.hpp"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <cppd/error.hpp>
+
+#include "unit/support/runner_test_support.hpp"
+
+using cppd::LogEvent;
+using cppd::LogLevel;
+using cppd::runner::LogFile;
+using cppd::runner::LogFileOptions;
+using cppd::test::slurp;
+using cppd::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+void emit(LogFile& file, const std::string& text) {
+  file.observe(LogEvent{std::chrono::system_clock::now(), LogLevel::info, "-", text});
+}
+
+LogFileOptions options(const std::string& path, std::uint64_t maxSize, std::vector<std::string>* reports = nullptr) {
+  LogFileOptions o;
+  o.path = path;
+  o.maxSize = maxSize;
+  if (reports) o.reportError = [reports](std::string_view m) { reports->emplace_back(m); };
+  return o;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("The log file gets twistd-format lines, appended", "[runner]") {
+  TempDir dir;
+  cppd::test::spit(dir / "cppd.log", "old\n");
+  LogFile file(options(dir / "cppd.log", 0));
+  emit(file, "hello");
+  const std::string text = slurp(dir / "cppd.log");
+  CHECK(text.rfind("old\n", 0) == 0);
+  CHECK(contains(text, " [-] hello\n"));
+  CHECK(file.size() == text.size());
+}
+
+TEST_CASE("Rotation is checked before each write: the file is rotated once it has reached the size", "[runner]") {
+  TempDir dir;
+  LogFile file(options(dir / "cppd.log", 100));
+  int n = 0;
+  while (file.size() < 100) emit(file, "line " + std::to_string(n++));
+  CHECK_FALSE(fs::exists(dir / "cppd.log.1"));  // reaching the size alone does not rotate
+  const std::string before = slurp(dir / "cppd.log");
+  emit(file, "after");
+  CHECK(slurp(dir / "cppd.log.1") == before);
+  const std::string now = slurp(dir / "cppd.log");
+  CHECK(contains(now, "after"));
+  CHECK_FALSE(contains(now, "line 0"));
+}
+
+TEST_CASE("The newest rotated file is .1", "[runner]") {
+  TempDir dir;
+  LogFile file(options(dir / "cppd.log", 0));
+  emit(file, "first");
+  file.rotate();
+  emit(file, "second");
+  file.rotate();
+  emit(file, "third");
+  CHECK(contains(slurp(dir / "cppd.log.2"), "first"));
+  CHECK(contains(slurp(dir / "cppd.log.1"), "second"));
+  CHECK(contains(slurp(dir / "cppd.log"), "third"));
+}
+
+TEST_CASE("A --logfile-keep limit caps the rotated files, dropping the oldest", "[runner]") {
+  TempDir dir;
+  auto o = options(dir / "cppd.log", 0);
+  o.keep = 2;
+  LogFile file(o);
+  for (int i = 0; i < 5; ++i) {
+    emit(file, "generation " + std::to_string(i));
+    file.rotate();
+  }
+  CHECK(fs::exists(dir / "cppd.log.1"));
+  CHECK(fs::exists(dir / "cppd.log.2"));
+  CHECK_FALSE(fs::exists(dir / "cppd.log.3"));
+  CHECK(contains(slurp(dir / "cppd.log.1"), "generation 4"));
+  CHECK(contains(slurp(dir / "cppd.log.2"), "generation 3"));
+}
+
+TEST_CASE("Rotated and recreated files keep the log's mode", "[runner]") {
+  TempDir dir;
+  cppd::test::spit(dir / "cppd.log", "");
+  fs::permissions(dir / "cppd.log", fs::perms::owner_read | fs::perms::owner_write);
+  LogFile file(options(dir / "cppd.log", 0));
+  file.rotate();
+  CHECK(fs::status(dir / "cppd.log").permissions() == (fs::perms::owner_read | fs::perms::owner_write));
+}
+
+TEST_CASE("SIGUSR1's action reopens instead of rotating when the file was moved away", "[runner]") {
+  TempDir dir;
+  LogFile file(options(dir / "cppd.log", 0));
+  emit(file, "before");
+  fs::rename(dir / "cppd.log", dir / "cppd.log.moved");
+  emit(file, "in between");  // still goes to the moved file
+  file.rotateOrReopen();
+  emit(file, "after");
+  CHECK_FALSE(fs::exists(dir / "cppd.log.1"));
+  CHECK(contains(slurp(dir / "cppd.log.moved"), "in between"));
+  CHECK(contains(slurp(dir / "cppd.log"), "after"));
+  CHECK_FALSE(contains(slurp(dir / "cppd.log"), "before"));
+  file.rotateOrReopen();  // in place now: a real rotation
+  CHECK(contains(slurp(dir / "cppd.log.1"), "after"));
+}
+
+TEST_CASE("reopen (SIGHUP) always opens the path again", "[runner]") {
+  TempDir dir;
+  LogFile file(options(dir / "cppd.log", 0));
+  emit(file, "one");
+  fs::rename(dir / "cppd.log", dir / "cppd.log-20250101");
+  file.reopen();
+  emit(file, "two");
+  CHECK(contains(slurp(dir / "cppd.log-20250101"), "one"));
+  CHECK(contains(slurp(dir / "cppd.log"), "two"));
+  file.reopen();  // in place: the same file, appended
+  emit(file, "three");
+  CHECK(contains(slurp(dir / "cppd.log"), "two"));
+}
+
+TEST_CASE("/dev/null is never rotated", "[runner]") {
+  struct stat before {};
+  REQUIRE(::stat("/dev/null", &before) == 0);
+  {
+    LogFile file(options("/dev/null", 10));
+    CHECK_FALSE(file.isRegularFile());
+    for (int i = 0; i < 20; ++i) emit(file, "a line much longer than ten bytes");
+    file.rotate();
+    file.rotateOrReopen();
+    file.reopen();
+  }
+  struct stat after {};
+  REQUIRE(::stat("/dev/null", &after) == 0);
+  CHECK(S_ISCHR(after.st_mode));
+  CHECK(after.st_mode == before.st_mode);
+  CHECK_FALSE(fs::exists("/dev/null.1"));
+}
+
+TEST_CASE("A full device never throws: the problem is reported once and lines are counted", "[runner]") {
+  std::vector<std::string> reports;
+  LogFile file(options("/dev/full", 0, &reports));
+  for (int i = 0; i < 10; ++i) emit(file, "lost");
+  REQUIRE(reports.size() == 1);
+  CHECK(contains(reports[0], "write log file /dev/full: No space left on device"));
+}
+
+namespace {
+
+// RLIMIT_FSIZE makes write(2) store what fits under the limit and then fail with EFBIG: a full disk in miniature,
+// for this process only. SIGXFSZ is ignored meanwhile; both are restored on scope exit.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) : previousHandler_(std::signal(SIGXFSZ, SIG_IGN)) {
+    ::getrlimit(RLIMIT_FSIZE, &previous_);
+    const rlimit limit{bytes, previous_.rlim_max};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &previous_);
+    std::signal(SIGXFSZ, previousHandler_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  rlimit previous_{};
+  void (*previousHandler_)(int);
+};
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (auto end = text.find('\n'); end != std::string::npos; end = text.find('\n', start)) {
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  if (start < text.size()) out.push_back(text.substr(start));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("A line cut short by a full disk is ended before the lost-lines notice", "[runner]") {
+  TempDir dir;
+  std::vector<std::string> reports;
+  LogFile file(options(dir / "cppd.log", 0, &reports));
+  emit(file, "first");
+  {
+    FileSizeLimit limit(fs::file_size(dir / "cppd.log") + 40);
+    emit(file, "a line much longer than the forty bytes the file can still take");  // 40 bytes stored
+    emit(file, "lost entirely");
+  }
+  emit(file, "after");
+  REQUIRE(reports.size() == 1);
+  CHECK(contains(reports[0], "File too large"));
+  const std::vector<std::string> got = lines(slurp(dir / "cppd.log"));
+  REQUIRE(got.size() == 4);
+  CHECK(contains(got[0], " [-] first"));
+  CHECK(got[1].size() == 40);  // the fragment, now ended by a newline of its own
+  CHECK(contains(got[2], " [cppd.logfile] 2 log lines were lost: write log file "));
+  CHECK(got[2].substr(0, 4) == got[0].substr(0, 4));  // the notice starts a line: it begins with the timestamp
+  CHECK(contains(got[3], " [-] after"));
+  CHECK(file.size() == fs::file_size(dir / "cppd.log"));
+}
+
+TEST_CASE("A missing log directory is a can't-create error naming the file", "[runner]") {
+  TempDir dir;
+  try {
+    LogFile file(options(dir / "gone/cppd.log", 0));
+    FAIL("opened a log in a missing directory");
+  } catch (const cppd::Error& e) {
+    CHECK(e.kind() == cppd::ErrorKind::cantCreate);
+    CHECK(contains(e.what(), "open log file " + (dir / "gone/cppd.log")));
+  }
+}
+
+TEST_CASE("A deleted log directory does not stop logging", "[runner]") {
+  TempDir dir;
+  fs::create_directory(dir / "sub");
+  std::vector<std::string> reports;
+  LogFile file(options(dir / "sub/cppd.log", 0, &reports));
+  fs::remove_all(dir / "sub");
+  emit(file, "still fine");
+  file.reopen();
+  file.rotate();
+  emit(file, "and again");
+  CHECK(reports.size() >= 1);
+}
+
+namespace {
+
+// Runs body in a child process as nobody (when root) so that directory permissions bind; returns its status.
+template <typename Body>
+int asNobody(Body body) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(90);
+    ::_exit(body() ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+}
+
+}  // namespace
+
+TEST_CASE("A read-only directory skips rotation, reports it once and keeps writing", "[runner]") {
+  TempDir dir;
+  fs::create_directory(dir / "ro");
+  cppd::test::spit(dir / "ro/cppd.log", "");
+  if (::geteuid() == 0) {
+    REQUIRE(::chown((dir / "ro/cppd.log").c_str(), 65534, 65534) == 0);
+    fs::permissions(dir.path(), fs::perms::all);
+  }
+  fs::permissions(dir / "ro", fs::perms::owner_read | fs::perms::owner_exec | fs::perms::others_read |
+                                  fs::perms::others_exec | fs::perms::group_read | fs::perms::group_exec);
+  const int status = asNobody([&] {
+    std::vector<std::string> reports;
+    LogFile file(options(dir / "ro/cppd.log", 50, &reports));
+    for (int i = 0; i < 30; ++i) emit(file, "line " + std::to_string(i));
+    file.rotate();
+    return reports.size() == 1 && contains(reports[0], "cannot rotate log file") && !fs::exists(dir / "ro/cppd.log.1");
+  });
+  CHECK(status == 0);
+  CHECK(contains(slurp(dir / "ro/cppd.log"), "line 29"));
+}
+
+TEST_CASE("A log created by root for another user is owned by that user", "[runner]") {
+  if (::geteuid() != 0) {
+    SUCCEED("needs root (CI runs as root)");
+    return;
+  }
+  TempDir dir;
+  auto o = options(dir / "cppd.log", 0);
+  o.owner = 65534;
+  o.group = 65534;
+  LogFile file(o);
+  struct stat st {};
+  REQUIRE(::stat((dir / "cppd.log").c_str(), &st) == 0);
+  CHECK(st.st_uid == 65534);
+  CHECK(st.st_gid == 65534);
+}
+
+TEST_CASE("A hard link planted under the log's name is never written: reopen keeps the old file", "[runner]") {
+  TempDir dir;
+  cppd::test::spit(dir / "secret", "secret\n");
+  ::chmod((dir / "secret").c_str(), 0600);
+  std::vector<std::string> reports;
+  LogFile file(options(dir / "cppd.log", 0, &reports));
+  REQUIRE(::rename((dir / "cppd.log").c_str(), (dir / "cppd.log.old").c_str()) == 0);
+  REQUIRE(::link((dir / "secret").c_str(), (dir / "cppd.log").c_str()) == 0);
+  file.reopen();
+  emit(file, "after");
+  CHECK(slurp(dir / "secret") == "secret\n");
+  CHECK(contains(slurp(dir / "cppd.log.old"), " [-] after\n"));
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].rfind("refuse log file " + (dir / "cppd.log") + ": it has 2 hard links (it may be another file "
+                         "linked in);", 0) == 0);
+  CHECK(contains(reports[0], "; still writing to the previous file"));
+}
