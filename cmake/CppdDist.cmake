@@ -25,8 +25,9 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "The cppd developers <cppd@localhost>")
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "Runs C++ service plugins as proper daemons, like twistd
  cppd loads a service plugin (a shared object) and runs it detached from the terminal, logging to a file or
- syslog, with a locked pidfile, at low privilege, stopping cleanly on a signal. It ships the fastpoetry sample
- plugin, the libcppd SDK with its headers and CMake package, systemd units and bash completion.")
+ syslog, with a locked pidfile, at low privilege, stopping cleanly on a signal. It ships three plugins
+ (fastpoetry, a sample poetry server; ftp, an FTP server; web, a static HTTP file server), the libcppd SDK
+ with its headers and CMake package for out-of-tree plugins, a man page, systemd units and bash completion.")
 # Run-time dependencies come from the binaries themselves (dpkg-shlibdeps), so they are exact.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS "${PROJECT_BINARY_DIR}/sdk")
