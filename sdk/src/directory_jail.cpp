@@ -18,19 +18,19 @@ namespace {
 // Added to every open; openat2 refuses O_NOCTTY (or any flag but O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW) with O_PATH.
 int always(int flags) { return (flags & O_PATH) != 0 ? flags | O_CLOEXEC : flags | O_CLOEXEC | O_NOCTTY; }
 
-// The components of a relative name, or false (ENOENT) for a ".." or a NUL byte: callers normalise first, and a
-// ".." that reached this far is a bug better refused than interpreted.
-bool split(std::string_view relative, std::vector<std::string>& parts) {
-  if (relative.find('\0') != std::string_view::npos) return false;
-  while (!relative.empty()) {
+// The components of a relative name, or false with ENOENT in error for a ".." or a NUL byte: callers normalise
+// first, and a ".." that reached this far is a bug better refused than interpreted.
+bool split(std::string_view relative, std::vector<std::string>& parts, int& error) {
+  bool refused = relative.find('\0') != std::string_view::npos;
+  while (!refused && !relative.empty()) {
     const std::size_t slash = relative.find('/');
     const std::string_view part = relative.substr(0, slash);
     relative = slash == std::string_view::npos ? std::string_view() : relative.substr(slash + 1);
-    if (part.empty() || part == ".") continue;
-    if (part == "..") return false;
-    parts.emplace_back(part);
+    if (part == "..") refused = true;
+    else if (!part.empty() && part != ".") parts.emplace_back(part);
   }
-  return true;
+  if (refused) error = ENOENT;
+  return !refused;
 }
 
 long openBeneath(int dirFd, const char* name, int flags) {
@@ -142,19 +142,13 @@ bool DirectoryJail::followsSymlinks() const noexcept { return impl_->openat2; }
 
 posix::UniqueFd DirectoryJail::open(std::string_view relative, int flags, int& error) const {
   std::vector<std::string> parts;
-  if (!split(relative, parts)) {
-    error = ENOENT;
-    return {};
-  }
+  if (!split(relative, parts, error)) return {};
   return impl_->resolve(parts, parts.size(), flags, error);
 }
 
 posix::UniqueFd DirectoryJail::openParent(std::string_view relative, std::string& name, int& error) const {
   std::vector<std::string> parts;
-  if (!split(relative, parts)) {
-    error = ENOENT;
-    return {};
-  }
+  if (!split(relative, parts, error)) return {};
   if (parts.empty()) {
     error = EINVAL;
     return {};
