@@ -9,6 +9,7 @@
 
 #include <cppd/error.hpp>
 #include <cppd/log.hpp>
+#include <cppd/posix/io.hpp>
 #include <cppd/stream_server_service.hpp>
 
 #include "poetry_protocol.hpp"
@@ -24,37 +25,23 @@ namespace {
 
 std::string readPoem(int fd, const std::string& path) {
   std::string poem;
-  struct stat info {};
-  if (::fstat(fd, &info) == 0 && info.st_size > 0) poem.reserve(static_cast<std::size_t>(info.st_size));
-  char buffer[65536];
-  off_t offset = 0;
-  for (;;) {
-    const ssize_t n = ::pread(fd, buffer, sizeof buffer, offset);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("read poem", path, errno);
-    }
-    poem.append(buffer, static_cast<std::size_t>(n));
-    offset += n;
-  }
+  // No limit of its own: the operator chose the poem, and it is served whole from memory.
+  if (const int error = cppd::posix::readAll(fd, poem, poem.max_size()); error != 0) fail("read poem", path, error);
   return poem;
 }
 
 PoetryService::PoetryService(std::string poemPath, const cppd::Endpoint& endpoint)
     : poemPath_(std::move(poemPath)), factory_(std::make_shared<PoetryFactory>()) {
-  poemFd_ = ::open(poemPath_.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (poemFd_ < 0) openError_ = errno;
+  poemFd_.reset(::open(poemPath_.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!poemFd_) openError_ = errno;
   addService(std::make_shared<cppd::StreamServerService>(endpoint, factory_));
 }
 
-PoetryService::~PoetryService() {
-  if (poemFd_ >= 0) ::close(poemFd_);
-}
+PoetryService::~PoetryService() = default;
 
 void PoetryService::startService() {
-  if (poemFd_ < 0) fail("open poem", poemPath_, openError_);
-  factory_->setPoem(std::make_shared<const std::string>(readPoem(poemFd_, poemPath_)));
+  if (!poemFd_) fail("open poem", poemPath_, openError_);
+  factory_->setPoem(std::make_shared<const std::string>(readPoem(poemFd_.get(), poemPath_)));
   cppd::log::info("loaded a poem from: {}", poemPath_);
   MultiService::startService();
 }

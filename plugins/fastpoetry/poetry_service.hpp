@@ -5,6 +5,7 @@
 
 #include <cppd/endpoint.hpp>
 #include <cppd/multi_service.hpp>
+#include <cppd/posix/unique_fd.hpp>
 
 namespace fastpoetry {
 
@@ -31,7 +32,7 @@ class PoetryService final : public cppd::MultiService {
 
  private:
   std::string poemPath_;
-  int poemFd_ = -1;     // open since construction
+  cppd::posix::UniqueFd poemFd_;  // open since construction
   int openError_ = 0;   // the errno value when it could not be opened
   std::shared_ptr<PoetryFactory> factory_;
 };

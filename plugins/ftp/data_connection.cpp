@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <cppd/log.hpp>
+#include <cppd/posix/io.hpp>
 
 #include "ftp_session.hpp"
 
@@ -60,31 +61,29 @@ void DataProtocol::checkProgress() {
 }
 
 void DataProtocol::dataReceived(std::string_view data) {
-  if (sink_ < 0) {
+  if (!sink_) {
     if (done_) return;  // sending: the client has nothing to say here
     if (early_.size() + data.size() > kMaxEarlyBytes) return transport().abortConnection();
     early_.append(data);
     return;
   }
-  while (!data.empty()) {
-    const ssize_t written = ::write(sink_, data.data(), data.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      failure_ = fmt::format("write to the file failed: {}", std::strerror(errno));
-      if (connected()) transport().abortConnection();
-      return;
-    }
-    bytes_ += static_cast<std::uint64_t>(written);
-    data.remove_prefix(static_cast<std::size_t>(written));
+  if (const int error = cppd::posix::writeAll(sink_.get(), data); error != 0) {
+    failure_ = fmt::format("write to the file failed: {}", std::strerror(error));
+    if (connected()) transport().abortConnection();
+    return;
+  }
+  bytes_ += data.size();
+}
+
+void DataProtocol::closeSink() {
+  if (const int error = sink_.close(); error != 0 && failure_.empty()) {
+    failure_ = fmt::format("closing the file failed: {}", std::strerror(error));
   }
 }
 
 void DataProtocol::connectionLost(const cppd::DisconnectReason& reason) {
   stallCheck_.cancel();
-  if (sink_ >= 0 && ::close(sink_) != 0 && failure_.empty()) {
-    failure_ = fmt::format("closing the file failed: {}", std::strerror(errno));
-  }
-  sink_ = -1;
+  closeSink();
   lost_ = failure_.empty() ? reason : cppd::DisconnectReason{false, failure_};
   finish(lost_->clean, lost_->message);
 }
@@ -133,14 +132,14 @@ void DataProtocol::sendFile(std::shared_ptr<const cppd::SharedFile> file, std::u
   transport().loseConnection();
 }
 
-void DataProtocol::receiveInto(int fd, Finished done) {
+void DataProtocol::receiveInto(cppd::posix::UniqueFd fd, Finished done) {
   done_ = std::move(done);
-  sink_ = fd;
+  sink_ = std::move(fd);
   const std::string early = std::exchange(early_, {});
   if (!early.empty()) dataReceived(early);
   if (lost_) {
     // Everything the client sent arrived before it closed: that is a complete upload.
-    ::close(std::exchange(sink_, -1));
+    closeSink();
     finish(lost_->clean && failure_.empty(), failure_.empty() ? lost_->message : failure_);
   }
 }

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include <cppd/connector.hpp>
+#include <cppd/posix/unique_fd.hpp>
 #include <cppd/protocol.hpp>
 #include <cppd/reactor.hpp>
 #include <cppd/shared_file.hpp>
@@ -42,13 +43,15 @@ class DataProtocol final : public cppd::Protocol, public std::enable_shared_from
   /// Sends length bytes of file from offset and closes.
   void sendFile(std::shared_ptr<const cppd::SharedFile> file, std::uint64_t offset, std::uint64_t length,
                 Finished done);
-  /// Writes what arrives to fd (which this object then owns and closes) until the peer closes.
-  void receiveInto(int fd, Finished done);
+  /// Writes what arrives to fd until the peer closes, then closes fd (a failed close fails the transfer: a full
+  /// disk or a network file system may report a lost write only there).
+  void receiveInto(cppd::posix::UniqueFd fd, Finished done);
   /// Drops the connection now; done is not called.
   void abort();
 
  private:
   void finish(bool complete, const std::string& why);
+  void closeSink();
   bool endedEarly();
   void watchProgress();
   void checkProgress();
@@ -57,7 +60,7 @@ class DataProtocol final : public cppd::Protocol, public std::enable_shared_from
   Finished done_;
   std::string early_;  // bytes that arrived before receiveInto (bounded)
   std::uint64_t bytes_ = 0;
-  int sink_ = -1;
+  cppd::posix::UniqueFd sink_;
   std::string failure_;  // a local failure (disk full) that ended the connection
   std::optional<cppd::DisconnectReason> lost_;
   // The stall watch: what progress looked like at the last check, and since when it has not changed.

@@ -227,9 +227,9 @@ void FtpSession::cmdCwd(const std::string& arg) {
   const auto path = resolve(arg.empty() ? "/" : arg);
   if (!path) return;
   int error = 0;
-  const int fd = config_->jail->open(*path, O_PATH | O_DIRECTORY, error);
-  if (fd < 0) return reply(550, fmt::format("{}: No such directory.", arg));
-  ::close(fd);
+  if (!config_->jail->open(*path, O_PATH | O_DIRECTORY, error)) {
+    return reply(550, fmt::format("{}: No such directory.", arg));
+  }
   cwd_ = *path;
   reply(250, fmt::format("Directory changed to {}.", cwd_));
 }

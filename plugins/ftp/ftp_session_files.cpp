@@ -12,7 +12,6 @@
 
 #include <cppd/log.hpp>
 
-#include "descriptor.hpp"
 #include "ftp_session.hpp"
 #include "listing.hpp"
 
@@ -27,8 +26,9 @@ std::string failure(const std::string& path, int error) {
 
 bool FtpSession::checkStat(const std::string& virtualPath, struct stat& info) {
   int error = 0;
-  const Descriptor fd{config_->jail->open(virtualPath, O_PATH, error)};  // O_PATH: no device is ever opened
-  if (fd.fd < 0 || ::fstat(fd.fd, &info) != 0) {
+  // O_PATH: no device is ever opened.
+  const cppd::posix::UniqueFd fd = config_->jail->open(virtualPath, O_PATH, error);
+  if (!fd || ::fstat(fd.get(), &info) != 0) {
     reply(550, fmt::format("{}: No such file or directory.", virtualPath));
     return false;
   }
@@ -63,13 +63,13 @@ void FtpSession::cmdDele(const std::string& arg) {
   if (!path || !mayWrite(550)) return;
   std::string name;
   int error = 0;
-  const Descriptor parent{openEntryParent(*config_->jail, *path, name, error)};
+  const cppd::posix::UniqueFd parent = openEntryParent(*config_->jail, *path, name, error);
   struct stat info {};
-  if (parent.fd >= 0 && ::fstatat(parent.fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(info.st_mode)) {
+  if (parent && ::fstatat(parent.get(), name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(info.st_mode)) {
     return reply(550, fmt::format("{}: is a directory; use RMD.", *path));
   }
-  if (parent.fd >= 0 && ::unlinkat(parent.fd, name.c_str(), 0) != 0) error = errno;
-  if (parent.fd < 0 || error != 0) return reply(550, failure(*path, error));
+  if (parent && ::unlinkat(parent.get(), name.c_str(), 0) != 0) error = errno;
+  if (!parent || error != 0) return reply(550, failure(*path, error));
   cppd::log::info("deleted {}", *path);
   reply(250, fmt::format("{} deleted.", *path));
 }
@@ -79,9 +79,9 @@ void FtpSession::cmdMkd(const std::string& arg) {
   if (!path || !mayWrite(550)) return;
   std::string name;
   int error = 0;
-  const Descriptor parent{openEntryParent(*config_->jail, *path, name, error)};
-  if (parent.fd >= 0 && ::mkdirat(parent.fd, name.c_str(), 0755) != 0) error = errno;
-  if (parent.fd < 0 || error != 0) return reply(550, failure(*path, error));
+  const cppd::posix::UniqueFd parent = openEntryParent(*config_->jail, *path, name, error);
+  if (parent && ::mkdirat(parent.get(), name.c_str(), 0755) != 0) error = errno;
+  if (!parent || error != 0) return reply(550, failure(*path, error));
   cppd::log::info("created directory {}", *path);
   reply(257, quotedPath(*path) + " created.");
 }
@@ -91,9 +91,9 @@ void FtpSession::cmdRmd(const std::string& arg) {
   if (!path || !mayWrite(550)) return;
   std::string name;
   int error = 0;
-  const Descriptor parent{openEntryParent(*config_->jail, *path, name, error)};
-  if (parent.fd >= 0 && ::unlinkat(parent.fd, name.c_str(), AT_REMOVEDIR) != 0) error = errno;
-  if (parent.fd < 0 || error != 0) return reply(550, failure(*path, error));
+  const cppd::posix::UniqueFd parent = openEntryParent(*config_->jail, *path, name, error);
+  if (parent && ::unlinkat(parent.get(), name.c_str(), AT_REMOVEDIR) != 0) error = errno;
+  if (!parent || error != 0) return reply(550, failure(*path, error));
   if (cwd_ == *path || cwd_.rfind(*path + "/", 0) == 0) cwd_.assign(1, '/');
   cppd::log::info("removed directory {}", *path);
   reply(250, fmt::format("{} removed.", *path));
@@ -104,10 +104,10 @@ void FtpSession::cmdRnfr(const std::string& arg) {
   if (!path || !mayWrite(550)) return;
   std::string name;
   int error = 0;
-  const Descriptor parent{openEntryParent(*config_->jail, *path, name, error)};
+  const cppd::posix::UniqueFd parent = openEntryParent(*config_->jail, *path, name, error);
   struct stat info {};
-  if (parent.fd >= 0 && ::fstatat(parent.fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) error = errno;
-  if (parent.fd < 0 || error != 0) return reply(550, failure(*path, error));
+  if (parent && ::fstatat(parent.get(), name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) error = errno;
+  if (!parent || error != 0) return reply(550, failure(*path, error));
   renameFrom_ = *path;  // the virtual path: RNTO resolves both names beneath the root again
   reply(350, "Ready for RNTO.");
 }
@@ -120,12 +120,13 @@ void FtpSession::cmdRnto(const std::string& arg) {
   if (!path || !mayWrite(550)) return;
   std::string fromName, toName;
   int error = 0;
-  const Descriptor fromParent{openEntryParent(*config_->jail, from, fromName, error)};
-  const Descriptor toParent{fromParent.fd < 0 ? -1 : openEntryParent(*config_->jail, *path, toName, error)};
-  if (toParent.fd >= 0 && ::renameat(fromParent.fd, fromName.c_str(), toParent.fd, toName.c_str()) != 0) {
+  const cppd::posix::UniqueFd fromParent = openEntryParent(*config_->jail, from, fromName, error);
+  const cppd::posix::UniqueFd toParent =
+      fromParent ? openEntryParent(*config_->jail, *path, toName, error) : cppd::posix::UniqueFd();
+  if (toParent && ::renameat(fromParent.get(), fromName.c_str(), toParent.get(), toName.c_str()) != 0) {
     error = errno;
   }
-  if (toParent.fd < 0 || error != 0) return reply(553, failure(*path, error));
+  if (!toParent || error != 0) return reply(553, failure(*path, error));
   cppd::log::info("renamed {} to {}", from, *path);
   reply(250, "Rename successful.");
 }

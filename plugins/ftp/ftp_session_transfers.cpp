@@ -16,7 +16,6 @@
 #include <cppd/log.hpp>
 
 #include "data_connection.hpp"
-#include "descriptor.hpp"
 #include "ftp_session.hpp"
 #include "listing.hpp"
 #include "upload_target.hpp"
@@ -279,16 +278,17 @@ void FtpSession::listing(const std::string& arg, int style) {
   const auto path = resolve(target);
   if (!path) return;
   int error = 0;
-  const Descriptor found{config_->jail->open(*path, O_PATH, error)};  // O_PATH: no device is ever opened
+  // O_PATH: no device is ever opened.
+  const cppd::posix::UniqueFd found = config_->jail->open(*path, O_PATH, error);
   struct stat info {};
-  if (found.fd < 0 || ::fstat(found.fd, &info) != 0) {
+  if (!found || ::fstat(found.get(), &info) != 0) {
     return reply(550, fmt::format("{}: No such file or directory.", target));
   }
   EntrySource entries;
   if (S_ISDIR(info.st_mode)) {
-    const Descriptor dir{::openat(found.fd, ".", O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC)};
-    if (dir.fd >= 0) entries = readDirectory(config_->jail, *path, dir.fd, error);
-    if (dir.fd < 0) error = errno;
+    const cppd::posix::UniqueFd dir{::openat(found.get(), ".", O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC)};
+    if (dir) entries = readDirectory(config_->jail, *path, dir.get(), error);
+    if (!dir) error = errno;
     if (error != 0) return reply(550, fmt::format("{}: {}.", target, std::strerror(error)));
   } else if (style == kMlsd) {
     return reply(501, fmt::format("{}: not a directory.", target));
@@ -325,11 +325,11 @@ void FtpSession::cmdRetr(const std::string& arg) {
   if (!path) return;
   int error = 0;
   // O_NONBLOCK: opening a FIFO must not block the loop; it is refused below like every non-regular file.
-  const int fd = config_->jail->open(*path, O_RDONLY | O_NONBLOCK, error);
-  if (fd < 0) return reply(550, fmt::format("{}: {}.", arg, std::strerror(clientError(error))));
-  auto file = std::make_shared<const cppd::SharedFile>(fd);
+  cppd::posix::UniqueFd opened = config_->jail->open(*path, O_RDONLY | O_NONBLOCK, error);
+  if (!opened) return reply(550, fmt::format("{}: {}.", arg, std::strerror(clientError(error))));
+  auto file = std::make_shared<const cppd::SharedFile>(opened.release());
   struct stat info {};
-  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) return reply(550, fmt::format("{}: not a regular file.", arg));
+  if (::fstat(file->fd(), &info) != 0 || !S_ISREG(info.st_mode)) return reply(550, fmt::format("{}: not a regular file.", arg));
   const auto size = static_cast<std::uint64_t>(info.st_size);
   if (offset > size) return reply(554, restBeyondEnd(offset, size));
   startTransfer(fmt::format("RETR {} ({} bytes from offset {})", *path, size - offset, offset),

@@ -48,9 +48,10 @@ std::shared_ptr<const cppd::DirectoryJail> openServedRoot(const std::string& roo
 
 int clientError(int error) noexcept { return error == EXDEV || error == ELOOP ? ENOENT : error; }
 
-int openEntryParent(const cppd::DirectoryJail& jail, const std::string& virtualPath, std::string& name, int& error) {
-  const int fd = jail.openParent(virtualPath, name, error);
-  if (fd < 0) error = error == EINVAL ? EACCES : clientError(error);
+cppd::posix::UniqueFd openEntryParent(const cppd::DirectoryJail& jail, const std::string& virtualPath, std::string& name,
+                                      int& error) {
+  cppd::posix::UniqueFd fd = jail.openParent(virtualPath, name, error);
+  if (!fd) error = error == EINVAL ? EACCES : clientError(error);
   return fd;
 }
 

@@ -24,7 +24,8 @@ std::shared_ptr<const cppd::DirectoryJail> openServedRoot(const std::string& roo
 int clientError(int error) noexcept;
 
 /// The directory containing virtualPath, opened beneath the jail (for the *at calls), with the last component in
-/// name; -1 and a clientError() value in error (EACCES for the root itself, which is never created or removed).
-int openEntryParent(const cppd::DirectoryJail& jail, const std::string& virtualPath, std::string& name, int& error);
+/// name; none and a clientError() value in error (EACCES for the root itself, which is never created or removed).
+cppd::posix::UniqueFd openEntryParent(const cppd::DirectoryJail& jail, const std::string& virtualPath, std::string& name,
+                                      int& error);
 
 }  // namespace ftp

@@ -39,11 +39,8 @@ bool nextEntry(const cppd::DirectoryJail& jail, const std::string& virtualDir, D
   if (::fstatat(::dirfd(dir), item->d_name, &entry.info, AT_SYMLINK_NOFOLLOW) != 0) return true;
   if (S_ISLNK(entry.info.st_mode)) {
     int ignored = 0;
-    const int target = jail.open(virtualDir + "/" + item->d_name, O_PATH, ignored);
-    if (target < 0) return true;
-    const bool ok = ::fstat(target, &entry.info) == 0;
-    ::close(target);
-    if (!ok) return true;
+    const cppd::posix::UniqueFd target = jail.open(virtualDir + "/" + item->d_name, O_PATH, ignored);
+    if (!target || ::fstat(target.get(), &entry.info) != 0) return true;
   }
   entry.name = name;
   return true;
@@ -54,15 +51,15 @@ bool nextEntry(const cppd::DirectoryJail& jail, const std::string& virtualDir, D
 EntrySource readDirectory(std::shared_ptr<const cppd::DirectoryJail> jail, std::string virtualDir, int dirFd,
                           int& error) {
   error = 0;
-  const int own = ::fcntl(dirFd, F_DUPFD_CLOEXEC, 0);  // fdopendir takes the descriptor it is given
-  std::shared_ptr<DIR> handle(own < 0 ? nullptr : ::fdopendir(own), [](DIR* dir) {
+  cppd::posix::UniqueFd own(::fcntl(dirFd, F_DUPFD_CLOEXEC, 0));  // fdopendir takes the descriptor it is given
+  std::shared_ptr<DIR> handle(own ? ::fdopendir(own.get()) : nullptr, [](DIR* dir) {
     if (dir != nullptr) ::closedir(dir);
   });
   if (!handle) {
     error = errno;
-    if (own >= 0) ::close(own);
     return nullptr;
   }
+  own.release();  // the DIR stream owns it now
   return [jail = std::move(jail), virtualDir = std::move(virtualDir), handle](ListEntry& entry) {
     return nextEntry(*jail, virtualDir, handle.get(), entry);
   };

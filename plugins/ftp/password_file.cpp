@@ -14,6 +14,8 @@
 #include <fmt/format.h>
 
 #include <cppd/error.hpp>
+#include <cppd/posix/io.hpp>
+#include <cppd/posix/unique_fd.hpp>
 
 namespace ftp {
 namespace {
@@ -48,35 +50,22 @@ std::string readBounded(int fd, const std::string& path) {
                       fmt::format("password file {}: not a regular file; give a file of 'user:crypt-hash' lines", path));
   }
   std::string text;
-  char buffer[16384];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw cppd::systemError("read password file", path, errno);
-    if (n == 0) return text;
-    if (text.size() + static_cast<std::size_t>(n) > PasswordFile::maxBytes) {
-      throw cppd::Error(cppd::ErrorKind::config,
-                        fmt::format("password file {}: larger than the limit of {} bytes", path, PasswordFile::maxBytes));
-    }
-    text.append(buffer, static_cast<std::size_t>(n));
+  const int error = cppd::posix::readAll(fd, text, PasswordFile::maxBytes);
+  if (error == EFBIG) {
+    throw cppd::Error(cppd::ErrorKind::config,
+                      fmt::format("password file {}: larger than the limit of {} bytes", path, PasswordFile::maxBytes));
   }
+  if (error != 0) throw cppd::systemError("read password file", path, error);
+  return text;
 }
 
 }  // namespace
 
 PasswordFile PasswordFile::load(const std::string& path) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer; the file is refused right after as not regular.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) throw cppd::systemError("open password file", path, errno);
-  std::string text;
-  try {
-    text = readBounded(fd, path);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
-  return parse(text, path);
+  const cppd::posix::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!fd) throw cppd::systemError("open password file", path, errno);
+  return parse(readBounded(fd.get(), path), path);
 }
 
 PasswordFile PasswordFile::parse(std::string_view text, const std::string& path) {

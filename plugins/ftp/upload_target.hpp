@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <cppd/directory_jail.hpp>
+#include <cppd/posix/unique_fd.hpp>
 
 namespace ftp {
 
@@ -37,7 +39,7 @@ class UploadTarget {
   bool prepare(bool append, std::uint64_t offset, std::string& why);
 
   /// Hands the write descriptor to the transfer, which closes it.
-  int releaseDescriptor() noexcept;
+  cppd::posix::UniqueFd releaseDescriptor() noexcept { return std::move(fd_); }
 
   /// How the upload ended: the file is kept when it completed or received a byte, and removed now otherwise.
   void finished(bool complete, std::uint64_t bytes) noexcept;
@@ -46,9 +48,9 @@ class UploadTarget {
   UploadTarget() = default;
   void removeIfCreatedAndEmpty() noexcept;
 
-  int parent_ = -1;  // the directory holding name_ (O_PATH)
+  cppd::posix::UniqueFd parent_;  // the directory holding name_ (O_PATH)
   std::string name_;
-  int fd_ = -1;
+  cppd::posix::UniqueFd fd_;
   bool created_ = false;
   bool settled_ = false;  // kept, or already removed
   dev_t device_ = 0;

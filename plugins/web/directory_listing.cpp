@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <vector>
 
+#include <cppd/posix/unique_fd.hpp>
+
 namespace web {
 
 std::string htmlEscape(std::string_view text) {
@@ -46,13 +48,11 @@ std::string percentEncodeSegment(std::string_view name) {
 
 bool renderListing(int dirFd, std::string_view title, const SymlinkIsDirectory& symlinkIsDirectory,
                    std::string& html) {
-  const int fd = ::fcntl(dirFd, F_DUPFD_CLOEXEC, 0);  // closedir closes its own descriptor
-  if (fd < 0) return false;
-  DIR* dir = ::fdopendir(fd);
-  if (dir == nullptr) {
-    ::close(fd);
-    return false;
-  }
+  cppd::posix::UniqueFd fd(::fcntl(dirFd, F_DUPFD_CLOEXEC, 0));  // closedir closes its own descriptor
+  if (!fd) return false;
+  DIR* dir = ::fdopendir(fd.get());
+  if (dir == nullptr) return false;
+  fd.release();  // the DIR stream owns it now
   ::rewinddir(dir);
   std::vector<std::string> names;
   while (const dirent* entry = ::readdir(dir)) {

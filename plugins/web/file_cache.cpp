@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include <cppd/posix/io.hpp>
+
 #include "content_type.hpp"
 #include "directory_listing.hpp"
 #include "http_date.hpp"
@@ -16,14 +18,8 @@
 namespace web {
 namespace {
 
-// Closes a descriptor unless released.
-struct Descriptor {
-  int fd;
-  ~Descriptor() {
-    if (fd >= 0) ::close(fd);
-  }
-  int release() { return std::exchange(fd, -1); }
-};
+// Read-only, and non-blocking so that a FIFO in the tree cannot block the loop before fstat refuses it.
+constexpr int kOpenFlags = O_RDONLY | O_NONBLOCK;
 
 Lookup failure(int error) {
   Lookup result;
@@ -52,21 +48,9 @@ bool sameFile(const FileEntry& entry, const struct stat& info) {
          entry.mtimeNanoseconds == info.st_mtim.tv_nsec;
 }
 
-bool readWhole(int fd, std::string& out, std::size_t size) {
-  out.resize(size);
-  std::size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::pread(fd, out.data() + done, size - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 }  // namespace
 
-FileCache::FileCache(const DocumentRoot& root, std::string index, bool listing)
+FileCache::FileCache(const cppd::DirectoryJail& root, std::string index, bool listing)
     : root_(root), index_(std::move(index)), listing_(listing) {}
 
 Lookup FileCache::lookup(const RequestPath& path, std::time_t now) {
@@ -111,13 +95,13 @@ void FileCache::remember(const std::string& key, const std::shared_ptr<const Fil
 
 Lookup FileCache::resolve(const RequestPath& path) {
   int error = 0;
-  Descriptor fd{root_.open(path.relative, error)};
-  if (fd.fd < 0) return failure(error);
+  cppd::posix::UniqueFd fd = root_.open(path.relative, kOpenFlags, error);
+  if (!fd) return failure(error);
   struct stat info {};
-  if (::fstat(fd.fd, &info) != 0) return failure(errno);
+  if (::fstat(fd.get(), &info) != 0) return failure(errno);
   if (S_ISREG(info.st_mode)) {
     if (path.directory) return failure(ENOTDIR);  // "/file.txt/" names nothing
-    return resolveFile(fd.release(), info, path.relative);
+    return resolveFile(std::move(fd), info, path.relative);
   }
   if (!S_ISDIR(info.st_mode)) return failure(EACCES);  // devices, FIFOs, sockets are never served
   if (!path.directory) {
@@ -126,10 +110,10 @@ Lookup FileCache::resolve(const RequestPath& path) {
     return redirect;
   }
   const std::string indexName = path.relative.empty() ? index_ : path.relative + "/" + index_;
-  Descriptor index{root_.open(indexName, error)};
+  cppd::posix::UniqueFd index = root_.open(indexName, kOpenFlags, error);
   struct stat indexInfo {};
-  if (index.fd >= 0 && ::fstat(index.fd, &indexInfo) == 0 && S_ISREG(indexInfo.st_mode)) {
-    return resolveFile(index.release(), indexInfo, indexName);
+  if (index && ::fstat(index.get(), &indexInfo) == 0 && S_ISREG(indexInfo.st_mode)) {
+    return resolveFile(std::move(index), indexInfo, indexName);
   }
   if (!listing_) return failure(EACCES);
   Lookup listing;
@@ -137,15 +121,14 @@ Lookup FileCache::resolve(const RequestPath& path) {
   const auto symlinkIsDirectory = [this, &path](const std::string& name) {
     return root_.isDirectory(path.relative.empty() ? name : path.relative + "/" + name);
   };
-  if (!renderListing(fd.fd, "/" + path.relative + (path.relative.empty() ? "" : "/"), symlinkIsDirectory,
+  if (!renderListing(fd.get(), "/" + path.relative + (path.relative.empty() ? "" : "/"), symlinkIsDirectory,
                      listing.listing)) {
     return failure(errno);
   }
   return listing;
 }
 
-Lookup FileCache::resolveFile(int fd, const struct stat& info, const std::string& name) {
-  Descriptor owned{fd};
+Lookup FileCache::resolveFile(cppd::posix::UniqueFd fd, const struct stat& info, const std::string& name) {
   const auto found = slots_.find(key_);
   Lookup result;
   result.kind = Lookup::Kind::file;
@@ -166,11 +149,15 @@ Lookup FileCache::resolveFile(int fd, const struct stat& info, const std::string
   entry->headers = fmt::format("Content-Type: {}\r\nLast-Modified: {}\r\nETag: {}\r\nAccept-Ranges: bytes\r\n",
                                contentTypeFor(name), entry->lastModified, entry->etag);
   if (entry->size <= kSmallFile) {
+    // Exactly the size the headers announce: a file that grew since the fstat gives its first size bytes (EFBIG),
+    // one that shrank cannot fill the body and is an error.
     std::string body;
-    if (!readWhole(owned.fd, body, static_cast<std::size_t>(entry->size))) return failure(errno == 0 ? EIO : errno);
+    const int error = cppd::posix::readAll(fd.get(), body, static_cast<std::size_t>(entry->size));
+    if (error != 0 && error != EFBIG) return failure(error);
+    if (body.size() != entry->size) return failure(EIO);
     entry->body = std::make_shared<const std::string>(std::move(body));
   } else {
-    entry->file = std::make_shared<const cppd::SharedFile>(owned.release());
+    entry->file = std::make_shared<const cppd::SharedFile>(fd.release());
   }
   result.entry = std::move(entry);
   return result;

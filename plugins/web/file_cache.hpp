@@ -9,9 +9,10 @@
 #include <string>
 #include <unordered_map>
 
+#include <cppd/directory_jail.hpp>
+#include <cppd/posix/unique_fd.hpp>
 #include <cppd/shared_file.hpp>
 
-#include "document_root.hpp"
 #include "request_path.hpp"
 
 namespace web {
@@ -56,7 +57,8 @@ class FileCache {
   static constexpr std::uint64_t kMaxBodyBytes = 64ull << 20;
   static constexpr std::size_t kMaxOpenFiles = 256;
 
-  FileCache(const DocumentRoot& root, std::string index, bool listing);
+  /// Serves from root (the document root, which must outlive this cache).
+  FileCache(const cppd::DirectoryJail& root, std::string index, bool listing);
 
   Lookup lookup(const RequestPath& path, std::time_t now);
 
@@ -69,10 +71,10 @@ class FileCache {
   };
 
   Lookup resolve(const RequestPath& path);
-  Lookup resolveFile(int fd, const struct stat& info, const std::string& name);
+  Lookup resolveFile(cppd::posix::UniqueFd fd, const struct stat& info, const std::string& name);
   void remember(const std::string& key, const std::shared_ptr<const FileEntry>& entry, std::time_t now);
 
-  const DocumentRoot& root_;
+  const cppd::DirectoryJail& root_;
   std::string index_;
   bool listing_;
   std::unordered_map<std::string, Slot> slots_;

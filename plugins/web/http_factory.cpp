@@ -3,15 +3,29 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include <cppd/error.hpp>
 #include <cppd/log.hpp>
 
 #include "http_date.hpp"
 #include "http_protocol.hpp"
 
 namespace web {
+namespace {
+
+// The document root as the operator named it: "open document root DIR: Not a directory".
+cppd::DirectoryJail openDocumentRoot(const std::string& directory) {
+  int error = 0;
+  std::optional<cppd::DirectoryJail> jail = cppd::DirectoryJail::tryOpen(directory, error);
+  if (!jail) throw cppd::systemError("open document root", directory, error);
+  return std::move(*jail);
+}
+
+}  // namespace
 
 std::size_t connectionLimitFromDescriptors() {
   // The process's own: standard streams, the log, listening sockets, the loop's epoll, signal and async
@@ -29,7 +43,7 @@ std::size_t connectionLimitFromDescriptors() {
 HttpFactory::HttpFactory(WebConfig config, cppd::Reactor& reactor)
     : config_(std::move(config)),
       reactor_(reactor),
-      root_(config_.root),
+      root_(openDocumentRoot(config_.root)),
       files_(root_, config_.index, config_.listing),
       limit_(config_.maxConnections) {}
 

@@ -7,11 +7,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <cppd/directory_jail.hpp>
 #include <cppd/factory.hpp>
 #include <cppd/reactor.hpp>
 
 #include "connection_list.hpp"
-#include "document_root.hpp"
 #include "file_cache.hpp"
 
 namespace web {
@@ -90,7 +90,7 @@ class HttpFactory final : public cppd::Factory, public std::enable_shared_from_t
 
   WebConfig config_;
   cppd::Reactor& reactor_;
-  DocumentRoot root_;
+  cppd::DirectoryJail root_;  // the document root: every request path is opened beneath it
   FileCache files_;
   std::string date_;
   std::time_t dateSecond_ = -1;

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <cppd/log.hpp>
+#include <cppd/posix/unique_fd.hpp>
 
 // The notification protocol is sd_notify(3)'s documented, stable datagram protocol, spoken directly: linking
 // libsystemd for it would also load libgcrypt, liblzma, liblz4, libzstd and libcap into every cppd process
@@ -85,13 +86,12 @@ void SystemdNotifier::send(const std::string& message) const {
   std::memcpy(address.sun_path, socketPath_.data(), socketPath_.size());
   if (address.sun_path[0] == '@') address.sun_path[0] = '\0';  // the abstract namespace
   const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socketPath_.size());
-  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail("socket", errno);
-  if (::sendto(fd, message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&address),
+  const posix::UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) return fail("socket", errno);
+  if (::sendto(fd.get(), message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&address),
                length) < 0) {
     fail("sendto", errno);
   }
-  ::close(fd);
 }
 
 }  // namespace cppd::runner

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "posix/unique_fd.hpp"
+#include <cppd/posix/unique_fd.hpp>
 
 namespace cppd::runner {
 
@@ -32,7 +32,7 @@ std::string ownFileProblem(const struct stat& st, const OwnFileRules& rules);
 /// What opening an entry gave: the descriptor and its status, or why not (problem set: refused by the rules;
 /// otherwise err holds the errno of the failed call).
 struct OpenedEntry {
-  UniqueFd fd;
+  posix::UniqueFd fd;
   struct stat status {};
   bool created = false;  // this call created the file
   std::string problem;
@@ -62,7 +62,7 @@ class DirectoryEntry {
   std::string path_;
   std::string directory_;
   std::string name_;
-  UniqueFd dirFd_;
+  posix::UniqueFd dirFd_;
 };
 
 }  // namespace cppd::runner

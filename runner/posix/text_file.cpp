@@ -7,8 +7,9 @@
 
 #include <cerrno>
 #include <cppd/error.hpp>
+#include <cppd/posix/io.hpp>
+#include <cppd/posix/unique_fd.hpp>
 
-#include "posix/unique_fd.hpp"
 
 namespace cppd::runner {
 namespace {
@@ -42,25 +43,16 @@ std::optional<std::string> readTextFile(int fd, std::size_t limit) {
     return std::nullopt;
   }
   std::string text;
-  text.reserve(static_cast<std::size_t>(st.st_size));
-  char buffer[16384];
-  for (off_t offset = 0;;) {
-    const ssize_t n = ::pread(fd, buffer, sizeof buffer, offset);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::nullopt;
-    if (n == 0) return text;
-    if (text.size() + static_cast<std::size_t>(n) > limit) {  // it grew while we read
-      errno = EFBIG;
-      return std::nullopt;
-    }
-    text.append(buffer, static_cast<std::size_t>(n));
-    offset += n;
+  if (const int error = posix::readAll(fd, text, limit); error != 0) {  // EFBIG too: it grew while we read
+    errno = error;
+    return std::nullopt;
   }
+  return text;
 }
 
 std::string readTextFile(const std::string& path, std::string_view what, std::size_t limit) {
   const std::string operation = fmt::format("read {}", what);
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  posix::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!fd) throw systemError(operation, path, errno);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw systemError(operation, path, errno);

@@ -1,37 +1,12 @@
 #pragma once
 
-// An owned file descriptor: closed when the owner goes away, so an early return or an exception between an
-// open and its use can never leak one.
+// The runner's name for the SDK's owned descriptor (cppd/posix/unique_fd.hpp), kept so the runner's files that
+// are not converted yet still compile; new code includes <cppd/posix/unique_fd.hpp> directly.
 
-#include <unistd.h>
-
-#include <utility>
+#include <cppd/posix/unique_fd.hpp>
 
 namespace cppd::runner {
 
-class UniqueFd {
- public:
-  UniqueFd() noexcept = default;
-  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-
-  int get() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
+using posix::UniqueFd;
 
 }  // namespace cppd::runner

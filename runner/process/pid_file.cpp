@@ -16,21 +16,16 @@
 
 #include <cppd/error.hpp>
 #include <cppd/log.hpp>
+#include <cppd/posix/io.hpp>
 
 namespace cppd::runner {
 namespace {
 
-std::string readAll(int fd) {
+// What the pidfile holds, at most its first 4 KiB (a PID is a few bytes: more is garbage, shown as such).
+std::string contentOf(int fd) {
   std::string content;
-  char buffer[256];
-  off_t offset = 0;
-  for (;;) {
-    const ssize_t n = ::pread(fd, buffer, sizeof buffer, offset);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0 || content.size() > 4096) return content;
-    content.append(buffer, static_cast<std::size_t>(n));
-    offset += n;
-  }
+  posix::readAll(fd, content, 4096);  // whatever the outcome, what was read is what there is to show
+  return content;
 }
 
 // The PID in content, or -1: decimal digits, optionally followed by whitespace.
@@ -74,12 +69,11 @@ PidFile::PidFile(std::string path, bool writeOwnPid) : path_(std::move(path)), e
     lockOrThrow();
     if (writeOwnPid) {
       writePid(::getpid());
-    } else if (::ftruncate(fd_, 0) != 0) {
+    } else if (::ftruncate(fd_.get(), 0) != 0) {
       throw systemError("write pidfile", path_, errno);
     }
   } catch (...) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
+    fd_.reset();
     throw;
   }
 }
@@ -98,37 +92,35 @@ void PidFile::openChecked() {
     Error e = systemError("open pidfile", path_, opened.err);
     throw Error(opened.err == EACCES || opened.err == EROFS ? ErrorKind::cantCreate : e.kind(), e.what());
   }
-  fd_ = opened.fd.release();
+  fd_ = std::move(opened.fd);
 }
 
 void PidFile::lockOrThrow() {
   for (int attempt = 0;; ++attempt) {
     openChecked();
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
       if (err != EWOULDBLOCK) throw systemError("lock pidfile", path_, err);
       // The holder writes its PID right after locking (a daemonizing one once its daemon exists); give it a
       // moment before saying "unknown".
-      pid_t holder = parsePid(readAll(fd_));
+      pid_t holder = parsePid(contentOf(fd_.get()));
       for (int i = 0; holder < 0 && i < 200; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        holder = parsePid(readAll(fd_));
+        holder = parsePid(contentOf(fd_.get()));
       }
-      ::close(fd_);
-      fd_ = -1;
+      fd_.reset();
       throw Error(ErrorKind::alreadyRunning,
                   fmt::format("Another cppd server is running, PID {} (pidfile {})",
                               holder > 0 ? std::to_string(holder) : std::string("unknown"), path_));
     }
     // The path may have been unlinked (or replaced) by the previous holder between our open and our lock: the
     // lock then protects nothing, so start again on whatever the path names now.
-    if (entry_.names(fd_)) break;
-    ::close(fd_);
-    fd_ = -1;
+    if (entry_.names(fd_.get())) break;
+    fd_.reset();
     if (attempt > 100) throw Error(ErrorKind::os, fmt::format("lock pidfile {}: it keeps being replaced", path_));
   }
-  ::fchmod(fd_, 0644);  // the umask may have narrowed the creation mode
-  const std::string old = readAll(fd_);
+  ::fchmod(fd_.get(), 0644);  // the umask may have narrowed the creation mode
+  const std::string old = contentOf(fd_.get());
   if (!old.empty()) {
     if (parsePid(old) > 0) {
       log::warn("Removing stale pidfile {} (PID {} no longer holds its lock)", path_, parsePid(old));
@@ -140,17 +132,18 @@ void PidFile::lockOrThrow() {
 
 void PidFile::writePid(pid_t pid) {
   const std::string content = fmt::format("{}\n", pid);
-  if (::pwrite(fd_, content.data(), content.size(), 0) != static_cast<ssize_t>(content.size()) ||
-      ::ftruncate(fd_, static_cast<off_t>(content.size())) != 0 || ::fsync(fd_) != 0) {
-    throw systemError("write pidfile", path_, errno);
+  int error = posix::writeAllAt(fd_.get(), content, 0);
+  if (error == 0 && (::ftruncate(fd_.get(), static_cast<off_t>(content.size())) != 0 || ::fsync(fd_.get()) != 0)) {
+    error = errno;
   }
+  if (error != 0) throw systemError("write pidfile", path_, error);
 }
 
 void PidFile::remove() {
-  if (fd_ < 0) return;
-  if (entry_.names(fd_) && ::unlinkat(entry_.dirFd(), entry_.name().c_str(), 0) != 0) {
+  if (!fd_) return;
+  if (entry_.names(fd_.get()) && ::unlinkat(entry_.dirFd(), entry_.name().c_str(), 0) != 0) {
     const int err = errno;
-    if (::ftruncate(fd_, 0) == 0) {
+    if (::ftruncate(fd_.get(), 0) == 0) {
       log::warn("Could not remove pidfile {}: {}; truncated it instead (an empty pidfile is stale)", path_,
                 std::strerror(err));
     } else {
@@ -158,22 +151,15 @@ void PidFile::remove() {
                  std::strerror(errno));
     }
   }
-  ::close(fd_);
-  fd_ = -1;
-}
-
-PidFile::~PidFile() {
-  if (fd_ >= 0) ::close(fd_);
+  fd_.reset();
 }
 
 pid_t PidFile::readPid(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0) return -1;
+  const posix::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!fd) return -1;
   struct stat st {};
-  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-  const pid_t pid = regular ? parsePid(readAll(fd)) : -1;
-  ::close(fd);
-  return pid;
+  const bool regular = ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode);
+  return regular ? parsePid(contentOf(fd.get())) : -1;
 }
 
 }  // namespace cppd::runner

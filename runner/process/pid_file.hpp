@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include <cppd/posix/unique_fd.hpp>
+
 #include "posix/directory_entry.hpp"
 
 namespace cppd::runner {
@@ -26,12 +28,12 @@ class PidFile {
   /// writeOwnPid false (a launcher about to daemonize) leaves the file empty until writePid(daemon's PID), so a
   /// second start meanwhile waits for, and names, the daemon rather than a launcher about to exit.
   explicit PidFile(std::string path, bool writeOwnPid = true);
-  ~PidFile();  // closes (releasing the lock) without removing; call remove() on a clean stop
+  ~PidFile() = default;  // closes (releasing the lock) without removing; call remove() on a clean stop
   PidFile(const PidFile&) = delete;
   PidFile& operator=(const PidFile&) = delete;
 
   /// Replaces the content with "PID\n", atomically for readers: the new bytes are written over the old with
-  /// one pwrite, then the file is cut to their length and synced, so a reader never sees an empty file.
+  /// pwrite at offset 0, then the file is cut to their length and synced, so a reader never sees an empty file.
   void writePid(pid_t pid);
 
   /// Unlinks the file (if it is still ours) and releases the lock. If unlinking is not permitted (after a
@@ -39,7 +41,7 @@ class PidFile {
   void remove();
 
   const std::string& path() const noexcept { return path_; }
-  int fd() const noexcept { return fd_; }
+  int fd() const noexcept { return fd_.get(); }
   int dirFd() const noexcept { return entry_.dirFd(); }
 
   /// The PID recorded in the file at path, or -1 if it is missing, empty or not a number (for tests and tools).
@@ -50,7 +52,7 @@ class PidFile {
   void lockOrThrow();
   std::string path_;
   DirectoryEntry entry_;
-  int fd_ = -1;
+  posix::UniqueFd fd_;
 };
 
 }  // namespace cppd::runner

@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <string>
 
+#include <cppd/posix/unique_fd.hpp>
+
 namespace cppd::runner {
 namespace {
 
@@ -44,11 +46,9 @@ IProcessPrimitives::~IProcessPrimitives() = default;
 void ensureStandardDescriptors() noexcept {
   for (int fd = 0; fd <= 2; ++fd) {
     if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
-    const int null = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);  // lowest free: this very fd
-    if (null >= 0 && null != fd) {
-      ::dup2(null, fd);
-      ::close(null);
-    }
+    posix::UniqueFd null(::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY));  // lowest free: this very fd
+    if (null.get() == fd) null.release();  // it is the standard descriptor now: keep it open
+    if (null) ::dup2(null.get(), fd);
   }
 }
 

@@ -18,19 +18,19 @@ namespace {
 // Added to every open; openat2 refuses O_NOCTTY (or any flag but O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW) with O_PATH.
 int always(int flags) { return (flags & O_PATH) != 0 ? flags | O_CLOEXEC : flags | O_CLOEXEC | O_NOCTTY; }
 
-// The components of a relative name, or false (ENOENT) for a ".." or a NUL byte: callers normalise first, and a
-// ".." that reached this far is a bug better refused than interpreted.
-bool split(std::string_view relative, std::vector<std::string>& parts) {
-  if (relative.find('\0') != std::string_view::npos) return false;
-  while (!relative.empty()) {
+// The components of a relative name, or false with ENOENT in error for a ".." or a NUL byte: callers normalise
+// first, and a ".." that reached this far is a bug better refused than interpreted.
+bool split(std::string_view relative, std::vector<std::string>& parts, int& error) {
+  bool refused = relative.find('\0') != std::string_view::npos;
+  while (!refused && !relative.empty()) {
     const std::size_t slash = relative.find('/');
     const std::string_view part = relative.substr(0, slash);
     relative = slash == std::string_view::npos ? std::string_view() : relative.substr(slash + 1);
-    if (part.empty() || part == ".") continue;
-    if (part == "..") return false;
-    parts.emplace_back(part);
+    if (part == "..") refused = true;
+    else if (!part.empty() && part != ".") parts.emplace_back(part);
   }
-  return true;
+  if (refused) error = ENOENT;
+  return !refused;
 }
 
 long openBeneath(int dirFd, const char* name, int flags) {
@@ -53,20 +53,16 @@ int symlinkAware(int dirFd, const std::string& name, int error) {
 }  // namespace
 
 struct DirectoryJail::Impl {
-  int fd = -1;
+  posix::UniqueFd fd;
   std::string path;
   bool openat2 = false;
 
-  ~Impl() {
-    if (fd >= 0) ::close(fd);
-  }
-
-  int resolve(const std::vector<std::string>& parts, std::size_t count, int flags, int& error) const;
-  int walk(const std::vector<std::string>& parts, std::size_t count, int flags, int& error) const;
+  posix::UniqueFd resolve(const std::vector<std::string>& parts, std::size_t count, int flags, int& error) const;
+  posix::UniqueFd walk(const std::vector<std::string>& parts, std::size_t count, int flags, int& error) const;
 };
 
-int DirectoryJail::Impl::resolve(const std::vector<std::string>& parts, std::size_t count, int flags,
-                                 int& error) const {
+posix::UniqueFd DirectoryJail::Impl::resolve(const std::vector<std::string>& parts, std::size_t count, int flags,
+                                             int& error) const {
   if (!openat2) return walk(parts, count, flags, error);
   std::string joined = count == 0 ? "." : parts[0];
   for (std::size_t i = 1; i < count; ++i) joined += "/" + parts[i];
@@ -74,40 +70,40 @@ int DirectoryJail::Impl::resolve(const std::vector<std::string>& parts, std::siz
   // times only: someone renaming in a loop must not be able to spin the caller's event loop forever.
   long result = -1;
   for (int attempt = 0; attempt < 8; ++attempt) {
-    result = openBeneath(fd, joined.c_str(), always(flags));
+    result = openBeneath(fd.get(), joined.c_str(), always(flags));
     if (result >= 0 || errno != EAGAIN) break;
   }
   if (result < 0) error = errno;
-  return static_cast<int>(result);
+  return posix::UniqueFd(static_cast<int>(result));
 }
 
 // One component at a time, never following a symlink: each step is an openat() on the previous step's
 // descriptor, so what was checked is what is used.
-int DirectoryJail::Impl::walk(const std::vector<std::string>& parts, std::size_t count, int flags,
-                              int& error) const {
+posix::UniqueFd DirectoryJail::Impl::walk(const std::vector<std::string>& parts, std::size_t count, int flags,
+                                          int& error) const {
+  posix::UniqueFd dir;  // none: the root itself
+  const auto current = [&dir, this] { return dir ? dir.get() : fd.get(); };
   if (count == 0) {
-    const int self = ::openat(fd, ".", always(flags));
-    if (self < 0) error = errno;
+    posix::UniqueFd self(::openat(fd.get(), ".", always(flags)));
+    if (!self) error = errno;
     return self;
   }
-  int dir = fd;
   for (std::size_t i = 0; i + 1 < count; ++i) {
-    const int next = ::openat(dir, parts[i].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (next < 0) error = symlinkAware(dir, parts[i], errno);
-    if (dir != fd) ::close(dir);
-    if (next < 0) return -1;
-    dir = next;
+    posix::UniqueFd next(::openat(current(), parts[i].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next) {
+      error = symlinkAware(current(), parts[i], errno);
+      return next;
+    }
+    dir = std::move(next);
   }
   const std::string& last = parts[count - 1];
-  int result = ::openat(dir, last.c_str(), always(flags) | O_NOFOLLOW);
-  if (result < 0) error = symlinkAware(dir, last, errno);
+  posix::UniqueFd result(::openat(current(), last.c_str(), always(flags) | O_NOFOLLOW));
+  if (!result) error = symlinkAware(current(), last, errno);
   struct stat info {};
-  if (result >= 0 && (flags & O_PATH) != 0 && (::fstat(result, &info) != 0 || S_ISLNK(info.st_mode))) {
-    ::close(result);  // O_PATH | O_NOFOLLOW opens the link itself
+  if (result && (flags & O_PATH) != 0 && (::fstat(result.get(), &info) != 0 || S_ISLNK(info.st_mode))) {
+    result.reset();  // O_PATH | O_NOFOLLOW opens the link itself
     error = ELOOP;
-    result = -1;
   }
-  if (dir != fd) ::close(dir);
   return result;
 }
 
@@ -122,17 +118,16 @@ DirectoryJail::DirectoryJail(const std::string& directory, Resolver resolver) {
 
 std::optional<DirectoryJail> DirectoryJail::tryOpen(const std::string& directory, int& error, Resolver resolver) {
   auto impl = std::make_unique<Impl>();
-  impl->fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
-  if (impl->fd < 0) {
+  impl->fd.reset(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY));
+  if (!impl->fd) {
     error = errno;
     return std::nullopt;
   }
   std::unique_ptr<char, decltype(&std::free)> real(::realpath(directory.c_str(), nullptr), &std::free);
   impl->path = real ? real.get() : directory;
   if (resolver == Resolver::automatic) {
-    const long probe = openBeneath(impl->fd, ".", O_PATH | O_CLOEXEC);
-    impl->openat2 = probe >= 0;  // ENOSYS: before Linux 5.6; EPERM: a seccomp filter
-    if (probe >= 0) ::close(static_cast<int>(probe));
+    const posix::UniqueFd probe(static_cast<int>(openBeneath(impl->fd.get(), ".", O_PATH | O_CLOEXEC)));
+    impl->openat2 = static_cast<bool>(probe);  // ENOSYS: before Linux 5.6; EPERM: a seccomp filter
   }
   return DirectoryJail(std::move(impl));
 }
@@ -142,30 +137,31 @@ DirectoryJail::DirectoryJail(DirectoryJail&&) noexcept = default;
 DirectoryJail& DirectoryJail::operator=(DirectoryJail&&) noexcept = default;
 
 const std::string& DirectoryJail::path() const noexcept { return impl_->path; }
-int DirectoryJail::fd() const noexcept { return impl_->fd; }
+int DirectoryJail::fd() const noexcept { return impl_->fd.get(); }
 bool DirectoryJail::followsSymlinks() const noexcept { return impl_->openat2; }
 
-int DirectoryJail::open(std::string_view relative, int flags, int& error) const {
+posix::UniqueFd DirectoryJail::open(std::string_view relative, int flags, int& error) const {
   std::vector<std::string> parts;
-  if (!split(relative, parts)) {
-    error = ENOENT;
-    return -1;
-  }
+  if (!split(relative, parts, error)) return {};
   return impl_->resolve(parts, parts.size(), flags, error);
 }
 
-int DirectoryJail::openParent(std::string_view relative, std::string& name, int& error) const {
+posix::UniqueFd DirectoryJail::openParent(std::string_view relative, std::string& name, int& error) const {
   std::vector<std::string> parts;
-  if (!split(relative, parts)) {
-    error = ENOENT;
-    return -1;
-  }
+  if (!split(relative, parts, error)) return {};
   if (parts.empty()) {
     error = EINVAL;
-    return -1;
+    return {};
   }
   name = parts.back();
   return impl_->resolve(parts, parts.size() - 1, O_PATH | O_DIRECTORY, error);
+}
+
+bool DirectoryJail::isDirectory(std::string_view relative) const {
+  int error = 0;
+  const posix::UniqueFd found = open(relative, O_PATH, error);
+  struct stat info {};
+  return found && ::fstat(found.get(), &info) == 0 && S_ISDIR(info.st_mode);
 }
 
 }  // namespace cppd

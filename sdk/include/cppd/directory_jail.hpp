@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include <cppd/export.hpp>
+#include <cppd/posix/unique_fd.hpp>
 
 namespace cppd {
 
@@ -38,7 +39,7 @@ namespace cppd {
 /// from completing the lookup after a few retries, ENOENT, ENOTDIR, EACCES and the like as open(2) gives them.
 /// A server that must not let clients probe what exists outside answers EXDEV and ELOOP exactly as ENOENT.
 ///
-/// Every descriptor returned is O_CLOEXEC and O_NOCTTY; the caller owns and closes it. Open anything a client
+/// Every descriptor returned is O_CLOEXEC and O_NOCTTY, and owned by the caller (a posix::UniqueFd). Open anything a client
 /// names with O_NONBLOCK and fstat() the result before reading, so a FIFO or device cannot block the loop.
 /// Immutable after construction; open() and openParent() are safe to call from any thread.
 class CPPD_API DirectoryJail {
@@ -73,13 +74,18 @@ class CPPD_API DirectoryJail {
 
   /// Opens relative beneath the directory with open(2) flags (O_RDONLY, O_PATH, O_DIRECTORY, O_NOFOLLOW,
   /// O_NONBLOCK...; O_CLOEXEC and O_NOCTTY are added). Do not pass O_CREAT: create through openParent(). Returns
-  /// the descriptor, or -1 with the errno value in error.
-  int open(std::string_view relative, int flags, int& error) const;
+  /// the descriptor, or none with the errno value in error.
+  posix::UniqueFd open(std::string_view relative, int flags, int& error) const;
 
   /// Opens the directory that contains relative (O_PATH | O_DIRECTORY, resolved as open() does) and stores the
   /// last component in name, for the *at calls (openat with O_CREAT, unlinkat, mkdirat, renameat, fstatat).
-  /// EINVAL when relative names the directory itself. Returns the descriptor or -1 with error.
-  int openParent(std::string_view relative, std::string& name, int& error) const;
+  /// EINVAL when relative names the directory itself. Returns the descriptor, or none with error.
+  posix::UniqueFd openParent(std::string_view relative, std::string& name, int& error) const;
+
+  /// True when relative names a directory beneath this one, symlinks resolved as open() does (O_PATH: nothing
+  /// is opened for reading, so a device or FIFO has no side effect). A name that leads out answers false, as a
+  /// missing one does.
+  bool isDirectory(std::string_view relative) const;
 
  private:
   struct Impl;

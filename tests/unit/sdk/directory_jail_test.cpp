@@ -17,6 +17,8 @@
 #include <catch2/catch.hpp>
 
 #include <cppd/error.hpp>
+#include <cppd/posix/io.hpp>
+#include <cppd/posix/unique_fd.hpp>
 
 namespace {
 
@@ -44,12 +46,11 @@ struct Tree {
 // What open() gives: the file's content, or "errno:N".
 std::string read(const cppd::DirectoryJail& jail, const std::string& name, int flags = O_RDONLY) {
   int error = 0;
-  const int fd = jail.open(name, flags, error);
-  if (fd < 0) return "errno:" + std::to_string(error);
-  char buffer[64];
-  const ssize_t n = ::read(fd, buffer, sizeof buffer);
-  ::close(fd);
-  return std::string(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+  const cppd::posix::UniqueFd fd = jail.open(name, flags, error);
+  if (!fd) return "errno:" + std::to_string(error);
+  std::string content;
+  error = cppd::posix::readAll(fd.get(), content, 64);
+  return error == 0 ? content : "errno:" + std::to_string(error);
 }
 
 std::string err(int error) { return "errno:" + std::to_string(error); }
@@ -88,20 +89,31 @@ TEST_CASE("A directory jail opens the parent of an entry for the *at calls", "[s
   const cppd::DirectoryJail jail(tree.root, resolver);
   std::string name;
   int error = 0;
-  const int parent = jail.openParent("/pub/new.txt", name, error);
-  REQUIRE(parent >= 0);
+  const cppd::posix::UniqueFd parent = jail.openParent("/pub/new.txt", name, error);
+  REQUIRE(parent);
   CHECK(name == "new.txt");
-  const int fd = ::openat(parent, name.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
-  CHECK(fd >= 0);
-  ::close(fd);
-  ::close(parent);
+  CHECK(cppd::posix::UniqueFd(::openat(parent.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644)));
   CHECK(std::filesystem::exists(tree.root + "/pub/new.txt"));
-  CHECK(jail.openParent("/", name, error) == -1);
+  CHECK_FALSE(jail.openParent("/", name, error));
   CHECK(error == EINVAL);
-  CHECK(jail.openParent("/updir/planted", name, error) == -1);
+  CHECK_FALSE(jail.openParent("/updir/planted", name, error));
   CHECK((error == EXDEV || error == ELOOP));
-  CHECK(jail.openParent("/missing/x", name, error) == -1);
+  CHECK_FALSE(jail.openParent("/missing/x", name, error));
   CHECK(error == ENOENT);
+}
+
+TEST_CASE("A directory jail says whether a name beneath it is a directory, never outside", "[sdk][jail]") {
+  Tree tree;
+  ::mkfifo((tree.root + "/pub/fifo").c_str(), 0600);  // O_PATH: looking at a FIFO must not block
+  const Resolver resolver = GENERATE(Resolver::automatic, Resolver::componentWalk);
+  const cppd::DirectoryJail jail(tree.root, resolver);
+  CHECK(jail.isDirectory(""));
+  CHECK(jail.isDirectory("pub/sub"));
+  CHECK_FALSE(jail.isDirectory("pub/file.txt"));
+  CHECK_FALSE(jail.isDirectory("pub/fifo"));
+  CHECK_FALSE(jail.isDirectory("missing"));
+  CHECK_FALSE(jail.isDirectory("updir"));  // a directory, but outside (or, for the walk, behind a symlink)
+  CHECK_FALSE(jail.isDirectory("pub/.."));
 }
 
 TEST_CASE("A directory jail that cannot be opened names the directory and the reason", "[sdk][jail]") {

@@ -1,4 +1,4 @@
-// The web plugin's request-target decoding: the first half of the jail (the second is DocumentRoot's openat2).
+// The web plugin's request-target decoding: the first half of the jail (the second is cppd::DirectoryJail).
 #include "request_path.hpp"
 
 #include <catch2/catch.hpp>

@@ -16,6 +16,7 @@
 #include <cppd/error.hpp>
 
 #include "unit/support/runner_test_support.hpp"
+#include "unit/support/skip.hpp"
 
 using cppd::LogEvent;
 using cppd::LogLevel;
@@ -286,10 +287,7 @@ TEST_CASE("A read-only directory skips rotation, reports it once and keeps writi
 }
 
 TEST_CASE("A log created by root for another user is owned by that user", "[runner]") {
-  if (::geteuid() != 0) {
-    SUCCEED("needs root (CI runs as root)");
-    return;
-  }
+  if (::geteuid() != 0) return cppd::test::skipTest("needs root (CI runs as root)");
   TempDir dir;
   auto o = options(dir / "cppd.log", 0);
   o.owner = 65534;

@@ -7,15 +7,16 @@
 
 #include <catch2/catch.hpp>
 
+#include <cppd/posix/unique_fd.hpp>
+
 #include "unit/support/runner_test_support.hpp"
 #include "posix/text_file.hpp"
-#include "posix/unique_fd.hpp"
 
 using cppd::Error;
 using cppd::ErrorKind;
 using cppd::exitCodeFor;
 using cppd::runner::readTextFile;
-using cppd::runner::UniqueFd;
+using cppd::posix::UniqueFd;
 using cppd::test::spit;
 using cppd::test::TempDir;
 
