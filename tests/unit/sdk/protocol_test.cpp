@@ -9,11 +9,11 @@
 
 #include <cppd/factory.hpp>
 #include <cppd/log.hpp>
+#include <cppd/testing/string_transport.hpp>
 
-#include "unit/support/fake_transport.hpp"
 #include "unit/support/loopback.hpp"
 
-using cppd::test::FakeTransport;
+using cppd::testing::StringTransport;
 
 namespace {
 
@@ -51,28 +51,28 @@ class NestedFactory final : public cppd::Factory {
 
 TEST_CASE("makeConnection attaches the transport and calls connectionMade", "[net]") {
   LineLengths protocol;
-  FakeTransport transport;
+  StringTransport transport;
   CHECK_FALSE(protocol.connected());
-  protocol.makeConnection(transport);
+  transport.connect(protocol);
   CHECK(protocol.connected());
   CHECK(&protocol.transport() == &transport);
-  CHECK(transport.value == "hello\n");
+  CHECK(transport.value() == "hello\n");
 }
 
 TEST_CASE("A protocol gives the same answers for input fed whole and one byte at a time", "[net]") {
   const std::string input = "one\nthree\n\nsixteen characters\npartial";
   LineLengths whole;
-  FakeTransport wholeTransport;
-  whole.makeConnection(wholeTransport);
-  whole.dataReceived(input);
+  StringTransport wholeTransport;
+  wholeTransport.connect(whole);
+  wholeTransport.receive(input);
 
   LineLengths bytewise;
-  FakeTransport bytewiseTransport;
-  bytewise.makeConnection(bytewiseTransport);
-  for (char c : input) bytewise.dataReceived(std::string_view(&c, 1));
+  StringTransport bytewiseTransport;
+  bytewiseTransport.connect(bytewise);
+  bytewiseTransport.receive(input, 1);
 
-  CHECK(wholeTransport.value == "hello\n3\n5\n0\n18\n");
-  CHECK(bytewiseTransport.value == wholeTransport.value);
+  CHECK(wholeTransport.value() == "hello\n3\n5\n0\n18\n");
+  CHECK(bytewiseTransport.value() == wholeTransport.value());
 }
 
 TEST_CASE("transport() throws when the protocol is not connected", "[net]") {
@@ -83,11 +83,11 @@ TEST_CASE("transport() throws when the protocol is not connected", "[net]") {
 
 TEST_CASE("The default event methods do nothing", "[net]") {
   inner::NestedProtocol protocol;
-  FakeTransport transport;
-  protocol.makeConnection(transport);
-  protocol.dataReceived("ignored");
-  protocol.connectionLost(cppd::DisconnectReason{});
-  CHECK(transport.value.empty());
+  StringTransport transport;
+  transport.connect(protocol);
+  transport.receive("ignored");
+  transport.disconnect();
+  CHECK(transport.value().empty());
 }
 
 TEST_CASE("logPrefix is the class name without namespaces", "[net]") {
