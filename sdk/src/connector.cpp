@@ -15,7 +15,7 @@
 #include <cppd/error.hpp>
 #include <cppd/log.hpp>
 
-#include "detail/port_state.hpp"
+#include "detail/connection_set.hpp"
 #include "detail/reactor_impl.hpp"
 #include "detail/stream_connection.hpp"
 
@@ -112,17 +112,17 @@ void TcpConnector::connected() {
   // register it again.
   close();
   factory->doStop();
-  auto port = std::make_shared<PortState>(reactor, factory, destination.toString(), destination);
   std::shared_ptr<Protocol> protocol;
   {
-    LogContext context(port->factoryPrefix());
+    LogContext context(factory->logPrefix());
     runGuarded("buildProtocol", [&] { protocol = factory->buildProtocol(destination); });
   }
   if (!protocol) {
     ::close(fd);
     return;
   }
-  StreamConnection::start(std::move(port), fd, destination, std::move(protocol));
+  StreamConnection::start(std::make_shared<ConnectionSet>(reactor, "", destination), fd, destination,
+                          std::move(protocol));
 }
 
 void TcpConnector::fail(int status, const char* why) noexcept {

@@ -40,6 +40,9 @@ class LoopHandle {
   virtual ~LoopHandle();
   /// Runs in close(), before uv_close: drop callbacks and back-pointers that must not be used any more.
   virtual void onClose() noexcept {}
+  /// Runs in libuv's close callback, just before the object is deleted: the handle is closed, the object still
+  /// whole (a connection tells its protocol connectionLost here, not from a destructor).
+  virtual void afterClose() noexcept {}
 
  private:
   friend struct cppd::Reactor::Impl;

@@ -14,7 +14,7 @@
 
 #include <cppd/log.hpp>
 
-#include "detail/port_state.hpp"
+#include "detail/connection_set.hpp"
 #include "detail/protocol_access.hpp"
 #include "detail/socket_address.hpp"
 #include "detail/writable_watch.hpp"
@@ -40,29 +40,27 @@ struct StreamConnection::WriteRequest {
   std::shared_ptr<const std::string> shared;
 };
 
-StreamConnection::StreamConnection(std::shared_ptr<PortState> port, Address peer, std::shared_ptr<Protocol> protocol)
-    : LoopHandle(port->reactor().impl()), port_(std::move(port)), peer_(std::move(peer)), protocol_(std::move(protocol)) {
-  const std::string& host = peer_.isTcp() ? peer_.host() : port_->unixLabel();
-  context_ = fmt::format("{}{},{},{}", port_->contextPrefix(), protocol_->logPrefix(), port_->nextSession(), host);
+StreamConnection::StreamConnection(std::shared_ptr<ConnectionSet> connections, Address peer,
+                                   std::shared_ptr<Protocol> protocol)
+    : LoopHandle(connections->reactor().impl()),
+      set_(std::move(connections)),
+      peer_(std::move(peer)),
+      protocol_(std::move(protocol)) {
+  const std::string& host = peer_.isTcp() ? peer_.host() : set_->unixLabel();
+  context_ = fmt::format("{}{},{},{}", set_->contextPrefix(), protocol_->logPrefix(), set_->nextSession(), host);
   if (peer_.isTcp()) {
-    uv_tcp_init(uvLoop(port_->reactor()), &handle_.tcp);  // cannot fail: no socket is created here
+    uv_tcp_init(uvLoop(set_->reactor()), &handle_.tcp);  // cannot fail: no socket is created here
   } else {
-    uv_pipe_init(uvLoop(port_->reactor()), &handle_.pipe, 0);
+    uv_pipe_init(uvLoop(set_->reactor()), &handle_.pipe, 0);
   }
   handle_.tcp.data = static_cast<LoopHandle*>(this);
-  port_->add(*this);
+  set_->add(*this);
 }
 
-StreamConnection::~StreamConnection() {
-  if (made_) {
-    guarded("connectionLost", [this] { protocol_->connectionLost(*reason_); });
-    ProtocolAccess::detach(*protocol_);
-  }
-  port_->remove(*this);
-}
 
-void StreamConnection::start(std::shared_ptr<PortState> port, int fd, Address peer, std::shared_ptr<Protocol> protocol) {
-  auto* self = new StreamConnection(std::move(port), std::move(peer), std::move(protocol));
+void StreamConnection::start(std::shared_ptr<ConnectionSet> connections, int fd, Address peer,
+                             std::shared_ptr<Protocol> protocol) {
+  auto* self = new StreamConnection(std::move(connections), std::move(peer), std::move(protocol));
   self->fd_ = fd;
   self->begin();
 }
@@ -332,7 +330,7 @@ bool StreamConnection::sendFromFile(Deferred& item) {
 
 void StreamConnection::waitWritable() {
   if (watch_ == nullptr) {
-    watch_ = WritableWatch::create(port_->reactor(), fd_, [this] { onWritable(); });
+    watch_ = WritableWatch::create(set_->reactor(), fd_, [this] { onWritable(); });
     if (watch_ == nullptr) {
       closeWithStatus("watch socket for sendfile", -errno);
       return;
@@ -421,7 +419,7 @@ void StreamConnection::abortConnection() {
 Address StreamConnection::getPeer() const { return peer_; }
 
 Address StreamConnection::getHost() const {
-  return fd_ >= 0 ? localAddress(fd_) : port_->bound();
+  return fd_ >= 0 ? localAddress(fd_) : set_->local();
 }
 
 std::size_t StreamConnection::bufferedBytes() const {
@@ -462,6 +460,17 @@ void StreamConnection::onClose() noexcept {
   }
   if (!reason_) runGuarded("close", [this] { reason_ = DisconnectReason{false, "The event loop closed the connection."}; });
   if (!reason_) reason_.emplace();  // out of memory: a default reason, never a missing one
+}
+
+// The handle is closed: the protocol learns why, exactly once, then goes (before the connection leaves its set,
+// whose emptying may complete a service's stop: by then no protocol of that service is left).
+void StreamConnection::afterClose() noexcept {
+  if (made_) {
+    guarded("connectionLost", [this] { protocol_->connectionLost(*reason_); });
+    ProtocolAccess::detach(*protocol_);
+  }
+  protocol_.reset();
+  set_->remove(*this);
 }
 
 }  // namespace cppd::detail
