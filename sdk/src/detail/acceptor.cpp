@@ -47,7 +47,7 @@ Acceptor* Acceptor::start(ListenSocket socket, std::shared_ptr<PortState> state)
 }
 
 Acceptor::Acceptor(ListenSocket socket, std::shared_ptr<PortState> state)
-    : LoopHandle(state->reactor().impl()), socket_(std::move(socket)), state_(std::move(state)), backoff_(kFirstBackoff) {}
+    : LoopHandle(state->reactor()), socket_(std::move(socket)), state_(std::move(state)), backoff_(kFirstBackoff) {}
 
 Acceptor::~Acceptor() = default;
 

@@ -5,6 +5,7 @@
 #include <cppd/log.hpp>
 
 #include "detail/acceptor.hpp"
+#include "detail/factory_access.hpp"
 #include "detail/reactor_impl.hpp"
 
 namespace cppd::detail {
@@ -29,13 +30,13 @@ void PortState::listenerClosed() noexcept {
 }
 
 void PortState::startFactory() {
-  factory_->doStart();
+  FactoryAccess::doStart(*factory_);
   factoryStarted_ = true;
 }
 
 void PortState::stopFactory() noexcept {
   if (!std::exchange(factoryStarted_, false)) return;
-  factory_->doStop();
+  FactoryAccess::doStop(*factory_);
 }
 
 void PortState::closeListener() noexcept {

@@ -38,7 +38,7 @@ struct StreamConnection::WriteRequest {
 
 StreamConnection::StreamConnection(std::shared_ptr<ConnectionSet> connections, Address peer,
                                    std::shared_ptr<Protocol> protocol)
-    : LoopHandle(connections->reactor().impl()),
+    : LoopHandle(connections->reactor()),
       set_(std::move(connections)),
       peer_(std::move(peer)),
       protocol_(std::move(protocol)) {

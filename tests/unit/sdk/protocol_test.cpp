@@ -11,6 +11,7 @@
 #include <cppd/log.hpp>
 #include <cppd/testing/string_transport.hpp>
 
+#include "detail/factory_access.hpp"
 #include "unit/support/loopback.hpp"
 
 using cppd::testing::StringTransport;
@@ -105,15 +106,15 @@ TEST_CASE("A clean DisconnectReason reads like Twisted's ConnectionDone", "[net]
 TEST_CASE("A factory starts with its first port and stops after its last, logging both", "[net]") {
   loopback::CapturedLog log;
   inner::NestedFactory factory;
-  factory.doStart();
-  factory.doStart();
+  cppd::detail::FactoryAccess::doStart(factory);
+  cppd::detail::FactoryAccess::doStart(factory);
   CHECK(factory.starts == 1);
   CHECK(factory.numPorts() == 2);
-  factory.doStop();
+  cppd::detail::FactoryAccess::doStop(factory);
   CHECK(factory.stops == 0);
-  factory.doStop();
+  cppd::detail::FactoryAccess::doStop(factory);
   CHECK(factory.stops == 1);
-  factory.doStop();  // one too many: ignored
+  cppd::detail::FactoryAccess::doStop(factory);  // one too many: ignored
   CHECK(factory.stops == 1);
   CHECK(log->contains("NestedFactory", "Starting factory NestedFactory"));
   CHECK(log->contains("NestedFactory", "Stopping factory NestedFactory"));
