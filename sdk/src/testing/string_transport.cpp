@@ -56,6 +56,7 @@ void StringTransport::unstallPeer() {
 
 void StringTransport::write(std::string_view data) {
   value_ += data;
+  if (disconnecting_ || writeClosed_ || aborted_) writtenAfterClose_ += data.size();
   if (stalled_) unread_ += data.size();
 }
 

@@ -92,6 +92,9 @@ TEST_CASE("StringTransport reports the addresses it was given and records half-c
   protocol.transport().abortConnection();
   CHECK(transport.aborted());
   CHECK_FALSE(transport.reading());
+  CHECK(transport.writtenAfterClose() == 0);
+  protocol.transport().write("late");
+  CHECK(transport.writtenAfterClose() == 4);
 }
 
 TEST_CASE("StringTransport models a stalled peer: writes beyond the window stay buffered until it reads",

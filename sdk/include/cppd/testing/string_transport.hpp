@@ -28,8 +28,9 @@ namespace cppd::testing {
 ///
 /// Nothing is ever sent anywhere: write*() append to value(), sendFile() reads the range from the file and
 /// appends it, loseConnection()/loseWriteConnection()/abortConnection() only record the request (the test decides
-/// when the connection really ends, with disconnect()). After any of them connected() is false and later writes
-/// are still recorded, so a test can assert that a protocol writes nothing after closing.
+/// when the connection really ends, with disconnect()). After any of them connected() is false; later writes are
+/// still recorded and counted in writtenAfterClose(), so a test can assert that a protocol writes nothing after
+/// closing (a real connection would drop those bytes).
 ///
 /// A slow peer: stallPeer(window) makes everything written beyond window bytes count in bufferedBytes(), and
 /// whenDrained() callbacks wait until peerReads(). Until then (the default) the peer reads at once:
@@ -70,6 +71,9 @@ class CPPD_API StringTransport final : public ITransport {
   bool writeClosed() const noexcept { return writeClosed_; }
   /// abortConnection() was called.
   bool aborted() const noexcept { return aborted_; }
+  /// Bytes written after loseConnection(), loseWriteConnection() or abortConnection(): a real connection drops
+  /// them, so a protocol that writes them has lost track of its state.
+  std::size_t writtenAfterClose() const noexcept { return writtenAfterClose_; }
   /// The connection still delivers input: not disconnected and neither loseConnection() nor abortConnection()
   /// was called (a half-closed connection still reads).
   bool reading() const noexcept { return protocol_ != nullptr && !disconnecting_ && !aborted_; }
@@ -109,6 +113,7 @@ class CPPD_API StringTransport final : public ITransport {
   bool disconnecting_ = false;
   bool writeClosed_ = false;
   bool aborted_ = false;
+  std::size_t writtenAfterClose_ = 0;
   bool stalled_ = false;
   std::size_t window_ = 0;
   std::size_t unread_ = 0;  // written since the peer last read, while stalled
