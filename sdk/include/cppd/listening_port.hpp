@@ -58,10 +58,10 @@ class CPPD_API ListeningPort {
 };
 
 /// Binds and listens on endpoint for factory (Twisted's reactor.listenTCP / endpoint.listen), calling
-/// factory.doStart(), and logs "<Factory> starting on <port>" as twistd does. Like the runner, it ignores SIGPIPE
-/// unless the program handles it, so that a peer that hangs up cannot kill a program embedding the SDK. Throws cppd::Error naming the
+/// factory.doStart(), and logs "<Factory> starting on <port>" as twistd does. Throws cppd::Error naming the
 /// endpoint and the errno text ("listen tcp:50000:interface=127.0.0.1: address already in use (EADDRINUSE)"),
-/// or what doStart() threw; nothing is left open when it throws. Loop thread only.
+/// or what doStart() threw; nothing is left open when it throws. Like the runner, it ignores SIGPIPE unless the
+/// program handles it, so that a peer that hangs up cannot kill a program that embeds the SDK. Loop thread only.
 CPPD_API ListeningPort listen(const Endpoint& endpoint, std::shared_ptr<Factory> factory,
                               Reactor& reactor = globalReactor());
 

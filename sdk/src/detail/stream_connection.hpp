@@ -39,7 +39,8 @@ class WritableWatch;
 class StreamConnection final : public LoopHandle, public ITransport {
  public:
   /// Takes over fd (closing it on failure) and runs the protocol's connectionMade.
-  static void start(std::shared_ptr<ConnectionSet> connections, int fd, Address peer, std::shared_ptr<Protocol> protocol);
+  static void start(std::shared_ptr<ConnectionSet> connections, int fd, Address peer,
+                    std::shared_ptr<Protocol> protocol);
 
   void write(std::string_view data) override;
   void writeShared(std::shared_ptr<const std::string> data) override;
