@@ -72,10 +72,10 @@ void enterEnvironment(const ServerOptions& o, IProcessPrimitives& os) {
   if (os.chdir(o.rundir.c_str()) != 0) throw systemError("chdir", o.rundir, errno);
 }
 
-PrivilegeTarget privilegeTarget(const ServerOptions& o, const Application& app) {
+PrivilegeTarget privilegeTarget(const ServerOptions& o) {
   PrivilegeTarget target;
-  target.uid = o.uid ? o.uid : app.uid();
-  target.gid = o.gid ? o.gid : app.gid();
+  target.uid = o.uid;
+  target.gid = o.gid;
   if (target.uid) {
     const ResolvedUser user = resolveUser(std::to_string(*target.uid));
     target.userName = user.name;
@@ -120,7 +120,7 @@ class Run {
 
   // Everything up to "tell the launcher it worked". Returns false in a fake launcher (tests only).
   bool start(const std::string& pluginInfo, const std::vector<std::string>& fileServers) {
-    const PrivilegeTarget target = privilegeTarget(o_, *app_);  // before chroot: the databases are outside
+    const PrivilegeTarget target = privilegeTarget(o_);  // before chroot: the databases are outside
     refuseRootFileServers(o_, target, fileServers, os_);  // before the pidfile: nothing to undo
     ignoreLogSignalsUntilHandled();  // before the pidfile exists, so nobody can signal too early
     ignoreBrokenPipes();

@@ -4,8 +4,7 @@
 
 namespace cppd {
 
-Application::Application(std::string name, std::optional<std::uint32_t> uid, std::optional<std::uint32_t> gid)
-    : MultiService(std::move(name)), uid_(uid), gid_(gid) {}
+Application::Application(std::string name) : MultiService(std::move(name)) {}
 
 Application::~Application() = default;
 

@@ -15,7 +15,8 @@
 #include <cppd/error.hpp>
 #include <cppd/log.hpp>
 
-#include "detail/port_state.hpp"
+#include "detail/connection_set.hpp"
+#include "detail/factory_access.hpp"
 #include "detail/reactor_impl.hpp"
 #include "detail/stream_connection.hpp"
 
@@ -31,13 +32,18 @@ struct Connector::State {
 
 namespace detail {
 
+/// The SDK's side door into Connector: making one for an attempt's shared state.
+struct ConnectorAccess {
+  static Connector make(std::shared_ptr<Connector::State> state) noexcept { return Connector(std::move(state)); }
+};
+
 /// One connection attempt: polls a non-blocking socket for writability, then hands the descriptor to a
 /// StreamConnection (reusing the server side's transport) or reports the failure. Owned by the loop: close()
 /// ends it and the close callback frees it.
 class TcpConnector final : public LoopHandle {
  public:
   TcpConnector(Reactor& reactor, std::shared_ptr<Connector::State> state, std::shared_ptr<ClientFactory> factory)
-      : LoopHandle(reactor.impl()), reactor_(reactor), state_(std::move(state)), factory_(std::move(factory)) {}
+      : LoopHandle(reactor), reactor_(reactor), state_(std::move(state)), factory_(std::move(factory)) {}
 
   ~TcpConnector() override = default;
 
@@ -72,7 +78,7 @@ void reportFailure(Reactor& reactor, std::shared_ptr<ClientFactory> factory, Add
         runGuarded("clientConnectionFailed",
                    [&] { factory->clientConnectionFailed(destination, DisconnectReason{false, message}); });
       }
-      factory->doStop();
+      FactoryAccess::doStop(*factory);
     });
   });
 }
@@ -111,18 +117,18 @@ void TcpConnector::connected() {
   // Closing the poll handle first takes the descriptor out of the loop's epoll set, so the connection can
   // register it again.
   close();
-  factory->doStop();
-  auto port = std::make_shared<PortState>(reactor, factory, destination.toString(), destination);
+  FactoryAccess::doStop(*factory);
   std::shared_ptr<Protocol> protocol;
   {
-    LogContext context(port->factoryPrefix());
+    LogContext context(factory->logPrefix());
     runGuarded("buildProtocol", [&] { protocol = factory->buildProtocol(destination); });
   }
   if (!protocol) {
     ::close(fd);
     return;
   }
-  StreamConnection::start(std::move(port), fd, destination, std::move(protocol));
+  StreamConnection::start(std::make_shared<ConnectionSet>(reactor, "", destination), fd, destination,
+                          std::move(protocol));
 }
 
 void TcpConnector::fail(int status, const char* why) noexcept {
@@ -182,7 +188,7 @@ Connector connectTCP(const std::string& host, std::uint16_t port, std::shared_pt
   } else {
     throw UsageError(fmt::format("connectTCP: '{}' is not a numeric IPv4 or IPv6 address", host));
   }
-  factory->doStart();
+  detail::FactoryAccess::doStart(*factory);
   const int fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int status = fd < 0 ? -errno : 0;
   if (status == 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0 && errno != EINPROGRESS) {
@@ -197,10 +203,10 @@ Connector connectTCP(const std::string& host, std::uint16_t port, std::shared_pt
     if (fd >= 0) ::close(fd);
     detail::reportFailure(reactor, std::move(factory), state->destination,
                           detail::failureMessage("connect", state->destination, status));
-    return Connector(std::move(state));
+    return detail::ConnectorAccess::make(std::move(state));
   }
   attempt.release()->begin(fd, timeout);  // the loop owns it from here: its close callback frees it
-  return Connector(std::move(state));
+  return detail::ConnectorAccess::make(std::move(state));
 }
 
 }  // namespace cppd

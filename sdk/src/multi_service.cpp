@@ -8,6 +8,8 @@
 
 #include <cppd/log.hpp>
 
+#include "detail/service_access.hpp"
+
 namespace cppd {
 namespace {
 
@@ -21,7 +23,7 @@ MultiService::MultiService() = default;
 MultiService::MultiService(std::string name) : Service(std::move(name)) {}
 MultiService::~MultiService() {
   // Children outlive the parent pointer they hold only if someone else owns them: clear the link.
-  for (auto& child : children_) child->setParentLink(nullptr);
+  for (auto& child : children_) detail::ServiceAccess::setParentLink(*child, nullptr);
 }
 
 std::shared_ptr<IService> MultiService::getServiceNamed(const std::string& name) const {
@@ -47,7 +49,7 @@ void MultiService::addService(std::shared_ptr<IService> service) {
     throw std::logic_error(fmt::format("addService: {} is already a child of {}", describe(*service), describe(*this)));
   }
   if (service->parent() != nullptr) service->disownServiceParent();
-  service->setParentLink(this);
+  detail::ServiceAccess::setParentLink(*service, this);
   children_.push_back(service);
   if (!running()) return;
   // A collection that is already running starts a new child at once, as Twisted does.
@@ -56,7 +58,7 @@ void MultiService::addService(std::shared_ptr<IService> service) {
     service->startService();
   } catch (...) {
     children_.pop_back();
-    service->setParentLink(nullptr);
+    detail::ServiceAccess::setParentLink(*service, nullptr);
     throw;
   }
 }
@@ -69,7 +71,7 @@ Completion MultiService::removeService(IService& service) {
   }
   auto child = *it;  // keeps the child alive while it stops
   children_.erase(it);
-  child->setParentLink(nullptr);
+  detail::ServiceAccess::setParentLink(*child, nullptr);
   if (running() && child->running()) return child->stopService();
   return Completion::done();
 }

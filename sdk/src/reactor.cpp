@@ -47,7 +47,11 @@ void LoopHandle::close() noexcept {
   uv_close(uvHandle(), &LoopHandle::onClosed);
 }
 
-void LoopHandle::onClosed(uv_handle_t* handle) noexcept { delete static_cast<LoopHandle*>(handle->data); }
+void LoopHandle::onClosed(uv_handle_t* handle) noexcept {
+  auto* self = static_cast<LoopHandle*>(handle->data);
+  self->afterClose();
+  delete self;
+}
 
 void logCallbackFailure(std::string_view what, const char* reason) noexcept {
   try {

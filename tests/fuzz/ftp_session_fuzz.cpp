@@ -31,7 +31,7 @@
 
 #include <cppd/log.hpp>
 #include <cppd/reactor.hpp>
-#include <cppd/transport.hpp>
+#include <cppd/testing/string_transport.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -59,55 +59,17 @@ constexpr std::time_t kInsideTime = 978307200;  // 2001-01-01T00:00:00Z
 constexpr const char* kSecretMdtm = "19991231235959";
 constexpr const char* kOwnerColumns = " ftp      ftp      ";
 
-// Records the output. A slow transport (window > 0) counts what the client has not read yet: beyond window
-// bytes it reports them as buffered and keeps whenDrained callbacks until the client reads (drain()).
-class FakeTransport final : public cppd::ITransport {
- public:
-  void write(std::string_view data) override {
-    output += data;
-    unread += data.size();
-  }
-  void writeShared(std::shared_ptr<const std::string> data) override { write(*data); }
-  void writeSequence(const std::vector<std::string_view>& pieces) override {
-    for (auto piece : pieces) write(piece);
-  }
-  void loseConnection() override { open = false; }
-  void abortConnection() override { open = false; }
-  cppd::Address getPeer() const override { return cppd::Address::ipv4("192.0.2.1", 40000); }
-  cppd::Address getHost() const override { return cppd::Address::ipv4("127.0.0.1", 2121); }
-  std::size_t bufferedBytes() const override { return window != 0 && unread > window ? unread - window : 0; }
-  void whenDrained(std::function<void()> callback) override {
-    if (bufferedBytes() == 0) return callback();
-    waiting.push_back(std::move(callback));
-  }
-  bool connected() const override { return open; }
-
-  // The client reads everything sent so far.
-  void drain() {
-    unread = 0;
-    auto callbacks = std::exchange(waiting, {});
-    for (auto& callback : callbacks) callback();
-  }
-  // The connection ends: pending callbacks are dropped, as the SDK's connections do.
-  void lost() { waiting.clear(); }
-
-  std::string output;
-  bool open = true;
-  std::size_t window = 0;
-  std::size_t unread = 0;
-  std::vector<std::function<void()>> waiting;
-};
-
 // Runs the loop until the session is idle (draining a slow transport when the session waits for the client, if
 // read), within a bounded number of passes.
-void settle(cppd::Reactor& reactor, ftp::FtpSession& session, FakeTransport& transport, bool read) {
+void settle(cppd::Reactor& reactor, ftp::FtpSession& session, cppd::testing::StringTransport& transport,
+            bool read) {
   for (int pass = 0; pass < 100000; ++pass) {
-    if (read && !transport.waiting.empty()) {
-      transport.drain();
+    if (read && transport.drainWaiters() != 0) {
+      transport.peerReads();
       continue;
     }
     if (session.idle() || !transport.connected()) return;
-    if (!transport.waiting.empty() && !read) return;  // the client does not read: the session must wait
+    if (transport.drainWaiters() != 0 && !read) return;  // the client does not read: the session must wait
     // One loop iteration: due timers, then a poll without waiting (posted calls, finished thread-pool work).
     reactor.callLater(std::chrono::milliseconds(0), [&reactor] { reactor.stop(); });
     reactor.run();
@@ -327,8 +289,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                    : "";
   input.append(reinterpret_cast<const char*>(data + 2), size - 2);
 
-  FakeTransport transport;
-  transport.window = (data[0] & 8) ? 256 : 0;
+  cppd::testing::StringTransport transport(cppd::Address::ipv4("192.0.2.1", 40000),
+                                           cppd::Address::ipv4("127.0.0.1", 2121));
+  if (data[0] & 8) transport.stallPeer(256);  // a client that reads 256 bytes at a time
   const bool readsAtTheEnd = (data[0] & 16) == 0;
   bool stalled = false;  // the session ended while waiting for the client to read
   int ended = 0;
@@ -336,16 +299,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     cppd::Reactor reactor;
     {
       auto session = std::make_shared<ftp::FtpSession>(config, reactor, [&ended] { ++ended; });
-      session->makeConnection(transport);
+      transport.connect(*session);
       const std::size_t step = chunk == 0 ? input.size() : chunk;
       for (std::size_t at = 0; at < input.size() && transport.connected(); at += step) {
-        session->dataReceived(std::string_view(input).substr(at, step));
+        transport.receive(std::string_view(input).substr(at, step));
         const bool last = at + step >= input.size();
         settle(reactor, *session, transport, !last || readsAtTheEnd);
       }
-      stalled = !transport.waiting.empty();
-      transport.lost();
-      session->connectionLost(cppd::DisconnectReason{});
+      stalled = transport.drainWaiters() != 0;
+      transport.disconnect();
       // Work still in flight (a password check) finishes; it must find the session closed and do nothing.
       reactor.run();
     }
@@ -356,11 +318,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const std::string changed = difference(w.around, snapshot(w.base, w.root));
   if (!changed.empty()) cppd::fuzz::fail("outside the FTP root: " + changed);
-  if (transport.output.find("\r\n230 User ") == std::string::npos) {
+  if (transport.value().find("\r\n230 User ") == std::string::npos) {
     const std::string inside = difference(w.inside, snapshot(w.root));
     if (!inside.empty()) cppd::fuzz::fail("without a password login, the root changed: " + inside);
   }
-  checkReplies(transport.output, stalled);
-  checkNothingDisclosed(transport.output);
+  checkReplies(transport.value(), stalled);
+  checkNothingDisclosed(transport.value());
   return 0;
 }

@@ -27,7 +27,7 @@
 
 #include <cppd/log.hpp>
 #include <cppd/reactor.hpp>
-#include <cppd/transport.hpp>
+#include <cppd/testing/string_transport.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -53,51 +53,16 @@ namespace fs = std::filesystem;
 constexpr std::string_view kSecret = "cppd fuzz secret: outside the document root";
 constexpr std::time_t kFileTime = 978307200;  // 2001-01-01T00:00:00Z
 
-class FakeTransport final : public cppd::ITransport {
- public:
-  explicit FakeTransport(bool backpressure) : backpressure_(backpressure) {}
+// The peer read everything: callbacks waiting for that run (and may write and wait again).
+void drain(cppd::testing::StringTransport& transport) {
+  do {
+    transport.peerReads();
+  } while (transport.drainWaiters() != 0);
+}
 
-  void write(std::string_view data) override { take(data); }
-  void writeShared(std::shared_ptr<const std::string> data) override { take(*data); }
-  void writeSequence(const std::vector<std::string_view>& pieces) override {
-    for (auto piece : pieces) take(piece);
-  }
-  void loseConnection() override { open_ = false; }
-  void abortConnection() override { open_ = false; }
-  cppd::Address getPeer() const override { return cppd::Address::ipv4("192.0.2.1", 40000); }
-  cppd::Address getHost() const override { return cppd::Address::ipv4("127.0.0.1", 8080); }
-  std::size_t bufferedBytes() const override { return buffered_; }
-  void whenDrained(std::function<void()> callback) override {
-    if (buffered_ == 0) return callback();
-    drained_.push_back(std::move(callback));
-  }
-  bool connected() const override { return open_; }
-
-  // The peer read everything: callbacks waiting for that run (and may write and wait again).
-  void drain() {
-    while (!drained_.empty()) {
-      buffered_ = 0;
-      auto callbacks = std::move(drained_);
-      drained_.clear();
-      for (auto& callback : callbacks) callback();
-    }
-    buffered_ = 0;
-  }
-
-  std::string output;
-
- private:
-  void take(std::string_view data) {
-    cppd::fuzz::check(open_, "HttpProtocol wrote after closing the connection");
-    output += data;
-    if (backpressure_) buffered_ += data.size();
-  }
-
-  bool backpressure_;
-  bool open_ = true;
-  std::size_t buffered_ = 0;
-  std::vector<std::function<void()>> drained_;
-};
+void checkNothingWrittenAfterClose(const cppd::testing::StringTransport& transport) {
+  cppd::fuzz::check(transport.writtenAfterClose() == 0, "HttpProtocol wrote after closing the connection");
+}
 
 void writeFile(const std::string& path, std::string_view content) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -171,19 +136,27 @@ struct Run {
 
 Run exchange(const web::WebConfig& config, bool backpressure, std::string_view input, std::size_t chunk) {
   auto factory = std::make_shared<web::HttpFactory>(config, world().reactor);
-  FakeTransport transport(backpressure);
+  cppd::testing::StringTransport transport(cppd::Address::ipv4("192.0.2.1", 40000),
+                                           cppd::Address::ipv4("127.0.0.1", 8080));
+  if (backpressure) transport.stallPeer();  // everything written waits until the peer reads
+  bool open = true;
   {
     auto protocol = std::make_shared<web::HttpProtocol>(factory);
-    protocol->makeConnection(transport);
+    transport.connect(*protocol);
+    checkNothingWrittenAfterClose(transport);
     if (chunk == 0) chunk = input.size();
     for (std::size_t at = 0; at < input.size() && transport.connected(); at += chunk) {
-      protocol->dataReceived(input.substr(at, chunk));
-      transport.drain();
+      transport.receive(input.substr(at, chunk));
+      checkNothingWrittenAfterClose(transport);
+      drain(transport);
+      checkNothingWrittenAfterClose(transport);
     }
-    protocol->connectionLost(cppd::DisconnectReason{});
+    open = transport.connected();
+    transport.disconnect();
+    checkNothingWrittenAfterClose(transport);
   }
   cppd::fuzz::check(factory->liveConnections() == 0, "a closed connection is still counted by the factory");
-  return {std::move(transport.output), transport.connected()};
+  return {transport.value(), open};
 }
 
 std::string withoutDates(std::string text) {

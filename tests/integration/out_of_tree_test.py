@@ -24,6 +24,7 @@ class OutOfTreePluginTests(TempDirTestCase):
         self.run_step(CMAKE, "--install", BUILD_DIR, "--prefix", prefix)
         for wanted in ("bin/cppd", "lib/cmake/cppd/cppdConfig.cmake", "lib/cmake/cppd/cppdConfigVersion.cmake",
                        "lib/cmake/cppd/CppdPlugin.cmake", "include/cppd/plugin.hpp", "include/cppd/version.hpp",
+                       "include/cppd/testing/string_transport.hpp",
                        "lib/cppd/plugins/fastpoetry.so"):
             self.assertTrue(os.path.exists(os.path.join(prefix, wanted)), wanted)
 
@@ -34,6 +35,8 @@ class OutOfTreePluginTests(TempDirTestCase):
         self.run_step(*configure)
         self.run_step(CMAKE, "--build", build)
         self.assertTrue(os.path.exists(os.path.join(build, "greeter.so")))
+        # A protocol test built against the installed SDK with its test double (cppd/testing/string_transport.hpp).
+        self.assertIn("greeting protocol: ok", self.run_step(os.path.join(build, "greeting_protocol_test")).stdout)
 
         cppd = os.path.join(prefix, "bin", "cppd")
         env = dict(os.environ, CPPD_PLUGIN_PATH=build, CPPD_PLUGIN_CACHE="")

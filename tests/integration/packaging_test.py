@@ -102,6 +102,7 @@ class DebianPackageTest(TempDirTestCase):
             self.assertIn(library, depends)
         contents = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True, check=True).stdout
         for wanted in ("./usr/bin/cppd", "/cppd/plugins/fastpoetry.so", "./usr/include/cppd/plugin.hpp",
+                       "./usr/include/cppd/testing/string_transport.hpp",
                        "/cmake/cppd/cppdConfig.cmake", "./usr/share/man/man1/cppd.1",
                        "./usr/share/bash-completion/completions/cppd", "./usr/lib/systemd/system/cppd@.service",
                        "./usr/share/cppd/poetry/ecstasy.txt"):

@@ -13,6 +13,10 @@
 
 namespace cppd {
 
+namespace detail {
+struct ConnectorAccess;
+}
+
 /// A factory for outgoing connections (Twisted's ClientFactory). buildProtocol() is called once the connection
 /// is up, with the destination address; the protocol then sees connectionMade/dataReceived/connectionLost as a
 /// server protocol does. Loop thread only.
@@ -46,10 +50,12 @@ class CPPD_API Connector {
   /// Where the attempt goes.
   Address getDestination() const;
 
-  struct State;
-  explicit Connector(std::shared_ptr<State> state) noexcept;
+  struct State;  // defined in the SDK's sources
 
  private:
+  friend struct detail::ConnectorAccess;
+  explicit Connector(std::shared_ptr<State> state) noexcept;
+
   std::shared_ptr<State> state_;
 };
 

@@ -9,6 +9,10 @@
 
 namespace cppd {
 
+namespace detail {
+struct FactoryAccess;
+}
+
 /// Builds a Protocol for each accepted connection (Twisted's ServerFactory).
 ///
 /// Thread affinity: loop thread only (startFactory may run on the runner's main thread before the loop runs).
@@ -35,11 +39,6 @@ class CPPD_API Factory {
   /// without namespaces.
   virtual std::string logPrefix() const;
 
-  /// Used by listening ports: counts them, logging "Starting factory X" and calling startFactory() on the
-  /// first; "Stopping factory X" and stopFactory() after the last. doStop() never throws.
-  void doStart();
-  void doStop() noexcept;
-
   /// How many ports currently use this factory.
   int numPorts() const noexcept { return numPorts_; }
 
@@ -51,6 +50,13 @@ class CPPD_API Factory {
   void setNoisy(bool noisy) noexcept { noisy_ = noisy; }
 
  private:
+  friend struct detail::FactoryAccess;
+  /// Called by the SDK's ports and connectors (through detail::FactoryAccess): counts them, logging "Starting
+  /// factory X" and calling startFactory() on the first; "Stopping factory X" and stopFactory() after the last.
+  /// doStop() never throws.
+  void doStart();
+  void doStop() noexcept;
+
   int numPorts_ = 0;
   bool noisy_ = true;
 };

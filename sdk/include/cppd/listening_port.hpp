@@ -11,6 +11,10 @@
 
 namespace cppd {
 
+namespace detail {
+struct ListeningPortAccess;
+}
+
 /// A port accepting connections for a factory, opened by cppd::listen() (Twisted's IListeningPort, as returned
 /// by reactor.listenTCP). It is not a service: protocols use it for listeners that come and go with a session,
 /// such as an FTP passive data port. A long-lived server port belongs in a StreamServerService instead.
@@ -45,17 +49,19 @@ class CPPD_API ListeningPort {
   /// Connections accepted through this port that have not closed yet.
   std::size_t connectionCount() const noexcept;
 
+ private:
+  friend struct detail::ListeningPortAccess;
   struct Impl;
   explicit ListeningPort(std::unique_ptr<Impl> impl) noexcept;
 
- private:
   std::unique_ptr<Impl> impl_;
 };
 
 /// Binds and listens on endpoint for factory (Twisted's reactor.listenTCP / endpoint.listen), calling
 /// factory.doStart(), and logs "<Factory> starting on <port>" as twistd does. Throws cppd::Error naming the
 /// endpoint and the errno text ("listen tcp:50000:interface=127.0.0.1: address already in use (EADDRINUSE)"),
-/// or what doStart() threw; nothing is left open when it throws. Loop thread only.
+/// or what doStart() threw; nothing is left open when it throws. Like the runner, it ignores SIGPIPE unless the
+/// program handles it, so that a peer that hangs up cannot kill a program that embeds the SDK. Loop thread only.
 CPPD_API ListeningPort listen(const Endpoint& endpoint, std::shared_ptr<Factory> factory,
                               Reactor& reactor = globalReactor());
 

@@ -10,6 +10,10 @@
 
 namespace cppd {
 
+namespace detail {
+struct ReactorAccess;
+}
+
 /// A handle to a call scheduled with Reactor::callLater. Copies refer to the same call. Cancelling a call that
 /// already ran or was cancelled does nothing. Loop thread only.
 class CPPD_API DelayedCall {
@@ -22,10 +26,12 @@ class CPPD_API DelayedCall {
   void cancel();
   bool active() const noexcept;
 
-  struct State;
-  explicit DelayedCall(std::shared_ptr<State> state);
+  struct State;  // defined in the SDK's sources
 
  private:
+  friend class Reactor;
+  explicit DelayedCall(std::shared_ptr<State> state);
+
   std::shared_ptr<State> state_;
 };
 
@@ -40,10 +46,12 @@ class CPPD_API SignalWatch {
 
   void stop();
 
-  struct State;
-  explicit SignalWatch(std::shared_ptr<State> state);
+  struct State;  // defined in the SDK's sources
 
  private:
+  friend class Reactor;
+  explicit SignalWatch(std::shared_ptr<State> state);
+
   std::shared_ptr<State> state_;
 };
 
@@ -121,10 +129,10 @@ class CPPD_API Reactor {
   /// throws cppd::Error if libuv cannot.
   void afterFork();
 
-  struct Impl;
-  Impl& impl() noexcept { return *impl_; }
+  struct Impl;  // the libuv side, defined in the SDK's sources
 
  private:
+  friend struct detail::ReactorAccess;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -10,6 +10,10 @@ namespace cppd {
 
 class IServiceCollection;
 
+namespace detail {
+struct ServiceAccess;
+}
+
 /// A service: something that starts and stops with the process (Twisted's IService).
 ///
 /// Services are owned through std::shared_ptr; a collection owns its children, a child keeps a plain
@@ -50,7 +54,10 @@ class CPPD_API IService : public std::enable_shared_from_this<IService> {
   /// example when connections in flight have drained). Must not throw.
   virtual Completion stopService() = 0;
 
-  /// Used by collections to record the parent link; not for general use.
+ private:
+  friend struct detail::ServiceAccess;
+  /// Records the parent link; called by collections (through detail::ServiceAccess) when they adopt or let go
+  /// of a child, never by anyone else. Service implements it; a direct implementation of IService overrides it.
   virtual void setParentLink(IServiceCollection* parent) = 0;
 };
 
@@ -74,9 +81,10 @@ class CPPD_API Service : public IService {
   void privilegedStartService() override;
   void startService() override;
   Completion stopService() override;
-  void setParentLink(IServiceCollection* parent) override;
 
  private:
+  void setParentLink(IServiceCollection* parent) override;
+
   std::string name_;
   bool running_ = false;
   IServiceCollection* parent_ = nullptr;

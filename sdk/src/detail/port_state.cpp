@@ -4,71 +4,72 @@
 
 #include <cppd/log.hpp>
 
+#include "detail/acceptor.hpp"
+#include "detail/factory_access.hpp"
 #include "detail/reactor_impl.hpp"
-#include "detail/stream_connection.hpp"
 
 namespace cppd::detail {
+namespace {
 
-PortState::PortState(Reactor& reactor, std::shared_ptr<Factory> factory, std::string description, Address bound)
-    : reactor_(reactor),
-      factory_(std::move(factory)),
-      factoryPrefix_(factory_->logPrefix()),
+std::string prefixFor(std::string_view serviceContext) {
+  return serviceContext.empty() ? std::string() : std::string(serviceContext) + ":";
+}
+
+}  // namespace
+
+PortState::PortState(Reactor& reactor, std::shared_ptr<Factory> factory, std::string description, Address bound,
+                     std::string_view serviceContext)
+    : factory_(std::move(factory)),
+      factoryPrefix_(prefixFor(serviceContext) + factory_->logPrefix()),
       description_(std::move(description)),
-      bound_(std::move(bound)) {}
-
-void PortState::tagWith(std::string_view serviceContext) {
-  contextPrefix_ = std::string(serviceContext) + ":";
-  factoryPrefix_ = contextPrefix_ + factory_->logPrefix();
-}
-
-void PortState::add(StreamConnection& connection) noexcept {
-  connection.next_ = first_;
-  if (first_ != nullptr) first_->prev_ = &connection;
-  first_ = &connection;
-  ++count_;
-}
-
-void PortState::remove(StreamConnection& connection) noexcept {
-  if (connection.prev_ != nullptr) {
-    connection.prev_->next_ = connection.next_;
-  } else {
-    first_ = connection.next_;
-  }
-  if (connection.next_ != nullptr) connection.next_->prev_ = connection.prev_;
-  connection.prev_ = connection.next_ = nullptr;
-  --count_;
-  maybeFinish();
-}
+      connections_(std::make_shared<ConnectionSet>(reactor, prefixFor(serviceContext), std::move(bound))) {}
 
 void PortState::listenerClosed() noexcept {
   listener = nullptr;
-  listening_ = false;
   maybeFinish();
 }
 
-Completion PortState::beginStop() noexcept {
-  if (stopping_) return stopped_;
-  stopping_ = true;
-  if (factory_->noisy()) runGuarded("log port closed", [this] {
-    if (bound_.isTcp()) {
-      log::info("(TCP Port {} Closed)", bound_.port());
+void PortState::startFactory() {
+  FactoryAccess::doStart(*factory_);
+  factoryStarted_ = true;
+}
+
+void PortState::stopFactory() noexcept {
+  if (!std::exchange(factoryStarted_, false)) return;
+  FactoryAccess::doStop(*factory_);
+}
+
+void PortState::closeListener() noexcept {
+  if (listener != nullptr) listener->close();
+  if (std::exchange(closedLogged_, true) || !factory_->noisy()) return;
+  runGuarded("log port closed", [this] {
+    if (bound().isTcp()) {
+      log::info("(TCP Port {} Closed)", bound().port());
     } else {
-      log::info("(UNIX Port {} Closed)", bound_.path());
+      log::info("(UNIX Port {} Closed)", bound().path());
     }
   });
-  // loseConnection() only starts closing; connections leave the list in their close callbacks, later.
-  for (StreamConnection* connection = first_; connection != nullptr; connection = connection->next_) {
-    connection->loseConnection();
-  }
-  // Keeps this state alive until the completion has fired, even if the last connection closes in this call.
+}
+
+void PortState::stopListening() noexcept {
+  closeListener();
+  if (!draining_) stopFactory();
+}
+
+Completion PortState::beginStop() noexcept {
+  if (draining_) return stopped_;
+  draining_ = true;
+  closeListener();
+  connections_->loseAll();
+  // Keeps this port alive until the completion has fired, even if the last connection closes in this call.
   Completion stopped = stopped_;
-  maybeFinish();
+  runGuarded("port stop", [this] { connections_->whenEmpty([self = shared_from_this()] { self->maybeFinish(); }); });
   return stopped;
 }
 
 void PortState::maybeFinish() noexcept {
-  if (!stopping_ || listening_ || count_ != 0 || stopped_.fired()) return;
-  factory_->doStop();
+  if (!draining_ || listener != nullptr || connections_->size() != 0 || stopped_.fired()) return;
+  stopFactory();
   runGuarded("port stop completion", [this] { stopped_.succeed(); });
 }
 

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <cstddef>
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -11,60 +9,62 @@
 #include <cppd/factory.hpp>
 #include <cppd/reactor.hpp>
 
+#include "detail/connection_set.hpp"
+
 namespace cppd::detail {
 
-class ListeningPort;
-class StreamConnection;
+class Acceptor;
 
-/// What one listening port shares with its connections and its service: the factory, the session counter, the
-/// open connections, and the stop that completes when the listener and the last connection have closed. Held by
-/// std::shared_ptr, so connections left over from a stop outlive the listener and the service. Loop thread only.
-class PortState {
+/// One listening port: its factory, its acceptor while it listens, and the connections it accepted. Shared by
+/// the public ListeningPort (which a StreamServerService holds too) and the acceptor; the connections hold only
+/// the ConnectionSet. Loop thread only.
+///
+/// Two ways to stop: stopListening() closes the acceptor and stops the factory at once, leaving accepted
+/// connections to end on their own (Twisted's Port.stopListening, for cppd::listen); beginStop() also asks every
+/// connection to loseConnection() and stops the factory once the last has closed (a service's stopService).
+class PortState : public std::enable_shared_from_this<PortState> {
  public:
-  PortState(Reactor& reactor, std::shared_ptr<Factory> factory, std::string description, Address bound);
+  /// serviceContext: the log context the port is opened in when it belongs to a named service ("ecstasy"), put in
+  /// front of the factory's and every connection's context; "" otherwise.
+  PortState(Reactor& reactor, std::shared_ptr<Factory> factory, std::string description, Address bound,
+            std::string_view serviceContext);
   PortState(const PortState&) = delete;
   PortState& operator=(const PortState&) = delete;
 
-  Reactor& reactor() const noexcept { return reactor_; }
+  Reactor& reactor() const noexcept { return connections_->reactor(); }
   Factory& factory() const noexcept { return *factory_; }
   const std::string& factoryPrefix() const noexcept { return factoryPrefix_; }
-  /// "" or "ecstasy:": the log context the port was opened in (a named service of a deployment file), put in
-  /// front of the factory's and every connection's context so their lines say which service they belong to.
-  const std::string& contextPrefix() const noexcept { return contextPrefix_; }
-  void tagWith(std::string_view serviceContext);
   const std::string& description() const noexcept { return description_; }
-  const Address& bound() const noexcept { return bound_; }
-  /// The third part of a connection's log context for UNIX connections, whose peers have no host.
-  const std::string& unixLabel() const noexcept { return bound_.path(); }
+  const Address& bound() const noexcept { return connections_->local(); }
+  const std::shared_ptr<ConnectionSet>& connections() const noexcept { return connections_; }
 
-  std::uint64_t nextSession() noexcept { return session_++; }
-  std::size_t connectionCount() const noexcept { return count_; }
-
-  /// The listener while it is open; it clears this when it closes (also when the reactor closes it).
-  ListeningPort* listener = nullptr;
-
-  void add(StreamConnection& connection) noexcept;
-  void remove(StreamConnection& connection) noexcept;
+  /// The acceptor while it is open; it clears this when it closes (also when the reactor closes it).
+  Acceptor* listener = nullptr;
+  bool listening() const noexcept { return listener != nullptr; }
   void listenerClosed() noexcept;
 
-  /// Logs "(TCP Port N Closed)", asks every connection to loseConnection(), and returns the completion that
-  /// fires (after factory.doStop()) once the listener and every connection have closed. Idempotent.
+  /// factory.doStart(), remembered so that the matching doStop() runs once.
+  void startFactory();
+  /// Closes the acceptor, logs "(TCP Port N Closed)" (once per port) and, unless beginStop() is draining the
+  /// connections, calls factory.doStop(). Idempotent.
+  void stopListening() noexcept;
+  /// Closes the acceptor, logs "(TCP Port N Closed)", asks every connection to loseConnection(), and returns the
+  /// completion that fires (after factory.doStop()) once the acceptor and every connection have closed.
+  /// Idempotent.
   Completion beginStop() noexcept;
 
  private:
+  void closeListener() noexcept;
+  void stopFactory() noexcept;
   void maybeFinish() noexcept;
 
-  Reactor& reactor_;
   std::shared_ptr<Factory> factory_;
   std::string factoryPrefix_;
-  std::string contextPrefix_;
   std::string description_;
-  Address bound_;
-  std::uint64_t session_ = 0;
-  StreamConnection* first_ = nullptr;  // intrusive list through StreamConnection::prev_/next_
-  std::size_t count_ = 0;
-  bool stopping_ = false;
-  bool listening_ = true;
+  std::shared_ptr<ConnectionSet> connections_;
+  bool factoryStarted_ = false;
+  bool closedLogged_ = false;
+  bool draining_ = false;
   Completion stopped_;
 };
 

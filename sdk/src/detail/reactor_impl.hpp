@@ -20,12 +20,18 @@
 namespace cppd {
 namespace detail {
 
+/// The SDK's side door into Reactor: its libuv side, which no public header may show.
+struct ReactorAccess {
+  static Reactor::Impl& impl(Reactor& reactor) noexcept { return *reactor.impl_; }
+};
+
 /// Base for a libuv handle the SDK owns. The handle's data points at this base; close() calls uv_close and the
 /// close callback deletes the object, so handle memory is freed only after libuv is done with it. Every live
 /// LoopHandle is linked into its reactor, which closes the ones still open when it is destroyed. Loop thread only.
 class LoopHandle {
  public:
   explicit LoopHandle(Reactor::Impl& impl) noexcept;
+  explicit LoopHandle(Reactor& reactor) noexcept : LoopHandle(ReactorAccess::impl(reactor)) {}
   LoopHandle(const LoopHandle&) = delete;
   LoopHandle& operator=(const LoopHandle&) = delete;
 
@@ -40,6 +46,9 @@ class LoopHandle {
   virtual ~LoopHandle();
   /// Runs in close(), before uv_close: drop callbacks and back-pointers that must not be used any more.
   virtual void onClose() noexcept {}
+  /// Runs in libuv's close callback, just before the object is deleted: the handle is closed, the object still
+  /// whole (a connection tells its protocol connectionLost here, not from a destructor).
+  virtual void afterClose() noexcept {}
 
  private:
   friend struct cppd::Reactor::Impl;
@@ -96,7 +105,7 @@ struct Reactor::Impl {
 namespace detail {
 
 /// The libuv loop underneath reactor, for the SDK's networking code. Loop thread only.
-inline uv_loop_t* uvLoop(Reactor& reactor) noexcept { return &reactor.impl().loop; }
+inline uv_loop_t* uvLoop(Reactor& reactor) noexcept { return &ReactorAccess::impl(reactor).loop; }
 
 /// Logs "<what> failed: <reason>" as an error; never throws (falls back to stderr).
 void logCallbackFailure(std::string_view what, const char* reason) noexcept;

@@ -1,6 +1,5 @@
 #include "detail/stream_connection.hpp"
 
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -14,7 +13,7 @@
 
 #include <cppd/log.hpp>
 
-#include "detail/port_state.hpp"
+#include "detail/connection_set.hpp"
 #include "detail/protocol_access.hpp"
 #include "detail/socket_address.hpp"
 #include "detail/writable_watch.hpp"
@@ -23,9 +22,6 @@ namespace cppd::detail {
 namespace {
 
 constexpr std::size_t kReadBufferSize = 64 * 1024;
-// How much one connection may sendfile before it lets the loop serve the others (it resumes when the socket is
-// writable again, which for a fast reader is the next loop iteration).
-constexpr std::uint64_t kFileTurnBytes = 4 * 1024 * 1024;
 
 StreamConnection& fromHandle(void* handle) {
   return static_cast<StreamConnection&>(*static_cast<LoopHandle*>(static_cast<uv_handle_t*>(handle)->data));
@@ -40,29 +36,27 @@ struct StreamConnection::WriteRequest {
   std::shared_ptr<const std::string> shared;
 };
 
-StreamConnection::StreamConnection(std::shared_ptr<PortState> port, Address peer, std::shared_ptr<Protocol> protocol)
-    : LoopHandle(port->reactor().impl()), port_(std::move(port)), peer_(std::move(peer)), protocol_(std::move(protocol)) {
-  const std::string& host = peer_.isTcp() ? peer_.host() : port_->unixLabel();
-  context_ = fmt::format("{}{},{},{}", port_->contextPrefix(), protocol_->logPrefix(), port_->nextSession(), host);
+StreamConnection::StreamConnection(std::shared_ptr<ConnectionSet> connections, Address peer,
+                                   std::shared_ptr<Protocol> protocol)
+    : LoopHandle(connections->reactor()),
+      set_(std::move(connections)),
+      peer_(std::move(peer)),
+      protocol_(std::move(protocol)) {
+  const std::string& host = peer_.isTcp() ? peer_.host() : set_->unixLabel();
+  context_ = fmt::format("{}{},{},{}", set_->contextPrefix(), protocol_->logPrefix(), set_->nextSession(), host);
   if (peer_.isTcp()) {
-    uv_tcp_init(uvLoop(port_->reactor()), &handle_.tcp);  // cannot fail: no socket is created here
+    uv_tcp_init(uvLoop(set_->reactor()), &handle_.tcp);  // cannot fail: no socket is created here
   } else {
-    uv_pipe_init(uvLoop(port_->reactor()), &handle_.pipe, 0);
+    uv_pipe_init(uvLoop(set_->reactor()), &handle_.pipe, 0);
   }
   handle_.tcp.data = static_cast<LoopHandle*>(this);
-  port_->add(*this);
+  set_->add(*this);
 }
 
-StreamConnection::~StreamConnection() {
-  if (made_) {
-    guarded("connectionLost", [this] { protocol_->connectionLost(*reason_); });
-    ProtocolAccess::detach(*protocol_);
-  }
-  port_->remove(*this);
-}
 
-void StreamConnection::start(std::shared_ptr<PortState> port, int fd, Address peer, std::shared_ptr<Protocol> protocol) {
-  auto* self = new StreamConnection(std::move(port), std::move(peer), std::move(protocol));
+void StreamConnection::start(std::shared_ptr<ConnectionSet> connections, int fd, Address peer,
+                             std::shared_ptr<Protocol> protocol) {
+  auto* self = new StreamConnection(std::move(connections), std::move(peer), std::move(protocol));
   self->fd_ = fd;
   self->begin();
 }
@@ -241,107 +235,6 @@ void StreamConnection::writeSequence(const std::vector<std::string_view>& pieces
   enqueue(request, request->owned.data(), request->owned.size());
 }
 
-void StreamConnection::sendFile(std::shared_ptr<const SharedFile> file, std::uint64_t offset, std::uint64_t length) {
-  if (!writable() || !file || length == 0) return;
-  if (!attach()) return;  // libuv makes the socket non-blocking, which sendfile relies on
-  defer(Deferred{{}, nullptr, std::move(file), offset, length});
-  if (deferred_.size() == 1 && pendingWrites_ == 0) pump();
-}
-
-// The head goes to the kernel with MSG_MORE, which holds it back until the first sendfile adds the file's
-// bytes, so head and body share full packets; anything the socket did not take waits in deferred_ before the
-// file, as a plain write() would.
-void StreamConnection::writeAndSendFile(std::string_view head, std::shared_ptr<const SharedFile> file,
-                                        std::uint64_t offset, std::uint64_t length) {
-  if (!writable() || !file || length == 0 || head.empty() || !deferred_.empty() || pendingWrites_ != 0 ||
-      !peer_.isTcp() || !attach()) {
-    ITransport::writeAndSendFile(head, std::move(file), offset, length);
-    return;
-  }
-  const ssize_t sent = ::send(fd_, head.data(), head.size(), MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
-  if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-    closeWithStatus("write", -errno);
-    return;
-  }
-  const std::size_t done = sent > 0 ? static_cast<std::size_t>(sent) : 0;
-  if (done < head.size()) defer(Deferred{std::string(head.substr(done)), nullptr, nullptr, 0, 0});
-  defer(Deferred{{}, nullptr, std::move(file), offset, length});
-  pump();
-}
-
-void StreamConnection::defer(Deferred item) {
-  if (item.remaining == 0) item.remaining = item.owned.size();
-  deferredBytes_ += item.remaining;
-  deferred_.push_back(std::move(item));
-}
-
-// Sends deferred output in order while libuv's own queue is empty. Returns when everything is sent, when a
-// uv_write is queued (onWritten calls again), when the socket is full (the watch calls again) or on close.
-void StreamConnection::pump() {
-  while (!deferred_.empty() && !closing() && pendingWrites_ == 0) {
-    Deferred& front = deferred_.front();
-    if (front.file) {
-      if (!sendFromFile(front)) return;
-      deferred_.pop_front();
-      continue;
-    }
-    Deferred item = std::move(front);
-    deferred_.pop_front();
-    deferredBytes_ -= item.remaining;
-    if (item.shared) {
-      writeSharedNow(std::move(item.shared));
-    } else {
-      writeNow(item.owned);
-    }
-  }
-  if (deferred_.empty() && pendingWrites_ == 0) drained();
-}
-
-// Sends the front file range with sendfile(2). True when it is all sent; false when waiting or closed.
-bool StreamConnection::sendFromFile(Deferred& item) {
-  std::uint64_t turn = 0;
-  while (item.remaining > 0) {
-    if (turn >= kFileTurnBytes) {
-      waitWritable();
-      return false;
-    }
-    auto position = static_cast<off_t>(item.offset);
-    const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(item.remaining, 1u << 30));
-    const ssize_t sent = ::sendfile(fd_, item.file->fd(), &position, chunk);
-    if (sent > 0) {
-      const auto n = static_cast<std::uint64_t>(sent);
-      item.offset += n;
-      item.remaining -= n;
-      deferredBytes_ -= n;
-      turn += n;
-    } else if (sent == 0) {
-      closeWith(false, fmt::format("Connection aborted: sendFile: the file ended at byte {}, {} bytes short of "
-                                   "the range promised to the peer.", item.offset, item.remaining));
-      return false;
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      waitWritable();
-      return false;
-    } else if (errno != EINTR) {
-      closeWithStatus("sendfile", -errno);
-      return false;
-    }
-  }
-  item.file.reset();
-  return true;
-}
-
-void StreamConnection::waitWritable() {
-  if (watch_ == nullptr) {
-    watch_ = WritableWatch::create(port_->reactor(), fd_, [this] { onWritable(); });
-    if (watch_ == nullptr) {
-      closeWithStatus("watch socket for sendfile", -errno);
-      return;
-    }
-  }
-  const int status = watch_->arm();
-  if (status != 0) closeWithStatus("watch socket for sendfile", status);
-}
-
 void StreamConnection::onWritable() {
   guarded("sendFile", [this] { pump(); });
 }
@@ -421,7 +314,7 @@ void StreamConnection::abortConnection() {
 Address StreamConnection::getPeer() const { return peer_; }
 
 Address StreamConnection::getHost() const {
-  return fd_ >= 0 ? localAddress(fd_) : port_->bound();
+  return fd_ >= 0 ? localAddress(fd_) : set_->local();
 }
 
 std::size_t StreamConnection::bufferedBytes() const {
@@ -462,6 +355,17 @@ void StreamConnection::onClose() noexcept {
   }
   if (!reason_) runGuarded("close", [this] { reason_ = DisconnectReason{false, "The event loop closed the connection."}; });
   if (!reason_) reason_.emplace();  // out of memory: a default reason, never a missing one
+}
+
+// The handle is closed: the protocol learns why, exactly once, then goes (before the connection leaves its set,
+// whose emptying may complete a service's stop: by then no protocol of that service is left).
+void StreamConnection::afterClose() noexcept {
+  if (made_) {
+    guarded("connectionLost", [this] { protocol_->connectionLost(*reason_); });
+    ProtocolAccess::detach(*protocol_);
+  }
+  protocol_.reset();
+  set_->remove(*this);
 }
 
 }  // namespace cppd::detail

@@ -19,11 +19,12 @@
 
 namespace cppd::detail {
 
-class PortState;
+class ConnectionSet;
 class WritableWatch;
 
-/// One accepted TCP or UNIX connection: the ITransport a Protocol sees. Created by the listening port, it deletes
-/// itself in its libuv close callback, after telling the protocol connectionLost(reason) and leaving the port.
+/// One TCP or UNIX connection, accepted or connected: the ITransport a Protocol sees. Created by an acceptor or a
+/// connector; its libuv close callback tells the protocol connectionLost(reason), lets the protocol go, leaves
+/// its ConnectionSet and deletes the connection.
 ///
 /// Writes go straight to the kernel while nothing is queued; the rest is queued with uv_write, copying only what
 /// write() was given (writeShared keeps a reference instead). The descriptor is handed to libuv only when a write
@@ -38,7 +39,8 @@ class WritableWatch;
 class StreamConnection final : public LoopHandle, public ITransport {
  public:
   /// Takes over fd (closing it on failure) and runs the protocol's connectionMade.
-  static void start(std::shared_ptr<PortState> port, int fd, Address peer, std::shared_ptr<Protocol> protocol);
+  static void start(std::shared_ptr<ConnectionSet> connections, int fd, Address peer,
+                    std::shared_ptr<Protocol> protocol);
 
   void write(std::string_view data) override;
   void writeShared(std::shared_ptr<const std::string> data) override;
@@ -58,7 +60,7 @@ class StreamConnection final : public LoopHandle, public ITransport {
   uv_handle_t* uvHandle() noexcept override { return reinterpret_cast<uv_handle_t*>(&handle_); }
 
  private:
-  friend class PortState;
+  friend class ConnectionSet;
   struct WriteRequest;
   // One piece of deferred output: bytes (owned or shared) or a file range.
   struct Deferred {
@@ -69,8 +71,8 @@ class StreamConnection final : public LoopHandle, public ITransport {
     std::uint64_t remaining = 0;  // bytes still to send
   };
 
-  StreamConnection(std::shared_ptr<PortState> port, Address peer, std::shared_ptr<Protocol> protocol);
-  ~StreamConnection() override;
+  StreamConnection(std::shared_ptr<ConnectionSet> connections, Address peer, std::shared_ptr<Protocol> protocol);
+  ~StreamConnection() override = default;
 
   uv_stream_t* stream() noexcept { return reinterpret_cast<uv_stream_t*>(&handle_); }
   bool readable() const noexcept { return !disconnecting_ && !closing(); }
@@ -90,6 +92,7 @@ class StreamConnection final : public LoopHandle, public ITransport {
   void closeWith(bool clean, std::string message) noexcept;
   void closeWithStatus(const char* what, int status) noexcept;
   void onClose() noexcept override;
+  void afterClose() noexcept override;
   void drained();
   void shutdownWhenSent();
   template <typename Fn>
@@ -104,7 +107,7 @@ class StreamConnection final : public LoopHandle, public ITransport {
     uv_tcp_t tcp;
     uv_pipe_t pipe;
   } handle_;
-  std::shared_ptr<PortState> port_;
+  std::shared_ptr<ConnectionSet> set_;  // the connections it belongs to
   Address peer_;
   std::shared_ptr<Protocol> protocol_;
   std::string context_;  // "PoetryProtocol,3,127.0.0.1"
@@ -122,7 +125,7 @@ class StreamConnection final : public LoopHandle, public ITransport {
   bool writeClosed_ = false;    // loseWriteConnection was called: shut down sending once the output is sent
   bool shutdownStarted_ = false;
   uv_shutdown_t shutdown_{};
-  StreamConnection* prev_ = nullptr;  // PortState's list
+  StreamConnection* prev_ = nullptr;  // ConnectionSet's list
   StreamConnection* next_ = nullptr;
 };
 

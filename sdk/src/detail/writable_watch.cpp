@@ -9,7 +9,7 @@
 namespace cppd::detail {
 
 WritableWatch::WritableWatch(Reactor& reactor, int fd, std::function<void()> onWritable)
-    : LoopHandle(reactor.impl()), fd_(fd), onWritable_(std::move(onWritable)) {
+    : LoopHandle(reactor), fd_(fd), onWritable_(std::move(onWritable)) {
   poll_.data = static_cast<LoopHandle*>(this);
 }
 

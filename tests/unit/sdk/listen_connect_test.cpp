@@ -4,6 +4,7 @@
 #include <cppd/error.hpp>
 #include <cppd/listening_port.hpp>
 
+#include <csignal>
 #include <optional>
 #include <string>
 
@@ -71,6 +72,25 @@ TEST_CASE("listen() accepts connections until stopListening, which leaves accept
     reactor.callLater(std::chrono::milliseconds(0), [&] { reactor.stop(); });
     loopback::runWithDeadline(reactor);
   }
+  REQUIRE(reactor.tryClose());
+}
+
+TEST_CASE("listen() ignores SIGPIPE unless the program handles it, as a StreamServerService does", "[net]") {
+  // A peer that hangs up makes the next write raise SIGPIPE, whose default action would kill a program that
+  // embeds the SDK without the runner (which ignores it at start-up).
+  struct sigaction saved {};
+  REQUIRE(::sigaction(SIGPIPE, nullptr, &saved) == 0);
+  ::signal(SIGPIPE, SIG_DFL);
+  struct sigaction after {};
+  cppd::Reactor reactor;
+  {
+    cppd::ListeningPort port =
+        cppd::listen(cppd::Endpoint::tcp(0, "127.0.0.1"), std::make_shared<ScriptedFactory>(), reactor);
+    ::sigaction(SIGPIPE, nullptr, &after);
+    port.stopListening();
+  }
+  ::sigaction(SIGPIPE, &saved, nullptr);
+  CHECK(after.sa_handler == SIG_IGN);
   REQUIRE(reactor.tryClose());
 }
 

@@ -9,11 +9,12 @@
 
 #include <cppd/factory.hpp>
 #include <cppd/log.hpp>
+#include <cppd/testing/string_transport.hpp>
 
-#include "unit/support/fake_transport.hpp"
+#include "detail/factory_access.hpp"
 #include "unit/support/loopback.hpp"
 
-using cppd::test::FakeTransport;
+using cppd::testing::StringTransport;
 
 namespace {
 
@@ -51,28 +52,28 @@ class NestedFactory final : public cppd::Factory {
 
 TEST_CASE("makeConnection attaches the transport and calls connectionMade", "[net]") {
   LineLengths protocol;
-  FakeTransport transport;
+  StringTransport transport;
   CHECK_FALSE(protocol.connected());
-  protocol.makeConnection(transport);
+  transport.connect(protocol);
   CHECK(protocol.connected());
   CHECK(&protocol.transport() == &transport);
-  CHECK(transport.value == "hello\n");
+  CHECK(transport.value() == "hello\n");
 }
 
 TEST_CASE("A protocol gives the same answers for input fed whole and one byte at a time", "[net]") {
   const std::string input = "one\nthree\n\nsixteen characters\npartial";
   LineLengths whole;
-  FakeTransport wholeTransport;
-  whole.makeConnection(wholeTransport);
-  whole.dataReceived(input);
+  StringTransport wholeTransport;
+  wholeTransport.connect(whole);
+  wholeTransport.receive(input);
 
   LineLengths bytewise;
-  FakeTransport bytewiseTransport;
-  bytewise.makeConnection(bytewiseTransport);
-  for (char c : input) bytewise.dataReceived(std::string_view(&c, 1));
+  StringTransport bytewiseTransport;
+  bytewiseTransport.connect(bytewise);
+  bytewiseTransport.receive(input, 1);
 
-  CHECK(wholeTransport.value == "hello\n3\n5\n0\n18\n");
-  CHECK(bytewiseTransport.value == wholeTransport.value);
+  CHECK(wholeTransport.value() == "hello\n3\n5\n0\n18\n");
+  CHECK(bytewiseTransport.value() == wholeTransport.value());
 }
 
 TEST_CASE("transport() throws when the protocol is not connected", "[net]") {
@@ -83,11 +84,11 @@ TEST_CASE("transport() throws when the protocol is not connected", "[net]") {
 
 TEST_CASE("The default event methods do nothing", "[net]") {
   inner::NestedProtocol protocol;
-  FakeTransport transport;
-  protocol.makeConnection(transport);
-  protocol.dataReceived("ignored");
-  protocol.connectionLost(cppd::DisconnectReason{});
-  CHECK(transport.value.empty());
+  StringTransport transport;
+  transport.connect(protocol);
+  transport.receive("ignored");
+  transport.disconnect();
+  CHECK(transport.value().empty());
 }
 
 TEST_CASE("logPrefix is the class name without namespaces", "[net]") {
@@ -105,15 +106,15 @@ TEST_CASE("A clean DisconnectReason reads like Twisted's ConnectionDone", "[net]
 TEST_CASE("A factory starts with its first port and stops after its last, logging both", "[net]") {
   loopback::CapturedLog log;
   inner::NestedFactory factory;
-  factory.doStart();
-  factory.doStart();
+  cppd::detail::FactoryAccess::doStart(factory);
+  cppd::detail::FactoryAccess::doStart(factory);
   CHECK(factory.starts == 1);
   CHECK(factory.numPorts() == 2);
-  factory.doStop();
+  cppd::detail::FactoryAccess::doStop(factory);
   CHECK(factory.stops == 0);
-  factory.doStop();
+  cppd::detail::FactoryAccess::doStop(factory);
   CHECK(factory.stops == 1);
-  factory.doStop();  // one too many: ignored
+  cppd::detail::FactoryAccess::doStop(factory);  // one too many: ignored
   CHECK(factory.stops == 1);
   CHECK(log->contains("NestedFactory", "Starting factory NestedFactory"));
   CHECK(log->contains("NestedFactory", "Stopping factory NestedFactory"));

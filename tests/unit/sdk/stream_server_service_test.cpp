@@ -43,6 +43,33 @@ std::string errorOf(const std::function<void()>& fn) {
   return "";
 }
 
+// A protocol that counts the live instances of its kind, built by a factory that keeps none of them.
+class CountedProtocol final : public cppd::Protocol {
+ public:
+  CountedProtocol(std::shared_ptr<int> alive, std::function<void()> onMade)
+      : alive_(std::move(alive)), onMade_(std::move(onMade)) {
+    ++*alive_;
+  }
+  ~CountedProtocol() override { --*alive_; }
+  void connectionMade() override { onMade_(); }
+
+ private:
+  std::shared_ptr<int> alive_;
+  std::function<void()> onMade_;
+};
+
+class CountingFactory final : public cppd::Factory {
+ public:
+  explicit CountingFactory(std::function<void()> onMade) : onMade_(std::move(onMade)) {}
+  std::shared_ptr<cppd::Protocol> buildProtocol(const cppd::Address&) override {
+    return std::make_shared<CountedProtocol>(alive, onMade_);
+  }
+  std::shared_ptr<int> alive = std::make_shared<int>(0);
+
+ private:
+  std::function<void()> onMade_;
+};
+
 void sendAndClose(ScriptedProtocol& p, const std::string& data) {
   p.transport().write(data);
   p.transport().loseConnection();
@@ -161,6 +188,28 @@ TEST_CASE("stopService asks idle connections to close and waits for them", "[net
     REQUIRE(server.factory->built.size() == 1);
     REQUIRE(server.factory->built[0]->lost);
     CHECK(server.factory->built[0]->lost->clean);
+  }
+  REQUIRE(reactor.tryClose());
+}
+
+TEST_CASE("stopService completes only after the protocols of its connections are gone", "[net]") {
+  // Whoever waits for the stop (the runner, before it unloads the plugin the protocols' code lives in) must find
+  // no protocol left.
+  cppd::Reactor reactor;
+  {
+    auto factory = std::make_shared<CountingFactory>([&reactor] { reactor.stop(); });
+    cppd::StreamServerService service(cppd::Endpoint::tcp(0, "127.0.0.1"), factory, reactor);
+    service.privilegedStartService();
+    service.startService();
+    std::thread client([address = *service.boundAddress()] { Client(address).readAll(); });
+    loopback::runWithDeadline(reactor);  // until the connection is made
+    CHECK(*factory->alive == 1);
+    int aliveWhenStopped = -1;
+    const cppd::Completion stop = service.stopService();
+    stop.whenDone([&](const std::optional<std::string>&) { aliveWhenStopped = *factory->alive; });
+    loopback::runUntil(reactor, stop);
+    client.join();
+    CHECK(aliveWhenStopped == 0);
   }
   REQUIRE(reactor.tryClose());
 }

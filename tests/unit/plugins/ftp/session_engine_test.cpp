@@ -1,4 +1,4 @@
-// FtpSession's command engine driven through an in-memory transport: commands one per loop iteration, and none
+// FtpSession's command engine driven through cppd::testing::StringTransport: commands one per loop iteration, and none
 // while the client does not read its replies.
 #include "ftp_session.hpp"
 #include "jail.hpp"
@@ -14,55 +14,23 @@
 #include <catch2/catch.hpp>
 
 #include <cppd/reactor.hpp>
-#include <cppd/transport.hpp>
+#include <cppd/testing/string_transport.hpp>
 
 namespace {
 
-// Records what is written; while `stalled`, everything written counts as unsent and whenDrained waits.
-class SlowTransport final : public cppd::ITransport {
- public:
-  void write(std::string_view data) override {
-    output += data;
-    if (stalled) unsent += data.size();
-  }
-  void writeShared(std::shared_ptr<const std::string> data) override { write(*data); }
-  void writeSequence(const std::vector<std::string_view>& pieces) override {
-    for (auto piece : pieces) write(piece);
-  }
-  void loseConnection() override { open = false; }
-  void abortConnection() override {
-    open = false;
-    aborted = true;
-  }
-  cppd::Address getPeer() const override { return cppd::Address::ipv4("127.0.0.1", 40000); }
-  cppd::Address getHost() const override { return cppd::Address::ipv4("127.0.0.1", 2121); }
-  std::size_t bufferedBytes() const override { return unsent; }
-  void whenDrained(std::function<void()> callback) override {
-    if (unsent == 0) return callback();
-    waiting.push_back(std::move(callback));
-  }
-  bool connected() const override { return open; }
+// How often needle occurs in what the session wrote.
+std::size_t count(const cppd::testing::StringTransport& transport, const std::string& needle) {
+  const std::string& output = transport.value();
+  std::size_t n = 0;
+  for (auto at = output.find(needle); at != std::string::npos; at = output.find(needle, at + 1)) ++n;
+  return n;
+}
 
-  void read() {
-    stalled = false;
-    unsent = 0;
-    auto callbacks = std::move(waiting);
-    waiting.clear();
-    for (auto& callback : callbacks) callback();
-  }
-  std::size_t count(const std::string& needle) const {
-    std::size_t n = 0;
-    for (auto at = output.find(needle); at != std::string::npos; at = output.find(needle, at + 1)) ++n;
-    return n;
-  }
-
-  std::string output;
-  bool stalled = false;
-  bool open = true;
-  bool aborted = false;
-  std::size_t unsent = 0;
-  std::vector<std::function<void()>> waiting;
-};
+// Replies the client has not read, more than a session lets wait before it takes another command.
+void clientStopsReading(cppd::testing::StringTransport& transport) {
+  transport.stallPeer();
+  transport.write(std::string(ftp::FtpSession::kMaxBacklog + 1, '.'));
+}
 
 // One loop iteration: the calls posted so far run (the session's next command among them), then run() returns.
 void pass(cppd::Reactor& reactor) {
@@ -81,18 +49,19 @@ std::shared_ptr<ftp::FtpConfig> config() {
 
 TEST_CASE("An FTP session runs pipelined commands one per loop iteration", "[ftp]") {
   cppd::Reactor reactor;
-  SlowTransport transport;
+  cppd::testing::StringTransport transport(cppd::Address::ipv4("127.0.0.1", 40000),
+                                           cppd::Address::ipv4("127.0.0.1", 2121));
   {
     auto session = std::make_shared<ftp::FtpSession>(config(), reactor, nullptr);
-    session->makeConnection(transport);
-    session->dataReceived("NOOP\r\nNOOP\r\nNOOP\r\n");
-    CHECK(transport.count("200 NOOP ok.") == 1);
+    transport.connect(*session);
+    transport.receive("NOOP\r\nNOOP\r\nNOOP\r\n");
+    CHECK(count(transport, "200 NOOP ok.") == 1);
     pass(reactor);
-    CHECK(transport.count("200 NOOP ok.") == 2);
+    CHECK(count(transport, "200 NOOP ok.") == 2);
     pass(reactor);
-    CHECK(transport.count("200 NOOP ok.") == 3);
+    CHECK(count(transport, "200 NOOP ok.") == 3);
     CHECK(session->idle());
-    session->connectionLost(cppd::DisconnectReason{});
+    transport.disconnect();
   }
   CHECK(reactor.tryClose());
 }
@@ -100,27 +69,26 @@ TEST_CASE("An FTP session runs pipelined commands one per loop iteration", "[ftp
 TEST_CASE("An FTP session takes no command while its replies are unsent, and drops a client that keeps sending",
           "[ftp]") {
   cppd::Reactor reactor;
-  SlowTransport transport;
+  cppd::testing::StringTransport transport(cppd::Address::ipv4("127.0.0.1", 40000),
+                                           cppd::Address::ipv4("127.0.0.1", 2121));
   {
     auto session = std::make_shared<ftp::FtpSession>(config(), reactor, nullptr);
-    session->makeConnection(transport);
-    transport.stalled = true;
-    transport.unsent = ftp::FtpSession::kMaxBacklog + 1;  // the client has not read
-    session->dataReceived("FEAT\r\nNOOP\r\n");
+    transport.connect(*session);
+    clientStopsReading(transport);
+    transport.receive("FEAT\r\nNOOP\r\n");
     for (int i = 0; i < 5; ++i) pass(reactor);
-    CHECK(transport.count("211 End") == 0);
+    CHECK(count(transport, "211 End") == 0);
     CHECK_FALSE(session->idle());
-    transport.read();  // the client reads: the commands run again
+    transport.unstallPeer();  // the client reads: the commands run again
     for (int i = 0; i < 5; ++i) pass(reactor);
-    CHECK(transport.count("211 End") == 1);
-    CHECK(transport.count("200 NOOP ok.") == 1);
-    transport.stalled = true;
-    transport.unsent = ftp::FtpSession::kMaxBacklog + 1;
-    session->dataReceived("NOOP\r\n");
-    CHECK_FALSE(transport.aborted);
-    session->dataReceived(std::string(ftp::FtpSession::kMaxInput, 'x'));  // more than may wait
-    CHECK(transport.aborted);
-    session->connectionLost(cppd::DisconnectReason{false, "aborted"});
+    CHECK(count(transport, "211 End") == 1);
+    CHECK(count(transport, "200 NOOP ok.") == 1);
+    clientStopsReading(transport);
+    transport.receive("NOOP\r\n");
+    CHECK_FALSE(transport.aborted());
+    transport.receive(std::string(ftp::FtpSession::kMaxInput, 'x'));  // more than may wait
+    CHECK(transport.aborted());
+    transport.disconnect(cppd::DisconnectReason{false, "aborted"});
   }
   CHECK(reactor.tryClose());
 }

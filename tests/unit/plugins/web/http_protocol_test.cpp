@@ -1,4 +1,4 @@
-// The web plugin's HttpProtocol driven through a fake transport: every request stream is fed whole and one byte
+// The web plugin's HttpProtocol driven through cppd::testing::StringTransport: every request stream is fed whole and one byte
 // at a time, and must give the same answers.
 #include "http_protocol.hpp"
 
@@ -15,11 +15,11 @@
 #include <catch2/catch.hpp>
 
 #include <cppd/reactor.hpp>
+#include <cppd/testing/string_transport.hpp>
 
 #include "http_factory.hpp"
-#include "unit/support/fake_transport.hpp"
 
-using cppd::test::FakeTransport;
+using cppd::testing::StringTransport;
 
 namespace {
 
@@ -45,21 +45,17 @@ std::string exchange(const std::string& root, const std::string& input, std::siz
   web::WebConfig config;
   config.root = root;
   auto factory = std::make_shared<web::HttpFactory>(config, reactor);
-  FakeTransport transport;
-  transport.host = cppd::Address::ipv4("127.0.0.1", 8080);
+  StringTransport transport(cppd::Address::ipv4("127.0.0.1", 40000), cppd::Address::ipv4("127.0.0.1", 8080));
   {
     auto protocol = std::make_shared<web::HttpProtocol>(factory);
-    protocol->makeConnection(transport);
-    if (chunk == 0) chunk = input.size();
-    for (std::size_t at = 0; at < input.size() && transport.reading(); at += chunk) {
-      protocol->dataReceived(std::string_view(input).substr(at, chunk));
-    }
-    protocol->connectionLost({});
+    transport.connect(*protocol);
+    transport.receive(input, chunk);
+    transport.disconnect();
   }
   CHECK(factory->liveConnections() == 0);
-  if (closed != nullptr) *closed = transport.disconnecting || transport.writeClosed;
-  if (halfClosed != nullptr) *halfClosed = transport.writeClosed && !transport.disconnecting;
-  return transport.value;
+  if (closed != nullptr) *closed = transport.disconnecting() || transport.writeClosed();
+  if (halfClosed != nullptr) *halfClosed = transport.writeClosed() && !transport.disconnecting();
+  return transport.value();
 }
 
 std::vector<std::string> statusLines(const std::string& output) {

@@ -20,16 +20,16 @@ namespace cppd::detail {
 ///
 /// libuv's own uv_listen cannot pause accepting, and its EMFILE fallback accepts and closes pending connections,
 /// which is why this polls the socket itself. Owned by the loop: close() ends it and the close callback frees it.
-class ListeningPort final : public LoopHandle {
+class Acceptor final : public LoopHandle {
  public:
   /// Starts polling socket (taking ownership of its fd) on the reactor of state. Throws cppd::Error.
-  static ListeningPort* start(ListenSocket socket, std::shared_ptr<PortState> state);
+  static Acceptor* start(ListenSocket socket, std::shared_ptr<PortState> state);
 
   uv_handle_t* uvHandle() noexcept override { return reinterpret_cast<uv_handle_t*>(&poll_); }
 
  private:
-  ListeningPort(ListenSocket socket, std::shared_ptr<PortState> state);
-  ~ListeningPort() override;
+  Acceptor(ListenSocket socket, std::shared_ptr<PortState> state);
+  ~Acceptor() override;
 
   void onClose() noexcept override;
   static void onReadable(uv_poll_t* poll, int status, int events) noexcept;

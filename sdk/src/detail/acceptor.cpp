@@ -1,4 +1,4 @@
-#include "detail/listening_port.hpp"
+#include "detail/acceptor.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,10 +24,10 @@ bool transient(int error) { return error == EINTR || error == ECONNABORTED || er
 
 }  // namespace
 
-ListeningPort* ListeningPort::start(ListenSocket socket, std::shared_ptr<PortState> state) {
+Acceptor* Acceptor::start(ListenSocket socket, std::shared_ptr<PortState> state) {
   Reactor& reactor = state->reactor();
   const int fd = socket.fd;
-  auto* port = new ListeningPort(std::move(socket), std::move(state));
+  auto* port = new Acceptor(std::move(socket), std::move(state));
   int status = uv_poll_init(uvLoop(reactor), &port->poll_, fd);
   if (status != 0) {
     closeListenSocket(port->socket_);
@@ -37,7 +37,7 @@ ListeningPort* ListeningPort::start(ListenSocket socket, std::shared_ptr<PortSta
   }
   port->poll_.data = static_cast<LoopHandle*>(port);
   port->state_->listener = port;
-  status = uv_poll_start(&port->poll_, UV_READABLE, &ListeningPort::onReadable);
+  status = uv_poll_start(&port->poll_, UV_READABLE, &Acceptor::onReadable);
   if (status != 0) {
     const std::string target = port->state_->description();
     port->close();
@@ -46,12 +46,12 @@ ListeningPort* ListeningPort::start(ListenSocket socket, std::shared_ptr<PortSta
   return port;
 }
 
-ListeningPort::ListeningPort(ListenSocket socket, std::shared_ptr<PortState> state)
-    : LoopHandle(state->reactor().impl()), socket_(std::move(socket)), state_(std::move(state)), backoff_(kFirstBackoff) {}
+Acceptor::Acceptor(ListenSocket socket, std::shared_ptr<PortState> state)
+    : LoopHandle(state->reactor()), socket_(std::move(socket)), state_(std::move(state)), backoff_(kFirstBackoff) {}
 
-ListeningPort::~ListeningPort() = default;
+Acceptor::~Acceptor() = default;
 
-void ListeningPort::onClose() noexcept {
+void Acceptor::onClose() noexcept {
   // Stop polling before the descriptor goes, then release it at once so the address can be bound again.
   uv_poll_stop(&poll_);
   retry_.cancel();
@@ -59,8 +59,8 @@ void ListeningPort::onClose() noexcept {
   state_->listenerClosed();
 }
 
-void ListeningPort::onReadable(uv_poll_t* poll, int status, int) noexcept {
-  auto& self = static_cast<ListeningPort&>(*static_cast<LoopHandle*>(poll->data));
+void Acceptor::onReadable(uv_poll_t* poll, int status, int) noexcept {
+  auto& self = static_cast<Acceptor&>(*static_cast<LoopHandle*>(poll->data));
   runGuarded("accept", [&self, status] {
     if (status < 0) {
       self.pause(-status);
@@ -70,7 +70,7 @@ void ListeningPort::onReadable(uv_poll_t* poll, int status, int) noexcept {
   });
 }
 
-void ListeningPort::acceptBatch() {
+void Acceptor::acceptBatch() {
   for (int i = 0; i < kAcceptBatch && !closing(); ++i) {
     sockaddr_storage peer{};
     socklen_t length = sizeof peer;
@@ -91,7 +91,7 @@ void ListeningPort::acceptBatch() {
   }
 }
 
-void ListeningPort::handOver(int fd, Address peer) {
+void Acceptor::handOver(int fd, Address peer) {
   std::shared_ptr<Protocol> protocol;
   {
     LogContext context(state_->factoryPrefix());
@@ -101,10 +101,10 @@ void ListeningPort::handOver(int fd, Address peer) {
     ::close(fd);  // refused by the factory
     return;
   }
-  StreamConnection::start(state_, fd, std::move(peer), std::move(protocol));
+  StreamConnection::start(state_->connections(), fd, std::move(peer), std::move(protocol));
 }
 
-void ListeningPort::pause(int error) {
+void Acceptor::pause(int error) {
   uv_poll_stop(&poll_);
   if (!pausedLogged_) {
     pausedLogged_ = true;
@@ -118,9 +118,9 @@ void ListeningPort::pause(int error) {
   backoff_ = std::min(backoff_ * 2, kMaxBackoff);
 }
 
-void ListeningPort::resume() {
+void Acceptor::resume() {
   if (closing()) return;
-  const int status = uv_poll_start(&poll_, UV_READABLE, &ListeningPort::onReadable);
+  const int status = uv_poll_start(&poll_, UV_READABLE, &Acceptor::onReadable);
   if (status != 0) pause(-status);
 }
 

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <cppd/address.hpp>
+#include <cppd/reactor.hpp>
+
+namespace cppd::detail {
+
+class StreamConnection;
+
+/// The open connections that came from one place (a listening port, or one connectTCP), with what they share:
+/// the reactor, the session counter and the front of their log context. Each connection holds it by
+/// std::shared_ptr, joins in its constructor and leaves in its close callback, so the set outlives the listener
+/// and the service that made it. Loop thread only.
+class ConnectionSet {
+ public:
+  /// contextPrefix: "" or "ecstasy:", the named service the connections belong to. local: the address a
+  /// connection reports as getHost() once its socket is gone.
+  ConnectionSet(Reactor& reactor, std::string contextPrefix, Address local);
+  ConnectionSet(const ConnectionSet&) = delete;
+  ConnectionSet& operator=(const ConnectionSet&) = delete;
+
+  Reactor& reactor() const noexcept { return reactor_; }
+  const std::string& contextPrefix() const noexcept { return contextPrefix_; }
+  const Address& local() const noexcept { return local_; }
+  /// The third part of a connection's log context for UNIX connections, whose peers have no host.
+  const std::string& unixLabel() const noexcept { return local_.path(); }
+
+  std::uint64_t nextSession() noexcept { return session_++; }
+  std::size_t size() const noexcept { return count_; }
+
+  void add(StreamConnection& connection) noexcept;
+  void remove(StreamConnection& connection) noexcept;
+
+  /// Asks every open connection to loseConnection(); they leave the set later, from their close callbacks.
+  void loseAll() noexcept;
+
+  /// Runs callback (once) when the set is empty: now if it is, else when the last connection leaves.
+  void whenEmpty(std::function<void()> callback) noexcept;
+
+ private:
+  void notifyIfEmpty() noexcept;
+
+  Reactor& reactor_;
+  std::string contextPrefix_;
+  Address local_;
+  std::uint64_t session_ = 0;
+  StreamConnection* first_ = nullptr;  // intrusive list through StreamConnection::prev_/next_
+  std::size_t count_ = 0;
+  std::function<void()> whenEmpty_;
+};
+
+}  // namespace cppd::detail

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include <cppd/completion.hpp>
+#include <cppd/endpoint.hpp>
+#include <cppd/factory.hpp>
+#include <cppd/listening_port.hpp>
+#include <cppd/reactor.hpp>
+
+namespace cppd::detail {
+
+/// The SDK's side door into ListeningPort, for StreamServerService, which is built on it: opening a port inside a
+/// named service's log context, and the service's stop, which also closes the accepted connections.
+struct ListeningPortAccess {
+  /// cppd::listen(), with every log line of the port and its connections prefixed by "<serviceContext>:" when
+  /// serviceContext is not empty.
+  static ListeningPort open(const Endpoint& endpoint, std::shared_ptr<Factory> factory, Reactor& reactor,
+                            std::string_view serviceContext);
+
+  /// Stops listening, asks every accepted connection to loseConnection(), and returns the completion that fires
+  /// (after factory.doStop()) once the last has closed. An empty port gives a completion that has fired.
+  static Completion stopAndDrain(ListeningPort& port) noexcept;
+};
+
+}  // namespace cppd::detail
