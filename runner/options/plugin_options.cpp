@@ -2,73 +2,20 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
-#include <cmath>
-#include <cppd/endpoint.hpp>
 #include <cppd/error.hpp>
-#include <cstdlib>
 // cxxopts matches options with std::regex by default, and libstdc++'s regex recurses once per character: a
 // 40 KB option value (a long path, or a string from a deployment file) overflowed the stack (found by fuzzing).
 #define CXXOPTS_NO_REGEX
 #include <cxxopts.hpp>
-#include <filesystem>
-#include <optional>
 #include <set>
+
+#include "options/option_value.hpp"
 
 namespace cppd::runner {
 namespace {
 
 bool allOf(const std::string& text, const char* allowed) {
   return !text.empty() && text.find_first_not_of(allowed) == std::string::npos;
-}
-
-long long parseInteger(const std::string& value, bool& ok) {
-  errno = 0;
-  char* end = nullptr;
-  long long parsed = std::strtoll(value.c_str(), &end, 10);
-  ok = !value.empty() && errno == 0 && *end == '\0' && value.find_first_of(" \t\n\r\v\f") == std::string::npos;
-  return parsed;
-}
-
-std::string convertSize(const std::string& value) {
-  static const char* expected = "a size (a number of bytes, optionally with a k, M or G suffix)";
-  std::string digits = value;
-  unsigned long long unit = 1;
-  if (!digits.empty()) {
-    switch (digits.back()) {
-      case 'k':
-      case 'K':
-        unit = 1ull << 10;
-        digits.pop_back();
-        break;
-      case 'm':
-      case 'M':
-        unit = 1ull << 20;
-        digits.pop_back();
-        break;
-      case 'g':
-      case 'G':
-        unit = 1ull << 30;
-        digits.pop_back();
-        break;
-      default:
-        break;
-    }
-  }
-  if (!allOf(digits, "0123456789") || digits.size() > 15)
-    throw UsageError(fmt::format("'{}' is not {}", value, expected));
-  return std::to_string(std::stoull(digits) * unit);
-}
-
-std::string convertSeconds(const std::string& value) {
-  char* end = nullptr;
-  errno = 0;
-  double seconds = value.empty() ? -1 : std::strtod(value.c_str(), &end);
-  if (value.empty() || errno != 0 || *end != '\0' || !std::isfinite(seconds) || seconds < 0 ||
-      !allOf(value, "0123456789.")) {
-    throw UsageError(fmt::format("'{}' is not a duration in seconds (a non-negative number)", value));
-  }
-  return value;
 }
 
 // Extracts the option name cxxopts quotes in its messages ("Option ‘x’ does not exist").
@@ -136,83 +83,80 @@ cxxopts::ParseResult runParser(cxxopts::Options& parser, const std::string& tapn
   }
 }
 
-// The text for one spec as typed (given, or its default), or nullopt when it has neither; a required option
-// without either is a usage error. Flags always have a value ("true"/"false"; --no-NAME clears a default-on flag).
-std::optional<std::string> rawValue(const OptionSpec& spec, const cxxopts::ParseResult& result, bool given,
-                                    bool negated, const std::string& tapname) {
-  if (spec.kind == OptionKind::flag) {
-    if (negated) return "false";
-    if (given) return result[spec.longName].as<bool>() ? "true" : "false";
-    return spec.defaultValue.empty() ? "false" : spec.defaultValue;
+// The values given on the command line, converted by kind; --no-NAME clears a default-on flag.
+std::map<std::string, OptionValue> givenValues(const std::vector<OptionSpec>& specs, const cxxopts::ParseResult& result,
+                                               const std::string& tapname, const std::string& launchDir) {
+  std::map<std::string, OptionValue> given;
+  for (const auto& spec : specs) {
+    if (spec.kind == OptionKind::flag) {
+      const bool negated = spec.defaultValue == "true" && result.count("no-" + spec.longName) != 0;
+      if (negated) given[spec.longName] = flagValue(false);
+      else if (result.count(spec.longName) != 0) given[spec.longName] = flagValue(result[spec.longName].as<bool>());
+      continue;
+    }
+    if (result.count(spec.longName) == 0) continue;
+    try {
+      given[spec.longName] = convertOptionValue(spec.kind, result[spec.longName].as<std::string>(), launchDir);
+    } catch (const UsageError& e) {
+      throw UsageError(fmt::format("{}: option --{}: {}", tapname, spec.longName, e.what()));
+    }
   }
-  if (given) return result[spec.longName].as<std::string>();
-  if (!spec.defaultValue.empty()) return spec.defaultValue;
-  if (spec.required) throw UsageError(fmt::format("{}: option --{} is required", tapname, spec.longName));
-  return std::nullopt;
+  return given;
 }
 
-// Converts and validates one spec's value and stores it; a bad default is the plugin's fault, not the user's.
-void storeValue(const OptionSpec& spec, const cxxopts::ParseResult& result, const std::string& tapname,
-                const std::string& launchDir, Options& options) {
-  const bool given = result.count(spec.longName) != 0;
-  const bool negated =
-      spec.kind == OptionKind::flag && spec.defaultValue == "true" && result.count("no-" + spec.longName) != 0;
-  auto raw = rawValue(spec, result, given, negated, tapname);
-  if (!raw) return;
-  std::string value;
+// A spec's default as a value; a default its own kind refuses is the plugin's fault, not the user's.
+std::optional<OptionValue> defaultValue(const OptionSpec& spec, const std::string& tapname,
+                                        const std::string& launchDir) {
+  if (spec.kind == OptionKind::flag) return flagValue(spec.defaultValue == "true");
+  if (spec.defaultValue.empty()) return std::nullopt;
   try {
-    value = convertOptionValue(spec.kind, *raw, launchDir);
-    if (spec.validator) spec.validator(value);
+    return convertOptionValue(spec.kind, spec.defaultValue, launchDir);
   } catch (const UsageError& e) {
-    if (!given && !negated) {
-      throw Error(ErrorKind::software,
-                  fmt::format("plugin {}: default of option --{} is invalid: {}", tapname, spec.longName, e.what()));
-    }
-    throw UsageError(fmt::format("{}: option --{}: {}", tapname, spec.longName, e.what()));
+    throw Error(ErrorKind::software,
+                fmt::format("plugin {}: default of option --{} is invalid: {}", tapname, spec.longName, e.what()));
+  }
+}
+
+// Runs the plugin's check of one value. It is plugin code: whatever it throws refuses the value, named.
+void validate(const OptionSpec& spec, const OptionValue& value, const std::string& tapname) {
+  if (!spec.validator) return;
+  try {
+    spec.validator(value.text);
   } catch (const std::exception& e) {
     throw UsageError(fmt::format("{}: option --{}: {}", tapname, spec.longName, e.what()));
+  } catch (...) {
+    throw UsageError(fmt::format("{}: option --{}: its check threw an exception not derived from std::exception",
+                                 tapname, spec.longName));
   }
-  options.set(spec.longName, std::move(value), given || negated);
 }
 
 }  // namespace
 
-std::string convertOptionValue(OptionKind kind, const std::string& value, const std::string& launchDir) {
-  bool ok = false;
-  switch (kind) {
-    case OptionKind::flag:
-      if (value == "true" || value == "false") return value;
-      throw UsageError(fmt::format("'{}' is not true or false", value));
-    case OptionKind::string:
-      return value;
-    case OptionKind::integer:
-      parseInteger(value, ok);
-      if (!ok) throw UsageError(fmt::format("'{}' is not an integer", value));
-      return value;
-    case OptionKind::port: {
-      long long port = parseInteger(value, ok);
-      if (!ok || port < 0 || port > 65535 || !allOf(value, "0123456789")) {
-        throw UsageError(fmt::format("'{}' is not a port number (0-65535)", value));
+Options completeOptions(const std::string& tapname, const std::vector<OptionSpec>& specs,
+                        std::map<std::string, OptionValue> given, const std::string& launchDir) {
+  Options options;
+  for (const auto& spec : specs) {
+    std::optional<OptionValue> value;
+    if (auto it = given.find(spec.longName); it != given.end()) {
+      value = std::move(it->second);
+      value->given = true;
+    } else {
+      value = defaultValue(spec, tapname, launchDir);
+      if (!value && spec.required) throw UsageError(fmt::format("{}: option --{} is required", tapname, spec.longName));
+      if (!value) continue;
+      try {
+        validate(spec, *value, tapname);
+      } catch (const UsageError& e) {
+        throw Error(ErrorKind::software, fmt::format("plugin {}: default of option --{} is invalid: {}", tapname,
+                                                     spec.longName, e.what()));
       }
-      return std::to_string(port);
+      options.set(spec.longName, std::move(*value));
+      continue;
     }
-    case OptionKind::endpoint:
-      Endpoint::parse(value);  // throws UsageError naming the value and the problem
-      return value;
-    case OptionKind::path:
-      if (value.empty()) throw UsageError("an empty path");
-      return (std::filesystem::path(launchDir) / value).lexically_normal().string();
-    case OptionKind::octal:
-      if (!allOf(value, "01234567") || value.size() > 11) {
-        throw UsageError(fmt::format("'{}' is not an octal number (digits 0-7, like 022 or 0644)", value));
-      }
-      return std::to_string(std::stoull(value, nullptr, 8));
-    case OptionKind::size:
-      return convertSize(value);
-    case OptionKind::seconds:
-      return convertSeconds(value);
+    validate(spec, *value, tapname);
+    options.set(spec.longName, std::move(*value));
   }
-  return value;
+  return options;
 }
 
 PluginCommandLine parsePluginOptions(const std::string& tapname, const std::vector<OptionSpec>& specs,
@@ -225,14 +169,14 @@ PluginCommandLine parsePluginOptions(const std::string& tapname, const std::vect
   }
   auto result = runParser(parser, tapname, specs, args);
   PluginCommandLine parsed;
-  if (result.count("help")) {
+  if (result.count("help") != 0) {
     parsed.help = true;
     return parsed;
   }
   if (!result.unmatched().empty()) {
     throw UsageError(fmt::format("{}: unexpected argument '{}'", tapname, result.unmatched().front()));
   }
-  for (const auto& spec : specs) storeValue(spec, result, tapname, launchDir, parsed.options);
+  parsed.options = completeOptions(tapname, specs, givenValues(specs, result, tapname, launchDir), launchDir);
   return parsed;
 }
 

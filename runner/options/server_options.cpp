@@ -11,6 +11,7 @@
 
 #include <cppd/error.hpp>
 
+#include "options/option_value.hpp"
 #include "process/privileges.hpp"
 
 namespace cppd::runner {
@@ -82,51 +83,27 @@ std::string absolute(const std::string& launchDir, const std::string& path) {
   return joined;
 }
 
-std::uint64_t parseSize(const std::string& value) {
-  std::size_t digits = 0;
-  while (digits < value.size() && value[digits] >= '0' && value[digits] <= '9') ++digits;
-  std::uint64_t multiplier = 1;
-  const std::string suffix = value.substr(digits);
-  if (suffix == "k" || suffix == "K") multiplier = 1024;
-  else if (suffix == "m" || suffix == "M") multiplier = 1024 * 1024;
-  else if (suffix == "g" || suffix == "G") multiplier = 1024ull * 1024 * 1024;
-  else if (!suffix.empty()) digits = 0;
-  errno = 0;
-  const unsigned long long number = digits ? std::strtoull(value.substr(0, digits).c_str(), nullptr, 10) : 0;
-  if (digits == 0 || errno == ERANGE || number > UINT64_MAX / multiplier) {
-    throw UsageError(fmt::format("invalid --logfile-max-size value '{}': expected bytes, optionally with a k, M or "
-                                 "G suffix (1000000, 512k, 10M)", value));
+// The runner's valued options convert by the same kinds as plugin options (option_value.hpp), then apply the
+// runner's own bounds.
+std::uint64_t converted(std::string_view name, OptionKind kind, const std::string& value, std::uint64_t max,
+                        std::string_view maxText) {
+  try {
+    const auto number = std::get<std::uint64_t>(convertOptionValue(kind, value, "/").typed);
+    if (number > max) throw UsageError(fmt::format("'{}' is more than {}", value, maxText));
+    return number;
+  } catch (const UsageError& e) {
+    throw UsageError(fmt::format("option --{}: {}", name, e.what()));
   }
-  return number * multiplier;
-}
-
-unsigned parseCount(const std::string& value) {
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long n = std::strtoul(value.c_str(), &end, 10);
-  if (value.empty() || *end != '\0' || value.front() == '-' || errno == ERANGE || n > 1000000) {
-    throw UsageError(fmt::format("invalid --logfile-keep value '{}': expected a number of files (0 or more)", value));
-  }
-  return static_cast<unsigned>(n);
 }
 
 double parseSeconds(const std::string& value) {
-  char* end = nullptr;
-  const double seconds = std::strtod(value.c_str(), &end);
-  if (value.empty() || *end != '\0' || !(seconds >= 0) || seconds > 1e7) {
-    throw UsageError(fmt::format("invalid --shutdown-timeout value '{}': expected seconds (0 or more)", value));
+  try {
+    const double seconds = std::get<double>(convertOptionValue(OptionKind::seconds, value, "/").typed);
+    if (seconds > 1e7) throw UsageError(fmt::format("'{}' is more than 10000000 seconds", value));
+    return seconds;
+  } catch (const UsageError& e) {
+    throw UsageError(fmt::format("option --shutdown-timeout: {}", e.what()));
   }
-  return seconds;
-}
-
-mode_t parseUmask(const std::string& value) {
-  const bool octal = !value.empty() && value.size() <= 6 &&
-                     std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '7'; });
-  const unsigned long mask = octal ? std::strtoul(value.c_str(), nullptr, 8) : 01000;
-  if (mask > 0777) {
-    throw UsageError(fmt::format("invalid --umask value '{}': expected an octal mask such as 022 or 0077", value));
-  }
-  return static_cast<mode_t>(mask);
 }
 
 class Parser {
@@ -146,9 +123,11 @@ class Parser {
     else if (n == "gid") o_.gidName = value;
     else if (n == "euid") o_.euid = true;
     else if (n == "allow-root") o_.allowRoot = true;
-    else if (n == "umask") o_.umask = parseUmask(value);
-    else if (n == "logfile-max-size") o_.logfileMaxSize = parseSize(value);
-    else if (n == "logfile-keep") o_.logfileKeep = parseCount(value);
+    else if (n == "umask") o_.umask = static_cast<mode_t>(converted(n, OptionKind::octal, value, 0777, "0777"));
+    else if (n == "logfile-max-size") o_.logfileMaxSize = converted(n, OptionKind::size, value, UINT64_MAX, "");
+    else if (n == "logfile-keep") {
+      o_.logfileKeep = static_cast<unsigned>(converted(n, OptionKind::count, value, 1000000, "1000000"));
+    }
     else if (n == "shutdown-timeout") o_.shutdownTimeout = parseSeconds(value);
     else if (n == "plugin-path") o_.pluginPath.push_back(value);
     else if (n == "list-plugins") o_.listPlugins = true;
@@ -217,6 +196,7 @@ class Parser {
     if (!o_.uidName.empty()) {
       const ResolvedUser user = resolveUser(o_.uidName);
       o_.uid = user.uid;
+      o_.userName = user.name;
       if (o_.gidName.empty()) {
         if (!user.primaryGid) {
           throw UsageError(fmt::format("uid {} has no passwd entry, so its primary group is unknown: give --gid",
