@@ -53,15 +53,32 @@ const LoadedPlugin& pluginFor(const DeploymentDescription& description, const Se
   }
 }
 
-// Prefixes the errors of a plugin call with where the service was asked for.
+// Calls plugin code for request (callPlugin), naming where the service was asked for in the errors.
 template <typename Fn>
-auto forService(const ServiceRequest& request, Fn&& fn) -> decltype(fn()) {
-  if (request.where.empty()) return fn();
+auto callFor(const DeploymentDescription& description, const ServiceRequest& request, const LoadedPlugin& plugin,
+             const char* what, Fn&& fn) -> decltype(fn()) {
   try {
-    return fn();
+    return callPlugin(plugin.tapname, what, description.refusal, std::forward<Fn>(fn));
   } catch (const Error& e) {
+    if (request.where.empty()) throw;
     throw Error(e.kind(), request.where + e.what());
   }
+}
+
+// The service request asks for, named in a deployment file; null when the reader showed the plugin's help.
+std::shared_ptr<IService> makeService(const DeploymentDescription& description, const ServiceRequest& request,
+                                      const LoadedPlugin& plugin) {
+  auto specs = callFor(description, request, plugin, "options()", [&] { return plugin.maker->options(); });
+  auto options = request.readOptions(plugin, specs);
+  if (!options) return nullptr;
+  auto service =
+      callFor(description, request, plugin, "makeService", [&] { return plugin.maker->makeService(*options); });
+  if (!service) {
+    throw Error(ErrorKind::software,
+                fmt::format("{}plugin {}: makeService returned no service", request.where, plugin.tapname));
+  }
+  if (description.file.empty()) return service;
+  return std::make_shared<NamedService>(request.name, std::move(service));
 }
 
 }  // namespace
@@ -77,34 +94,22 @@ Deployment buildDeployment(const DeploymentDescription& description, PluginCatal
   std::map<std::string, LoadedPlugin> loaded;  // before app: on an error the services go first
   auto app = std::make_shared<Application>(inFile ? "cppd" : description.services.at(0).plugin);
   std::string parts;
+  bool helpShown = false;
   for (const auto& request : description.services) {
     const LoadedPlugin& plugin = pluginFor(description, request, catalog, loaded);
-    const auto& tapname = plugin.tapname;
-    const ErrorKind refusal = description.refusal;
-    auto specs = forService(request, [&] { return callPlugin(tapname, "options()", refusal, [&] {
-                                                    return plugin.maker->options(); }); });
-    auto options = request.readOptions(plugin, specs);
-    if (!options) {
-      for (auto& entry : loaded) deployment.plugins.push_back(std::move(entry.second));
-      return deployment;  // the plugin's help was shown
-    }
-    auto service = forService(request, [&] { return callPlugin(tapname, "makeService", refusal, [&] {
-                                                      return plugin.maker->makeService(*options); }); });
-    if (!service) {
-      throw Error(ErrorKind::software, fmt::format("{}plugin {}: makeService returned no service", request.where,
-                                                   tapname));
-    }
-    if (inFile) service = std::make_shared<NamedService>(request.name, std::move(service));
+    auto service = makeService(description, request, plugin);
+    helpShown = service == nullptr;
+    if (helpShown) break;  // nothing runs
     service->setServiceParent(*app);  // names are unique: readDeploymentFile checked them
-    parts += (parts.empty() ? "" : ", ") + (inFile ? fmt::format("{} as '{}'", tapname, request.name)
-                                                   : fmt::format("{} ({})", tapname, plugin.path));
-    if (forService(request, [&] { return callPlugin(tapname, "servesFiles()", refusal, [&] {
-                                           return plugin.maker->servesFiles(); }); })) {
-      deployment.fileServers.push_back(inFile ? fmt::format("{} (service '{}')", tapname, request.name) : tapname);
+    parts += (parts.empty() ? "" : ", ") + (inFile ? fmt::format("{} as '{}'", plugin.tapname, request.name)
+                                                   : fmt::format("{} ({})", plugin.tapname, plugin.path));
+    if (callFor(description, request, plugin, "servesFiles()", [&] { return plugin.maker->servesFiles(); })) {
+      deployment.fileServers.push_back(inFile ? fmt::format("{} (service '{}')", plugin.tapname, request.name)
+                                              : plugin.tapname);
     }
   }
+  if (!helpShown) deployment.app = std::move(app);
   for (auto& entry : loaded) deployment.plugins.push_back(std::move(entry.second));
-  deployment.app = std::move(app);
   deployment.summary = inFile ? parts + " (from " + description.file + ")" : parts;
   return deployment;
 }
