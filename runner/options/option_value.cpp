@@ -44,7 +44,7 @@ OptionValue integerValue(const std::string& text) {
   if (text.empty() || errno != 0 || *end != '\0' || text.find_first_of(" \t\n\r\v\f") != std::string::npos) {
     throw UsageError(fmt::format("'{}' is not an integer", text));
   }
-  return typed(OptionKind::integer, text, std::int64_t{parsed});
+  return typed(OptionKind::integer, std::to_string(parsed), std::int64_t{parsed});  // "+7" and "007" read "7"
 }
 
 OptionValue unsignedValue(OptionKind kind, std::uint64_t number, std::uint64_t max, const std::string& text,

@@ -14,6 +14,9 @@
 namespace cppd::runner {
 namespace {
 
+// What messages start with: "hello: " for a plugin's options, nothing for the runner's own.
+std::string lead(const std::string& context) { return context.empty() ? std::string() : context + ": "; }
+
 bool allOf(const std::string& text, const char* allowed) {
   return !text.empty() && text.find_first_not_of(allowed) == std::string::npos;
 }
@@ -43,7 +46,7 @@ std::string spelling(const std::vector<OptionSpec>& specs, const std::string& na
 
 void addSpecs(cxxopts::Options& parser, const std::string& tapname, const std::vector<OptionSpec>& specs) {
   auto adder = parser.add_options();
-  std::set<std::string> names{"help"};
+  std::set<std::string> names;
   for (const auto& spec : specs) {
     if (!allOf(spec.longName, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ||
         spec.longName.front() == '-' || spec.shortName.size() > 1 || !names.insert(spec.longName).second) {
@@ -58,7 +61,7 @@ void addSpecs(cxxopts::Options& parser, const std::string& tapname, const std::v
       adder(key, spec.help, cxxopts::value<std::string>());
     }
   }
-  adder("help", "Display this help and exit.");
+  if (names.count("help") == 0) adder("help", "Display this help and exit.");
 }
 
 cxxopts::ParseResult runParser(cxxopts::Options& parser, const std::string& tapname,
@@ -68,18 +71,18 @@ cxxopts::ParseResult runParser(cxxopts::Options& parser, const std::string& tapn
   try {
     return parser.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const cxxopts::exceptions::no_such_option& e) {
-    throw UsageError(fmt::format("{}: unknown option {}", tapname, dashed(quotedName(e.what()))));
+    throw UsageError(fmt::format("{}unknown option {}", lead(tapname), dashed(quotedName(e.what()))));
   } catch (const cxxopts::exceptions::missing_argument& e) {
-    throw UsageError(fmt::format("{}: option {} needs a value", tapname, spelling(specs, quotedName(e.what()))));
+    throw UsageError(fmt::format("{}option {} needs a value", lead(tapname), spelling(specs, quotedName(e.what()))));
   } catch (const cxxopts::exceptions::option_requires_argument& e) {
-    throw UsageError(fmt::format("{}: option {} needs a value", tapname, spelling(specs, quotedName(e.what()))));
+    throw UsageError(fmt::format("{}option {} needs a value", lead(tapname), spelling(specs, quotedName(e.what()))));
   } catch (const cxxopts::exceptions::gratuitous_argument_for_option& e) {
-    throw UsageError(fmt::format("{}: option {} takes no value", tapname, spelling(specs, quotedName(e.what()))));
+    throw UsageError(fmt::format("{}option {} takes no value", lead(tapname), spelling(specs, quotedName(e.what()))));
   } catch (const cxxopts::exceptions::incorrect_argument_type& e) {
     throw UsageError(
-        fmt::format("{}: a flag takes no value other than true or false ({})", tapname, quotedName(e.what())));
+        fmt::format("{}a flag takes no value other than true or false ({})", lead(tapname), quotedName(e.what())));
   } catch (const cxxopts::exceptions::exception& e) {
-    throw UsageError(fmt::format("{}: {}", tapname, e.what()));
+    throw UsageError(fmt::format("{}{}", lead(tapname), e.what()));
   }
 }
 
@@ -98,7 +101,7 @@ std::map<std::string, OptionValue> givenValues(const std::vector<OptionSpec>& sp
     try {
       given[spec.longName] = convertOptionValue(spec.kind, result[spec.longName].as<std::string>(), launchDir);
     } catch (const UsageError& e) {
-      throw UsageError(fmt::format("{}: option --{}: {}", tapname, spec.longName, e.what()));
+      throw UsageError(fmt::format("{}option --{}: {}", lead(tapname), spec.longName, e.what()));
     }
   }
   return given;
@@ -123,10 +126,10 @@ void validate(const OptionSpec& spec, const OptionValue& value, const std::strin
   try {
     spec.validator(value.text);
   } catch (const std::exception& e) {
-    throw UsageError(fmt::format("{}: option --{}: {}", tapname, spec.longName, e.what()));
+    throw UsageError(fmt::format("{}option --{}: {}", lead(tapname), spec.longName, e.what()));
   } catch (...) {
-    throw UsageError(fmt::format("{}: option --{}: its check threw an exception not derived from std::exception",
-                                 tapname, spec.longName));
+    throw UsageError(fmt::format("{}option --{}: its check threw an exception not derived from std::exception",
+                                 lead(tapname), spec.longName));
   }
 }
 
@@ -142,7 +145,7 @@ Options completeOptions(const std::string& tapname, const std::vector<OptionSpec
       value->given = true;
     } else {
       value = defaultValue(spec, tapname, launchDir);
-      if (!value && spec.required) throw UsageError(fmt::format("{}: option --{} is required", tapname, spec.longName));
+      if (!value && spec.required) throw UsageError(fmt::format("{}option --{} is required", lead(tapname), spec.longName));
       if (!value) continue;
       try {
         validate(spec, *value, tapname);
@@ -159,25 +162,41 @@ Options completeOptions(const std::string& tapname, const std::vector<OptionSpec
   return options;
 }
 
+namespace {
+
+// The engine under every command line: cxxopts against specs, then each value converted by its kind, defaults,
+// required options and validators (completeOptions). nullopt when --help was given and specs do not declare it.
+std::optional<Options> parseWords(const std::string& context, const std::vector<OptionSpec>& specs,
+                                  const std::vector<std::string>& words, const std::string& launchDir) {
+  cxxopts::Options parser(context.empty() ? "cppd" : "cppd " + context);
+  try {
+    addSpecs(parser, context, specs);
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw Error(ErrorKind::software, fmt::format("plugin {} declares options cppd cannot use: {}", context, e.what()));
+  }
+  auto result = runParser(parser, context, specs, words);
+  const bool ownHelp = findSpec(specs, "help") != nullptr;
+  if (!ownHelp && result.count("help") != 0) return std::nullopt;
+  if (!result.unmatched().empty()) {
+    throw UsageError(fmt::format("{}unexpected argument '{}'", lead(context), result.unmatched().front()));
+  }
+  return completeOptions(context, specs, givenValues(specs, result, context, launchDir), launchDir);
+}
+
+}  // namespace
+
 PluginCommandLine parsePluginOptions(const std::string& tapname, const std::vector<OptionSpec>& specs,
                                      const std::vector<std::string>& args, const std::string& launchDir) {
-  cxxopts::Options parser("cppd " + tapname);
-  try {
-    addSpecs(parser, tapname, specs);
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw Error(ErrorKind::software, fmt::format("plugin {} declares options cppd cannot use: {}", tapname, e.what()));
-  }
-  auto result = runParser(parser, tapname, specs, args);
   PluginCommandLine parsed;
-  if (result.count("help") != 0) {
-    parsed.help = true;
-    return parsed;
-  }
-  if (!result.unmatched().empty()) {
-    throw UsageError(fmt::format("{}: unexpected argument '{}'", tapname, result.unmatched().front()));
-  }
-  parsed.options = completeOptions(tapname, specs, givenValues(specs, result, tapname, launchDir), launchDir);
+  auto options = parseWords(tapname, specs, args, launchDir);
+  parsed.help = !options;
+  if (options) parsed.options = std::move(*options);
   return parsed;
+}
+
+Options parseOptionWords(const std::string& context, const std::vector<OptionSpec>& specs,
+                         const std::vector<std::string>& words, const std::string& launchDir) {
+  return parseWords(context, specs, words, launchDir).value();
 }
 
 std::string pluginUsage(const std::string& tapname, const std::string& description,

@@ -26,6 +26,12 @@ struct PluginCommandLine {
 PluginCommandLine parsePluginOptions(const std::string& tapname, const std::vector<OptionSpec>& specs,
                                      const std::vector<std::string>& args, const std::string& launchDir);
 
+/// The same engine for the runner's own options (server_options.cpp), which declare their --help: words in
+/// the forms cxxopts reads ("--name=value", "--flag", "-nv"), messages without a leading "CONTEXT: " when
+/// context is empty.
+Options parseOptionWords(const std::string& context, const std::vector<OptionSpec>& specs,
+                         const std::vector<std::string>& words, const std::string& launchDir);
+
 /// The options of specs from the values given (already converted, by name): marks them given, adds each
 /// default, refuses a missing required option ("hello: option --name is required") and runs the validators
 /// ("hello: option --count: count must be >= 0, got -2"). A default that its kind or its validator refuses is a
