@@ -139,24 +139,21 @@ Options completeOptions(const std::string& tapname, const std::vector<OptionSpec
                         std::map<std::string, OptionValue> given, const std::string& launchDir) {
   Options options;
   for (const auto& spec : specs) {
-    std::optional<OptionValue> value;
-    if (auto it = given.find(spec.longName); it != given.end()) {
-      value = std::move(it->second);
-      value->given = true;
-    } else {
-      value = defaultValue(spec, tapname, launchDir);
-      if (!value && spec.required) throw UsageError(fmt::format("{}option --{} is required", lead(tapname), spec.longName));
-      if (!value) continue;
-      try {
-        validate(spec, *value, tapname);
-      } catch (const UsageError& e) {
-        throw Error(ErrorKind::software, fmt::format("plugin {}: default of option --{} is invalid: {}", tapname,
-                                                     spec.longName, e.what()));
-      }
-      options.set(spec.longName, std::move(*value));
+    auto it = given.find(spec.longName);
+    const bool isGiven = it != given.end();
+    std::optional<OptionValue> value = isGiven ? std::move(it->second) : defaultValue(spec, tapname, launchDir);
+    if (!value) {
+      if (spec.required) throw UsageError(fmt::format("{}option --{} is required", lead(tapname), spec.longName));
       continue;
     }
-    validate(spec, *value, tapname);
+    value->given = isGiven;
+    try {
+      validate(spec, *value, tapname);
+    } catch (const UsageError& e) {
+      if (isGiven) throw;
+      throw Error(ErrorKind::software, fmt::format("plugin {}: default of option --{} is invalid: {}", tapname,
+                                                   spec.longName, e.what()));
+    }
     options.set(spec.longName, std::move(*value));
   }
   return options;
