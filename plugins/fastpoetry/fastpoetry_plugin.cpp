@@ -17,17 +17,18 @@ class FastPoetryMaker final : public cppd::IServiceMaker {
   std::string description() const override { return "A fast poetry service: sends a poem to every client."; }
 
   std::vector<cppd::OptionSpec> options() const override {
-    cppd::OptionSpec port{"port", "p", "The endpoint to listen on, or a bare port number (on --iface).", "10000",
-                          cppd::OptionKind::endpoint, false, nullptr};
-    cppd::OptionSpec poem{"poem", "", "The file holding the poem to serve.", "", cppd::OptionKind::path, true, nullptr};
-    cppd::OptionSpec iface{"iface", "", "The interface a bare --port number listens on.", "localhost",
-                           cppd::OptionKind::string, false, nullptr};
-    return {port, poem, iface};
+    using cppd::OptionKind;
+    return {
+        {.longName = "port", .shortName = "p", .help = "The endpoint to listen on, or a bare port number (on --iface).",
+         .defaultValue = "10000", .kind = OptionKind::endpoint},
+        {.longName = "poem", .help = "The file holding the poem to serve.", .kind = OptionKind::path, .required = true},
+        {.longName = "iface", .help = "The interface a bare --port number listens on.", .defaultValue = "localhost"},
+    };
   }
 
   std::shared_ptr<cppd::IService> makeService(const cppd::Options& options) override {
-    const cppd::Endpoint endpoint = cppd::Endpoint::parse(options.text("port"), options.get<std::string>("iface", "localhost"));
-    return std::make_shared<PoetryService>(options.text("poem"), endpoint);
+    return std::make_shared<PoetryService>(options.get<std::string>("poem"),
+                                           options.endpoint("port", options.get<std::string>("iface")));
   }
 };
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,20 +38,13 @@ void parsePassivePorts(const std::string& text, FtpConfig& config) {
   config.passiveHigh = static_cast<std::uint16_t>(high);
 }
 
-// A count option (0 or more); throws cppd::UsageError naming the option and the value.
-std::size_t count(const cppd::Options& options, const std::string& name, long long fallback) {
-  const long long value = options.get<long long>(name, fallback);
-  if (value < 0) throw cppd::UsageError(fmt::format("--{} {}: must be 0 or more", name, value));
-  return static_cast<std::size_t>(value);
-}
-
-// A seconds option as milliseconds (0 or more, at most a day).
-std::chrono::milliseconds duration(const cppd::Options& options, const std::string& name, double fallback) {
-  const double seconds = options.get<double>(name, fallback);
-  if (!(seconds >= 0 && seconds <= 86400)) {
-    throw cppd::UsageError(fmt::format("--{} {}: expected seconds between 0 and 86400", name, seconds));
+// A seconds option, at most a day.
+std::chrono::milliseconds duration(const cppd::Options& options, const std::string& name) {
+  const auto value = options.get<std::chrono::milliseconds>(name);
+  if (value > std::chrono::hours(24)) {
+    throw cppd::UsageError(fmt::format("--{} {}: expected seconds between 0 and 86400", name, options.text(name)));
   }
-  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+  return value;
 }
 
 }  // namespace
@@ -66,55 +60,60 @@ class FtpMaker final : public cppd::IServiceMaker {
   std::vector<cppd::OptionSpec> options() const override {
     using cppd::OptionKind;
     return {
-        {"port", "p", "The endpoint to listen on, or a bare port number.", "2121", OptionKind::endpoint, false, nullptr},
-        {"root", "r", "The directory to serve; clients never see anything outside it.", "", OptionKind::path, true,
-         nullptr},
-        {"password-file", "", "Users allowed to log in, one 'user:crypt-hash' per line (openssl passwd -6).", "",
-         OptionKind::path, false, nullptr},
-        {"anonymous", "", "Allow anonymous read-only logins (--no-anonymous refuses them).", "true", OptionKind::flag,
-         false, nullptr},
-        {"passive-ports", "", "The range of ports for passive data connections, e.g. 50000-50100 (default: any).", "",
-         OptionKind::string, false, nullptr},
-        {"max-clients", "", "The most control connections at once; 0 for no limit.", "256", OptionKind::integer, false,
-         nullptr},
-        {"idle-timeout", "", "Seconds a session may stay idle before it is closed; 0 for never.", "300",
-         OptionKind::seconds, false, nullptr},
-        {"max-clients-per-address", "", "The most control connections from one client address; 0 for no limit.",
-         "10", OptionKind::integer, false, nullptr},
-        {"login-timeout", "", "Seconds from connecting to a successful login before the session is closed; 0 for "
-         "never.", "60", OptionKind::seconds, false, nullptr},
-        {"data-timeout", "", "Seconds a data connection may make no progress before the transfer is aborted "
-         "(426); 0 for never.", "60", OptionKind::seconds, false, nullptr},
-        {"login-fail-delay", "", "Seconds to wait before answering a wrong password.", "1", OptionKind::seconds,
-         false, nullptr},
-        {"max-login-failures", "", "Failed logins from one address after which it is refused for "
-         "--login-block-time; 0 for no limit.", "10", OptionKind::integer, false, nullptr},
-        {"login-block-time", "", "Seconds an address is refused after --max-login-failures failed logins.", "300",
-         OptionKind::seconds, false, nullptr},
+        {.longName = "port", .shortName = "p", .help = "The endpoint to listen on, or a bare port number.",
+         .defaultValue = "2121", .kind = OptionKind::endpoint},
+        {.longName = "root", .shortName = "r", .help = "The directory to serve; clients never see anything outside it.",
+         .kind = OptionKind::path, .required = true},
+        {.longName = "password-file",
+         .help = "Users allowed to log in, one 'user:crypt-hash' per line (openssl passwd -6).",
+         .kind = OptionKind::path},
+        {.longName = "anonymous", .help = "Allow anonymous read-only logins (--no-anonymous refuses them).",
+         .defaultValue = "true", .kind = OptionKind::flag},
+        {.longName = "passive-ports",
+         .help = "The range of ports for passive data connections, e.g. 50000-50100 (default: any)."},
+        {.longName = "max-clients", .help = "The most control connections at once; 0 for no limit.",
+         .defaultValue = "256", .kind = OptionKind::count},
+        {.longName = "idle-timeout", .help = "Seconds a session may stay idle before it is closed; 0 for never.",
+         .defaultValue = "300", .kind = OptionKind::seconds},
+        {.longName = "max-clients-per-address",
+         .help = "The most control connections from one client address; 0 for no limit.", .defaultValue = "10",
+         .kind = OptionKind::count},
+        {.longName = "login-timeout",
+         .help = "Seconds from connecting to a successful login before the session is closed; 0 for never.",
+         .defaultValue = "60", .kind = OptionKind::seconds},
+        {.longName = "data-timeout",
+         .help = "Seconds a data connection may make no progress before the transfer is aborted (426); 0 for never.",
+         .defaultValue = "60", .kind = OptionKind::seconds},
+        {.longName = "login-fail-delay", .help = "Seconds to wait before answering a wrong password.",
+         .defaultValue = "1", .kind = OptionKind::seconds},
+        {.longName = "max-login-failures",
+         .help = "Failed logins from one address after which it is refused for --login-block-time; 0 for no limit.",
+         .defaultValue = "10", .kind = OptionKind::count},
+        {.longName = "login-block-time", .help = "Seconds an address is refused after --max-login-failures failed logins.",
+         .defaultValue = "300", .kind = OptionKind::seconds},
     };
   }
 
   std::shared_ptr<cppd::IService> makeService(const cppd::Options& options) override {
     auto config = std::make_shared<FtpConfig>();
-    config->jail = openServedRoot(options.text("root"));
-    if (options.has("password-file") && !options.text("password-file").empty()) {
-      config->users = PasswordFile::load(options.text("password-file"));
+    config->jail = openServedRoot(options.get<std::string>("root"));
+    if (auto passwords = options.get<std::optional<std::string>>("password-file")) {
+      config->users = PasswordFile::load(*passwords);
     }
-    config->anonymous = options.flag("anonymous");
-    if (options.has("passive-ports") && !options.text("passive-ports").empty()) {
-      parsePassivePorts(options.text("passive-ports"), *config);
+    config->anonymous = options.get<bool>("anonymous");
+    if (auto ports = options.get<std::optional<std::string>>("passive-ports"); ports && !ports->empty()) {
+      parsePassivePorts(*ports, *config);
     }
-    config->maxClients = count(options, "max-clients", 256);
-    config->maxClientsPerAddress = count(options, "max-clients-per-address", 10);
-    config->maxLoginFailures = static_cast<unsigned>(std::min<std::size_t>(count(options, "max-login-failures", 10), 1000000));
-    config->idleTimeout = duration(options, "idle-timeout", 300);
-    config->loginTimeout = duration(options, "login-timeout", 60);
-    config->dataTimeout = duration(options, "data-timeout", 60);
-    config->loginFailDelay = duration(options, "login-fail-delay", 1);
-    config->loginBlockTime = duration(options, "login-block-time", 300);
-    const cppd::Endpoint endpoint = cppd::Endpoint::parse(options.text("port"));
+    config->maxClients = options.get<std::size_t>("max-clients");
+    config->maxClientsPerAddress = options.get<std::size_t>("max-clients-per-address");
+    config->maxLoginFailures = static_cast<unsigned>(std::min<std::size_t>(options.get<std::size_t>("max-login-failures"), 1000000));
+    config->idleTimeout = duration(options, "idle-timeout");
+    config->loginTimeout = duration(options, "login-timeout");
+    config->dataTimeout = duration(options, "data-timeout");
+    config->loginFailDelay = duration(options, "login-fail-delay");
+    config->loginBlockTime = duration(options, "login-block-time");
     auto factory = std::make_shared<FtpFactory>(config, cppd::globalReactor());
-    return std::make_shared<cppd::StreamServerService>(endpoint, factory);
+    return std::make_shared<cppd::StreamServerService>(options.get<cppd::Endpoint>("port"), factory);
   }
 };
 

@@ -32,16 +32,10 @@ void checkIndex(const std::string& name) {
   }
 }
 
-std::size_t count(const cppd::Options& options, const std::string& name) {
-  const long long value = options.get<long long>(name);
-  if (value < 0) throw cppd::UsageError("--" + name + " " + std::to_string(value) + ": give 0 or more");
-  return static_cast<std::size_t>(value);
-}
-
-// A deadline in seconds: finite, and positive unless zero means something (--keepalive-timeout 0: no keep-alive).
+// A deadline: positive unless zero means something (--keepalive-timeout 0: no keep-alive), at most a day.
 double seconds(const cppd::Options& options, const std::string& name, bool zeroAllowed) {
   const double value = options.get<double>(name);
-  if (!std::isfinite(value) || value < 0 || (value == 0 && !zeroAllowed) || value > 86400) {
+  if ((value == 0 && !zeroAllowed) || value > 86400) {
     throw cppd::UsageError("--" + name + " " + options.text(name) + ": give a number of seconds " +
                            (zeroAllowed ? "from 0" : "above 0") + " to 86400");
   }
@@ -61,44 +55,50 @@ class WebMaker final : public cppd::IServiceMaker {
   std::vector<cppd::OptionSpec> options() const override {
     using cppd::OptionKind;
     return {
-        {"port", "p", "The endpoint to listen on, or a bare port number.", "8080", OptionKind::endpoint, false, nullptr},
-        {"path", "", "The directory to serve.", "", OptionKind::path, true, checkDirectory},
-        {"index", "", "The file served for a directory.", "index.html", OptionKind::string, false, checkIndex},
-        {"listing", "", "List directories that have no index file.", "true", OptionKind::flag, false, nullptr},
-        {"max-connections", "",
-         "Open connections at most; beyond it the longest-waiting idle or slow one is closed, or the new one "
-         "answered 503 (0: as many as the descriptor limit leaves room for).",
-         "0", OptionKind::integer, false, nullptr},
-        {"max-connections-per-address", "", "Open connections from one client address at most (0: no limit).", "0",
-         OptionKind::integer, false, nullptr},
-        {"keepalive-timeout", "", "Close idle persistent connections after this long (0: no keep-alive).", "60",
-         OptionKind::seconds, false, nullptr},
-        {"header-timeout", "",
-         "Close a connection whose request head has not all arrived this long after its first byte (after the "
-         "accept, for the first request).",
-         "10", OptionKind::seconds, false, nullptr},
-        {"body-timeout", "", "Close a connection whose request body has not all arrived this long after its head.",
-         "10", OptionKind::seconds, false, nullptr},
-        {"send-timeout", "", "Close a connection whose answer has not moved for this long.", "60",
-         OptionKind::seconds, false, nullptr},
-        {"access-log", "", "Log every request in the common log format.", "", OptionKind::flag, false, nullptr},
+        {.longName = "port", .shortName = "p", .help = "The endpoint to listen on, or a bare port number.",
+         .defaultValue = "8080", .kind = OptionKind::endpoint},
+        {.longName = "path", .help = "The directory to serve.", .kind = OptionKind::path, .required = true,
+         .validator = checkDirectory},
+        {.longName = "index", .help = "The file served for a directory.", .defaultValue = "index.html",
+         .validator = checkIndex},
+        {.longName = "listing", .help = "List directories that have no index file.", .defaultValue = "true",
+         .kind = OptionKind::flag},
+        {.longName = "max-connections",
+         .help = "Open connections at most; beyond it the longest-waiting idle or slow one is closed, or the new "
+                 "one answered 503 (0: as many as the descriptor limit leaves room for).",
+         .defaultValue = "0", .kind = OptionKind::count},
+        {.longName = "max-connections-per-address",
+         .help = "Open connections from one client address at most (0: no limit).", .defaultValue = "0",
+         .kind = OptionKind::count},
+        {.longName = "keepalive-timeout", .help = "Close idle persistent connections after this long (0: no keep-alive).",
+         .defaultValue = "60", .kind = OptionKind::seconds},
+        {.longName = "header-timeout",
+         .help = "Close a connection whose request head has not all arrived this long after its first byte (after "
+                 "the accept, for the first request).",
+         .defaultValue = "10", .kind = OptionKind::seconds},
+        {.longName = "body-timeout",
+         .help = "Close a connection whose request body has not all arrived this long after its head.",
+         .defaultValue = "10", .kind = OptionKind::seconds},
+        {.longName = "send-timeout", .help = "Close a connection whose answer has not moved for this long.",
+         .defaultValue = "60", .kind = OptionKind::seconds},
+        {.longName = "access-log", .help = "Log every request in the common log format.", .kind = OptionKind::flag},
     };
   }
 
   std::shared_ptr<cppd::IService> makeService(const cppd::Options& options) override {
     WebConfig config;
-    config.root = options.text("path");
+    config.root = options.get<std::string>("path");
     checkDirectory(config.root);
-    config.index = options.get<std::string>("index", "index.html");
-    config.listing = options.flag("listing");
-    config.maxConnections = count(options, "max-connections");
-    config.maxPerAddress = count(options, "max-connections-per-address");
+    config.index = options.get<std::string>("index");
+    config.listing = options.get<bool>("listing");
+    config.maxConnections = options.get<std::size_t>("max-connections");
+    config.maxPerAddress = options.get<std::size_t>("max-connections-per-address");
     config.keepAliveTimeout = seconds(options, "keepalive-timeout", true);
     config.headerTimeout = seconds(options, "header-timeout", false);
     config.bodyTimeout = seconds(options, "body-timeout", false);
     config.sendTimeout = seconds(options, "send-timeout", false);
-    config.accessLog = options.flag("access-log");
-    return std::make_shared<WebService>(std::move(config), cppd::Endpoint::parse(options.text("port")));
+    config.accessLog = options.get<bool>("access-log");
+    return std::make_shared<WebService>(std::move(config), options.get<cppd::Endpoint>("port"));
   }
 };
 

@@ -5,11 +5,11 @@
 
 #include <fmt/format.h>
 
-#include <cppd/error.hpp>
 #include <cppd/log.hpp>
+#include <cppd/multi_service.hpp>
 
+#include "deployment/plugin_call.hpp"
 #include "plugin/plugin_listing.hpp"
-#include "options/plugin_options.hpp"
 
 namespace cppd::runner {
 namespace {
@@ -35,67 +35,82 @@ class NamedService final : public MultiService {
   }
 };
 
-const LoadedPlugin& pluginFor(const DeploymentFile& file, const DeployedService& service, const PluginCatalog& catalog,
-                              std::map<std::string, LoadedPlugin>& loaded) {
-  if (auto it = loaded.find(service.plugin); it != loaded.end()) return it->second;
-  const PluginInfo* info = catalog.find(service.plugin);
+// Loads request's plugin, once per plugin however many services use it.
+const LoadedPlugin& pluginFor(const DeploymentDescription& description, const ServiceRequest& request,
+                              const PluginCatalog& catalog, std::map<std::string, LoadedPlugin>& loaded) {
+  if (auto it = loaded.find(request.plugin); it != loaded.end()) return it->second;
+  const PluginInfo* info = catalog.find(request.plugin);
   if (info == nullptr) {
-    std::string message = unknownCommandMessage(service.plugin, catalog);
-    if (message.rfind("unknown command", 0) == 0) message.replace(0, 15, "unknown plugin");
-    throw Error(ErrorKind::config, describeServiceError(file, service, message));
+    const bool inFile = !description.file.empty();
+    const auto message = request.where + unknownCommandMessage(request.plugin, catalog, inFile ? "plugin" : "command");
+    if (description.refusal == ErrorKind::usage) throw UsageError(message);
+    throw Error(description.refusal, message);
   }
   try {
-    return loaded.emplace(service.plugin, loadPlugin(info->file)).first->second;
+    return loaded.emplace(request.plugin, loadPlugin(info->file)).first->second;
   } catch (const Error& e) {
-    throw Error(e.kind(), describeServiceError(file, service, fmt::format("plugin {}: {}", info->path, e.what())));
+    throw Error(e.kind(), fmt::format("{}plugin {}: {}", request.where, info->path, e.what()));
   }
 }
 
-std::shared_ptr<IService> makeDeployedService(const DeploymentFile& file, const DeployedService& service,
-                                              const LoadedPlugin& plugin, const std::string& launchDir) {
-  auto fail = [&](ErrorKind kind, const std::string& message) {
-    return Error(kind, describeServiceError(file, service, message));
-  };
+// Calls plugin code for request (callPlugin), naming where the service was asked for in the errors.
+template <typename Fn>
+auto callFor(const DeploymentDescription& description, const ServiceRequest& request, const LoadedPlugin& plugin,
+             const char* what, Fn&& fn) -> decltype(fn()) {
   try {
-    auto specs = plugin.maker->options();
-    auto args = pluginArguments(file, service, specs);  // unknown keys and wrong types, with their own lines
-    auto parsed = parsePluginOptions(plugin.tapname, specs, args, launchDir);
-    auto made = plugin.maker->makeService(parsed.options);
-    if (!made) throw fail(ErrorKind::software, "makeService returned no service");
-    return made;
-  } catch (const UsageError& e) {
-    throw fail(ErrorKind::config, e.what());
+    return callPlugin(plugin.tapname, what, description.refusal, std::forward<Fn>(fn));
   } catch (const Error& e) {
-    // pluginArguments already named the file and line.
-    if (std::string(e.what()).rfind(file.path + ":", 0) == 0) throw;
-    throw fail(e.kind(), e.what());
-  } catch (const std::exception& e) {
-    throw fail(ErrorKind::software, fmt::format("plugin {}: makeService failed: {}", plugin.tapname, e.what()));
-  } catch (...) {
-    throw fail(ErrorKind::software,
-               fmt::format("plugin {}: makeService threw an exception not derived from std::exception", plugin.tapname));
+    if (request.where.empty()) throw;
+    throw Error(e.kind(), request.where + e.what());
   }
+}
+
+// The service request asks for, named in a deployment file; null when the reader showed the plugin's help.
+std::shared_ptr<IService> makeService(const DeploymentDescription& description, const ServiceRequest& request,
+                                      const LoadedPlugin& plugin) {
+  auto specs = callFor(description, request, plugin, "options()", [&] { return plugin.maker->options(); });
+  auto options = request.readOptions(plugin, specs);
+  if (!options) return nullptr;
+  auto service =
+      callFor(description, request, plugin, "makeService", [&] { return plugin.maker->makeService(*options); });
+  if (!service) {
+    throw Error(ErrorKind::software,
+                fmt::format("{}plugin {}: makeService returned no service", request.where, plugin.tapname));
+  }
+  if (description.file.empty()) return service;
+  return std::make_shared<NamedService>(request.name, std::move(service));
 }
 
 }  // namespace
 
-Deployment buildDeployment(const DeploymentFile& file, const PluginCatalog& catalog, const std::string& launchDir) {
+void Deployment::release() {
+  app.reset();
+  plugins.clear();
+}
+
+Deployment buildDeployment(const DeploymentDescription& description, PluginCatalog catalog) {
   Deployment deployment;
-  deployment.app = std::make_shared<Application>("cppd");
-  std::map<std::string, LoadedPlugin> loaded;
+  const bool inFile = !description.file.empty();
+  std::map<std::string, LoadedPlugin> loaded;  // before app: on an error the services go first
+  auto app = std::make_shared<Application>(inFile ? "cppd" : description.services.at(0).plugin);
   std::string parts;
-  for (const auto& service : file.services) {
-    const LoadedPlugin& plugin = pluginFor(file, service, catalog, loaded);
-    auto made = makeDeployedService(file, service, plugin, launchDir);
-    auto named = std::make_shared<NamedService>(service.name, std::move(made));
-    named->setServiceParent(*deployment.app);  // names are unique: readDeploymentFile checked them
-    parts += (parts.empty() ? "" : ", ") + plugin.tapname + " as '" + service.name + "'";
-    if (plugin.maker->servesFiles()) {
-      deployment.fileServers.push_back(fmt::format("{} (service '{}')", plugin.tapname, service.name));
+  bool helpShown = false;
+  for (const auto& request : description.services) {
+    const LoadedPlugin& plugin = pluginFor(description, request, catalog, loaded);
+    auto service = makeService(description, request, plugin);
+    helpShown = service == nullptr;
+    if (helpShown) break;  // nothing runs
+    service->setServiceParent(*app);  // names are unique: readDeploymentFile checked them
+    parts += (parts.empty() ? "" : ", ") + (inFile ? fmt::format("{} as '{}'", plugin.tapname, request.name)
+                                                   : fmt::format("{} ({})", plugin.tapname, plugin.path));
+    if (callFor(description, request, plugin, "servesFiles()", [&] { return plugin.maker->servesFiles(); })) {
+      deployment.fileServers.push_back(inFile ? fmt::format("{} (service '{}')", plugin.tapname, request.name)
+                                              : plugin.tapname);
     }
   }
-  for (auto& [tapname, plugin] : loaded) deployment.plugins.push_back(std::move(plugin));
-  deployment.summary = parts + " (from " + file.path + ")";
+  if (!helpShown) deployment.app = std::move(app);
+  for (auto& entry : loaded) deployment.plugins.push_back(std::move(entry.second));
+  deployment.summary = inFile ? parts + " (from " + description.file + ")" : parts;
   return deployment;
 }
 

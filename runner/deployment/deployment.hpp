@@ -1,30 +1,59 @@
 #pragma once
 
-// Turns a deployment file into one Application: each [[service]] is made by its plugin, named, and becomes a
-// child of the application, so the services share one process, one pidfile, one log and one privilege drop.
+// The start-up pipeline's middle: from a description of what to run to one Application. A command line is a
+// deployment of one service; a deployment file (-y) one of several. Each service's plugin is loaded once, its
+// options read, its service made and named; the services share one process, one pidfile, one log and one
+// privilege drop. buildDeployment can be called again (a reload, a worker) with a fresh description.
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <cppd/application.hpp>
+#include <cppd/error.hpp>
+#include <cppd/option_spec.hpp>
+#include <cppd/options.hpp>
 
-#include "deployment/deployment_file.hpp"
 #include "plugin/plugin_loader.hpp"
 #include "plugin/plugin_registry.hpp"
 
 namespace cppd::runner {
 
-struct Deployment {
-  std::shared_ptr<Application> app;
-  std::vector<LoadedPlugin> plugins;  // each loaded once; their code outlives app
-  std::string summary;                // "fastpoetry as 'ecstasy', fastpoetry as 'second' (from FILE)"
-  std::vector<std::string> fileServers;  // "ftp (service 'anon')" for each service whose plugin servesFiles()
+/// One service to make.
+struct ServiceRequest {
+  std::string plugin;  // the tapname to find in the catalog
+  std::string name;    // the service's name in the application
+  /// Reads the service's options against the plugin's declarations, throwing complete messages (a command
+  /// line's usage errors, a file's "FILE:LINE: ..."). nullopt means the user asked for the plugin's --help,
+  /// which the reader has shown: nothing is run.
+  std::function<std::optional<Options>(const LoadedPlugin&, const std::vector<OptionSpec>&)> readOptions;
+  /// Put before errors about this service that the reader did not word ("FILE:7: service 'ecstasy': ").
+  std::string where;
 };
 
-/// Builds the application described by file, looking plugins up in catalog and resolving relative option paths
-/// against launchDir. Every error is a cppd::Error(config) naming the file, the service's line and its name
-/// ("FILE:7: service 'ecstasy': option --poem is required"), except a plugin that cannot load (its own kind).
-Deployment buildDeployment(const DeploymentFile& file, const PluginCatalog& catalog, const std::string& launchDir);
+struct DeploymentDescription {
+  std::vector<ServiceRequest> services;
+  std::string file;  // the deployment file; empty for a command line (one service, named after its plugin)
+  /// The kind of a plugin's refusal (a cppd::UsageError from makeService) and of an unknown plugin: usage (64)
+  /// on a command line, config (78) in a deployment file.
+  ErrorKind refusal = ErrorKind::usage;
+};
+
+struct Deployment {
+  std::shared_ptr<Application> app;      // null when a plugin's --help was shown instead
+  std::vector<LoadedPlugin> plugins;     // each loaded once; their code outlives app
+  std::string summary;                   // "fastpoetry (/p/fastpoetry.so)", "fastpoetry as 'a', ... (from FILE)"
+  std::vector<std::string> fileServers;  // "ftp", or "ftp (service 'anon')", for each plugin that servesFiles()
+
+  /// Releases the services before the plugins whose code they run.
+  void release();
+};
+
+/// Builds the application of description from the plugins in catalog (taken, so the files of the plugins not
+/// loaded are closed before the daemon is made). Throws cppd::Error: an unknown plugin (description.refusal),
+/// a plugin that cannot load (its kind), the readers' errors, and the plugins' errors through callPlugin().
+Deployment buildDeployment(const DeploymentDescription& description, PluginCatalog catalog);
 
 }  // namespace cppd::runner

@@ -12,6 +12,8 @@
 
 #include <cppd/error.hpp>
 
+#include "options/option_value.hpp"
+#include "options/plugin_options.hpp"
 #include "options/server_options.hpp"
 #include "posix/text_file.hpp"
 
@@ -38,18 +40,17 @@ std::vector<std::pair<std::string, const toml::node*>> inFileOrder(const toml::t
 
 std::string readWhole(const std::string& path) { return readTextFile(path, "deployment file"); }
 
-// A scalar as text; booleans become "true"/"false". Arrays, tables and dates are refused.
+// A scalar with its TOML type. Arrays, tables and dates are refused.
 DeploymentOption scalarOption(const std::string& path, const std::string& key, const toml::node& node) {
-  DeploymentOption option{key, {}, false, lineOf(node)};
+  DeploymentOption option{key, {}, lineOf(node)};
   if (auto b = node.as_boolean()) {
-    option.isBool = true;
-    option.value = b->get() ? "true" : "false";
+    option.value = b->get();
   } else if (auto s = node.as_string()) {
     option.value = s->get();
   } else if (auto i = node.as_integer()) {
-    option.value = std::to_string(i->get());
+    option.value = i->get();
   } else if (auto f = node.as_floating_point()) {
-    option.value = fmt::format("{}", f->get());
+    option.value = f->get();
   } else {
     std::ostringstream type;
     type << node.type();
@@ -59,12 +60,27 @@ DeploymentOption scalarOption(const std::string& path, const std::string& key, c
   return option;
 }
 
+// A runner option from [cppd], as its command-line word ("--pidfile=/x", "--nodaemon"); empty for a false flag.
+std::string runnerArgument(const DeploymentOption& option) {
+  if (auto on = std::get_if<bool>(&option.value)) return *on ? "--" + option.key : std::string();
+  if (auto text = std::get_if<std::string>(&option.value)) return fmt::format("--{}={}", option.key, *text);
+  if (auto number = std::get_if<std::int64_t>(&option.value)) return fmt::format("--{}={}", option.key, *number);
+  return fmt::format("--{}={}", option.key, std::get<double>(option.value));
+}
+
+// One service value converted by its option's kind: strings as typed, numbers and booleans directly.
+OptionValue convertDeployed(const OptionSpec& spec, const DeploymentOption& option, const std::string& launchDir) {
+  if (auto on = std::get_if<bool>(&option.value)) return flagValue(*on);
+  if (auto text = std::get_if<std::string>(&option.value)) return convertOptionValue(spec.kind, *text, launchDir);
+  if (auto number = std::get_if<std::int64_t>(&option.value)) return convertInteger(spec.kind, *number, launchDir);
+  return convertNumber(spec.kind, std::get<double>(option.value), launchDir);
+}
+
 std::vector<std::string> runnerArguments(const std::string& path, const toml::table& table) {
   std::vector<std::string> args;
   for (const auto& [key, node] : inFileOrder(table)) {
-    auto option = scalarOption(path, key, *node);
-    std::string arg = option.isBool ? (option.value == "true" ? "--" + option.key : std::string())
-                                    : fmt::format("--{}={}", option.key, option.value);
+    const auto option = scalarOption(path, key, *node);
+    std::string arg = runnerArgument(option);
     if (arg.empty()) continue;  // `nodaemon = false` is the default
     try {
       // Checked one by one so the error can name this line: unknown option, bad value, unknown user.
@@ -143,9 +159,9 @@ DeploymentFile readDeploymentFile(const std::string& path) {
   return file;
 }
 
-std::vector<std::string> pluginArguments(const DeploymentFile& file, const DeployedService& service,
-                                         const std::vector<OptionSpec>& specs) {
-  std::vector<std::string> args;
+Options serviceOptions(const DeploymentFile& file, const DeployedService& service, const std::string& tapname,
+                       const std::vector<OptionSpec>& specs, const std::string& launchDir) {
+  std::map<std::string, OptionValue> given;
   for (const auto& option : service.options) {
     auto spec = std::find_if(specs.begin(), specs.end(), [&](const OptionSpec& s) { return s.longName == option.key; });
     auto where = fmt::format("service '{}': ", service.name);
@@ -153,20 +169,25 @@ std::vector<std::string> pluginArguments(const DeploymentFile& file, const Deplo
       fail(file.path, option.line, fmt::format("{}plugin '{}' has no option '{}' (see cppd {} --help)", where,
                                                service.plugin, option.key, service.plugin));
     }
-    if (spec->kind == OptionKind::flag) {
-      if (!option.isBool) fail(file.path, option.line, fmt::format("{}option '{}' is a flag: use true or false", where, option.key));
-      // false for a flag that is off by default means "leave it off"; --no-NAME exists for default-on flags.
-      if (option.value == "true") {
-        args.push_back("--" + option.key);
-      } else if (spec->defaultValue == "true") {
-        args.push_back("--no-" + option.key);
-      }
-    } else {
-      if (option.isBool) fail(file.path, option.line, fmt::format("{}option '{}' takes a value, not true/false", where, option.key));
-      args.push_back(fmt::format("--{}={}", option.key, option.value));
+    const bool isBool = std::holds_alternative<bool>(option.value);
+    if (spec->kind == OptionKind::flag && !isBool) {
+      fail(file.path, option.line, fmt::format("{}option '{}' is a flag: use true or false", where, option.key));
+    }
+    if (spec->kind != OptionKind::flag && isBool) {
+      fail(file.path, option.line, fmt::format("{}option '{}' takes a value, not true/false", where, option.key));
+    }
+    try {
+      given[option.key] = convertDeployed(*spec, option, launchDir);
+    } catch (const UsageError& e) {
+      throw Error(ErrorKind::config, describeServiceError(file, service, fmt::format("{}: option --{}: {}", tapname,
+                                                                                    option.key, e.what())));
     }
   }
-  return args;
+  try {
+    return completeOptions(tapname, specs, std::move(given), launchDir);
+  } catch (const UsageError& e) {
+    throw Error(ErrorKind::config, describeServiceError(file, service, e.what()));
+  }
 }
 
 std::string describeServiceError(const DeploymentFile& file, const DeployedService& service,

@@ -13,21 +13,24 @@
 //   port = "tcp:10000:interface=127.0.0.1"
 //   poem = "/usr/share/cppd/poetry/ecstasy.txt"
 //
-// Reading the file checks its shape; each service's options are checked against its plugin's declarations
-// by pluginArguments(), so every error names the file, the line and the key.
+// Reading the file checks its shape; each service's values are then checked against its plugin's declarations
+// and fed into its Options as typed values by serviceOptions(), so every error names the file, the line and the
+// key.
 
+#include <cstdint>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <cppd/option_spec.hpp>
+#include <cppd/options.hpp>
 
 namespace cppd::runner {
 
-/// One `key = value` of a [[service]] table, with its value as text ("true"/"false" for booleans).
+/// One `key = value` of a [[service]] table, with its TOML type.
 struct DeploymentOption {
   std::string key;
-  std::string value;
-  bool isBool = false;
+  std::variant<bool, std::int64_t, double, std::string> value;
   int line = 0;
 };
 
@@ -50,11 +53,13 @@ struct DeploymentFile {
 /// or an invalid [cppd] entry — each message starts "FILE:LINE: ".
 DeploymentFile readDeploymentFile(const std::string& path);
 
-/// The plugin arguments ("--port=10000", "--listing", "--no-anonymous") for service, checked against the
-/// plugin's declared options: an unknown key, a boolean for a valued option or a non-boolean for a flag is a
-/// cppd::Error(config) naming the file, line and key.
-std::vector<std::string> pluginArguments(const DeploymentFile& file, const DeployedService& service,
-                                         const std::vector<OptionSpec>& specs);
+/// The options of service for a plugin declaring specs: each value converted by its option's kind without a
+/// detour through a command line, then defaults, required options and validators as on the command line
+/// (completeOptions). An unknown key, a boolean for a valued option or a non-boolean for a flag is a
+/// cppd::Error(config) naming the file, the key's line and the key; a bad value or a missing required option
+/// names the service's line ("FILE:1: service 'x': fastpoetry: option --port: invalid endpoint ...").
+Options serviceOptions(const DeploymentFile& file, const DeployedService& service, const std::string& tapname,
+                       const std::vector<OptionSpec>& specs, const std::string& launchDir);
 
 /// Prefixes message with "FILE:LINE: service 'NAME': " for errors found later (missing required option...).
 std::string describeServiceError(const DeploymentFile& file, const DeployedService& service,

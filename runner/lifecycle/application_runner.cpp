@@ -72,21 +72,13 @@ void enterEnvironment(const ServerOptions& o, IProcessPrimitives& os) {
   if (os.chdir(o.rundir.c_str()) != 0) throw systemError("chdir", o.rundir, errno);
 }
 
+// The user to run as: --uid and --gid, resolved once when the options were parsed.
 PrivilegeTarget privilegeTarget(const ServerOptions& o) {
   PrivilegeTarget target;
-  target.uid = o.uid;
-  target.gid = o.gid;
-  if (target.uid) {
-    const ResolvedUser user = resolveUser(std::to_string(*target.uid));
-    target.userName = user.name;
-    if (!target.gid) target.gid = user.primaryGid;
-    if (!target.gid) {
-      // Dropping the uid alone would keep root's group and supplementary groups.
-      throw UsageError(fmt::format("uid {} has no passwd entry, so its primary group is unknown: give --gid",
-                                   *target.uid));
-    }
-  }
   target.effectiveOnly = o.euid;
+  target.uid = o.uid;
+  target.gid = o.gid;  // the user's primary group unless --gid was given
+  target.userName = o.userName;
   return target;
 }
 
@@ -118,8 +110,8 @@ class Run {
   Run(const ServerOptions& o, IProcessPrimitives& os, std::shared_ptr<Application> app)
       : o_(o), os_(os), app_(std::move(app)), reactor_(globalReactor()) {}
 
-  // Everything up to "tell the launcher it worked". Returns false in a fake launcher (tests only).
-  bool start(const std::string& pluginInfo, const std::vector<std::string>& fileServers) {
+  // Everything up to "tell the launcher it worked". Daemonizing, only the daemon comes back from detach().
+  void start(const std::string& pluginInfo, const std::vector<std::string>& fileServers) {
     const PrivilegeTarget target = privilegeTarget(o_);  // before chroot: the databases are outside
     refuseRootFileServers(o_, target, fileServers, os_);  // before the pidfile: nothing to undo
     ignoreLogSignalsUntilHandled();  // before the pidfile exists, so nobody can signal too early
@@ -134,7 +126,7 @@ class Run {
       if (nullFd_ < 0) throw systemError("open", "/dev/null", errno);
     }
     enterEnvironment(o_, os_);
-    if (!o_.nodaemon && !detach()) return false;
+    if (!o_.nodaemon) detach();
     notifier_ = SystemdNotifier::fromEnvironment();  // after the fork: the watchdog is meant for the daemon's PID
     log::info("cppd {} starting up.", versionString());
     log::info("reactor class: {}.", reactor_.backendName());
@@ -152,7 +144,6 @@ class Run {
     state_.status.reportSuccess();
     notifier_.ready(fmt::format("{} running", pluginInfo.empty() ? app_->name() : pluginInfo));
     startWatchdog();
-    return true;
   }
 
   int fail(int code, const std::string& reason) {
@@ -194,10 +185,8 @@ class Run {
     return shutdown_->forced() ? exitCodeFor(ErrorKind::software) : 0;
   }
 
-  int launcherExitCode() const noexcept { return launcherExitCode_; }
-
  private:
-  bool detach() {
+  void detach() {
     std::vector<int> keep;
     keep.reserve(4);
     if (state_.pidFile) {
@@ -210,14 +199,9 @@ class Run {
     }
     DaemonizeResult daemon = daemonize(keep, os_, nullFd_);
     nullFd_ = -1;  // daemonize took it over
-    if (!daemon.isDaemon) {  // only with a fake os: the real launcher _exits inside daemonize
-      launcherExitCode_ = daemon.launcherExitCode;
-      return false;
-    }
     state_.status = std::move(daemon.status);
     reactor_.afterFork();  // the daemon's loop must not share its epoll instance with the launcher
     if (state_.pidFile) state_.pidFile->writePid(os_.getpid());  // before the launcher hears "0"
-    return true;
   }
 
   void installSignals() {
@@ -269,7 +253,6 @@ class Run {
   std::optional<ChildReaper> reaper_;
   SystemdNotifier notifier_;
   DelayedCall watchdog_;
-  int launcherExitCode_ = 0;
   int nullFd_ = -1;
 };
 
@@ -279,7 +262,7 @@ int ApplicationRunner::run(std::shared_ptr<Application> app, const std::string& 
                            const std::vector<std::string>& fileServers) {
   Run run(options_, os_, std::move(app));
   try {
-    if (!run.start(pluginInfo, fileServers)) return run.launcherExitCode();
+    run.start(pluginInfo, fileServers);
   } catch (const Error& e) {
     return run.fail(exitCodeFor(e.kind()), e.what());
   } catch (const std::exception& e) {

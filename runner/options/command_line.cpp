@@ -64,60 +64,39 @@ PluginCatalog discover(const ServerOptions& options) {
   return discoverPlugins(settings);
 }
 
-// Calls into plugin code, turning its exceptions into cppd errors that name the plugin. cppd::Error keeps its
-// kind (a UsageError from makeService is the user's mistake, exit 64); anything else is the plugin's fault (70).
-template <typename Fn>
-auto callPlugin(const std::string& tapname, const char* what, Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const UsageError& e) {
-    throw UsageError(fmt::format("{}: {}", tapname, e.what()));
-  } catch (const Error& e) {
-    throw Error(e.kind(), fmt::format("{}: {}", tapname, e.what()));
-  } catch (const std::exception& e) {
-    throw Error(ErrorKind::software, fmt::format("plugin {}: {} failed: {}", tapname, what, e.what()));
-  } catch (...) {
-    throw Error(ErrorKind::software,
-                fmt::format("plugin {}: {} threw an exception not derived from std::exception", tapname, what));
-  }
-}
-
-int runPlugin(const ServerOptions& options, PluginInfo info) {
-  LoadedPlugin plugin;
-  try {
-    plugin = loadPlugin(info.file);
-  } catch (const Error& e) {
-    throw Error(e.kind(), fmt::format("plugin {}: {}", info.path, e.what()));
-  }
-  info.file = PluginFile();  // loaded: its descriptor is not for the daemon, which closes what it does not know
-  const std::string& tapname = plugin.tapname;
-  auto specs = callPlugin(tapname, "options()", [&] { return plugin.maker->options(); });
-  PluginCommandLine parsed;
-  try {
-    parsed = parsePluginOptions(tapname, specs, options.commandArgs, options.launchDir);
-  } catch (const UsageError& e) {
-    throw UsageErrorWithHelp(e.what(), pluginUsage(tapname, plugin.description, specs));
-  }
-  if (parsed.help) {
-    print(stdout, pluginUsage(tapname, plugin.description, specs));
-    return 0;
-  }
-  auto service = callPlugin(tapname, "makeService", [&] { return plugin.maker->makeService(parsed.options); });
-  if (!service) throw Error(ErrorKind::software, fmt::format("plugin {}: makeService returned no service", tapname));
-  auto app = std::make_shared<Application>(tapname);
-  service->setServiceParent(*app);
-  service.reset();
-  std::vector<std::string> fileServers;
-  if (plugin.maker->servesFiles()) fileServers.push_back(tapname);
+// Runs what a deployment built, then releases the services before the plugins whose code they run.
+int runDeployment(const ServerOptions& options, Deployment deployment) {
+  if (!deployment.app) return 0;  // a plugin's --help was shown
   ApplicationRunner runner(options);
-  int status = runner.run(app, fmt::format("{} ({})", tapname, plugin.path), fileServers);
-  // Services first, then the maker: their code lives in the plugin, which stays loaded for the process lifetime.
-  app.reset();
-  plugin.maker.reset();
+  const int status = runner.run(deployment.app, deployment.summary, deployment.fileServers);
+  deployment.release();
   return status;
 }
 
-// `cppd -y FILE`: the file's [cppd] table gives runner options, which the command line then overrides.
+// `cppd [options] TAPNAME [plugin options]`: a deployment of one service, its options read from the words after
+// the plugin name.
+DeploymentDescription commandLineDeployment(const ServerOptions& options) {
+  ServiceRequest request;
+  request.plugin = request.name = options.command;
+  request.readOptions = [&options](const LoadedPlugin& plugin,
+                                   const std::vector<OptionSpec>& specs) -> std::optional<Options> {
+    PluginCommandLine parsed;
+    try {
+      parsed = parsePluginOptions(plugin.tapname, specs, options.commandArgs, options.launchDir);
+    } catch (const UsageError& e) {
+      throw UsageErrorWithHelp(e.what(), pluginUsage(plugin.tapname, plugin.description, specs));
+    }
+    if (!parsed.help) return std::move(parsed.options);
+    print(stdout, pluginUsage(plugin.tapname, plugin.description, specs));
+    return std::nullopt;
+  };
+  DeploymentDescription description;
+  description.services.push_back(std::move(request));
+  return description;
+}
+
+// `cppd -y FILE`: the file's [cppd] table gives runner options, which the command line then overrides; each
+// [[service]] table is a service, its keys its options.
 int runDeploymentFile(int argc, char** argv, const ServerOptions& cli) {
   if (!cli.command.empty()) {
     throw UsageError(fmt::format("give either a deployment file (-y {}) or a plugin name ('{}'), not both",
@@ -127,12 +106,21 @@ int runDeploymentFile(int argc, char** argv, const ServerOptions& cli) {
   std::vector<std::string> args = file.runnerArgs;
   args.insert(args.end(), argv + 1, argv + argc);
   const ServerOptions options = parseRunnerOptions(args);
-  Deployment deployment = buildDeployment(file, discover(options), options.launchDir);
-  ApplicationRunner runner(options);
-  int status = runner.run(deployment.app, deployment.summary, deployment.fileServers);
-  deployment.app.reset();  // services before makers: their code lives in the plugins
-  deployment.plugins.clear();
-  return status;
+  DeploymentDescription description;
+  description.file = file.path;
+  description.refusal = ErrorKind::config;
+  for (const auto& service : file.services) {
+    ServiceRequest request;
+    request.plugin = service.plugin;
+    request.name = service.name;
+    request.where = describeServiceError(file, service, "");
+    request.readOptions = [&file, &service, &options](const LoadedPlugin& plugin,
+                                                      const std::vector<OptionSpec>& specs) -> std::optional<Options> {
+      return serviceOptions(file, service, plugin.tapname, specs, options.launchDir);
+    };
+    description.services.push_back(std::move(request));
+  }
+  return runDeployment(options, buildDeployment(description, discover(options)));
 }
 
 int dispatch(int argc, char** argv) {
@@ -154,11 +142,7 @@ int dispatch(int argc, char** argv) {
     print(stdout, mainUsage(catalog, serverOptionsUsage()));
     return 0;
   }
-  const PluginInfo* info = catalog.find(options.command);
-  if (info == nullptr) throw UsageError(unknownCommandMessage(options.command, catalog));
-  PluginInfo chosen = *info;
-  catalog = PluginCatalog();  // closes the other plugin files before the daemon is made
-  return runPlugin(options, std::move(chosen));
+  return runDeployment(options, buildDeployment(commandLineDeployment(options), std::move(catalog)));
 }
 
 }  // namespace

@@ -2,73 +2,23 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
-#include <cmath>
-#include <cppd/endpoint.hpp>
 #include <cppd/error.hpp>
-#include <cstdlib>
 // cxxopts matches options with std::regex by default, and libstdc++'s regex recurses once per character: a
 // 40 KB option value (a long path, or a string from a deployment file) overflowed the stack (found by fuzzing).
 #define CXXOPTS_NO_REGEX
 #include <cxxopts.hpp>
-#include <filesystem>
-#include <optional>
 #include <set>
+
+#include "options/option_value.hpp"
 
 namespace cppd::runner {
 namespace {
 
+// What messages start with: "hello: " for a plugin's options, nothing for the runner's own.
+std::string lead(const std::string& context) { return context.empty() ? std::string() : context + ": "; }
+
 bool allOf(const std::string& text, const char* allowed) {
   return !text.empty() && text.find_first_not_of(allowed) == std::string::npos;
-}
-
-long long parseInteger(const std::string& value, bool& ok) {
-  errno = 0;
-  char* end = nullptr;
-  long long parsed = std::strtoll(value.c_str(), &end, 10);
-  ok = !value.empty() && errno == 0 && *end == '\0' && value.find_first_of(" \t\n\r\v\f") == std::string::npos;
-  return parsed;
-}
-
-std::string convertSize(const std::string& value) {
-  static const char* expected = "a size (a number of bytes, optionally with a k, M or G suffix)";
-  std::string digits = value;
-  unsigned long long unit = 1;
-  if (!digits.empty()) {
-    switch (digits.back()) {
-      case 'k':
-      case 'K':
-        unit = 1ull << 10;
-        digits.pop_back();
-        break;
-      case 'm':
-      case 'M':
-        unit = 1ull << 20;
-        digits.pop_back();
-        break;
-      case 'g':
-      case 'G':
-        unit = 1ull << 30;
-        digits.pop_back();
-        break;
-      default:
-        break;
-    }
-  }
-  if (!allOf(digits, "0123456789") || digits.size() > 15)
-    throw UsageError(fmt::format("'{}' is not {}", value, expected));
-  return std::to_string(std::stoull(digits) * unit);
-}
-
-std::string convertSeconds(const std::string& value) {
-  char* end = nullptr;
-  errno = 0;
-  double seconds = value.empty() ? -1 : std::strtod(value.c_str(), &end);
-  if (value.empty() || errno != 0 || *end != '\0' || !std::isfinite(seconds) || seconds < 0 ||
-      !allOf(value, "0123456789.")) {
-    throw UsageError(fmt::format("'{}' is not a duration in seconds (a non-negative number)", value));
-  }
-  return value;
 }
 
 // Extracts the option name cxxopts quotes in its messages ("Option ‘x’ does not exist").
@@ -96,7 +46,7 @@ std::string spelling(const std::vector<OptionSpec>& specs, const std::string& na
 
 void addSpecs(cxxopts::Options& parser, const std::string& tapname, const std::vector<OptionSpec>& specs) {
   auto adder = parser.add_options();
-  std::set<std::string> names{"help"};
+  std::set<std::string> names;
   for (const auto& spec : specs) {
     if (!allOf(spec.longName, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ||
         spec.longName.front() == '-' || spec.shortName.size() > 1 || !names.insert(spec.longName).second) {
@@ -111,7 +61,7 @@ void addSpecs(cxxopts::Options& parser, const std::string& tapname, const std::v
       adder(key, spec.help, cxxopts::value<std::string>());
     }
   }
-  adder("help", "Display this help and exit.");
+  if (names.count("help") == 0) adder("help", "Display this help and exit.");
 }
 
 cxxopts::ParseResult runParser(cxxopts::Options& parser, const std::string& tapname,
@@ -121,119 +71,129 @@ cxxopts::ParseResult runParser(cxxopts::Options& parser, const std::string& tapn
   try {
     return parser.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const cxxopts::exceptions::no_such_option& e) {
-    throw UsageError(fmt::format("{}: unknown option {}", tapname, dashed(quotedName(e.what()))));
+    throw UsageError(fmt::format("{}unknown option {}", lead(tapname), dashed(quotedName(e.what()))));
   } catch (const cxxopts::exceptions::missing_argument& e) {
-    throw UsageError(fmt::format("{}: option {} needs a value", tapname, spelling(specs, quotedName(e.what()))));
+    throw UsageError(fmt::format("{}option {} needs a value", lead(tapname), spelling(specs, quotedName(e.what()))));
   } catch (const cxxopts::exceptions::option_requires_argument& e) {
-    throw UsageError(fmt::format("{}: option {} needs a value", tapname, spelling(specs, quotedName(e.what()))));
+    throw UsageError(fmt::format("{}option {} needs a value", lead(tapname), spelling(specs, quotedName(e.what()))));
   } catch (const cxxopts::exceptions::gratuitous_argument_for_option& e) {
-    throw UsageError(fmt::format("{}: option {} takes no value", tapname, spelling(specs, quotedName(e.what()))));
+    throw UsageError(fmt::format("{}option {} takes no value", lead(tapname), spelling(specs, quotedName(e.what()))));
   } catch (const cxxopts::exceptions::incorrect_argument_type& e) {
     throw UsageError(
-        fmt::format("{}: a flag takes no value other than true or false ({})", tapname, quotedName(e.what())));
+        fmt::format("{}a flag takes no value other than true or false ({})", lead(tapname), quotedName(e.what())));
   } catch (const cxxopts::exceptions::exception& e) {
-    throw UsageError(fmt::format("{}: {}", tapname, e.what()));
+    throw UsageError(fmt::format("{}{}", lead(tapname), e.what()));
   }
 }
 
-// The text for one spec as typed (given, or its default), or nullopt when it has neither; a required option
-// without either is a usage error. Flags always have a value ("true"/"false"; --no-NAME clears a default-on flag).
-std::optional<std::string> rawValue(const OptionSpec& spec, const cxxopts::ParseResult& result, bool given,
-                                    bool negated, const std::string& tapname) {
-  if (spec.kind == OptionKind::flag) {
-    if (negated) return "false";
-    if (given) return result[spec.longName].as<bool>() ? "true" : "false";
-    return spec.defaultValue.empty() ? "false" : spec.defaultValue;
-  }
-  if (given) return result[spec.longName].as<std::string>();
-  if (!spec.defaultValue.empty()) return spec.defaultValue;
-  if (spec.required) throw UsageError(fmt::format("{}: option --{} is required", tapname, spec.longName));
-  return std::nullopt;
-}
-
-// Converts and validates one spec's value and stores it; a bad default is the plugin's fault, not the user's.
-void storeValue(const OptionSpec& spec, const cxxopts::ParseResult& result, const std::string& tapname,
-                const std::string& launchDir, Options& options) {
-  const bool given = result.count(spec.longName) != 0;
-  const bool negated =
-      spec.kind == OptionKind::flag && spec.defaultValue == "true" && result.count("no-" + spec.longName) != 0;
-  auto raw = rawValue(spec, result, given, negated, tapname);
-  if (!raw) return;
-  std::string value;
-  try {
-    value = convertOptionValue(spec.kind, *raw, launchDir);
-    if (spec.validator) spec.validator(value);
-  } catch (const UsageError& e) {
-    if (!given && !negated) {
-      throw Error(ErrorKind::software,
-                  fmt::format("plugin {}: default of option --{} is invalid: {}", tapname, spec.longName, e.what()));
+// The values given on the command line, converted by kind; --no-NAME clears a default-on flag.
+std::map<std::string, OptionValue> givenValues(const std::vector<OptionSpec>& specs, const cxxopts::ParseResult& result,
+                                               const std::string& tapname, const std::string& launchDir) {
+  std::map<std::string, OptionValue> given;
+  for (const auto& spec : specs) {
+    if (spec.kind == OptionKind::flag) {
+      const bool negated = spec.defaultValue == "true" && result.count("no-" + spec.longName) != 0;
+      if (negated) given[spec.longName] = flagValue(false);
+      else if (result.count(spec.longName) != 0) given[spec.longName] = flagValue(result[spec.longName].as<bool>());
+      continue;
     }
-    throw UsageError(fmt::format("{}: option --{}: {}", tapname, spec.longName, e.what()));
-  } catch (const std::exception& e) {
-    throw UsageError(fmt::format("{}: option --{}: {}", tapname, spec.longName, e.what()));
+    if (result.count(spec.longName) == 0) continue;
+    try {
+      given[spec.longName] = convertOptionValue(spec.kind, result[spec.longName].as<std::string>(), launchDir);
+    } catch (const UsageError& e) {
+      throw UsageError(fmt::format("{}option --{}: {}", lead(tapname), spec.longName, e.what()));
+    }
   }
-  options.set(spec.longName, std::move(value), given || negated);
+  return given;
+}
+
+// A spec's default as a value; a default its own kind refuses is the plugin's fault, not the user's.
+std::optional<OptionValue> defaultValue(const OptionSpec& spec, const std::string& tapname,
+                                        const std::string& launchDir) {
+  if (spec.kind == OptionKind::flag) return flagValue(spec.defaultValue == "true");
+  if (spec.defaultValue.empty()) return std::nullopt;
+  try {
+    return convertOptionValue(spec.kind, spec.defaultValue, launchDir);
+  } catch (const UsageError& e) {
+    throw Error(ErrorKind::software,
+                fmt::format("plugin {}: default of option --{} is invalid: {}", tapname, spec.longName, e.what()));
+  }
+}
+
+// Runs the plugin's check of one value. It is plugin code: whatever it throws refuses the value, named.
+void validate(const OptionSpec& spec, const OptionValue& value, const std::string& tapname) {
+  if (!spec.validator) return;
+  try {
+    spec.validator(value.text);
+  } catch (const std::exception& e) {
+    throw UsageError(fmt::format("{}option --{}: {}", lead(tapname), spec.longName, e.what()));
+  } catch (...) {
+    throw UsageError(fmt::format("{}option --{}: its check threw an exception not derived from std::exception",
+                                 lead(tapname), spec.longName));
+  }
 }
 
 }  // namespace
 
-std::string convertOptionValue(OptionKind kind, const std::string& value, const std::string& launchDir) {
-  bool ok = false;
-  switch (kind) {
-    case OptionKind::flag:
-      if (value == "true" || value == "false") return value;
-      throw UsageError(fmt::format("'{}' is not true or false", value));
-    case OptionKind::string:
-      return value;
-    case OptionKind::integer:
-      parseInteger(value, ok);
-      if (!ok) throw UsageError(fmt::format("'{}' is not an integer", value));
-      return value;
-    case OptionKind::port: {
-      long long port = parseInteger(value, ok);
-      if (!ok || port < 0 || port > 65535 || !allOf(value, "0123456789")) {
-        throw UsageError(fmt::format("'{}' is not a port number (0-65535)", value));
-      }
-      return std::to_string(port);
+Options completeOptions(const std::string& tapname, const std::vector<OptionSpec>& specs,
+                        std::map<std::string, OptionValue> given, const std::string& launchDir) {
+  Options options;
+  for (const auto& spec : specs) {
+    auto it = given.find(spec.longName);
+    const bool isGiven = it != given.end();
+    std::optional<OptionValue> value = isGiven ? std::move(it->second) : defaultValue(spec, tapname, launchDir);
+    if (!value) {
+      if (spec.required) throw UsageError(fmt::format("{}option --{} is required", lead(tapname), spec.longName));
+      continue;
     }
-    case OptionKind::endpoint:
-      Endpoint::parse(value);  // throws UsageError naming the value and the problem
-      return value;
-    case OptionKind::path:
-      if (value.empty()) throw UsageError("an empty path");
-      return (std::filesystem::path(launchDir) / value).lexically_normal().string();
-    case OptionKind::octal:
-      if (!allOf(value, "01234567") || value.size() > 11) {
-        throw UsageError(fmt::format("'{}' is not an octal number (digits 0-7, like 022 or 0644)", value));
-      }
-      return std::to_string(std::stoull(value, nullptr, 8));
-    case OptionKind::size:
-      return convertSize(value);
-    case OptionKind::seconds:
-      return convertSeconds(value);
+    value->given = isGiven;
+    try {
+      validate(spec, *value, tapname);
+    } catch (const UsageError& e) {
+      if (isGiven) throw;
+      throw Error(ErrorKind::software, fmt::format("plugin {}: default of option --{} is invalid: {}", tapname,
+                                                   spec.longName, e.what()));
+    }
+    options.set(spec.longName, std::move(*value));
   }
-  return value;
+  return options;
 }
+
+namespace {
+
+// The engine under every command line: cxxopts against specs, then each value converted by its kind, defaults,
+// required options and validators (completeOptions). nullopt when --help was given and specs do not declare it.
+std::optional<Options> parseWords(const std::string& context, const std::vector<OptionSpec>& specs,
+                                  const std::vector<std::string>& words, const std::string& launchDir) {
+  cxxopts::Options parser(context.empty() ? "cppd" : "cppd " + context);
+  try {
+    addSpecs(parser, context, specs);
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw Error(ErrorKind::software, fmt::format("plugin {} declares options cppd cannot use: {}", context, e.what()));
+  }
+  auto result = runParser(parser, context, specs, words);
+  const bool ownHelp = findSpec(specs, "help") != nullptr;
+  if (!ownHelp && result.count("help") != 0) return std::nullopt;
+  if (!result.unmatched().empty()) {
+    throw UsageError(fmt::format("{}unexpected argument '{}'", lead(context), result.unmatched().front()));
+  }
+  return completeOptions(context, specs, givenValues(specs, result, context, launchDir), launchDir);
+}
+
+}  // namespace
 
 PluginCommandLine parsePluginOptions(const std::string& tapname, const std::vector<OptionSpec>& specs,
                                      const std::vector<std::string>& args, const std::string& launchDir) {
-  cxxopts::Options parser("cppd " + tapname);
-  try {
-    addSpecs(parser, tapname, specs);
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw Error(ErrorKind::software, fmt::format("plugin {} declares options cppd cannot use: {}", tapname, e.what()));
-  }
-  auto result = runParser(parser, tapname, specs, args);
   PluginCommandLine parsed;
-  if (result.count("help")) {
-    parsed.help = true;
-    return parsed;
-  }
-  if (!result.unmatched().empty()) {
-    throw UsageError(fmt::format("{}: unexpected argument '{}'", tapname, result.unmatched().front()));
-  }
-  for (const auto& spec : specs) storeValue(spec, result, tapname, launchDir, parsed.options);
+  auto options = parseWords(tapname, specs, args, launchDir);
+  parsed.help = !options;
+  if (options) parsed.options = std::move(*options);
   return parsed;
+}
+
+Options parseOptionWords(const std::string& context, const std::vector<OptionSpec>& specs,
+                         const std::vector<std::string>& words, const std::string& launchDir) {
+  return parseWords(context, specs, words, launchDir).value();
 }
 
 std::string pluginUsage(const std::string& tapname, const std::string& description,

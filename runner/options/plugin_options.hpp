@@ -1,11 +1,13 @@
 #pragma once
 
-// A plugin's command line: the runner builds a cxxopts parser from the plugin's OptionSpecs, checks and converts
-// every value by its kind, applies defaults, required options and validators, and hands the plugin a
-// cppd::Options. Plugins never see cxxopts. Also the plugin's --help text.
+// A plugin's options: the runner builds a cxxopts parser from the plugin's OptionSpecs, converts every value by
+// its kind (option_value.hpp), applies defaults, required options and validators, and hands the plugin a typed
+// cppd::Options. A deployment file feeds its typed values into the same completeOptions(). Plugins never see
+// cxxopts. Also the plugin's --help text.
 
 #include <cppd/option_spec.hpp>
 #include <cppd/options.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,10 +26,18 @@ struct PluginCommandLine {
 PluginCommandLine parsePluginOptions(const std::string& tapname, const std::vector<OptionSpec>& specs,
                                      const std::vector<std::string>& args, const std::string& launchDir);
 
-/// Checks value against kind and returns what the plugin gets: octal and size values as decimal numbers, paths
-/// absolute, flags "true"/"false", everything else as given. Throws cppd::UsageError with the reason only
-/// ("'abc' is not a port number (0-65535)").
-std::string convertOptionValue(OptionKind kind, const std::string& value, const std::string& launchDir);
+/// The same engine for the runner's own options (server_options.cpp), which declare their --help: words in
+/// the forms cxxopts reads ("--name=value", "--flag", "-nv"), messages without a leading "CONTEXT: " when
+/// context is empty.
+Options parseOptionWords(const std::string& context, const std::vector<OptionSpec>& specs,
+                         const std::vector<std::string>& words, const std::string& launchDir);
+
+/// The options of specs from the values given (already converted, by name): marks them given, adds each
+/// default, refuses a missing required option ("hello: option --name is required") and runs the validators
+/// ("hello: option --count: count must be >= 0, got -2"). A default that its kind or its validator refuses is a
+/// cppd::Error (software) naming the plugin. Values for names without a spec are ignored (callers refuse them).
+Options completeOptions(const std::string& tapname, const std::vector<OptionSpec>& specs,
+                        std::map<std::string, OptionValue> given, const std::string& launchDir);
 
 /// `cppd TAPNAME --help`: "Usage: cppd [options] TAPNAME [plugin options]", the description, then the options
 /// in twistd's layout with kinds, defaults and "(required)", ending with --help.

@@ -1,66 +1,73 @@
 #include "options/server_options.hpp"
 
-#include <algorithm>
-#include <cerrno>
-#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 
 #include <fmt/core.h>
 
 #include <cppd/error.hpp>
+#include <cppd/option_spec.hpp>
 
+#include "options/plugin_options.hpp"
 #include "process/privileges.hpp"
 
 namespace cppd::runner {
 namespace {
 
-// One runner option. Kept in twistd's help order (sorted by short name, else long name).
-struct OptionDef {
-  std::string_view longName;
-  char shortName;  // 0 when none
-  bool takesValue;
-  std::string_view doc;
-  std::string_view defaultDoc;  // shown as " [default: X]" when not empty
-};
+// The runner's options, declared like a plugin's and parsed by the same engine (plugin_options.hpp), in
+// twistd's help order (sorted by short name, else long name). Defaults that depend on other options (the log
+// file, the umask, the run directory) are applied by ServerOptions and only shown in the help.
+const std::vector<OptionSpec>& runnerSpecs() {
+  using K = OptionKind;
+  static const std::vector<OptionSpec> specs{
+      {.longName = "rundir", .shortName = "d", .help = "Change to a supplied directory before running [default: .]"},
+      {.longName = "gid", .shortName = "g",
+       .help = "The gid to run as (name or number; default: the --uid user's primary group)"},
+      {.longName = "help", .shortName = "h", .help = "Display this help and exit.", .kind = K::flag},
+      {.longName = "logfile", .shortName = "l",
+       .help = "Log to a specified file, - for stdout [default: cppd.log, or stdout with -n]"},
+      {.longName = "nodaemon", .shortName = "n", .help = "don't daemonize, don't use default umask of 0077",
+       .kind = K::flag},
+      {.longName = "uid", .shortName = "u", .help = "The uid to run as (name or number)"},
+      {.longName = "verbose", .shortName = "v", .help = "Show why each plugin candidate was accepted or refused",
+       .kind = K::flag},
+      {.longName = "config", .shortName = "y",
+       .help = "Run the services of a deployment file (TOML) instead of one plugin"},
+      {.longName = "allow-root", .help = "Let plugins that serve files (ftp, web) run as root when no --uid is given",
+       .kind = K::flag},
+      {.longName = "chroot", .help = "Chroot to a supplied directory before running"},
+      {.longName = "euid", .help = "Set only effective user-id rather than real user-id.", .kind = K::flag},
+      {.longName = "list-plugins", .help = "List the plugins found (with load errors) and exit", .kind = K::flag},
+      {.longName = "logfile-keep", .help = "Rotated log files to keep (.1 is the newest) [default: unlimited]",
+       .kind = K::count},
+      {.longName = "logfile-max-size", .help = "Rotate the log file at this size in bytes (k/M/G suffixes; 0 = never)",
+       .defaultValue = "1000000", .kind = K::size},
+      {.longName = "pidfile", .help = "Name of the pidfile (empty: no pidfile)", .defaultValue = "cppd.pid"},
+      {.longName = "plugin-path", .help = "Also search DIR for plugins (repeatable)"},
+      {.longName = "prefix", .help = "use the given prefix when syslogging", .defaultValue = "cppd"},
+      {.longName = "shutdown-timeout",
+       .help = "Seconds to wait for services to stop before forcing the exit (0: wait forever)",
+       .defaultValue = "30", .kind = K::seconds},
+      {.longName = "syslog", .help = "Log to syslog, not to file", .kind = K::flag},
+      {.longName = "umask", .help = "The (octal) file creation mask to apply. [default: 0077 when daemonizing]",
+       .kind = K::octal},
+      {.longName = "version", .help = "Print version information and exit.", .kind = K::flag},
+  };
+  return specs;
+}
 
-constexpr OptionDef kOptions[] = {
-    {"rundir", 'd', true, "Change to a supplied directory before running", "."},
-    {"gid", 'g', true, "The gid to run as (name or number; default: the --uid user's primary group)", ""},
-    {"help", 'h', false, "Display this help and exit.", ""},
-    {"logfile", 'l', true, "Log to a specified file, - for stdout", "cppd.log, or stdout with -n"},
-    {"nodaemon", 'n', false, "don't daemonize, don't use default umask of 0077", ""},
-    {"uid", 'u', true, "The uid to run as (name or number)", ""},
-    {"verbose", 'v', false, "Show why each plugin candidate was accepted or refused", ""},
-    {"config", 'y', true, "Run the services of a deployment file (TOML) instead of one plugin", ""},
-    {"allow-root", 0, false, "Let plugins that serve files (ftp, web) run as root when no --uid is given", ""},
-    {"chroot", 0, true, "Chroot to a supplied directory before running", ""},
-    {"euid", 0, false, "Set only effective user-id rather than real user-id.", ""},
-    {"list-plugins", 0, false, "List the plugins found (with load errors) and exit", ""},
-    {"logfile-keep", 0, true, "Rotated log files to keep (.1 is the newest)", "unlimited"},
-    {"logfile-max-size", 0, true, "Rotate the log file at this size in bytes (k/M/G suffixes; 0 = never)",
-     "1000000"},
-    {"pidfile", 0, true, "Name of the pidfile (empty: no pidfile)", "cppd.pid"},
-    {"plugin-path", 0, true, "Also search DIR for plugins (repeatable)", ""},
-    {"prefix", 0, true, "use the given prefix when syslogging", "cppd"},
-    {"shutdown-timeout", 0, true, "Seconds to wait for services to stop before forcing the exit (0: wait forever)",
-     "30"},
-    {"syslog", 0, false, "Log to syslog, not to file", ""},
-    {"umask", 0, true, "The (octal) file creation mask to apply.", "0077 when daemonizing"},
-    {"version", 0, false, "Print version information and exit.", ""},
-};
-
-const OptionDef* findLong(std::string_view name) {
+const OptionSpec* findLong(std::string_view name) {
   // Like getopt: an exact name wins, otherwise any unique prefix ("--nodaem", "--pidf=").
-  const OptionDef* prefixMatch = nullptr;
+  const OptionSpec* prefixMatch = nullptr;
   int matches = 0;
   std::string candidates;
-  for (const auto& def : kOptions) {
-    if (def.longName == name) return &def;
-    if (!name.empty() && def.longName.substr(0, name.size()) == name) {
-      candidates += fmt::format("{}--{}", candidates.empty() ? "" : ", ", def.longName);
-      prefixMatch = &def;
+  for (const auto& spec : runnerSpecs()) {
+    if (spec.longName == name) return &spec;
+    if (!name.empty() && std::string_view(spec.longName).substr(0, name.size()) == name) {
+      candidates += fmt::format("{}--{}", candidates.empty() ? "" : ", ", spec.longName);
+      prefixMatch = &spec;
       ++matches;
     }
   }
@@ -68,12 +75,83 @@ const OptionDef* findLong(std::string_view name) {
   return prefixMatch;
 }
 
-const OptionDef* findShort(char c) {
-  for (const auto& def : kOptions) {
-    if (def.shortName == c) return &def;
+const OptionSpec* findShort(char c) {
+  for (const auto& spec : runnerSpecs()) {
+    if (spec.shortName.size() == 1 && spec.shortName[0] == c) return &spec;
   }
   return nullptr;
 }
+
+// getopt's spellings ("--nodaem", "-nv", "-lfile", "-l file", "--opt value") as canonical words for the
+// engine ("--nodaemon", "--logfile=file"). cxxopts has neither prefixes nor a stop at the first word that is not
+// an option, which is where the plugin's own command line begins. --plugin-path may repeat, so it is collected
+// here.
+struct RunnerWords {
+  std::vector<std::string> words;
+  std::vector<std::string> pluginPath;
+  std::size_t next = 0;  // the first word after the runner's options
+};
+
+class Splitter {
+ public:
+  explicit Splitter(const std::vector<std::string>& args) : args_(args) {}
+
+  RunnerWords split() {
+    for (; out_.next < args_.size(); ++out_.next) {
+      const std::string& arg = args_[out_.next];
+      if (arg == "--") {
+        ++out_.next;
+        break;
+      }
+      if (arg.size() < 2 || arg[0] != '-') break;  // the plugin name
+      if (arg[1] == '-') longOption(arg);
+      else shortOptions(arg);
+    }
+    return std::move(out_);
+  }
+
+ private:
+  void longOption(const std::string& arg) {
+    const std::size_t eq = arg.find('=');
+    const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    const OptionSpec* spec = findLong(name);
+    if (!spec) throw UsageError(fmt::format("unknown option '--{}'", name));
+    if (spec->kind == OptionKind::flag) {
+      if (eq != std::string::npos) {
+        throw UsageError(fmt::format("option --{} must not have an argument", spec->longName));
+      }
+      take(*spec, std::nullopt);
+      return;
+    }
+    take(*spec, eq != std::string::npos ? arg.substr(eq + 1) : following("--" + spec->longName));
+  }
+
+  void shortOptions(const std::string& arg) {  // combined short flags: -nv, -lfile, -l file
+    for (std::size_t k = 1; k < arg.size(); ++k) {
+      const OptionSpec* spec = findShort(arg[k]);
+      if (!spec) throw UsageError(fmt::format("unknown option '-{}'", arg[k]));
+      if (spec->kind == OptionKind::flag) {
+        take(*spec, std::nullopt);
+        continue;
+      }
+      take(*spec, k + 1 < arg.size() ? arg.substr(k + 1) : following(fmt::format("-{}", arg[k])));
+      return;
+    }
+  }
+
+  std::string following(const std::string& spelling) {
+    if (out_.next + 1 >= args_.size()) throw UsageError(fmt::format("option {} requires an argument", spelling));
+    return args_[++out_.next];
+  }
+
+  void take(const OptionSpec& spec, const std::optional<std::string>& value) {
+    if (spec.longName == "plugin-path") out_.pluginPath.push_back(*value);
+    else out_.words.push_back(value ? fmt::format("--{}={}", spec.longName, *value) : "--" + spec.longName);
+  }
+
+  const std::vector<std::string>& args_;
+  RunnerWords out_;
+};
 
 std::string absolute(const std::string& launchDir, const std::string& path) {
   if (path.empty() || path.front() == '/') return path;
@@ -82,157 +160,63 @@ std::string absolute(const std::string& launchDir, const std::string& path) {
   return joined;
 }
 
-std::uint64_t parseSize(const std::string& value) {
-  std::size_t digits = 0;
-  while (digits < value.size() && value[digits] >= '0' && value[digits] <= '9') ++digits;
-  std::uint64_t multiplier = 1;
-  const std::string suffix = value.substr(digits);
-  if (suffix == "k" || suffix == "K") multiplier = 1024;
-  else if (suffix == "m" || suffix == "M") multiplier = 1024 * 1024;
-  else if (suffix == "g" || suffix == "G") multiplier = 1024ull * 1024 * 1024;
-  else if (!suffix.empty()) digits = 0;
-  errno = 0;
-  const unsigned long long number = digits ? std::strtoull(value.substr(0, digits).c_str(), nullptr, 10) : 0;
-  if (digits == 0 || errno == ERANGE || number > UINT64_MAX / multiplier) {
-    throw UsageError(fmt::format("invalid --logfile-max-size value '{}': expected bytes, optionally with a k, M or "
-                                 "G suffix (1000000, 512k, 10M)", value));
+// A number within the runner's own bound, refused naming the option and the value.
+template <typename T>
+std::optional<T> bounded(const Options& given, const std::string& name, T max, std::string_view maxText) {
+  const auto value = given.get<std::optional<T>>(name);
+  if (value && *value > max) {
+    // An octal value's text is kept in decimal (what a validator sees): show it as the user wrote it.
+    std::string shown = given.text(name);
+    if constexpr (std::is_integral_v<T>) {
+      if (name == "umask") shown = fmt::format("{:o}", *value);
+    }
+    throw UsageError(fmt::format("option --{}: '{}' is more than {}", name, shown, maxText));
   }
-  return number * multiplier;
+  return value;
 }
 
-unsigned parseCount(const std::string& value) {
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long n = std::strtoul(value.c_str(), &end, 10);
-  if (value.empty() || *end != '\0' || value.front() == '-' || errno == ERANGE || n > 1000000) {
-    throw UsageError(fmt::format("invalid --logfile-keep value '{}': expected a number of files (0 or more)", value));
+void resolveIds(ServerOptions& o) {
+  if (!o.uidName.empty()) {
+    const ResolvedUser user = resolveUser(o.uidName);  // the only lookup: the run uses what it found
+    o.uid = user.uid;
+    o.userName = user.name;
+    if (o.gidName.empty()) {
+      if (!user.primaryGid) {
+        throw UsageError(fmt::format("uid {} has no passwd entry, so its primary group is unknown: give --gid",
+                                     o.uidName));
+      }
+      o.gid = *user.primaryGid;
+    }
   }
-  return static_cast<unsigned>(n);
+  if (!o.gidName.empty()) o.gid = resolveGroup(o.gidName);
 }
 
-double parseSeconds(const std::string& value) {
-  char* end = nullptr;
-  const double seconds = std::strtod(value.c_str(), &end);
-  if (value.empty() || *end != '\0' || !(seconds >= 0) || seconds > 1e7) {
-    throw UsageError(fmt::format("invalid --shutdown-timeout value '{}': expected seconds (0 or more)", value));
-  }
-  return seconds;
+// The typed values as ServerOptions, relative paths made absolute against the launch directory.
+void apply(const Options& v, ServerOptions& o) {
+  const std::string& dir = o.launchDir;
+  auto text = [&v](const char* name) { return v.get<std::optional<std::string>>(name); };
+  o.nodaemon = v.get<bool>("nodaemon");
+  o.syslog = v.get<bool>("syslog");
+  o.euid = v.get<bool>("euid");
+  o.allowRoot = v.get<bool>("allow-root");
+  o.listPlugins = v.get<bool>("list-plugins");
+  o.verbose = v.get<bool>("verbose");
+  o.help = v.get<bool>("help");
+  o.version = v.get<bool>("version");
+  if (auto logfile = text("logfile")) o.logfile = logfile->empty() || *logfile == "-" ? "-" : absolute(dir, *logfile);
+  o.prefix = v.get<std::string>("prefix");
+  o.pidfile = absolute(dir, v.get<std::string>("pidfile"));
+  if (auto chroot = text("chroot")) o.chroot = absolute(dir, *chroot);
+  if (auto config = text("config")) o.config = absolute(dir, *config);
+  // Inside a chroot the rundir names a directory of the new root (twistd: "/" unless given).
+  o.rundir = o.chroot ? absolute("/", text("rundir").value_or("/")) : absolute(dir, text("rundir").value_or("."));
+  o.uidName = text("uid").value_or("");
+  o.gidName = text("gid").value_or("");
+  if (auto mask = bounded<unsigned>(v, "umask", 0777, "0777")) o.umask = static_cast<mode_t>(*mask);
+  o.logfileMaxSize = v.get<std::uint64_t>("logfile-max-size");
+  o.logfileKeep = bounded<unsigned>(v, "logfile-keep", 1000000, "1000000");
+  o.shutdownTimeout = *bounded<double>(v, "shutdown-timeout", 1e7, "10000000 seconds");
 }
-
-mode_t parseUmask(const std::string& value) {
-  const bool octal = !value.empty() && value.size() <= 6 &&
-                     std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '7'; });
-  const unsigned long mask = octal ? std::strtoul(value.c_str(), nullptr, 8) : 01000;
-  if (mask > 0777) {
-    throw UsageError(fmt::format("invalid --umask value '{}': expected an octal mask such as 022 or 0077", value));
-  }
-  return static_cast<mode_t>(mask);
-}
-
-class Parser {
- public:
-  explicit Parser(ServerOptions& out) : o_(out) {}
-
-  void apply(const OptionDef& def, const std::string& value) {
-    const std::string_view n = def.longName;
-    if (n == "nodaemon") o_.nodaemon = true;
-    else if (n == "logfile") o_.logfile = value.empty() ? std::string("-") : value;
-    else if (n == "syslog") o_.syslog = true;
-    else if (n == "prefix") o_.prefix = value;
-    else if (n == "pidfile") pidfile_ = value;
-    else if (n == "rundir") rundir_ = value;
-    else if (n == "chroot") o_.chroot = value;
-    else if (n == "uid") o_.uidName = value;
-    else if (n == "gid") o_.gidName = value;
-    else if (n == "euid") o_.euid = true;
-    else if (n == "allow-root") o_.allowRoot = true;
-    else if (n == "umask") o_.umask = parseUmask(value);
-    else if (n == "logfile-max-size") o_.logfileMaxSize = parseSize(value);
-    else if (n == "logfile-keep") o_.logfileKeep = parseCount(value);
-    else if (n == "shutdown-timeout") o_.shutdownTimeout = parseSeconds(value);
-    else if (n == "plugin-path") o_.pluginPath.push_back(value);
-    else if (n == "list-plugins") o_.listPlugins = true;
-    else if (n == "verbose") o_.verbose = true;
-    else if (n == "config") o_.config = value;
-    else if (n == "help") o_.help = true;
-    else if (n == "version") o_.version = true;
-  }
-
-  void parse(const std::vector<std::string>& args) {
-    std::size_t i = 0;
-    auto next = [&](std::string_view name) -> std::string {
-      if (i + 1 >= args.size()) throw UsageError(fmt::format("option {} requires an argument", name));
-      return args[++i];
-    };
-    for (; i < args.size(); ++i) {
-      const std::string& arg = args[i];
-      if (arg == "--") {
-        ++i;
-        break;
-      }
-      if (arg.size() < 2 || arg[0] != '-') break;  // the plugin name
-      if (arg[1] == '-') {
-        const std::size_t eq = arg.find('=');
-        const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-        const OptionDef* def = findLong(name);
-        if (!def) throw UsageError(fmt::format("unknown option '--{}'", name));
-        if (!def->takesValue && eq != std::string::npos) {
-          throw UsageError(fmt::format("option --{} must not have an argument", def->longName));
-        }
-        apply(*def, def->takesValue ? (eq != std::string::npos ? arg.substr(eq + 1)
-                                                                : next(fmt::format("--{}", def->longName)))
-                                    : std::string());
-        continue;
-      }
-      for (std::size_t k = 1; k < arg.size(); ++k) {  // combined short flags: -nv, -lfile, -l file
-        const OptionDef* def = findShort(arg[k]);
-        if (!def) throw UsageError(fmt::format("unknown option '-{}'", arg[k]));
-        if (!def->takesValue) {
-          apply(*def, {});
-          continue;
-        }
-        apply(*def, k + 1 < arg.size() ? arg.substr(k + 1) : next(fmt::format("-{}", arg[k])));
-        break;
-      }
-    }
-    if (i < args.size()) {
-      if (args[i].empty()) throw UsageError("the command (plugin name) is empty; 'cppd --help' lists the commands");
-      o_.command = args[i];
-      o_.commandArgs.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
-    }
-  }
-
-  void finish() {
-    const std::string& dir = o_.launchDir;
-    if (o_.logfile && *o_.logfile != "-") o_.logfile = absolute(dir, *o_.logfile);
-    o_.pidfile = pidfile_ ? absolute(dir, *pidfile_) : absolute(dir, "cppd.pid");
-    if (o_.chroot) o_.chroot = absolute(dir, *o_.chroot);
-    if (o_.config) o_.config = absolute(dir, *o_.config);
-    // Inside a chroot the rundir names a directory of the new root (twistd: "/" unless given).
-    o_.rundir = o_.chroot ? absolute("/", rundir_.value_or("/")) : absolute(dir, rundir_.value_or("."));
-    for (auto& p : o_.pluginPath) p = absolute(dir, p);
-    if (!o_.nodaemon && !o_.syslog && o_.logfile == "-" && !o_.help && !o_.version && !o_.listPlugins) {
-      throw UsageError("Daemons cannot log to stdout: use --nodaemon, --syslog or a --logfile path");
-    }
-    if (!o_.uidName.empty()) {
-      const ResolvedUser user = resolveUser(o_.uidName);
-      o_.uid = user.uid;
-      if (o_.gidName.empty()) {
-        if (!user.primaryGid) {
-          throw UsageError(fmt::format("uid {} has no passwd entry, so its primary group is unknown: give --gid",
-                                       o_.uidName));
-        }
-        o_.gid = *user.primaryGid;
-      }
-    }
-    if (!o_.gidName.empty()) o_.gid = resolveGroup(o_.gidName);
-  }
-
- private:
-  ServerOptions& o_;
-  std::optional<std::string> pidfile_;
-  std::optional<std::string> rundir_;
-};
 
 }  // namespace
 
@@ -248,14 +232,25 @@ std::optional<mode_t> ServerOptions::effectiveUmask() const {
 }
 
 ServerOptions parseServerOptions(const std::vector<std::string>& args) {
-  ServerOptions options;
+  ServerOptions o;
   std::error_code ec;
-  options.launchDir = std::filesystem::current_path(ec).string();
+  o.launchDir = std::filesystem::current_path(ec).string();
   if (ec) throw systemError("getcwd", ".", ec.value());
-  Parser parser(options);
-  parser.parse(args);
-  parser.finish();
-  return options;
+  RunnerWords split = Splitter(args).split();
+  apply(parseOptionWords("", runnerSpecs(), split.words, o.launchDir), o);
+  for (const auto& dir : split.pluginPath) o.pluginPath.push_back(absolute(o.launchDir, dir));
+  if (split.next < args.size()) {
+    if (args[split.next].empty()) {
+      throw UsageError("the command (plugin name) is empty; 'cppd --help' lists the commands");
+    }
+    o.command = args[split.next];
+    o.commandArgs.assign(args.begin() + static_cast<std::ptrdiff_t>(split.next) + 1, args.end());
+  }
+  if (!o.nodaemon && !o.syslog && o.logfile == "-" && !o.help && !o.version && !o.listPlugins) {
+    throw UsageError("Daemons cannot log to stdout: use --nodaemon, --syslog or a --logfile path");
+  }
+  resolveIds(o);
+  return o;
 }
 
 ServerOptions parseServerOptions(int argc, const char* const* argv) {
@@ -266,13 +261,13 @@ ServerOptions parseServerOptions(int argc, const char* const* argv) {
 
 std::string serverOptionsUsage() {
   std::string out = "Options:\n";
-  for (const auto& def : kOptions) {
-    std::string head = def.shortName ? fmt::format("  -{}, --{}", def.shortName, def.longName)
-                                     : fmt::format("      --{}", def.longName);
-    if (def.takesValue) head += '=';
-    std::string line = fmt::format("{:<26}{}", head, def.doc);
-    if (head.size() >= 26) line = fmt::format("{} {}", head, def.doc);
-    if (!def.defaultDoc.empty()) line += fmt::format(" [default: {}]", def.defaultDoc);
+  for (const auto& spec : runnerSpecs()) {
+    std::string head = spec.shortName.empty() ? fmt::format("      --{}", spec.longName)
+                                              : fmt::format("  -{}, --{}", spec.shortName, spec.longName);
+    if (spec.kind != OptionKind::flag) head += '=';
+    std::string line = fmt::format("{:<26}{}", head, spec.help);
+    if (head.size() >= 26) line = fmt::format("{} {}", head, spec.help);
+    if (!spec.defaultValue.empty()) line += fmt::format(" [default: {}]", spec.defaultValue);
     out += line + '\n';
   }
   return out;

@@ -23,6 +23,7 @@ struct ServerOptions {
   std::optional<std::string> chroot;          // --chroot
   std::optional<uid_t> uid;                   // -u, --uid (resolved)
   std::string uidName;                        // the user as given (name or number), empty if none
+  std::string userName;                       // -u's passwd name (for initgroups); empty without an entry
   std::optional<gid_t> gid;                   // -g, --gid (resolved; defaults to the user's primary gid at drop)
   std::string gidName;                        // the group as given, empty if none
   bool euid = false;                          // --euid

@@ -86,10 +86,10 @@ std::vector<std::string> closeMatches(const std::string& name, const std::vector
   return names;
 }
 
-std::string unknownCommandMessage(const std::string& name, const PluginCatalog& catalog) {
+std::string unknownCommandMessage(const std::string& name, const PluginCatalog& catalog, const char* noun) {
   auto rejected = catalog.rejectedNamed(name);
   if (!rejected.empty()) {
-    return fmt::format("unknown command '{}': plugin {} could not be used: {}", name, rejected.front()->path,
+    return fmt::format("unknown {} '{}': plugin {} could not be used: {}", noun, name, rejected.front()->path,
                        rejected.front()->reason);
   }
   std::vector<std::string> tapnames;
@@ -106,7 +106,7 @@ std::string unknownCommandMessage(const std::string& name, const PluginCatalog& 
     }
     hint += "?)";
   }
-  return fmt::format("unknown command '{}'{}; run 'cppd --help' for the list of commands", name, hint);
+  return fmt::format("unknown {} '{}'{}; run 'cppd --help' for the list of commands", noun, name, hint);
 }
 
 }  // namespace cppd::runner

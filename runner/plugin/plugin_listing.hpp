@@ -27,6 +27,7 @@ std::vector<std::string> closeMatches(const std::string& name, const std::vector
 
 /// "unknown command 'helo' (did you mean 'hello'?); run 'cppd --help' for the list of commands", or, when a
 /// plugin file named name.so was rejected, "unknown command 'bad': plugin /x/bad.so could not be used: <reason>".
-std::string unknownCommandMessage(const std::string& name, const PluginCatalog& catalog);
+std::string unknownCommandMessage(const std::string& name, const PluginCatalog& catalog,
+                                  const char* noun = "command");
 
 }  // namespace cppd::runner

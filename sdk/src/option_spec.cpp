@@ -22,6 +22,8 @@ std::string valueNameFor(OptionKind kind) {
       return "SIZE";
     case OptionKind::seconds:
       return "SECONDS";
+    case OptionKind::count:
+      return "COUNT";
   }
   return "VALUE";
 }

@@ -1,11 +1,10 @@
 // The deployment file (`cppd -y FILE`), the way the runner uses it: read and check the TOML, turn the [cppd]
-// table into runner arguments and parse them, and turn each [[service]] into plugin arguments for a fixed plugin
-// declaration (fuzz_specs.hpp) and parse those. Input: the file's bytes, written to a scratch file on a tmpfs.
+// table into runner arguments and parse them, and feed each [[service]]'s typed values into the options of a
+// fixed plugin declaration (fuzz_specs.hpp). Input: the file's bytes, written to a scratch file on a tmpfs.
 // Checks: every refusal is a cppd::Error; errors from the file name it ("FILE:LINE: ...").
 
-#include <deployment_file.hpp>
-#include <plugin_options.hpp>
-#include <server_options.hpp>
+#include <deployment/deployment_file.hpp>
+#include <options/server_options.hpp>
 
 #include "fuzz_specs.hpp"
 
@@ -41,22 +40,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   cppd::fuzz::refusedOrAccepted("parseServerOptions(runnerArgs)",
                                 [&] { (void)cppd::runner::parseServerOptions(file.runnerArgs); });
   for (const auto& service : file.services) {
-    std::vector<std::string> args;
+    (void)cppd::runner::describeServiceError(file, service, "fuzz");
     try {
-      args = cppd::runner::pluginArguments(file, service, cppd::fuzz::pluginSpecs());
+      const auto options =
+          cppd::runner::serviceOptions(file, service, "fuzzplugin", cppd::fuzz::pluginSpecs(), "/launch");
+      cppd::fuzz::checkParsedOptions(options);
     } catch (const cppd::Error& e) {
       checkNamesFile(e, path);
-      continue;
     } catch (const std::exception& e) {
-      cppd::fuzz::fail(std::string("pluginArguments threw an undocumented ") + typeid(e).name() + ": " + e.what());
-    }
-    (void)cppd::runner::describeServiceError(file, service, "fuzz");
-    cppd::runner::PluginCommandLine parsed;
-    if (cppd::fuzz::refusedOrAccepted("parsePluginOptions(pluginArguments)", [&] {
-          parsed = cppd::runner::parsePluginOptions(service.plugin, cppd::fuzz::pluginSpecs(), args, "/launch");
-        }) &&
-        !parsed.help) {
-      cppd::fuzz::checkParsedOptions(parsed.options);
+      cppd::fuzz::fail(std::string("serviceOptions threw an undocumented ") + typeid(e).name() + ": " + e.what());
     }
   }
   return 0;

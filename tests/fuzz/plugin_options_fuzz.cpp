@@ -2,9 +2,11 @@
 // every kind (fuzz_specs.hpp). Input: the words, separated by NUL bytes.
 // Checks: parsePluginOptions refuses with cppd::UsageError only (the spec is valid, so never the "software"
 // kind); accepted options pass checkParsedOptions. Every word is also run through convertOptionValue for every
-// kind, with per-kind checks of the converted value (sizes must not wrap around, octal must be exact).
+// kind, with per-kind checks of the converted value (sizes must not wrap around, octal must be exact, the typed
+// value must match the text).
 
-#include <plugin_options.hpp>
+#include <options/option_value.hpp>
+#include <options/plugin_options.hpp>
 
 #include "fuzz_specs.hpp"
 
@@ -58,13 +60,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto args = cppd::fuzz::splitOnNul(data, size);
 
   for (const auto& word : args) {
-    for (int k = 0; k <= static_cast<int>(OptionKind::seconds); ++k) {
+    for (int k = 0; k <= static_cast<int>(OptionKind::count); ++k) {
       const auto kind = static_cast<OptionKind>(k);
-      std::string converted;
+      cppd::OptionValue converted;
       if (cppd::fuzz::refusedOrAccepted("convertOptionValue", [&] {
             converted = cppd::runner::convertOptionValue(kind, word, launchDir);
           })) {
-        checkConversion(kind, word, converted);
+        checkConversion(kind, word, converted.text);
+        cppd::fuzz::checkTyped(converted);
       }
     }
   }

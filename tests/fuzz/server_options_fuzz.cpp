@@ -3,7 +3,7 @@
 // Checks: parseServerOptions refuses with cppd::UsageError (or a cppd::Error from getcwd) only; an accepted
 // result has absolute paths and a plugin command that is the first non-option word.
 
-#include <server_options.hpp>
+#include <options/server_options.hpp>
 
 #include "fuzz_support.hpp"
 

@@ -196,6 +196,27 @@ class CommandTests(PluginTestCase):
         self.assert_usage_error(self.cppd("hello", "--root", "x", "--count=-1"),
                                 "hello: option --count: count must be >= 0, got -1" + hint)
 
+    def test_a_size_beyond_64_bits_is_refused_not_wrapped_around(self):
+        # 99999999999999G is about 1.07e23 bytes: it used to wrap modulo 2^64 and start with a small limit.
+        self.assert_usage_error(self.cppd("hello", "--root", "x", "--limit", "99999999999999G"),
+                                "hello: option --limit: '99999999999999G' is not a size (a number of bytes, "
+                                "optionally with a k, M or G suffix)")
+
+    def test_a_deployment_file_gives_typed_values_and_the_same_errors_as_the_command_line(self):
+        config = self.path("hello.toml")
+        with open(config, "w") as f:
+            f.write('[[service]]\nplugin = "hello"\nroot = "data"\ndelay = 1.5\nlimit = 4096\nmode = 22\n')
+        server = self.start_server(["--plugin-path", self.plugins, "-y", config], env=self.env)
+        server.wait_for_log(rf"hello, world \(count=1, port=8080, root={self.tmp}/data, mode=18, limit=4096, "
+                            r"delay=1.5, loud=false, greet=true\)")
+        server.stop()
+        with open(config, "w") as f:
+            f.write('[[service]]\nplugin = "hello"\nroot = "data"\nlimit = -1\n')
+        result = self.cppd("--nodaemon", "--pidfile=", "-y", config)
+        self.assertEqual(result.returncode, 78, result.stderr)
+        self.assertEqual(result.stderr, f"cppd: {config}:1: service 'hello': hello: option --limit: '-1' is not a "
+                                        "size (a number of bytes, optionally with a k, M or G suffix)\n")
+
     def test_unknown_command_names_close_matches(self):
         self.assert_usage_error(self.cppd("helo"), "unknown command 'helo' (did you mean 'hello'?); run 'cppd --help' "
                                                    "for the list of commands")

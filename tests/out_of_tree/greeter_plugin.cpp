@@ -22,10 +22,10 @@ class GreeterMaker final : public cppd::IServiceMaker {
   std::string tapname() const override { return "greeter"; }
   std::string description() const override { return "Greets someone (built out of tree)."; }
   std::vector<cppd::OptionSpec> options() const override {
-    return {{"who", "w", "Who to greet.", "everyone", cppd::OptionKind::string, false, {}}};
+    return {{.longName = "who", .shortName = "w", .help = "Who to greet.", .defaultValue = "everyone"}};
   }
   std::shared_ptr<cppd::IService> makeService(const cppd::Options& options) override {
-    return std::make_shared<GreeterService>(options.text("who"));
+    return std::make_shared<GreeterService>(options.get<std::string>("who"));
   }
 };
 

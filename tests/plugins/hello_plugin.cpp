@@ -15,7 +15,7 @@ class HelloService final : public cppd::Service {
     cppd::log::info("hello, {} (count={}, port={}, root={}, mode={}, limit={}, delay={}, loud={}, greet={})",
                     options_.text("name"), options_.get<long long>("count"), options_.get<std::uint16_t>("port"),
                     options_.text("root"), options_.get<int>("mode"), options_.get<long long>("limit"),
-                    options_.get<double>("delay"), options_.flag("loud"), options_.flag("greet"));
+                    options_.get<double>("delay"), options_.get<bool>("loud"), options_.get<bool>("greet"));
   }
 
  private:
@@ -30,19 +30,20 @@ class HelloMaker final : public cppd::IServiceMaker {
   std::vector<cppd::OptionSpec> options() const override {
     using cppd::OptionKind;
     std::vector<cppd::OptionSpec> specs{
-        {"name", "n", "Who to greet.", "world", OptionKind::string, false, {}},
-        {"count", "c", "How many greetings.", "1", OptionKind::integer, false, {}},
-        {"port", "p", "A port to mention.", "8080", OptionKind::port, false, {}},
-        {"endpoint", "", "An endpoint to mention.", "", OptionKind::endpoint, false, {}},
-        {"root", "", "A directory to mention.", "", OptionKind::path, true, {}},
-        {"mode", "", "A file mode.", "0644", OptionKind::octal, false, {}},
-        {"limit", "", "A size limit.", "1k", OptionKind::size, false, {}},
-        {"delay", "", "A delay.", "0.5", OptionKind::seconds, false, {}},
-        {"loud", "l", "Shout.", "", OptionKind::flag, false, {}},
-        {"greet", "", "Greet at all.", "true", OptionKind::flag, false, {}},
-    };
-    specs[1].validator = [](const std::string& value) {
-      if (std::stoll(value) < 0) throw cppd::UsageError("count must be >= 0, got " + value);
+        {.longName = "name", .shortName = "n", .help = "Who to greet.", .defaultValue = "world"},
+        {.longName = "count", .shortName = "c", .help = "How many greetings.", .defaultValue = "1",
+         .kind = OptionKind::integer, .validator = [](const std::string& value) {
+           if (std::stoll(value) < 0) throw cppd::UsageError("count must be >= 0, got " + value);
+         }},
+        {.longName = "port", .shortName = "p", .help = "A port to mention.", .defaultValue = "8080",
+         .kind = OptionKind::port},
+        {.longName = "endpoint", .help = "An endpoint to mention.", .kind = OptionKind::endpoint},
+        {.longName = "root", .help = "A directory to mention.", .kind = OptionKind::path, .required = true},
+        {.longName = "mode", .help = "A file mode.", .defaultValue = "0644", .kind = OptionKind::octal},
+        {.longName = "limit", .help = "A size limit.", .defaultValue = "1k", .kind = OptionKind::size},
+        {.longName = "delay", .help = "A delay.", .defaultValue = "0.5", .kind = OptionKind::seconds},
+        {.longName = "loud", .shortName = "l", .help = "Shout.", .kind = OptionKind::flag},
+        {.longName = "greet", .help = "Greet at all.", .defaultValue = "true", .kind = OptionKind::flag},
     };
     return specs;
   }

@@ -65,16 +65,13 @@ class StuckMaker final : public cppd::IServiceMaker {
   std::string tapname() const override { return "stuck"; }
   std::string description() const override { return "A service that misbehaves at start or stop (runner tests)."; }
   std::vector<cppd::OptionSpec> options() const override {
-    return {{"mode",
-             "m",
-             "stuck, clean, fail-privileged, fail-start, abort, exit, block-start or block-loop.",
-             "stuck",
-             cppd::OptionKind::string,
-             false,
-             {}}};
+    return {{.longName = "mode",
+             .shortName = "m",
+             .help = "stuck, clean, fail-privileged, fail-start, abort, exit, block-start or block-loop.",
+             .defaultValue = "stuck"}};
   }
   std::shared_ptr<cppd::IService> makeService(const cppd::Options& options) override {
-    return std::make_shared<StuckService>(options.text("mode"));
+    return std::make_shared<StuckService>(options.get<std::string>("mode"));
   }
 };
 

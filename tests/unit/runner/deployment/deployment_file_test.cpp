@@ -1,16 +1,18 @@
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include <catch2/catch.hpp>
 
+#include <cppd/endpoint.hpp>
 #include <cppd/error.hpp>
 
 #include "deployment/deployment_file.hpp"
 
-using cppd::runner::pluginArguments;
+using cppd::runner::serviceOptions;
 using cppd::runner::readDeploymentFile;
 
 namespace {
@@ -29,18 +31,22 @@ struct TempFile {
 };
 
 std::vector<cppd::OptionSpec> poetrySpecs() {
-  cppd::OptionSpec port{"port", "p", "endpoint", "10000", cppd::OptionKind::endpoint, false, {}};
-  cppd::OptionSpec poem{"poem", "", "poem file", "", cppd::OptionKind::path, true, {}};
-  cppd::OptionSpec listing{"listing", "", "directory listings", "true", cppd::OptionKind::flag, false, {}};
-  cppd::OptionSpec verbose{"verbose", "", "chatty", "", cppd::OptionKind::flag, false, {}};
-  return {port, poem, listing, verbose};
+  using cppd::OptionKind;
+  return {
+      {.longName = "port", .shortName = "p", .help = "endpoint", .defaultValue = "10000", .kind = OptionKind::endpoint},
+      {.longName = "poem", .help = "poem file", .kind = OptionKind::path, .required = true},
+      {.longName = "listing", .help = "directory listings", .defaultValue = "true", .kind = OptionKind::flag},
+      {.longName = "verbose", .help = "chatty", .kind = OptionKind::flag},
+      {.longName = "timeout", .help = "a duration", .defaultValue = "1", .kind = OptionKind::seconds},
+      {.longName = "limit", .help = "a size", .defaultValue = "1k", .kind = OptionKind::size},
+  };
 }
 
 std::string errorOf(const std::string& text) {
   TempFile file(text);
   try {
     auto parsed = readDeploymentFile(file.path);
-    for (const auto& service : parsed.services) pluginArguments(parsed, service, poetrySpecs());
+    for (const auto& service : parsed.services) serviceOptions(parsed, service, "fastpoetry", poetrySpecs(), "/launch");
   } catch (const cppd::Error& e) {
     CHECK(e.kind() == cppd::ErrorKind::config);
     std::string message = e.what();
@@ -80,10 +86,37 @@ verbose = true
   REQUIRE(parsed.services.size() == 2);
   CHECK(parsed.services[0].name == "first");
   CHECK(parsed.services[0].line == 7);
-  CHECK(pluginArguments(parsed, parsed.services[0], poetrySpecs()) ==
-        std::vector<std::string>{"--port=10001", "--poem=a.txt"});
-  CHECK(pluginArguments(parsed, parsed.services[1], poetrySpecs()) ==
-        std::vector<std::string>{"--port=tcp:10002:interface=127.0.0.1", "--poem=b.txt", "--no-listing", "--verbose"});
+  const auto first = serviceOptions(parsed, parsed.services[0], "fastpoetry", poetrySpecs(), "/launch");
+  CHECK(first.get<cppd::Endpoint>("port") == cppd::Endpoint::tcp(10001));
+  CHECK(first.get<std::string>("poem") == "/launch/a.txt");
+  CHECK(first.get<bool>("listing"));
+  CHECK_FALSE(first.given("listing"));
+  const auto second = serviceOptions(parsed, parsed.services[1], "fastpoetry", poetrySpecs(), "/launch");
+  CHECK(second.get<cppd::Endpoint>("port") == cppd::Endpoint::parse("tcp:10002:interface=127.0.0.1"));
+  CHECK_FALSE(second.get<bool>("listing"));
+  CHECK(second.given("listing"));
+  CHECK(second.get<bool>("verbose"));
+}
+
+TEST_CASE("A deployment file's numbers reach the options as numbers, not as re-parsed text", "[deployment]") {
+  TempFile file("[[service]]\nplugin = \"fastpoetry\"\npoem = \"a.txt\"\ntimeout = 2.5\nlimit = 4096\nport = 0\n");
+  auto parsed = readDeploymentFile(file.path);
+  const auto options = serviceOptions(parsed, parsed.services[0], "fastpoetry", poetrySpecs(), "/launch");
+  CHECK(options.get<std::chrono::milliseconds>("timeout") == std::chrono::milliseconds(2500));
+  CHECK(options.get<std::uint64_t>("limit") == 4096);
+  CHECK(options.get<cppd::Endpoint>("port").port() == 0);
+  CHECK(options.given("timeout"));
+}
+
+TEST_CASE("A deployment file's bad value and missing required option name the service", "[deployment]") {
+  CHECK(errorOf("[[service]]\nplugin = \"fastpoetry\"\npoem = \"a\"\ntimeout = -1.5\n") ==
+        ":1: service 'fastpoetry': fastpoetry: option --timeout: '-1.5' is not a duration in seconds (a non-negative "
+        "number)");
+  CHECK(errorOf("[[service]]\nplugin = \"fastpoetry\"\npoem = \"a\"\nlimit = -3\n") ==
+        ":1: service 'fastpoetry': fastpoetry: option --limit: '-3' is not a size (a number of bytes, optionally "
+        "with a k, M or G suffix)");
+  CHECK(errorOf("[[service]]\nplugin = \"fastpoetry\"\n") ==
+        ":1: service 'fastpoetry': fastpoetry: option --poem is required");
 }
 
 TEST_CASE("A service without a name is named after its plugin", "[deployment]") {

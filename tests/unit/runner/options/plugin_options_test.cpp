@@ -1,6 +1,10 @@
 #include "options/plugin_options.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cppd/endpoint.hpp>
+#include <optional>
+#include <stdexcept>
 #include <cppd/error.hpp>
 #include <string>
 #include <vector>
@@ -13,15 +17,17 @@ namespace {
 
 std::vector<OptionSpec> helloSpecs() {
   std::vector<OptionSpec> specs{
-      {"name", "n", "Who to greet.", "world", OptionKind::string, false, {}},
-      {"count", "c", "How many.", "1", OptionKind::integer, false, {}},
-      {"port", "p", "A port.", "8080", OptionKind::port, false, {}},
-      {"root", "", "A directory.", "", OptionKind::path, true, {}},
-      {"mode", "", "A mode.", "0644", OptionKind::octal, false, {}},
-      {"limit", "", "A size.", "1k", OptionKind::size, false, {}},
-      {"delay", "", "A delay.", "0.5", OptionKind::seconds, false, {}},
-      {"loud", "l", "Shout.", "", OptionKind::flag, false, {}},
-      {"greet", "", "Greet at all.", "true", OptionKind::flag, false, {}},
+      {.longName = "name", .shortName = "n", .help = "Who to greet.", .defaultValue = "world"},
+      {.longName = "count", .shortName = "c", .help = "How many.", .defaultValue = "1", .kind = OptionKind::integer},
+      {.longName = "port", .shortName = "p", .help = "A port.", .defaultValue = "8080", .kind = OptionKind::port},
+      {.longName = "root", .help = "A directory.", .kind = OptionKind::path, .required = true},
+      {.longName = "mode", .help = "A mode.", .defaultValue = "0644", .kind = OptionKind::octal},
+      {.longName = "limit", .help = "A size.", .defaultValue = "1k", .kind = OptionKind::size},
+      {.longName = "delay", .help = "A delay.", .defaultValue = "0.5", .kind = OptionKind::seconds},
+      {.longName = "loud", .shortName = "l", .help = "Shout.", .kind = OptionKind::flag},
+      {.longName = "greet", .help = "Greet at all.", .defaultValue = "true", .kind = OptionKind::flag},
+      {.longName = "files", .help = "How many files.", .defaultValue = "3", .kind = OptionKind::count},
+      {.longName = "listen", .help = "Where.", .kind = OptionKind::endpoint},
   };
   specs[1].validator = [](const std::string& value) {
     if (std::stoll(value) < 0) throw cppd::UsageError("count must be >= 0, got " + value);
@@ -50,8 +56,8 @@ TEST_CASE("Plugin options get their defaults, converted by kind", "[plugin][opti
   CHECK(opts.get<int>("mode") == 0644);
   CHECK(opts.get<long long>("limit") == 1024);
   CHECK(opts.get<double>("delay") == 0.5);
-  CHECK_FALSE(opts.flag("loud"));
-  CHECK(opts.flag("greet"));
+  CHECK_FALSE(opts.get<bool>("loud"));
+  CHECK(opts.get<bool>("greet"));
   CHECK(opts.given("root"));
   CHECK_FALSE(opts.given("name"));
 }
@@ -65,8 +71,8 @@ TEST_CASE("Plugin options accept long, short and = forms and --no- for default-o
   CHECK(opts.text("root") == "/abs");
   CHECK(opts.get<int>("mode") == 022);
   CHECK(opts.get<long long>("limit") == 2 * 1024 * 1024);
-  CHECK(opts.flag("loud"));
-  CHECK_FALSE(opts.flag("greet"));
+  CHECK(opts.get<bool>("loud"));
+  CHECK_FALSE(opts.get<bool>("greet"));
 }
 
 TEST_CASE("Plugin option errors name the plugin, the option and the value", "[plugin][options]") {
@@ -93,7 +99,7 @@ TEST_CASE("Plugin --help is reported without checking required options", "[plugi
 }
 
 TEST_CASE("A plugin default of the wrong kind is the plugin's fault, not a usage error", "[plugin][options]") {
-  std::vector<OptionSpec> specs{{"port", "", "A port.", "http", OptionKind::port, false, {}}};
+  std::vector<OptionSpec> specs{{.longName = "port", .help = "A port.", .defaultValue = "http", .kind = OptionKind::port}};
   try {
     parsePluginOptions("bad", specs, {}, "/");
     FAIL("no exception");
@@ -115,4 +121,23 @@ TEST_CASE("Plugin help shows usage, description, kinds, defaults and required op
   CHECK(text.find("A directory. (required)") != std::string::npos);
   CHECK(text.find("      --[no-]greet") != std::string::npos);
   CHECK(text.find("      --help") != std::string::npos);
+}
+
+TEST_CASE("Plugin options are typed: endpoints, durations, counts and sizes, with no fallback", "[plugin][options]") {
+  auto opts = parse({"--root", "x", "--listen", "tcp:0:interface=127.0.0.1", "--delay", "1.25", "--files", "7"});
+  CHECK(opts.get<cppd::Endpoint>("listen") == cppd::Endpoint::tcp(0, "127.0.0.1"));
+  CHECK(opts.get<std::chrono::milliseconds>("delay") == std::chrono::milliseconds(1250));
+  CHECK(opts.get<std::size_t>("files") == 7);
+  CHECK(opts.get<std::uint64_t>("limit") == 1024);
+  CHECK(opts.get<unsigned>("mode") == 0644u);
+  CHECK_FALSE(parse({"--root", "x"}).has("listen"));
+  CHECK(parse({"--root", "x"}).get<std::optional<cppd::Endpoint>>("listen") == std::nullopt);
+  CHECK_THROWS_AS(parse({"--root", "x"}).get<cppd::Endpoint>("listen"), std::out_of_range);
+}
+
+TEST_CASE("Counts and sizes refuse what does not fit, naming the value", "[plugin][options]") {
+  checkUsageError({"--root", "x", "--files", "-1"}, "hello: option --files: '-1' is not a count (0 or more)");
+  checkUsageError({"--root", "x", "--limit", "999999999999999G"},
+                  "hello: option --limit: '999999999999999G' is not a size (a number of bytes, optionally with a k, "
+                  "M or G suffix)");
 }
