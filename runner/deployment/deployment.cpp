@@ -45,7 +45,7 @@ const LoadedPlugin& pluginFor(const DeploymentFile& file, const DeployedService&
     throw Error(ErrorKind::config, describeServiceError(file, service, message));
   }
   try {
-    return loaded.emplace(service.plugin, loadPlugin(info->file)).first->second;
+    return loaded.emplace(service.plugin, loadPlugin(info->file, info->note)).first->second;
   } catch (const Error& e) {
     throw Error(e.kind(), describeServiceError(file, service, fmt::format("plugin {}: {}", info->path, e.what())));
   }

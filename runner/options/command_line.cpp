@@ -17,12 +17,10 @@
 #include "lifecycle/application_runner.hpp"
 #include "deployment/deployment.hpp"
 #include "deployment/deployment_file.hpp"
-#include "plugin/plugin_cache.hpp"
 #include "plugin/plugin_listing.hpp"
 #include "plugin/plugin_loader.hpp"
 #include "options/plugin_options.hpp"
 #include "plugin/plugin_registry.hpp"
-#include "plugin/plugin_scanner.hpp"
 #include "process/process_primitives.hpp"
 #include "options/server_options.hpp"
 
@@ -58,8 +56,6 @@ PluginCatalog discover(const ServerOptions& options) {
   DiscoverySettings settings;
   settings.directories =
       pluginSearchPath(options.pluginPath, std::getenv("CPPD_PLUGIN_PATH"), builtInPluginDirectory());
-  settings.scan = ScanSettings::fromEnvironment();
-  settings.cacheFile = PluginCache::defaultLocation();
   settings.trust = TrustPolicy::current();
   return discoverPlugins(settings);
 }
@@ -82,26 +78,32 @@ auto callPlugin(const std::string& tapname, const char* what, Fn&& fn) -> declty
   }
 }
 
+// `cppd PLUGIN --help` is answered from the plugin's note, without loading it; so are usage errors the options
+// declared in the note catch. Only the validators need the loaded plugin.
+PluginCommandLine parseWithHelp(const std::string& tapname, const std::string& description,
+                                const std::vector<OptionSpec>& specs, const ServerOptions& options) {
+  try {
+    return parsePluginOptions(tapname, specs, options.commandArgs, options.launchDir);
+  } catch (const UsageError& e) {
+    throw UsageErrorWithHelp(e.what(), pluginUsage(tapname, description, specs));
+  }
+}
+
 int runPlugin(const ServerOptions& options, PluginInfo info) {
+  if (parseWithHelp(info.tapname, info.description, info.note.options, options).help) {
+    print(stdout, pluginUsage(info.tapname, info.description, info.note.options));
+    return 0;
+  }
   LoadedPlugin plugin;
   try {
-    plugin = loadPlugin(info.file);
+    plugin = loadPlugin(info.file, info.note);
   } catch (const Error& e) {
     throw Error(e.kind(), fmt::format("plugin {}: {}", info.path, e.what()));
   }
   info.file = PluginFile();  // loaded: its descriptor is not for the daemon, which closes what it does not know
   const std::string& tapname = plugin.tapname;
   auto specs = callPlugin(tapname, "options()", [&] { return plugin.maker->options(); });
-  PluginCommandLine parsed;
-  try {
-    parsed = parsePluginOptions(tapname, specs, options.commandArgs, options.launchDir);
-  } catch (const UsageError& e) {
-    throw UsageErrorWithHelp(e.what(), pluginUsage(tapname, plugin.description, specs));
-  }
-  if (parsed.help) {
-    print(stdout, pluginUsage(tapname, plugin.description, specs));
-    return 0;
-  }
+  PluginCommandLine parsed = parseWithHelp(tapname, plugin.description, specs, options);
   auto service = callPlugin(tapname, "makeService", [&] { return plugin.maker->makeService(parsed.options); });
   if (!service) throw Error(ErrorKind::software, fmt::format("plugin {}: makeService returned no service", tapname));
   auto app = std::make_shared<Application>(tapname);
@@ -165,10 +167,6 @@ int dispatch(int argc, char** argv) {
 
 int runCommandLine(int argc, char** argv) {
   ensureStandardDescriptors();
-  if (argc == 4 && std::strcmp(argv[1], scanPluginSwitch) == 0) {
-    if (std::strcmp(argv[2], std::to_string(scanPluginFd).c_str()) != 0) return exitCodeFor(ErrorKind::usage);
-    return runPluginScan(scanPluginFd, argv[3]);
-  }
   try {
     return dispatch(argc, argv);
   } catch (const UsageErrorWithHelp& e) {
