@@ -334,6 +334,36 @@ class NoLoadingTests(PluginTestCase):
         self.assert_no_plugin_code(calls)
 
 
+BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
+COMPLETION_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "runner", "dist",
+                                 "cppd.bash-completion")
+
+
+@unittest.skipUnless(os.path.exists(BASH_COMPLETION), "bash-completion is not installed")
+class CompletionTests(PluginTestCase):
+    """Completion asks cppd, which answers from the notes: plugins that crash or hang when loaded complete too."""
+
+    def complete(self, *words):
+        cppd = os.environ["CPPD_BIN"]
+        line = " ".join([cppd, *words])
+        script = (f"source {BASH_COMPLETION}; source {COMPLETION_SCRIPT}; "
+                  f"COMP_WORDS=({cppd} {' '.join(repr(w) for w in words)}); COMP_CWORD={len(words)}; "
+                  f"COMP_LINE={line!r}; COMP_POINT=${{#COMP_LINE}}; _cppd; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
+        env = dict(self.env, CPPD_PLUGIN_PATH=self.plugins)
+        result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout.split()
+
+    def test_names_and_options_of_plugins_that_crash_or_hang_when_loaded_complete(self):
+        self.add("hang.so")
+        self.add("crash.so")
+        self.add("hello.so")
+        self.assertEqual(self.complete("ha"), ["hang"])
+        self.assertEqual(self.complete("cr"), ["crash"])
+        self.assertEqual(self.complete("hang", "--he"), ["--help"])
+        self.assertEqual(sorted(self.complete("hello", "--r")), ["--root="])
+
+
 # The other user may not be able to reach a python installed under /root.
 SYSTEM_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
