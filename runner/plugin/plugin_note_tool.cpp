@@ -49,8 +49,10 @@ cppd_abi_stamp stampOf(const boost::dll::shared_library& library) {
 }
 
 PluginNote describe(const std::string& path, const std::string& version) {
-  // Never unloaded: an exception thrown by the plugin's code is caught after this function returns.
-  auto& library = *new boost::dll::shared_library();
+  // Never unloaded (a static, so still reachable at exit): an exception thrown by the plugin's code is caught
+  // after this function returns.
+  static auto* const loaded = new boost::dll::shared_library();
+  auto& library = *loaded;
   try {
     // Lazy binding: describing needs no more than the maker; a missing symbol is for cppd's RTLD_NOW to report.
     library.load(boost::dll::fs::path(path), boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local);
