@@ -86,6 +86,8 @@ function(_cppd_add_plugin_note name version)
   if(NOT CMAKE_OBJCOPY)
     message(FATAL_ERROR "cppd_add_plugin(${name}): objcopy not found (install binutils)")
   endif()
+  # A new note writer relinks the plugin, so its note is written again (POST_BUILD runs only after a link).
+  set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${_tool}")
   set(_note "${CMAKE_CURRENT_BINARY_DIR}/${name}.cppd-note")
   add_custom_command(TARGET ${name} POST_BUILD
     COMMAND "${_tool}" "$<TARGET_FILE:${name}>" "${_note}" "${version}"
