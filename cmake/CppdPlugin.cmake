@@ -1,4 +1,4 @@
-# cppd_add_plugin(<name> SOURCES <src>...
+# cppd_add_plugin(<name> SOURCES <src>... [VERSION <plugin version>]
 #                 [OUTPUT_NAME <file name without .so>] [OUTPUT_DIRECTORY <dir>] [NO_INSTALL] [ALLOW_UNDEFINED])
 #
 # Builds a cppd service plugin: a MODULE library with no "lib" prefix (<name>.so), C++20, hidden visibility
@@ -6,13 +6,18 @@
 # missing symbol fails the build, not the load), installed into cppd's plugin directory. The same function
 # serves in-tree plugins and out-of-tree ones (through find_package(cppd)), as pybind11_add_module does.
 #
+# After linking, cppd-plugin-note loads the plugin once and writes its metadata (ABI stamp, tapname, description,
+# version, options) into the ELF note section .note.cppd.plugin (objcopy, not loaded at run time): cppd lists the
+# plugin, shows its --help and checks its ABI from that note, without loading it.
+#
+#   VERSION           the plugin's own version, recorded in its note (default: PROJECT_VERSION)
 #   OUTPUT_NAME       the file name, when it differs from the target name
 #   OUTPUT_DIRECTORY  where the .so is built (in-tree default: the build tree's plugin directory, which
 #                     build/runner/cppd searches; out of tree: CMake's default)
 #   NO_INSTALL        do not install the plugin (test plugins)
 #   ALLOW_UNDEFINED   link without -z defs (only for testing how cppd reports unresolved symbols)
 function(cppd_add_plugin name)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "NO_INSTALL;ALLOW_UNDEFINED" "OUTPUT_NAME;OUTPUT_DIRECTORY" "SOURCES")
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "NO_INSTALL;ALLOW_UNDEFINED" "OUTPUT_NAME;OUTPUT_DIRECTORY;VERSION" "SOURCES")
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "cppd_add_plugin(${name}): give the plugin's sources with SOURCES")
   endif()
@@ -33,12 +38,15 @@ function(cppd_add_plugin name)
     set_target_properties(${name} PROPERTIES OUTPUT_NAME "${ARG_OUTPUT_NAME}")
   endif()
   target_link_libraries(${name} PRIVATE cppd::sdk)
-  if(NOT ARG_ALLOW_UNDEFINED)
-    target_link_options(${name} PRIVATE "LINKER:-z,defs")
-  endif()
   # Bound when loaded, which happens before the daemon is forked: a daemon that binds lazily walks the symbol
-  # tables of every library it uses and keeps those pages resident. Also read-only GOT (full RELRO).
-  target_link_options(${name} PRIVATE "LINKER:-z,relro,-z,now")
+  # tables of every library it uses and keeps those pages resident. Also read-only GOT (full RELRO). A plugin
+  # allowed undefined symbols binds lazily, so cppd-plugin-note can describe it; cppd loads with RTLD_NOW anyway.
+  if(ARG_ALLOW_UNDEFINED)
+    # (Among the libraries, so it comes after the project's -z now in the link line, and wins.)
+    target_link_libraries(${name} PRIVATE "-Wl,-z,lazy")
+  else()
+    target_link_options(${name} PRIVATE "LINKER:-z,defs" "LINKER:-z,relro,-z,now")
+  endif()
 
   if(TARGET cppd_project_flags)
     # In the cppd source tree: same warnings as the rest, and output where build/runner/cppd looks.
@@ -56,7 +64,35 @@ function(cppd_add_plugin name)
   if(ARG_OUTPUT_DIRECTORY)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${ARG_OUTPUT_DIRECTORY}")
   endif()
+  _cppd_add_plugin_note(${name} "${ARG_VERSION}")
   if(NOT ARG_NO_INSTALL)
     install(TARGETS ${name} LIBRARY DESTINATION "${_destination}")
   endif()
+endfunction()
+
+# The POST_BUILD step that writes the metadata note into the plugin file cppd_add_plugin just linked.
+function(_cppd_add_plugin_note name version)
+  if(NOT version)
+    set(version "${PROJECT_VERSION}")
+  endif()
+  if(TARGET cppd_plugin_note)
+    set(_tool "$<TARGET_FILE:cppd_plugin_note>")
+    add_dependencies(${name} cppd_plugin_note)
+  elseif(TARGET cppd::plugin_note)
+    set(_tool "$<TARGET_FILE:cppd::plugin_note>")
+  else()
+    message(FATAL_ERROR "cppd_add_plugin(${name}): cppd-plugin-note not found (cppd's package is incomplete)")
+  endif()
+  if(NOT CMAKE_OBJCOPY)
+    message(FATAL_ERROR "cppd_add_plugin(${name}): objcopy not found (install binutils)")
+  endif()
+  # A new note writer relinks the plugin, so its note is written again (POST_BUILD runs only after a link).
+  set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${_tool}")
+  set(_note "${CMAKE_CURRENT_BINARY_DIR}/${name}.cppd-note")
+  add_custom_command(TARGET ${name} POST_BUILD
+    COMMAND "${_tool}" "$<TARGET_FILE:${name}>" "${_note}" "${version}"
+    COMMAND "${CMAKE_OBJCOPY}" --remove-section=.note.cppd.plugin
+            "--add-section=.note.cppd.plugin=${_note}" "$<TARGET_FILE:${name}>"
+    COMMENT "Writing the cppd metadata note of ${name}"
+    VERBATIM)
 endfunction()

@@ -7,7 +7,6 @@
 #include <cppd/version.hpp>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
@@ -17,12 +16,10 @@
 #include "lifecycle/application_runner.hpp"
 #include "deployment/deployment.hpp"
 #include "deployment/deployment_file.hpp"
-#include "plugin/plugin_cache.hpp"
 #include "plugin/plugin_listing.hpp"
 #include "plugin/plugin_loader.hpp"
 #include "options/plugin_options.hpp"
 #include "plugin/plugin_registry.hpp"
-#include "plugin/plugin_scanner.hpp"
 #include "process/process_primitives.hpp"
 #include "options/server_options.hpp"
 
@@ -58,8 +55,6 @@ PluginCatalog discover(const ServerOptions& options) {
   DiscoverySettings settings;
   settings.directories =
       pluginSearchPath(options.pluginPath, std::getenv("CPPD_PLUGIN_PATH"), builtInPluginDirectory());
-  settings.scan = ScanSettings::fromEnvironment();
-  settings.cacheFile = PluginCache::defaultLocation();
   settings.trust = TrustPolicy::current();
   return discoverPlugins(settings);
 }
@@ -71,6 +66,22 @@ int runDeployment(const ServerOptions& options, Deployment deployment) {
   const int status = runner.run(deployment.app, deployment.summary, deployment.fileServers);
   deployment.release();
   return status;
+}
+
+// `cppd PLUGIN --help` is answered from the plugin's note, without loading it; so are the usage errors the
+// options declared in the note catch. Returns true when the help was shown. Only validators need the plugin.
+bool answeredFromNote(const ServerOptions& options, const PluginCatalog& catalog) {
+  const PluginInfo* info = catalog.find(options.command);
+  if (info == nullptr) return false;  // buildDeployment says it is unknown, with the plugins that are known
+  const auto& specs = info->note.options;
+  PluginCommandLine parsed;
+  try {
+    parsed = parsePluginOptions(info->tapname, specs, options.commandArgs, options.launchDir);
+  } catch (const UsageError& e) {
+    throw UsageErrorWithHelp(e.what(), pluginUsage(info->tapname, info->description, specs));
+  }
+  if (parsed.help) print(stdout, pluginUsage(info->tapname, info->description, specs));
+  return parsed.help;
 }
 
 // `cppd [options] TAPNAME [plugin options]`: a deployment of one service, its options read from the words after
@@ -142,6 +153,7 @@ int dispatch(int argc, char** argv) {
     print(stdout, mainUsage(catalog, serverOptionsUsage()));
     return 0;
   }
+  if (answeredFromNote(options, catalog)) return 0;
   return runDeployment(options, buildDeployment(commandLineDeployment(options), std::move(catalog)));
 }
 
@@ -149,10 +161,6 @@ int dispatch(int argc, char** argv) {
 
 int runCommandLine(int argc, char** argv) {
   ensureStandardDescriptors();
-  if (argc == 4 && std::strcmp(argv[1], scanPluginSwitch) == 0) {
-    if (std::strcmp(argv[2], std::to_string(scanPluginFd).c_str()) != 0) return exitCodeFor(ErrorKind::usage);
-    return runPluginScan(scanPluginFd, argv[3]);
-  }
   try {
     return dispatch(argc, argv);
   } catch (const UsageErrorWithHelp& e) {

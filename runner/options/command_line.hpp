@@ -1,7 +1,7 @@
 #pragma once
 
 // The whole `cppd ...` flow, from argv to the exit status: runner options, --version, --help and bare `cppd`
-// (with the plugin listing), --list-plugins, the hidden --scan-plugin child, unknown commands, a plugin's
+// (with the plugin listing), --list-plugins, unknown commands, a plugin's
 // --help and options, makeService, then the ApplicationRunner. main() only calls this.
 
 namespace cppd::runner {

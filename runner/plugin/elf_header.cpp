@@ -7,9 +7,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 #include <cerrno>
 #include <cstring>
 #include <vector>
+
+#include <cppd/error.hpp>
+
+#include "posix/unique_fd.hpp"
 
 namespace cppd::runner {
 namespace {
@@ -28,15 +33,20 @@ constexpr int hostMachine = EM_RISCV;
 constexpr int hostMachine = -1;  // unknown: the machine field is not checked
 #endif
 
+using Ehdr = ElfFile::Header;
 #if __SIZEOF_POINTER__ == 8
-using Ehdr = Elf64_Ehdr;
 using Phdr = Elf64_Phdr;
+using Shdr = Elf64_Shdr;
 constexpr unsigned char hostClass = ELFCLASS64;
 #else
-using Ehdr = Elf32_Ehdr;
 using Phdr = Elf32_Phdr;
+using Shdr = Elf32_Shdr;
 constexpr unsigned char hostClass = ELFCLASS32;
 #endif
+
+// Bounds on what a section lookup reads: no plugin has more sections or longer section names than this.
+constexpr std::size_t maxSections = 4096;
+constexpr std::size_t maxSectionNamesSize = 1 << 20;
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 constexpr unsigned char hostData = ELFDATA2LSB;
@@ -44,26 +54,13 @@ constexpr unsigned char hostData = ELFDATA2LSB;
 constexpr unsigned char hostData = ELFDATA2MSB;
 #endif
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // Reads exactly size bytes at offset; false when the file ends first.
 bool readAt(int fd, void* buffer, std::size_t size, off_t offset) {
   auto* out = static_cast<char*>(buffer);
   while (size > 0) {
     ssize_t n = ::pread(fd, out, size, offset);
     if (n < 0 && errno == EINTR) continue;
+    if (n == 0) errno = 0;  // the file ended: no errno to report
     if (n <= 0) return false;
     out += n;
     size -= static_cast<std::size_t>(n);
@@ -120,32 +117,89 @@ std::optional<std::string> extentProblem(int fd, const Ehdr& header, off_t fileS
   return std::nullopt;
 }
 
-}  // namespace
+[[noreturn]] void refuse(std::string reason) { throw Error(ErrorKind::data, std::move(reason)); }
 
-std::optional<std::string> elfProblem(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
-  if (fd.get() < 0) return fmt::format("cannot open: {}", std::strerror(errno));
-  return elfProblem(fd.get());
+// The section header table, checked against the file's size and bounded in count.
+std::vector<Shdr> sectionHeaders(int fd, const Ehdr& header, off_t fileSize) {
+  if (header.e_shnum == 0) return {};
+  if (header.e_shentsize != sizeof(Shdr)) refuse(fmt::format("section headers of {} bytes, expected {}", header.e_shentsize, sizeof(Shdr)));
+  if (header.e_shnum > maxSections) refuse(fmt::format("{} sections, more than {}", header.e_shnum, maxSections));
+  const unsigned long long end = header.e_shoff + static_cast<unsigned long long>(header.e_shnum) * sizeof(Shdr);
+  if (end > static_cast<unsigned long long>(fileSize)) refuse("its section headers lie beyond the end of the file");
+  std::vector<Shdr> sections(header.e_shnum);
+  if (!readAt(fd, sections.data(), sections.size() * sizeof(Shdr), static_cast<off_t>(header.e_shoff))) {
+    refuse(fmt::format("cannot read its section headers: {}", errno ? std::strerror(errno) : "end of file"));
+  }
+  return sections;
 }
 
-std::optional<std::string> elfProblem(int fd) {
+// The bytes of one section, checked against the file's size and bounded by maxSize.
+std::string sectionBytes(int fd, const Shdr& section, off_t fileSize, std::size_t maxSize, std::string_view name) {
+  if (section.sh_type == SHT_NOBITS) return {};
+  if (section.sh_size > maxSize) refuse(fmt::format("section {} is {} bytes, more than {}", name, section.sh_size, maxSize));
+  if (section.sh_offset > static_cast<unsigned long long>(fileSize) ||
+      section.sh_size > static_cast<unsigned long long>(fileSize) - section.sh_offset) {
+    refuse(fmt::format("section {} claims {} bytes at offset {}, beyond the end of the file ({} bytes)", name,
+                       section.sh_size, section.sh_offset, fileSize));
+  }
+  std::string bytes(section.sh_size, '\0');
+  if (!readAt(fd, bytes.data(), bytes.size(), static_cast<off_t>(section.sh_offset))) {
+    refuse(fmt::format("cannot read section {}: {}", name, errno ? std::strerror(errno) : "end of file"));
+  }
+  return bytes;
+}
+
+}  // namespace
+
+ElfFile ElfFile::inspect(int fd) {
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return fmt::format("cannot stat: {}", std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return std::string("not a regular file");
+  if (::fstat(fd, &st) != 0) refuse(fmt::format("cannot stat: {}", std::strerror(errno)));
+  if (!S_ISREG(st.st_mode)) refuse("not a regular file");
 
   Ehdr header{};
   ssize_t got = ::pread(fd, &header, sizeof header, 0);
-  if (got < 0) return fmt::format("cannot read: {}", std::strerror(errno));
-  if (auto problem = identProblem(header.e_ident, static_cast<std::size_t>(got))) return problem;
+  if (got < 0) refuse(fmt::format("cannot read: {}", std::strerror(errno)));
+  if (auto problem = identProblem(header.e_ident, static_cast<std::size_t>(got))) refuse(*problem);
   if (static_cast<std::size_t>(got) < sizeof header) {
-    return fmt::format("truncated ELF file: {} bytes, shorter than an ELF header", got);
+    refuse(fmt::format("truncated ELF file: {} bytes, shorter than an ELF header", got));
   }
-  if (header.e_type == ET_EXEC) return std::string("an ELF executable, not a shared object");
-  if (header.e_type != ET_DYN) return fmt::format("an ELF file of type {}, not a shared object", header.e_type);
+  if (header.e_type == ET_EXEC) refuse("an ELF executable, not a shared object");
+  if (header.e_type != ET_DYN) refuse(fmt::format("an ELF file of type {}, not a shared object", header.e_type));
   if (hostMachine >= 0 && header.e_machine != hostMachine) {
-    return fmt::format("built for machine {} (this cppd runs on {})", header.e_machine, hostMachine);
+    refuse(fmt::format("built for machine {} (this cppd runs on {})", header.e_machine, hostMachine));
   }
-  return extentProblem(fd, header, st.st_size);
+  if (auto problem = extentProblem(fd, header, st.st_size)) refuse(*problem);
+  return ElfFile(fd, header, st.st_size);
+}
+
+std::optional<std::string> ElfFile::section(std::string_view name, std::size_t maxSize) const {
+  const std::vector<Shdr> sections = sectionHeaders(fd_, header_, size_);
+  if (sections.empty()) return std::nullopt;
+  if (header_.e_shstrndx >= sections.size()) refuse("its section name table index is out of range");
+  const std::string names =
+      sectionBytes(fd_, sections[header_.e_shstrndx], size_, maxSectionNamesSize, "name table");
+  for (const Shdr& candidate : sections) {
+    if (candidate.sh_name >= names.size()) continue;
+    const char* start = names.data() + candidate.sh_name;
+    const std::size_t length = ::strnlen(start, names.size() - candidate.sh_name);
+    if (std::string_view(start, length) == name) return sectionBytes(fd_, candidate, size_, maxSize, name);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> elfProblem(int fd) {
+  try {
+    ElfFile::inspect(fd);
+  } catch (const Error& e) {
+    return std::string(e.what());
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> elfProblem(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!fd) return fmt::format("cannot open: {}", std::strerror(errno));
+  return elfProblem(fd.get());
 }
 
 }  // namespace cppd::runner

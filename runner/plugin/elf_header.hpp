@@ -1,19 +1,47 @@
 #pragma once
 
-// A cheap pre-check of a plugin file before anything dlopens it: is it a complete ELF shared object for this
-// machine? Catches text files, empty files, truncated copies and foreign architectures with a clear reason,
-// instead of dlerror's "file too short" or "invalid ELF header".
+// Reading a plugin file as data before anything dlopens it: is it a complete ELF shared object for this
+// machine, and what does one of its sections hold? Catches text files, empty files, truncated copies and foreign
+// architectures with a clear reason, instead of dlerror's "file too short" or "invalid ELF header". Every offset
+// and size comes from the file, so each is checked against the file's size and a bound before it is used.
 
+#include <elf.h>
+#include <sys/types.h>
+
+#include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace cppd::runner {
 
-/// Why the file at path cannot be a plugin for this process ("not an ELF file (starts with \"#!/b\")",
-/// "truncated ELF file: 812 bytes, its headers describe 16440", "an ELF executable, not a shared object",
-/// "built for machine 183 (this cppd runs on 62)"), or nullopt when the header looks right. Reads only the
-/// file headers (program and section header tables); never executes anything. I/O errors are reasons too.
-/// The runner checks the descriptor it will load (PluginFile), never a path it would resolve again.
+class ElfFile {
+ public:
+#if __SIZEOF_POINTER__ == 8
+  using Header = Elf64_Ehdr;
+#else
+  using Header = Elf32_Ehdr;
+#endif
+
+  /// Reads and checks the headers of the file open on fd (which stays the caller's). Throws cppd::Error (data)
+  /// with the reason alone: "not an ELF file (starts with \"#!/b\")", "truncated ELF file: 812 bytes, its
+  /// headers describe 16440", "an ELF executable, not a shared object", "built for machine 183 (this cppd runs
+  /// on 62)"; I/O errors are reasons too.
+  static ElfFile inspect(int fd);
+
+  /// The contents of the section called name, or nullopt when there is none. Throws cppd::Error (data) when
+  /// the section headers or the section are broken or the section is larger than maxSize.
+  std::optional<std::string> section(std::string_view name, std::size_t maxSize) const;
+
+ private:
+  ElfFile(int fd, const Header& header, off_t size) : fd_(fd), header_(header), size_(size) {}
+
+  int fd_;
+  Header header_;
+  off_t size_;
+};
+
+/// Why the file open on fd cannot be a plugin for this process (ElfFile::inspect's reason), or nullopt.
 std::optional<std::string> elfProblem(int fd);
 
 /// elfProblem on the file at path (for tests and the fuzzer).

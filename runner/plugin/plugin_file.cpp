@@ -43,10 +43,6 @@ PluginFile PluginFile::openPath(const std::string& path, const TrustPolicy& poli
   return open(dir, p.filename().string(), policy, p.string());
 }
 
-PluginFile PluginFile::adopt(int fd, std::string path, const TrustPolicy& policy) {
-  return PluginFile(std::move(path), UniqueFd(fd), policy);
-}
-
 std::string PluginFile::loadPath() const { return fmt::format("/proc/self/fd/{}", fd()); }
 
 }  // namespace cppd::runner

@@ -30,9 +30,6 @@ class PluginFile {
   /// openTrustedDirectory on path's directory, then open(): for a plugin named by path.
   static PluginFile openPath(const std::string& path, const TrustPolicy& policy);
 
-  /// Takes over an inherited descriptor (the scanner child's) and checks it again. Throws as open() does.
-  static PluginFile adopt(int fd, std::string path, const TrustPolicy& policy);
-
   /// The path it was found under, for messages.
   const std::string& path() const noexcept { return path_; }
   int fd() const noexcept { return fd_ ? fd_->get() : -1; }

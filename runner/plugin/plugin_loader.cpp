@@ -6,7 +6,6 @@
 #include <exception>
 
 #include "plugin/abi_stamp.hpp"
-#include "plugin/elf_header.hpp"
 #include "plugin/plugin_library.hpp"
 
 namespace cppd::runner {
@@ -40,34 +39,21 @@ std::string callText(const std::shared_ptr<IServiceMaker>& maker, std::string (I
 
 }  // namespace
 
-std::string tapnameProblem(const std::string& tapname) {
-  if (tapname.empty()) return "its tapname is empty";
-  for (char c : tapname) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-    if (!ok) return fmt::format("tapname '{}' has characters other than a-z, 0-9, '-' and '_'", tapname);
-  }
-  if (tapname.front() == '-') return fmt::format("tapname '{}' starts with '-'", tapname);
-  return {};
-}
-
-LoadedPlugin loadPlugin(const PluginFile& file) {
-  if (auto problem = elfProblem(file.fd())) fail(*problem);
+LoadedPlugin loadPlugin(const PluginFile& file, const PluginNote& note) {
+  if (auto problem = abiStampProblem(note.stamp); !problem.empty()) fail(problem);
   PluginLibrary library = PluginLibrary::open(file);
-  const cppd_abi_stamp* stamp = library.stamp();
   ServiceMakerFactory* factory = library.factory();
-  if (stamp == nullptr && factory == nullptr) {
-    fail("not a cppd plugin: it exports no " CPPD_PLUGIN_STAMP_SYMBOL " and no " CPPD_PLUGIN_FACTORY_SYMBOL
-         " (declare the maker with CPPD_PLUGIN(Maker))");
-  }
-  if (stamp == nullptr) fail("it exports no ABI stamp (" CPPD_PLUGIN_STAMP_SYMBOL "); rebuild it with CPPD_PLUGIN");
-  if (auto problem = abiStampProblem(*stamp); !problem.empty()) fail(problem);
   if (factory == nullptr) fail("it exports no entry point (" CPPD_PLUGIN_FACTORY_SYMBOL "); use CPPD_PLUGIN(Maker)");
 
   LoadedPlugin plugin;
   plugin.path = file.path();
   plugin.maker = callFactory(factory);
   plugin.tapname = callText(plugin.maker, &IServiceMaker::tapname, "tapname");
-  if (auto problem = tapnameProblem(plugin.tapname); !problem.empty()) fail(problem);
+  // The note was made from this very code at build time; a difference means the file was edited since.
+  if (plugin.tapname != note.tapname) {
+    fail(fmt::format("its tapname is '{}' but its metadata note says '{}' (rebuild it with cppd_add_plugin)",
+                     plugin.tapname, note.tapname));
+  }
   plugin.description = callText(plugin.maker, &IServiceMaker::description, "description");
   return plugin;
 }

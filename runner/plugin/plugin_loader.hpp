@@ -1,7 +1,8 @@
 #pragma once
 
-// Loading one plugin file in this process, with every check in the order that keeps bad plugins harmless:
-// ELF header, dlopen (RTLD_NOW), ABI stamp, entry point, factory call, tapname. Each failure is a cppd::Error
+// Loading the one plugin that is started, with every check in the order that keeps bad plugins harmless: its
+// note's ABI stamp (read from the file, before any of its code can run), dlopen (RTLD_NOW, so a missing symbol
+// is dlerror's message), entry point, factory call, tapname as the note said. Each failure is a cppd::Error
 // whose message is the reason only ("built for cppd SDK ABI 1, this cppd provides 2"); callers add the path.
 
 #include <cppd/service_maker.hpp>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "plugin/plugin_file.hpp"
+#include "plugin/plugin_note.hpp"
 
 namespace cppd::runner {
 
@@ -19,12 +21,9 @@ struct LoadedPlugin {
   std::string description;
 };
 
-/// Loads the checked plugin file (by its descriptor) and creates its service maker. Throws cppd::Error (software) with the
-/// reason when any check fails or plugin code throws (the exception is caught while the plugin is loaded).
-LoadedPlugin loadPlugin(const PluginFile& file);
-
-/// Why tapname cannot be a command ("tapname 'Hello World' has characters other than a-z, 0-9, '-' and '_'"),
-/// or an empty string when it is fine.
-std::string tapnameProblem(const std::string& tapname);
+/// Loads the checked plugin file (by its descriptor) whose note was read from that descriptor, and creates
+/// its service maker. Throws cppd::Error (software) with the reason when any check fails or plugin code throws
+/// (the exception is caught while the plugin is loaded).
+LoadedPlugin loadPlugin(const PluginFile& file, const PluginNote& note);
 
 }  // namespace cppd::runner

@@ -15,7 +15,8 @@
 
 #include <cppd/error.hpp>
 
-#include "plugin/plugin_cache.hpp"
+#include "plugin/abi_stamp.hpp"
+#include "plugin/plugin_note.hpp"
 #include "plugin/trusted_directory.hpp"
 
 namespace cppd::runner {
@@ -26,8 +27,13 @@ namespace fs = std::filesystem;
 struct Candidate {
   PluginFile file;
   PluginSource source;
-  FileIdentity identity;
   const std::string& path() const noexcept { return file.path(); }
+};
+
+// What one plugin file's note says, or why it cannot be used.
+struct NoteResult {
+  std::optional<PluginNote> note;
+  std::string reason;
 };
 
 std::string absolute(const std::string& path) { return fs::absolute(path).lexically_normal().string(); }
@@ -78,8 +84,7 @@ std::vector<Candidate> listDirectory(const PluginDirectory& dir, const TrustPoli
     const std::string path = dir.path + "/" + name;  // as the user gave the directory, in every message
     try {
       PluginFile file = PluginFile::open(opened, name, trust, path);
-      FileIdentity identity = FileIdentity::of(file.status());
-      found.push_back({std::move(file), dir.source, identity});
+      found.push_back({std::move(file), dir.source});
     } catch (const Error& e) {
       // Gone since the listing, or not a regular file: not a plugin, nothing to say.
       if (e.kind() == ErrorKind::permission) {
@@ -90,50 +95,39 @@ std::vector<Candidate> listDirectory(const PluginDirectory& dir, const TrustPoli
   return found;
 }
 
-// Looks every candidate up in the cache and scans the rest (in parallel child processes).
-std::vector<ScanResult> resolve(const std::vector<Candidate>& candidates, const DiscoverySettings& settings,
-                                PluginCache& cache) {
-  std::vector<ScanResult> results(candidates.size());
-  std::vector<std::size_t> toScan;
-  std::vector<PluginFile> files;
-  for (std::size_t i = 0; i < candidates.size(); ++i) {
-    if (const ScanResult* cached = cache.find(candidates[i].path(), candidates[i].identity)) {
-      results[i] = *cached;
-    } else {
-      toScan.push_back(i);
-      files.push_back(candidates[i].file);
-    }
+// Reads the note of the checked descriptor, and checks its ABI stamp: data only, no plugin code runs.
+NoteResult readNote(const Candidate& candidate) {
+  try {
+    PluginNote note = readPluginNote(candidate.file.fd());
+    if (auto problem = abiStampProblem(note.stamp); !problem.empty()) return {std::nullopt, problem};
+    return {std::move(note), {}};
+  } catch (const Error& e) {
+    return {std::nullopt, e.what()};
   }
-  if (files.empty()) return results;
-  auto scanned = scanPlugins(files, settings.scan);
-  for (std::size_t k = 0; k < toScan.size(); ++k) {
-    results[toScan[k]] = scanned[k];
-    if (scanned[k].cacheable) cache.put(candidates[toScan[k]].path(), candidates[toScan[k]].identity, scanned[k]);
-  }
-  return results;
 }
 
 // Usable plugins in search order (the first of each tapname wins) and the reasons for the others.
-void addResults(const std::vector<Candidate>& candidates, const std::vector<ScanResult>& results,
-                PluginCatalog& catalog) {
+void addResults(const std::vector<Candidate>& candidates, std::vector<NoteResult>& results, PluginCatalog& catalog) {
   std::map<std::string, const Candidate*> winners;
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     const auto& candidate = candidates[i];
-    const auto& result = results[i];
-    if (!result.ok) {
+    auto& result = results[i];
+    if (!result.note) {
       catalog.rejected.push_back({candidate.path(), candidate.source, result.reason});
       continue;
     }
-    auto [it, inserted] = winners.emplace(result.tapname, &candidate);
+    const std::string tapname = result.note->tapname;
+    auto [it, inserted] = winners.emplace(tapname, &candidate);
     if (!inserted) {
       catalog.rejected.push_back(
           {candidate.path(), candidate.source,
            fmt::format("duplicate tapname '{}' (already provided by {}, which comes first in the search order)",
-                       result.tapname, it->second->path())});
+                       tapname, it->second->path())});
       continue;
     }
-    catalog.plugins.push_back(
-        {result.tapname, result.description, candidate.path(), candidate.source, candidate.file});
+    std::string description = result.note->description;
+    catalog.plugins.push_back({tapname, std::move(description), candidate.path(), candidate.source, candidate.file,
+                               std::move(*result.note)});
   }
 }
 
@@ -204,23 +198,12 @@ PluginCatalog discoverPlugins(const DiscoverySettings& settings) {
   PluginCatalog catalog;
   catalog.searched = settings.directories;
   std::vector<Candidate> candidates;
-  std::set<std::string> directories;
-  std::set<std::string> present;
   for (const auto& dir : settings.directories) {
-    auto found = listDirectory(dir, settings.trust, catalog);
-    directories.insert(dir.path);
-    for (auto& candidate : found) {
-      present.insert(candidate.path());
-      candidates.push_back(std::move(candidate));
-    }
+    for (auto& candidate : listDirectory(dir, settings.trust, catalog)) candidates.push_back(std::move(candidate));
   }
-
-  PluginCache cache(settings.cacheFile, PluginCache::currentBinaryIdentity());
-  cache.load();
-  auto results = resolve(candidates, settings, cache);
-  cache.forgetMissing(directories, present);
-  cache.save();
-
+  std::vector<NoteResult> results;
+  results.reserve(candidates.size());
+  for (const auto& candidate : candidates) results.push_back(readNote(candidate));
   addResults(candidates, results, catalog);
   std::sort(catalog.plugins.begin(), catalog.plugins.end(),
             [](const PluginInfo& a, const PluginInfo& b) { return a.tapname < b.tapname; });

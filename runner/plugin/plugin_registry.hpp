@@ -1,9 +1,9 @@
 #pragma once
 
 // Plugin discovery: which directories are searched, in which order, and what each plugin file in them turned
-// out to be. The registry never loads plugin code itself (the scanner does that in a child process, and the
-// cache remembers the result); the plugin that is actually run is loaded afterwards with loadPlugin() from the
-// descriptor the registry checked (PluginInfo::file).
+// out to be. The registry never loads or runs plugin code: it reads each plugin's metadata note from the
+// descriptor it trust-checked (no dlopen, no child process); the plugin that is actually run is loaded
+// afterwards with loadPlugin() from that same descriptor (PluginInfo::file), after its note passed the checks.
 
 #include <sys/types.h>
 
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "plugin/plugin_file.hpp"
-#include "plugin/plugin_scanner.hpp"
+#include "plugin/plugin_note.hpp"
 #include "plugin/plugin_trust.hpp"
 
 namespace cppd::runner {
@@ -35,6 +35,7 @@ struct PluginInfo {
   std::string path;
   PluginSource source;
   PluginFile file;  // the checked file, still open: load exactly this one (loadPlugin)
+  PluginNote note;  // its metadata note, ABI stamp already checked
 };
 
 /// A plugin file (or directory) that was skipped, and why.
@@ -65,12 +66,10 @@ std::vector<PluginDirectory> pluginSearchPath(const std::vector<std::string>& pl
 
 struct DiscoverySettings {
   std::vector<PluginDirectory> directories;
-  ScanSettings scan;
-  std::optional<std::string> cacheFile;  // nullopt: no cache
   TrustPolicy trust;
 };
 
-/// Finds every *.so in the directories, checks trust, takes metadata from the cache or scans changed files,
+/// Finds every *.so in the directories, checks trust, reads each one's metadata note and checks its ABI stamp,
 /// and resolves duplicate tapnames. Never throws for bad plugins: they end up in rejected with a reason.
 PluginCatalog discoverPlugins(const DiscoverySettings& settings);
 

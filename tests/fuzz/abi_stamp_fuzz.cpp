@@ -7,7 +7,7 @@
 // Checks: compareAbiStamps never throws or overflows; identical stamps give no problem; no problem text carries a
 // control byte from the stamp.
 
-#include <abi_stamp.hpp>
+#include <plugin/abi_stamp.hpp>
 
 #include <cstring>
 #include <memory>

@@ -5,7 +5,7 @@
 // long as an ELF header that starts with the ELF magic.
 
 #include <elf.h>
-#include <elf_header.hpp>
+#include <plugin/elf_header.hpp>
 
 #include <cstring>
 

@@ -1,4 +1,5 @@
-// Declares itself built for the next SDK ABI version: refused before its factory is called.
+// Declares itself built for the next SDK ABI version and the next fmt major version: refused from its note,
+// naming both values of each field, before it is ever loaded.
 #include "test_maker.hpp"
 
 namespace {
@@ -11,6 +12,7 @@ class FutureMaker final : public cppd_test::NamedMaker {
 constexpr cppd_abi_stamp futureStamp() {
   cppd_abi_stamp stamp = CPPD_ABI_STAMP_INITIALIZER;
   stamp.sdkAbiVersion += 1;
+  stamp.fmtVersion += 10000;
   return stamp;
 }
 

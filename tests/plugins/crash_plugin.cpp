@@ -9,7 +9,7 @@ class CrashMaker final : public cppd_test::NamedMaker {
   CrashMaker() : NamedMaker("crash") {}
 };
 
-const int crashAtLoad = [] { return std::raise(SIGSEGV); }();
+const int crashAtLoad = [] { return cppd_test::describedAtBuildTime() ? 0 : std::raise(SIGSEGV); }();
 }  // namespace
 
 CPPD_PLUGIN(CrashMaker)

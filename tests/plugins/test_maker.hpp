@@ -3,8 +3,13 @@
 // A minimal service maker for the misbehaving test plugins; each one breaks a different rule around it.
 
 #include <cppd/plugin.hpp>
+#include <cstdlib>
 
 namespace cppd_test {
+
+/// True while cppd_add_plugin's note writer describes the plugin at build time: the plugins that misbehave when
+/// loaded do so only at run time, so they can be built (and cppd must list them without running them).
+inline bool describedAtBuildTime() { return std::getenv("CPPD_PLUGIN_NOTE_TOOL") != nullptr; }
 
 class NamedMaker : public cppd::IServiceMaker {
  public:

@@ -7,11 +7,15 @@
 //   CPPD_PLUGIN(HelloMaker)
 //
 // CPPD_PLUGIN exports two things under fixed names:
-//  - cppd_plugin_abi_stamp: a plain-data, extern "C" record of what the plugin was built with (SDK ABI version,
-//    compiler, C++ ABI, Boost, libuv, fmt, pointer size). The runner reads and compares it before it calls any
-//    plugin function, and explains each mismatch naming both values.
+//  - cppd_plugin_abi_stamp: a plain-data, extern "C" record of what crosses the plugin boundary as this plugin
+//    was compiled: the SDK ABI version, libstdc++'s dual ABI (std::string's layout), fmt (whose types appear in
+//    the SDK's logging API) and the pointer size. The compiler itself is not recorded: g++ and clang++ share the
+//    Itanium C++ ABI, and symbols that are genuinely missing are refused by the dynamic linker (RTLD_NOW).
 //  - cppd_service_maker_factory: a Boost.DLL alias (in the ELF section "cppdsvc") of a function returning
 //    std::shared_ptr<cppd::IServiceMaker>.
+// cppd_add_plugin copies both the stamp and the maker's metadata (tapname, description, options) into the
+// plugin file's ELF note .note.cppd.plugin when it builds the plugin; cppd lists plugins and checks the stamp
+// from that note, without loading them.
 //
 // This is the only public header that includes Boost, and only for the alias macro; no Boost type appears in
 // any cppd API. Boost.DLL's BOOST_DLL_USE_STD_FS travels with the cppd::sdk target.
@@ -26,7 +30,6 @@
 #include <vector>
 
 #include <boost/dll/alias.hpp>
-#include <boost/version.hpp>
 #include <fmt/core.h>
 
 #include <cppd/error.hpp>  // plugins throw cppd::UsageError from validators and makeService
@@ -35,20 +38,15 @@
 
 extern "C" {
 
-/// The ABI stamp a plugin exports as `cppd_plugin_abi_stamp`. Plain data only (no constructor runs, readable
-/// with dlsym before anything else). Fields are only ever appended; `size` says how many the plugin has.
+/// The ABI stamp a plugin exports as `cppd_plugin_abi_stamp`. Plain data only (no constructor runs). Fields are
+/// only ever appended; `size` says how many the plugin has.
 struct cppd_abi_stamp {
   std::uint32_t magic;             // CPPD_ABI_STAMP_MAGIC; anything else is "not a cppd plugin stamp"
   std::uint32_t size;              // sizeof(cppd_abi_stamp) in the plugin
   std::int32_t sdkAbiVersion;      // CPPD_SDK_ABI_VERSION
-  std::int32_t gxxAbiVersion;      // __GXX_ABI_VERSION (C++ ABI of the compiler)
   std::int32_t glibcxxCxx11Abi;    // _GLIBCXX_USE_CXX11_ABI (std::string/std::list layout), -1 if not libstdc++
-  std::int32_t boostVersion;       // BOOST_VERSION (e.g. 107400)
-  std::int32_t fmtVersion;         // FMT_VERSION (e.g. 90100)
+  std::int32_t fmtVersion;         // FMT_VERSION (e.g. 90100); only the major version must match
   std::int32_t pointerSize;        // sizeof(void*)
-  std::int32_t boostDllStdFs;      // 1 when BOOST_DLL_USE_STD_FS was defined
-  char compiler[64];               // "gcc 12.2.0" or "clang 14.0.6": compiler id and version
-  char libuv[32];                  // CPPD_BUILT_WITH_LIBUV: the libuv the SDK headers were generated for
 };
 
 }  // extern "C"
@@ -56,33 +54,17 @@ struct cppd_abi_stamp {
 /// "CPPD" in ASCII, little-endian.
 #define CPPD_ABI_STAMP_MAGIC 0x44505043u
 
-#if defined(__clang__)
-#define CPPD_COMPILER_ID "clang " __clang_version__
-#elif defined(__GNUC__)
-#define CPPD_COMPILER_ID "gcc " __VERSION__
-#else
-#define CPPD_COMPILER_ID "unknown " __VERSION__
-#endif
-
 #if defined(_GLIBCXX_USE_CXX11_ABI)
 #define CPPD_STAMP_GLIBCXX_CXX11_ABI _GLIBCXX_USE_CXX11_ABI
 #else
 #define CPPD_STAMP_GLIBCXX_CXX11_ABI (-1)
 #endif
 
-#if defined(BOOST_DLL_USE_STD_FS)
-#define CPPD_STAMP_BOOST_DLL_STD_FS 1
-#else
-#define CPPD_STAMP_BOOST_DLL_STD_FS 0
-#endif
-
 /// The stamp of the translation unit that expands it: the runner uses the same initializer for its own stamp.
 #define CPPD_ABI_STAMP_INITIALIZER                                                                              \
   {                                                                                                             \
     CPPD_ABI_STAMP_MAGIC, static_cast<std::uint32_t>(sizeof(::cppd_abi_stamp)), CPPD_SDK_ABI_VERSION,          \
-        __GXX_ABI_VERSION, CPPD_STAMP_GLIBCXX_CXX11_ABI, BOOST_VERSION, FMT_VERSION,                            \
-        static_cast<std::int32_t>(sizeof(void*)), CPPD_STAMP_BOOST_DLL_STD_FS, CPPD_COMPILER_ID,                \
-        CPPD_BUILT_WITH_LIBUV                                                                                   \
+        CPPD_STAMP_GLIBCXX_CXX11_ABI, FMT_VERSION, static_cast<std::int32_t>(sizeof(void*))                     \
   }
 
 namespace cppd {

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-#include <cstring>
 #include <string>
 
 #include "plugin/abi_stamp.hpp"
@@ -15,29 +14,28 @@ TEST_CASE("A stamp equal to the host's has no mismatch", "[plugin][abi]") {
 TEST_CASE("Each stamp mismatch is its own message naming both values", "[plugin][abi]") {
   cppd_abi_stamp host = hostAbiStamp();
   host.sdkAbiVersion = 2;
-  host.boostVersion = 107400;
   host.fmtVersion = 90100;
-  std::strcpy(host.libuv, "1.44.2");
-  std::strcpy(host.compiler, "gcc 12.2.0");
+  host.glibcxxCxx11Abi = 1;
   cppd_abi_stamp plugin = host;
   plugin.sdkAbiVersion = 1;
-  plugin.boostVersion = 108100;
   plugin.fmtVersion = 100000;
-  std::strcpy(plugin.libuv, "1.48.0");
-  std::strcpy(plugin.compiler, "clang 16.0.0");
   plugin.glibcxxCxx11Abi = 0;
-  host.glibcxxCxx11Abi = 1;
   plugin.pointerSize = 4;
 
   auto problems = compareAbiStamps(plugin, host);
-  REQUIRE(problems.size() == 7);
+  REQUIRE(problems.size() == 4);
   CHECK(problems[0] == "built for cppd SDK ABI 1, this cppd provides 2");
-  CHECK(problems[1] == "built with compiler clang 16.0.0, this cppd with gcc 12.2.0");
-  CHECK(problems[2] == "built with _GLIBCXX_USE_CXX11_ABI=0, this cppd with _GLIBCXX_USE_CXX11_ABI=1");
-  CHECK(problems[3] == "built with Boost 1.81.0, this cppd with Boost 1.74.0");
-  CHECK(problems[4] == "built against libuv 1.48.0, this cppd uses libuv 1.44.2");
-  CHECK(problems[5] == "built with fmt 10.0.0, this cppd with fmt 9.1.0");
-  CHECK(problems[6] == "built for 32-bit pointers, this cppd uses 64-bit pointers");
+  CHECK(problems[1] == "built with _GLIBCXX_USE_CXX11_ABI=0, this cppd with _GLIBCXX_USE_CXX11_ABI=1");
+  CHECK(problems[2] == "built with fmt 10.0.0, this cppd with fmt 9.1.0");
+  CHECK(problems[3] == "built for 32-bit pointers, this cppd uses 64-bit pointers");
+}
+
+TEST_CASE("Only what crosses the boundary is compared: another fmt minor release is fine", "[plugin][abi]") {
+  cppd_abi_stamp host = hostAbiStamp();
+  host.fmtVersion = 90100;
+  cppd_abi_stamp plugin = host;
+  plugin.fmtVersion = 90000;
+  CHECK(compareAbiStamps(plugin, host).empty());
 }
 
 TEST_CASE("A stamp with a foreign magic number or a short record is not compared further", "[plugin][abi]") {
@@ -53,12 +51,4 @@ TEST_CASE("A stamp with a foreign magic number or a short record is not compared
   problems = compareAbiStamps(plugin, hostAbiStamp());
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].rfind("ABI stamp is 16 bytes, this cppd expects at least", 0) == 0);
-}
-
-TEST_CASE("A stamp's text fields are read only up to their size", "[plugin][abi]") {
-  cppd_abi_stamp plugin = hostAbiStamp();
-  std::memset(plugin.libuv, 'x', sizeof plugin.libuv);  // no terminator
-  auto problems = compareAbiStamps(plugin, hostAbiStamp());
-  REQUIRE(problems.size() == 1);
-  CHECK(problems[0].find(std::string(sizeof plugin.libuv, 'x') + ",") != std::string::npos);
 }

@@ -1,0 +1,188 @@
+#include "plugin/plugin_note.hpp"
+
+#include <fmt/format.h>
+
+#include <cppd/error.hpp>
+#include <cstdint>
+#include <cstring>
+
+#include "plugin/elf_header.hpp"
+
+namespace cppd::runner {
+namespace {
+
+constexpr std::uint32_t formatVersion = 1;
+constexpr std::uint32_t noteType = 1;
+constexpr std::string_view owner("cppd\0", 5);  // the note's name field, with its terminator
+
+// Bounds on untrusted notes, far above any real plugin's.
+constexpr std::size_t maxNoteSize = 1 << 20;
+constexpr std::size_t maxTextSize = 16 * 1024;
+constexpr std::uint32_t maxOptions = 1024;
+constexpr std::uint32_t maxStampSize = 1024;
+
+[[noreturn]] void refuse(const std::string& reason) {
+  throw Error(ErrorKind::data, fmt::format("its metadata note {}", reason));
+}
+
+std::size_t padded(std::size_t size) { return (size + 3) & ~std::size_t{3}; }
+
+void putWord(std::string& out, std::uint32_t value) { out.append(reinterpret_cast<const char*>(&value), 4); }
+
+void putText(std::string& out, std::string_view text) {
+  putWord(out, static_cast<std::uint32_t>(text.size()));
+  out.append(text);
+}
+
+// Reads the descriptor front to back; every read is checked against what is left.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : rest_(bytes) {}
+
+  std::uint32_t word(const char* what) {
+    if (rest_.size() < 4) refuse(fmt::format("ends inside {}", what));
+    std::uint32_t value;
+    std::memcpy(&value, rest_.data(), 4);
+    rest_.remove_prefix(4);
+    return value;
+  }
+
+  std::string_view bytes(const char* what, std::size_t limit) {
+    const std::uint32_t size = word(what);
+    if (size > limit) refuse(fmt::format("gives {} a length of {} bytes, more than {}", what, size, limit));
+    if (rest_.size() < size) refuse(fmt::format("ends inside {}", what));
+    std::string_view out = rest_.substr(0, size);
+    rest_.remove_prefix(size);
+    return out;
+  }
+
+  // Text shown in listings and help, one line each: a control byte could forge lines or send terminal escapes.
+  std::string text(const char* what) {
+    std::string_view value = bytes(what, maxTextSize);
+    for (char c : value) {
+      const auto byte = static_cast<unsigned char>(c);
+      if (byte < 0x20 || byte == 0x7f) refuse(fmt::format("has the control byte {:#04x} in {}", byte, what));
+    }
+    return std::string(value);
+  }
+
+  bool done() const noexcept { return rest_.empty(); }
+
+ private:
+  std::string_view rest_;
+};
+
+cppd_abi_stamp readStamp(Reader& reader) {
+  std::string_view bytes = reader.bytes("the ABI stamp", maxStampSize);
+  if (bytes.size() < 8) refuse(fmt::format("has an ABI stamp of {} bytes, too short for one", bytes.size()));
+  cppd_abi_stamp stamp{};
+  std::memcpy(&stamp, bytes.data(), std::min(bytes.size(), sizeof stamp));
+  // The record's own size field is what compareAbiStamps trusts: it must not claim more than the note holds.
+  if (stamp.size > bytes.size()) stamp.size = static_cast<std::uint32_t>(bytes.size());
+  return stamp;
+}
+
+OptionSpec readOption(Reader& reader) {
+  OptionSpec spec;
+  spec.longName = reader.text("an option's long name");
+  spec.shortName = reader.text("an option's short name");
+  spec.help = reader.text("an option's help");
+  spec.defaultValue = reader.text("an option's default");
+  const std::uint32_t kind = reader.word("an option's kind");
+  if (kind > static_cast<std::uint32_t>(OptionKind::seconds)) {
+    refuse(fmt::format("gives option '{}' the unknown kind {}", spec.longName, kind));
+  }
+  spec.kind = static_cast<OptionKind>(kind);
+  const std::uint32_t required = reader.word("an option's required flag");
+  if (required > 1) refuse(fmt::format("gives option '{}' the required flag {}", spec.longName, required));
+  spec.required = required == 1;
+  return spec;
+}
+
+// The descriptor of a note section: one note, owner "cppd", of this format's type.
+std::string_view descriptorOf(std::string_view section) {
+  if (section.size() < 12) refuse(fmt::format("is {} bytes, too short for a note header", section.size()));
+  std::uint32_t nameSize, descSize, type;
+  std::memcpy(&nameSize, section.data(), 4);
+  std::memcpy(&descSize, section.data() + 4, 4);
+  std::memcpy(&type, section.data() + 8, 4);
+  const std::size_t nameEnd = 12 + padded(nameSize);
+  if (nameSize > 64 || nameEnd > section.size()) refuse(fmt::format("claims an owner name of {} bytes", nameSize));
+  if (section.substr(12, nameSize) != owner) refuse("is not owned by cppd");
+  if (type != noteType) refuse(fmt::format("has type {}, expected {}", type, noteType));
+  if (descSize > section.size() - nameEnd) {
+    refuse(fmt::format("claims {} bytes of metadata, the section holds {}", descSize, section.size() - nameEnd));
+  }
+  return section.substr(nameEnd, descSize);
+}
+
+}  // namespace
+
+std::string tapnameProblem(const std::string& tapname) {
+  if (tapname.empty()) return "its tapname is empty";
+  for (char c : tapname) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return fmt::format("tapname '{}' has characters other than a-z, 0-9, '-' and '_'", tapname);
+  }
+  if (tapname.front() == '-') return fmt::format("tapname '{}' starts with '-'", tapname);
+  return {};
+}
+
+std::string encodePluginNote(const PluginNote& note) {
+  std::string desc;
+  putWord(desc, formatVersion);
+  putText(desc, std::string_view(reinterpret_cast<const char*>(&note.stamp), sizeof note.stamp));
+  putText(desc, note.tapname);
+  putText(desc, note.description);
+  putText(desc, note.version);
+  putWord(desc, static_cast<std::uint32_t>(note.options.size()));
+  for (const OptionSpec& spec : note.options) {
+    for (const std::string* text : {&spec.longName, &spec.shortName, &spec.help, &spec.defaultValue}) {
+      putText(desc, *text);
+    }
+    putWord(desc, static_cast<std::uint32_t>(spec.kind));
+    putWord(desc, spec.required ? 1 : 0);
+  }
+  std::string section;
+  putWord(section, static_cast<std::uint32_t>(owner.size()));
+  putWord(section, static_cast<std::uint32_t>(desc.size()));
+  putWord(section, noteType);
+  section.append(owner);
+  section.resize(12 + padded(owner.size()), '\0');
+  section.append(desc);
+  section.resize(section.size() + padded(desc.size()) - desc.size(), '\0');
+  return section;
+}
+
+PluginNote decodePluginNote(std::string_view section) {
+  Reader reader(descriptorOf(section));
+  const std::uint32_t version = reader.word("its format version");
+  if (version != formatVersion) {
+    refuse(fmt::format("has format version {}, this cppd reads {} (rebuild the plugin against this cppd)", version,
+                       formatVersion));
+  }
+  PluginNote note;
+  note.stamp = readStamp(reader);
+  note.tapname = reader.text("the tapname");
+  if (auto problem = tapnameProblem(note.tapname); !problem.empty()) refuse(fmt::format("says {}", problem));
+  note.description = reader.text("the description");
+  note.version = reader.text("the plugin version");
+  const std::uint32_t count = reader.word("the option count");
+  if (count > maxOptions) refuse(fmt::format("declares {} options, more than {}", count, maxOptions));
+  for (std::uint32_t i = 0; i < count; ++i) note.options.push_back(readOption(reader));
+  if (!reader.done()) refuse("has bytes after its last option");
+  return note;
+}
+
+PluginNote readPluginNote(int fd) {
+  const ElfFile file = ElfFile::inspect(fd);
+  auto section = file.section(pluginNoteSection, maxNoteSize);
+  if (!section) {
+    throw Error(ErrorKind::data, fmt::format("no cppd metadata note ({}): not built with cppd_add_plugin of this "
+                                             "cppd; rebuild it with cppd_add_plugin",
+                                             pluginNoteSection));
+  }
+  return decodePluginNote(*section);
+}
+
+}  // namespace cppd::runner

@@ -1,0 +1,155 @@
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <cppd/error.hpp>
+#include <cppd/plugin.hpp>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "plugin/abi_stamp.hpp"
+#include "plugin/plugin_note.hpp"
+#include "posix/unique_fd.hpp"
+
+namespace fs = std::filesystem;
+using cppd::runner::decodePluginNote;
+using cppd::runner::encodePluginNote;
+using cppd::runner::PluginNote;
+using cppd::runner::readPluginNote;
+
+namespace {
+
+PluginNote sampleNote() {
+  PluginNote note;
+  note.stamp = cppd::runner::hostAbiStamp();
+  note.tapname = "hello";
+  note.description = "Says hello.";
+  note.version = "1.2.3";
+  note.options.push_back({"port", "p", "Where to listen.", "8080", cppd::OptionKind::port, false, {}});
+  note.options.push_back({"root", "", "What to serve.", "", cppd::OptionKind::path, true, {}});
+  return note;
+}
+
+PluginNote noteOfFile(const std::string& path) {
+  cppd::runner::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  REQUIRE(fd);
+  return readPluginNote(fd.get());
+}
+
+std::string readAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void requireSameOptions(const std::vector<cppd::OptionSpec>& noted, const std::vector<cppd::OptionSpec>& live) {
+  REQUIRE(noted.size() == live.size());
+  for (std::size_t i = 0; i < live.size(); ++i) {
+    CHECK(noted[i].longName == live[i].longName);
+    CHECK(noted[i].shortName == live[i].shortName);
+    CHECK(noted[i].help == live[i].help);
+    CHECK(noted[i].defaultValue == live[i].defaultValue);
+    CHECK(noted[i].kind == live[i].kind);
+    CHECK(noted[i].required == live[i].required);
+  }
+}
+
+// Every plugin cppd_add_plugin built: the bundled ones and the test plugins (no_entry is not a cppd plugin).
+std::vector<std::string> builtPlugins() {
+  std::vector<std::string> paths;
+  for (const char* dir : {CPPD_BUILD_PLUGIN_DIR, CPPD_TEST_PLUGIN_DIR}) {
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      if (entry.path().extension() == ".so" && entry.path().filename() != "no_entry.so") {
+        paths.push_back(entry.path().string());
+      }
+    }
+  }
+  return paths;
+}
+
+}  // namespace
+
+TEST_CASE("A note survives encoding and decoding", "[plugin][note]") {
+  PluginNote decoded = decodePluginNote(encodePluginNote(sampleNote()));
+  CHECK(decoded.tapname == "hello");
+  CHECK(decoded.description == "Says hello.");
+  CHECK(decoded.version == "1.2.3");
+  CHECK(std::memcmp(&decoded.stamp, &cppd::runner::hostAbiStamp(), sizeof decoded.stamp) == 0);
+  requireSameOptions(decoded.options, sampleNote().options);
+}
+
+TEST_CASE("Every built plugin's note equals what the loaded plugin reports", "[plugin][note]") {
+  // The test plugins that crash, hang or throw when loaded behave while this is set, as when they were built.
+  ::setenv("CPPD_PLUGIN_NOTE_TOOL", "1", 1);
+  const auto paths = builtPlugins();
+  REQUIRE(paths.size() >= 10);
+  for (const auto& path : paths) {
+    INFO(path);
+    const PluginNote note = noteOfFile(path);
+    // Never closed: the maker's code must stay mapped.
+    void* handle = ::dlopen(path.c_str(), RTLD_LAZY | RTLD_LOCAL);
+    REQUIRE(handle != nullptr);
+    const auto* stamp = static_cast<const cppd_abi_stamp*>(::dlsym(handle, CPPD_PLUGIN_STAMP_SYMBOL));
+    REQUIRE(stamp != nullptr);
+    CHECK(std::memcmp(&note.stamp, stamp, sizeof note.stamp) == 0);
+    auto* const* factory = static_cast<cppd::ServiceMakerFactory* const*>(::dlsym(handle, CPPD_PLUGIN_FACTORY_SYMBOL));
+    REQUIRE(factory != nullptr);
+    auto maker = (*factory)();
+    CHECK(note.tapname == maker->tapname());
+    CHECK(note.description == maker->description());
+    requireSameOptions(note.options, maker->options());
+  }
+  ::unsetenv("CPPD_PLUGIN_NOTE_TOOL");
+}
+
+TEST_CASE("Every prefix of a note is refused with a reason, never read past", "[plugin][note]") {
+  const std::string whole = encodePluginNote(sampleNote());
+  for (std::size_t size = 0; size < whole.size(); ++size) {
+    // The note header says how long the descriptor is: any shorter section lies about its size.
+    const std::string prefix = whole.substr(0, size);
+    CHECK_THROWS_AS(decodePluginNote(prefix), cppd::Error);
+  }
+}
+
+TEST_CASE("A note that lies about its sizes or counts is refused by name", "[plugin][note]") {
+  std::string bytes = encodePluginNote(sampleNote());
+  std::string lying = bytes;
+  const std::uint32_t huge = 0x7fffffff;
+  std::memcpy(lying.data() + 4, &huge, 4);  // descriptor size
+  CHECK_THROWS_WITH(decodePluginNote(lying), Catch::Contains("claims 2147483647 bytes of metadata"));
+
+  PluginNote many = sampleNote();
+  many.options.assign(1025, many.options.front());
+  CHECK_THROWS_WITH(decodePluginNote(encodePluginNote(many)), Catch::Contains("declares 1025 options"));
+
+  PluginNote control = sampleNote();
+  control.description = "two\nlines";
+  CHECK_THROWS_WITH(decodePluginNote(encodePluginNote(control)), Catch::Contains("control byte 0x0a"));
+
+  PluginNote badName = sampleNote();
+  badName.tapname = "Hello World";
+  CHECK_THROWS_WITH(decodePluginNote(encodePluginNote(badName)), Catch::Contains("characters other than"));
+}
+
+TEST_CASE("A plugin file whose note lies about its size is refused, and one without a note says so",
+          "[plugin][note]") {
+  const std::string hello = std::string(CPPD_TEST_PLUGIN_DIR) + "/hello.so";
+  std::string bytes = readAll(hello);
+  const std::string note = encodePluginNote(noteOfFile(hello));
+  const auto at = bytes.find(note);
+  REQUIRE(at != std::string::npos);
+  const std::uint32_t huge = 1u << 30;
+  std::memcpy(bytes.data() + at + 4, &huge, 4);
+  char pattern[] = "/tmp/cppd-note-XXXXXX";
+  cppd::runner::UniqueFd fd(::mkstemp(pattern));
+  REQUIRE(fd);
+  ::unlink(pattern);
+  REQUIRE(::write(fd.get(), bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+  CHECK_THROWS_WITH(readPluginNote(fd.get()), Catch::Contains("claims 1073741824 bytes of metadata"));
+
+  CHECK_THROWS_WITH(noteOfFile(std::string(CPPD_TEST_PLUGIN_DIR) + "/no_entry.so"),
+                    Catch::Contains("no cppd metadata note (.note.cppd.plugin)"));
+}
