@@ -24,6 +24,18 @@ std::optional<std::uint64_t> number(std::string_view text) {
   return value;
 }
 
+// Whether decimal text a is below decimal text b, exactly, however long they are (both already checked to be
+// digits): a last position before the first makes the range invalid even where both saturate to 2^64-1.
+bool decimalLess(std::string_view a, std::string_view b) {
+  const auto significant = [](std::string_view text) {
+    const std::size_t start = text.find_first_not_of('0');
+    return start == std::string_view::npos ? std::string_view() : text.substr(start);
+  };
+  a = significant(a);
+  b = significant(b);
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
 bool equalsIgnoringCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -64,7 +76,7 @@ ByteRange parseByteRange(std::string_view header, std::uint64_t size) {
   std::uint64_t last = size == 0 ? 0 : size - 1;
   if (!lastText.empty()) {
     const auto given = number(lastText);
-    if (!given || *given < *first) return result;  // invalid: ignored, the whole file
+    if (!given || decimalLess(lastText, firstText)) return result;  // invalid: ignored, the whole file
     if (*given < last) last = *given;
   }
   if (*first >= size) {

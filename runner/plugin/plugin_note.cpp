@@ -89,7 +89,7 @@ OptionSpec readOption(Reader& reader) {
   spec.help = reader.text("an option's help");
   spec.defaultValue = reader.text("an option's default");
   const std::uint32_t kind = reader.word("an option's kind");
-  if (kind > static_cast<std::uint32_t>(OptionKind::seconds)) {
+  if (kind > static_cast<std::uint32_t>(OptionKind::count)) {  // the last kind
     refuse(fmt::format("gives option '{}' the unknown kind {}", spec.longName, kind));
   }
   spec.kind = static_cast<OptionKind>(kind);

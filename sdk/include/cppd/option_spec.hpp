@@ -20,6 +20,7 @@ enum class OptionKind {
   size,      // a byte count, with an optional k/M/G suffix (powers of 1024). get<std::uint64_t>, get<size_t>
   seconds,   // a non-negative duration in seconds, decimals allowed ("2.5"). get<std::chrono::milliseconds>, ...
   count,     // a non-negative integer (a limit, a number of files). get<std::size_t>, get<unsigned>, ...
+  // New kinds go last: plugin metadata notes store the kind as its number.
 };
 
 /// The name of kind as shown in help ("INT", "PORT", "ENDPOINT", ...), empty for flags.

@@ -50,3 +50,14 @@ TEST_CASE("Malformed, multiple and non-byte ranges are ignored: the whole file i
     CHECK(parseByteRange(header, 1000).kind == ByteRange::Kind::none);
   }
 }
+
+TEST_CASE("Positions longer than 64 bits are compared exactly and read as the largest position", "[web]") {
+  // A last position before the first is invalid even when both are beyond 2^64-1.
+  CHECK(parseByteRange("bytes=99999999999999999999999-99999999999999999999998", 1000).kind == ByteRange::Kind::none);
+  CHECK(parseByteRange("bytes=99999999999999999999999-99999999999999999999999", 1000).kind ==
+        ByteRange::Kind::unsatisfiable);
+  // Leading zeros do not make a number large: this first position fits in 64 bits.
+  checkRange("bytes=09223372036854775806-9999999999999999999", 9223372036854775806u, 9999999999999999999u,
+             UINT64_MAX);
+  checkRange("bytes=00000000000000000000000000010-20", 10, 20);
+}
