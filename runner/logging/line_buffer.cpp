@@ -31,11 +31,10 @@ LineBuffer::~LineBuffer() {
   if (slot_ >= 0) liveBuffers[slot_].store(nullptr);
 }
 
-bool LineBuffer::append(std::string_view lines, std::chrono::system_clock::time_point now) noexcept {
+bool LineBuffer::append(std::string_view lines) noexcept {
   std::uint64_t range = range_.load(std::memory_order_relaxed);
   const std::uint32_t end = endOf(range);
   if (lines.size() > kCapacity - end) return false;
-  if (beginOf(range) == end) oldest_ = now;
   std::memcpy(data_.get() + end, lines.data(), lines.size());
   const auto grown = static_cast<std::uint32_t>(end + lines.size());
   // Only the owner moves the end; drainAll() may move the begin meanwhile, hence the loop. The release order

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -36,7 +35,7 @@ class LineBuffer {
 
   /// Adds one or more whole lines. False, and nothing added, when they do not fit or the buffer was abandoned by
   /// drainAll() (the process is on its way out: the owner then writes directly). Owner's lock.
-  bool append(std::string_view lines, std::chrono::system_clock::time_point now) noexcept;
+  bool append(std::string_view lines) noexcept;
   /// Takes everything held for writing; the view stays valid until release(). Owner's lock.
   std::string_view take() noexcept;
   /// Ends a take(): the space can be reused. Owner's lock.
@@ -44,8 +43,6 @@ class LineBuffer {
 
   std::size_t size() const noexcept;
   bool empty() const noexcept { return size() == 0; }
-  /// When the oldest line now held was added (meaningless when empty). Owner's lock.
-  std::chrono::system_clock::time_point oldest() const noexcept { return oldest_; }
 
   /// Writes what every live buffer holds to its descriptor, then abandons them all, so nothing appended later can
   /// reuse memory a write may still be reading. Async-signal-safe (atomics and write(2)); never blocks on a lock.
@@ -65,7 +62,6 @@ class LineBuffer {
   std::atomic<std::uint64_t> range_{0};
   std::atomic<int> fd_{-1};
   std::atomic<bool> abandoned_{false};
-  std::chrono::system_clock::time_point oldest_{};
   int slot_ = -1;
 };
 

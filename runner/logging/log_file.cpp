@@ -49,12 +49,11 @@ std::size_t lineCount(std::string_view lines) noexcept {
 // Holds line for a loop iteration when the calling thread batches; false when it must be written now (no batch,
 // or a line too big for the buffer even when empty). flush writes what the buffer holds.
 template <typename Flush>
-bool hold(LineBuffer& held, std::string_view line, std::chrono::system_clock::time_point time, Flush&& flush) {
+bool hold(LineBuffer& held, std::string_view line, Flush&& flush) {
   if (!LogBatch::active()) return false;
-  if (!held.empty() && time - held.oldest() >= kLogHoldLimit) flush();
-  if (held.append(line, time)) return true;
+  if (held.append(line)) return true;
   flush();
-  return held.append(line, time);
+  return held.append(line);
 }
 
 // The numbers N of the existing "<base>.N" files (N >= 1), highest first.
@@ -209,7 +208,7 @@ void LogFile::observe(const LogEvent& event) {
     flushLocked();
     rotateLocked();
   }
-  if (hold(held_, line_, event.time, [this] { flushLocked(); })) return;
+  if (hold(held_, line_, [this] { flushLocked(); })) return;
   flushLocked();
   writeLocked(line_);
 }
@@ -334,7 +333,7 @@ void StdoutObserver::observe(const LogEvent& event) {
   std::lock_guard lock(mutex_);
   line_.clear();
   formatLogLine(event, line_);
-  if (hold(held_, line_, event.time, [this] { flushLocked(); })) return;
+  if (hold(held_, line_, [this] { flushLocked(); })) return;
   flushLocked();
   writeLocked(line_);
 }

@@ -32,14 +32,10 @@ struct LogFileOptions {
   std::function<void(std::string_view)> reportError;
 };
 
-/// How long a held-back line may wait for the lines after it: the loop flushes before each wait and at the end of
-/// run(), so this bounds only a long iteration that keeps logging.
-inline constexpr std::chrono::milliseconds kLogHoldLimit{100};
-
 /// A log file observer. Thread affinity: observe() may run on any thread (the log serialises it); rotate(),
 /// reopen() and the signal handlers run on the loop thread; an internal mutex orders them, so no line is lost or
 /// split across a rotation. The directory is held open, so rotation and reopen keep working after chdir/chroot.
-/// Lines logged inside a LogBatch are held (up to LineBuffer::kCapacity bytes and kLogHoldLimit) until flush();
+/// Lines logged inside a LogBatch are held (up to LineBuffer::kCapacity bytes) until flush();
 /// rotate(), reopen() and rotateOrReopen() write them first, into the file they were logged to, and so does the
 /// destructor. Any other line is written before observe() returns.
 class LogFile final : public IBufferedLogObserver {
