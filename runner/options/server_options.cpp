@@ -38,7 +38,7 @@ constexpr OptionDef kOptions[] = {
     {"chroot", 0, true, "Chroot to a supplied directory before running", ""},
     {"euid", 0, false, "Set only effective user-id rather than real user-id.", ""},
     {"list-plugins", 0, false, "List the plugins found (with load errors) and exit", ""},
-    {"logfile-keep", 0, true, "Rotated log files to keep (.1 is the newest)", "unlimited"},
+    {"logfile-keep", 0, true, "Rotated log files to keep (.1 is the newest)", "10"},
     {"logfile-max-size", 0, true, "Rotate the log file at this size in bytes (k/M/G suffixes; 0 = never)",
      "1000000"},
     {"pidfile", 0, true, "Name of the pidfile (empty: no pidfile)", "cppd.pid"},
