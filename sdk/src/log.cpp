@@ -7,15 +7,15 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <condition_variable>
 #include <cstdio>
 #include <ctime>
 #include <exception>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "detail/held_line_flusher.hpp"
 
 namespace cppd {
 namespace {
@@ -120,74 +120,6 @@ void deliver(Publisher& pub, ILogObserver& observer, const LogEvent& event) noex
   }
 }
 
-// Bounds how long a held line waits when a loop iteration takes long (a callback that logs and then blocks): while
-// lines are being held it flushes every kLogHoldLimit; after a quiet second it parks until the next held line, so
-// an idle process is never woken. Started on the first held line, in each process (a forked child starts its own).
-class HeldLineFlusher {
- public:
-  // Called under the log's lock for every event logged inside a batch: a relaxed store, and a wake-up only
-  // after the flusher parked.
-  void noteHeld() noexcept {
-    held_.store(true);
-    if (parked_.load()) {
-      std::lock_guard lock(mutex_);
-      wake_.notify_one();
-    }
-  }
-
-  static void start(HeldLineFlusher* flusher) { std::thread([flusher] { flusher->run(); }).detach(); }
-
- private:
-  static constexpr int kQuietRoundsBeforeParking = 10;
-
-  void run() noexcept {
-    std::unique_lock lock(mutex_);
-    int quiet = 0;
-    for (;;) {
-      if (quiet >= kQuietRoundsBeforeParking) {
-        parked_.store(true);
-        wake_.wait(lock, [this] { return held_.load(); });
-        parked_.store(false);
-        quiet = 0;
-      }
-      wake_.wait_for(lock, kLogHoldLimit);
-      if (!held_.exchange(false)) {
-        ++quiet;
-        continue;
-      }
-      quiet = 0;
-      lock.unlock();
-      log::flush();
-      lock.lock();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::atomic<bool> held_{false};
-  std::atomic<bool> parked_{false};
-};
-
-// This process's flusher. Never destroyed: its thread runs until the process ends. A forked child does not have
-// the thread, so the child handler forgets the parent's (leaking it, its mutex may be held for ever).
-HeldLineFlusher* flusher = nullptr;
-
-void noteHeldLine() noexcept {
-  if (flusher == nullptr) {
-    try {
-      auto* created = new HeldLineFlusher;
-      HeldLineFlusher::start(created);
-      flusher = created;
-    } catch (const std::exception& e) {
-      static bool reported = false;  // under the log's lock
-      if (!reported) writeStderr("cppd: cannot start the log's flush thread; held lines wait for the loop\n");
-      reported = true;
-      return;
-    }
-  }
-  flusher->noteHeld();
-}
-
 // Called with the lock held.
 void flushLocked(Publisher& pub) noexcept {
   dispatching = true;
@@ -196,7 +128,6 @@ void flushLocked(Publisher& pub) noexcept {
 }
 
 void flushBeforeFork() noexcept { log::flush(); }
-void forgetFlusherAfterFork() noexcept { flusher = nullptr; }
 
 void publish(const LogEvent& event) {
   if (dispatching) {
@@ -219,7 +150,7 @@ void publish(const LogEvent& event) {
   dispatching = true;
   for (const auto& observer : pub.observers) deliver(pub, *observer, event);
   dispatching = false;
-  if (batchDepth > 0 && !pub.buffered.empty()) noteHeldLine();
+  if (batchDepth > 0 && !pub.buffered.empty()) detail::noteHeldLine();
 }
 
 // "YYYY-MM-DDTHH:MM:SS+ZZZZ" for one second, cached per thread: localtime_r and strftime cost far more than the
@@ -382,7 +313,7 @@ void addObserver(std::shared_ptr<ILogObserver> observer) {
   pub.observers.push_back(observer);
   if (auto buffering = std::dynamic_pointer_cast<IBufferedLogObserver>(observer)) {
     // A child forked while lines are held would write them a second time (or the parent never would).
-    static const int atFork = ::pthread_atfork(&flushBeforeFork, nullptr, &forgetFlusherAfterFork);
+    static const int atFork = ::pthread_atfork(&flushBeforeFork, nullptr, &detail::forgetHeldLineFlusherAfterFork);
     (void)atFork;
     pub.buffered.push_back(std::move(buffering));
     pub.anyBuffered.store(true, std::memory_order_relaxed);
