@@ -5,10 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -427,4 +429,43 @@ TEST_CASE("drainAll writes held lines without the lock, and later lines are writ
   CHECK(contains(slurp(dir / "cppd.log"), "after the drain\n"));
   file.flush();
   CHECK(lines(slurp(dir / "cppd.log")).size() == 2);  // nothing written twice
+}
+
+TEST_CASE("Lines from another thread and held lines of the batching thread never split or reorder", "[runner]") {
+  // A thread-pool job logging (written at once) while the loop thread holds its lines and flushes now and then.
+  TempDir dir;
+  LogFile file(options(dir / "cppd.log", 4000));  // rotating too
+  constexpr int kLines = 2000;
+  std::thread worker([&] {
+    for (int i = 0; i < kLines; ++i) emit(file, "worker " + std::to_string(i));
+  });
+  {
+    cppd::LogBatch batch;
+    for (int i = 0; i < kLines; ++i) {
+      emit(file, "loop " + std::to_string(i));
+      if (i % 10 == 9) file.flush();
+    }
+  }
+  worker.join();
+  file.flush();
+  std::vector<fs::path> files;  // oldest first: the highest number first, the live file last
+  for (const auto& entry : fs::directory_iterator(dir.path())) files.push_back(entry.path());
+  std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
+    const auto number = [](const fs::path& p) {
+      const std::string ext = p.extension().string();
+      return ext == ".log" ? 0 : std::stoi(ext.substr(1));
+    };
+    return number(a) > number(b);
+  });
+  int next[2] = {0, 0};
+  for (const fs::path& path : files) {
+    for (const std::string& line : lines(slurp(path))) {
+      const bool loop = contains(line, " [-] loop ");
+      REQUIRE((loop || contains(line, " [-] worker ")));
+      const std::string number = line.substr(line.rfind(' ') + 1);
+      REQUIRE(number == std::to_string(next[loop ? 0 : 1]++));
+    }
+  }
+  CHECK(next[0] == kLines);
+  CHECK(next[1] == kLines);
 }
