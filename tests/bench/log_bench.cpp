@@ -108,7 +108,8 @@ double logFileNsPerEvent(const std::filesystem::path& dir, long events, long lin
   options.maxSize = 0;
   auto file = std::make_shared<cppd::runner::LogFile>(options);
   cppd::log::addObserver(file);
-  const Clock::duration elapsed = linesPerIteration > 0 ? logBatched(events, linesPerIteration) : logThroughCppd(events);
+  const Clock::duration elapsed =
+      linesPerIteration > 0 ? logBatched(events, linesPerIteration) : logThroughCppd(events);
   cppd::log::reset();
   return nsPerEvent(elapsed, events);
 }
