@@ -373,7 +373,8 @@ TEST_CASE("Size rotation counts held lines: each rotated file ends where it woul
     cppd::LogBatch batch;
     const auto time = std::chrono::system_clock::from_time_t(1704458096);  // identical lines in both logs
     for (int i = 0; i < 40; ++i) {
-      const LogEvent event{time, LogLevel::info, "-", "line " + std::to_string(i)};
+      const std::string text = "line " + std::to_string(i);
+      const LogEvent event{time, LogLevel::info, "-", text};
       a.observe(event);
       a.flush();  // a writes every line at once, b holds them
       b.observe(event);
