@@ -19,6 +19,7 @@
 #include "process/child_reaper.hpp"
 #include "process/daemonize.hpp"
 #include "process/descriptor_limit.hpp"
+#include "logging/fatal_signal_flush.hpp"
 #include "logging/log_file.hpp"
 #include "process/pid_file.hpp"
 #include "process/privileges.hpp"
@@ -65,6 +66,7 @@ void openLog(const ServerOptions& o, const PrivilegeTarget& target, RunState& st
     state.observer = state.logFile;
   }
   log::addObserver(state.observer);  // replays what was logged before (a stale pidfile, plugin loading)
+  installFatalSignalFlush();  // a crashing plugin must not take the lines it logged last with it
 }
 
 void enterEnvironment(const ServerOptions& o, IProcessPrimitives& os) {

@@ -19,6 +19,7 @@
 #include <cppd/error.hpp>
 #include <cppd/log.hpp>
 
+#include "logging/line_buffer.hpp"
 #include "logging/log_file.hpp"
 #include "process/pid_file.hpp"
 #include "lifecycle/signals.hpp"
@@ -156,7 +157,9 @@ void ShutdownBackstop::force(const std::string& why) {
 
 // Straight to the descriptor, not through cppd::log: the blocked thread may hold the log's lock. The log file's
 // own lock is taken for its descriptor (rotation may replace it); only a log write that itself blocks holds it.
+// The lines the blocked loop iteration logged are still held back: they go first, without any lock.
 void ShutdownBackstop::writeLogLine(const std::string& text) {
+  LineBuffer::drainAll();
   if (!settings_.logFile && settings_.syslog) {
     ::syslog(LOG_ERR, "[-] %s", text.c_str());
     return;

@@ -34,9 +34,9 @@ class ShutdownBackstop {
   /// so the loop sees every signal as before) and starts the watching thread with every signal blocked. Call it
   /// after the reactor subscribed to both signals, in the process that will serve (after any fork), at most
   /// once at a time. The handler only counts and posts a semaphore.
-  /// When the backstop fires it writes "Shutdown forced (<why>) ..." to the log with write(2), bypassing the
-  /// log's lock (which the blocked thread may hold), removes the pidfile and _exits with 70 without running
-  /// any destructor or stopping any service.
+  /// When the backstop fires it writes the log lines still held back and "Shutdown forced (<why>) ..." to the
+  /// log with write(2), bypassing the log's lock (which the blocked thread may hold), removes the pidfile and
+  /// _exits with 70 without running any destructor or stopping any service.
   explicit ShutdownBackstop(Settings settings);
   /// Stops the thread and, if nobody replaced them since, puts the previous handlers back.
   ~ShutdownBackstop();

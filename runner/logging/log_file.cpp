@@ -42,6 +42,20 @@ bool writeAll(int fd, std::string_view data, int& err) {
   return writeAll(fd, data, err, written);
 }
 
+std::size_t lineCount(std::string_view lines) noexcept {
+  return static_cast<std::size_t>(std::count(lines.begin(), lines.end(), '\n'));
+}
+
+// Holds line for a loop iteration when the calling thread batches; false when it must be written now (no batch,
+// or a line too big for the buffer even when empty). flush writes what the buffer holds.
+template <typename Flush>
+bool hold(LineBuffer& held, std::string_view line, Flush&& flush) {
+  if (!LogBatch::active()) return false;
+  if (held.append(line)) return true;
+  flush();
+  return held.append(line);
+}
+
 // The numbers N of the existing "<base>.N" files (N >= 1), highest first.
 std::vector<unsigned long> rotatedNumbers(int dirFd, const std::string& base) {
   std::vector<unsigned long> numbers;
@@ -87,6 +101,8 @@ LogFile::LogFile(LogFileOptions options) : options_(std::move(options)), entry_(
 }
 
 LogFile::~LogFile() {
+  std::lock_guard lock(mutex_);
+  flushLocked();
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -125,6 +141,7 @@ void LogFile::openLocked(bool first) {
   }
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
+  held_.setFd(fd);
   if (regular && st.st_size == 0) midLine_ = false;  // a fresh file has no fragment to end
   regular_ = regular;
   size_ = regular ? static_cast<std::uint64_t>(st.st_size) : 0;
@@ -144,16 +161,20 @@ void LogFile::report(const std::string& key, const std::string& message) {
   }
 }
 
-bool LogFile::append(std::string_view text, int& err) {
-  std::size_t written = 0;
+bool LogFile::append(std::string_view text, int& err, std::size_t& written) {
   const bool ok = writeAll(fd_, text, err, written);
   size_ += written;
   if (written > 0) midLine_ = text[written - 1] != '\n';
   return ok;
 }
 
+bool LogFile::append(std::string_view text, int& err) {
+  std::size_t written = 0;
+  return append(text, err, written);
+}
+
+// Writes whole lines (one or a loop iteration's worth). Every line that does not get out whole is counted lost.
 void LogFile::writeLocked(std::string_view data) {
-  if (regular_ && options_.maxSize && size_ >= options_.maxSize) rotateLocked();  // check before write
   int err = 0;
   if (lostLines_) {
     // Tell the reader what is missing once writes work again. A full disk often takes half a line (write(2)
@@ -163,15 +184,16 @@ void LogFile::writeLocked(std::string_view data) {
     std::string notice = midLine_ ? "\n" : "";
     formatLogLine(event, notice);
     if (!append(notice, err)) {
-      ++lostLines_;
+      lostLines_ += lineCount(data);
       return;
     }
     lostLines_ = 0;
     reported_.clear();
   }
-  if (append(data, err)) return;
+  std::size_t written = 0;
+  if (append(data, err, written)) return;
   // A full disk or a failing device must not take the server down: count, report once, go on.
-  ++lostLines_;
+  lostLines_ += lineCount(data.substr(written));
   lostReason_ = fmt::format("write log file {}: {}", options_.path, std::strerror(err));
   report("write", lostReason_ + " (lines are dropped until writing works again; the server keeps running)");
 }
@@ -180,7 +202,33 @@ void LogFile::observe(const LogEvent& event) {
   std::lock_guard lock(mutex_);
   line_.clear();
   formatLogLine(event, line_);
+  // Rotation is checked before each line, what is held back counting as written: a file that has reached the
+  // size is rotated before the next line, held or not, so every file ends where it would without holding.
+  if (regular_ && options_.maxSize && size_ + held_.size() >= options_.maxSize) {
+    flushLocked();
+    rotateLocked();
+  }
+  if (hold(held_, line_, [this] { flushLocked(); })) return;
+  flushLocked();
   writeLocked(line_);
+}
+
+void LogFile::flush() noexcept {
+  std::lock_guard lock(mutex_);
+  flushLocked();
+}
+
+void LogFile::flushLocked() noexcept {
+  if (held_.empty()) return;
+  const std::string_view lines = held_.take();
+  try {
+    writeLocked(lines);
+  } catch (const std::exception& e) {
+    // Out of memory while reporting a write error: the lines are lost like those of a failed write.
+    lostLines_ += lineCount(lines);
+    lostReason_ = fmt::format("write log file {}: {}", options_.path, e.what());
+  }
+  held_.release();
 }
 
 void LogFile::rotateLocked() {
@@ -230,24 +278,29 @@ void LogFile::reopenLocked() {
 
 bool LogFile::pathNamesOpenFile() const { return entry_.names(fd_); }
 
+// Each of these first writes what is held into the file it was logged to: rotation and reopen stay line-exact.
 void LogFile::rotate() {
   std::lock_guard lock(mutex_);
+  flushLocked();
   rotateLocked();
 }
 
 void LogFile::reopen() {
   std::lock_guard lock(mutex_);
+  flushLocked();
   reopenLocked();
 }
 
 void LogFile::rotateOrReopen() {
   std::lock_guard lock(mutex_);
+  flushLocked();
   if (pathNamesOpenFile()) rotateLocked();
   else reopenLocked();
 }
 
 void LogFile::checkRotatable() {
   std::lock_guard lock(mutex_);
+  flushLocked();
   if (regular_ && ::faccessat(entry_.dirFd(), ".", W_OK | X_OK, AT_EACCESS) != 0) {
     report("rotate", fmt::format("log directory {} is not writable by uid {}: log file {} cannot be rotated or "
                                  "recreated", entry_.directory(), ::geteuid(), options_.path));
@@ -269,11 +322,36 @@ int LogFile::fd() const {
   return fd_;
 }
 
+StdoutObserver::StdoutObserver() { held_.setFd(STDOUT_FILENO); }
+
+StdoutObserver::~StdoutObserver() {
+  std::lock_guard lock(mutex_);
+  flushLocked();
+}
+
 void StdoutObserver::observe(const LogEvent& event) {
+  std::lock_guard lock(mutex_);
   line_.clear();
   formatLogLine(event, line_);
+  if (hold(held_, line_, [this] { flushLocked(); })) return;
+  flushLocked();
+  writeLocked(line_);
+}
+
+void StdoutObserver::flush() noexcept {
+  std::lock_guard lock(mutex_);
+  flushLocked();
+}
+
+void StdoutObserver::flushLocked() noexcept {
+  if (held_.empty()) return;
+  writeLocked(held_.take());
+  held_.release();
+}
+
+void StdoutObserver::writeLocked(std::string_view data) noexcept {
   int err = 0;
-  if (!writeAll(1, line_, err) && !reported_) {
+  if (!writeAll(STDOUT_FILENO, data, err) && !reported_) {
     reported_ = true;
     std::fprintf(stderr, "cppd: write log to stdout: %s (further log lines are dropped)\n", std::strerror(err));
   }

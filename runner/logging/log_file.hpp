@@ -2,10 +2,12 @@
 
 // Log destinations for the runner: twistd's LogFile (size rotation, .1 newest) made safe for daemons
 // (rotation and reopen after the privilege drop, SIGHUP reopen for logrotate, never renaming a device, never
-// dying of a full disk), and a stdout observer.
+// dying of a full disk), and a stdout observer. Both hold back the lines a loop iteration logs and write them
+// together (IBufferedLogObserver), so a busy server pays one write(2) per iteration rather than one per line.
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -15,6 +17,7 @@
 
 #include <cppd/log.hpp>
 
+#include "logging/line_buffer.hpp"
 #include "posix/directory_entry.hpp"
 
 namespace cppd::runner {
@@ -22,7 +25,7 @@ namespace cppd::runner {
 struct LogFileOptions {
   std::string path;                    // absolute
   std::uint64_t maxSize = 1000000;     // rotate when the file has reached this size; 0 = never
-  std::optional<unsigned> keep;        // rotated files kept (.1 .. .keep); unset = unlimited
+  std::optional<unsigned> keep;        // rotated files kept (.1 .. .keep); unset = unlimited (--logfile-keep 0)
   std::optional<uid_t> owner;          // chown the log to this user (when run as root before the drop)
   std::optional<gid_t> group;
   /// Where problems with the log itself are reported (once per episode); stderr by default.
@@ -32,7 +35,10 @@ struct LogFileOptions {
 /// A log file observer. Thread affinity: observe() may run on any thread (the log serialises it); rotate(),
 /// reopen() and the signal handlers run on the loop thread; an internal mutex orders them, so no line is lost or
 /// split across a rotation. The directory is held open, so rotation and reopen keep working after chdir/chroot.
-class LogFile final : public ILogObserver {
+/// Lines logged inside a LogBatch are held (up to LineBuffer::kCapacity bytes) until flush();
+/// rotate(), reopen() and rotateOrReopen() write them first, into the file they were logged to, and so does the
+/// destructor. Any other line is written before observe() returns.
+class LogFile final : public IBufferedLogObserver {
  public:
   /// Opens (appending) or creates the file; an existing file keeps its mode. Throws cppd::Error (cantCreate)
   /// "open log file P: <reason>" if the directory is missing or the file cannot be opened for writing, and
@@ -42,6 +48,7 @@ class LogFile final : public ILogObserver {
   ~LogFile() override;
 
   void observe(const LogEvent& event) override;
+  void flush() noexcept override;
 
   /// Renames .N to .N+1 (dropping those beyond keep), the file to .1, and opens a new file. Does nothing for
   /// anything but a regular file; a directory where renaming is refused is reported once and writing goes on.
@@ -64,8 +71,11 @@ class LogFile final : public ILogObserver {
   void openLocked(bool first);
   void rotateLocked();
   void reopenLocked();
+  void flushLocked() noexcept;
   void writeLocked(std::string_view data);
-  bool append(std::string_view text, int& err);  // writes text, keeping size_ and midLine_ right
+  // Write text, keeping size_ and midLine_ right; written says how much went out.
+  bool append(std::string_view text, int& err, std::size_t& written);
+  bool append(std::string_view text, int& err);
   void report(const std::string& key, const std::string& message);
   bool pathNamesOpenFile() const;
 
@@ -81,15 +91,25 @@ class LogFile final : public ILogObserver {
   bool midLine_ = false;  // a failed write left part of a line: the next line must start on a new one
   std::string reported_;  // keys of the problems already reported
   std::string line_;
+  LineBuffer held_;  // the lines of the current loop iteration, not yet written
 };
 
-/// Writes twistd-format lines to stdout (fd 1). A write error is reported once on stderr and then ignored.
-class StdoutObserver final : public ILogObserver {
+/// Writes twistd-format lines to stdout (fd 1), held back inside a LogBatch as LogFile does. A write error is
+/// reported once on stderr and then ignored. Thread-safe.
+class StdoutObserver final : public IBufferedLogObserver {
  public:
+  StdoutObserver();
+  ~StdoutObserver() override;
   void observe(const LogEvent& event) override;
+  void flush() noexcept override;
 
  private:
+  void flushLocked() noexcept;
+  void writeLocked(std::string_view data) noexcept;
+
+  std::mutex mutex_;
   std::string line_;
+  LineBuffer held_;
   bool reported_ = false;
 };
 

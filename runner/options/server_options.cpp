@@ -40,7 +40,7 @@ const std::vector<OptionSpec>& runnerSpecs() {
       {.longName = "chroot", .help = "Chroot to a supplied directory before running"},
       {.longName = "euid", .help = "Set only effective user-id rather than real user-id.", .kind = K::flag},
       {.longName = "list-plugins", .help = "List the plugins found (with load errors) and exit", .kind = K::flag},
-      {.longName = "logfile-keep", .help = "Rotated log files to keep (.1 is the newest) [default: unlimited]",
+      {.longName = "logfile-keep", .help = "Rotated log files to keep (.1 is the newest)", .defaultValue = "10",
        .kind = K::count},
       {.longName = "logfile-max-size", .help = "Rotate the log file at this size in bytes (k/M/G suffixes; 0 = never)",
        .defaultValue = "1000000", .kind = K::size},

@@ -30,7 +30,7 @@ struct ServerOptions {
   bool allowRoot = false;                     // --allow-root: file-serving plugins may run as root without -u
   std::optional<mode_t> umask;                // --umask (octal); unset = 0077 when daemonizing, untouched with -n
   std::uint64_t logfileMaxSize = 1000000;     // --logfile-max-size (bytes, k/M suffixes; 0 = never rotate)
-  std::optional<unsigned> logfileKeep;        // --logfile-keep (unset = unlimited)
+  std::optional<unsigned> logfileKeep = 10;   // --logfile-keep: a rotation renames each kept file, so bounded
   double shutdownTimeout = 30.0;              // --shutdown-timeout (seconds; 0 = no timeout)
   std::vector<std::string> pluginPath;        // --plugin-path DIR (repeatable, absolute)
   bool listPlugins = false;                   // --list-plugins

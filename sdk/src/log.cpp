@@ -1,6 +1,7 @@
 // The process-wide log publisher: one lock, a list of observers, and twistd's start-up buffer.
 #include <cppd/log.hpp>
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,8 @@
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "detail/held_line_flusher.hpp"
 
 namespace cppd {
 namespace {
@@ -65,6 +68,8 @@ class StartupBuffer {
 struct Publisher {
   std::mutex mutex;
   std::vector<std::shared_ptr<ILogObserver>> observers;
+  std::vector<std::shared_ptr<IBufferedLogObserver>> buffered;  // the observers above that may hold lines back
+  std::atomic<bool> anyBuffered{false};  // lets the per-iteration flush skip the lock when nobody buffers
   StartupBuffer startup;
   bool started = false;  // set by the first addObserver; from then on nothing is buffered
   bool observerFailureReported = false;
@@ -80,6 +85,9 @@ Publisher& publisher() {
 
 // The current thread's innermost LogContext, or null.
 thread_local const std::string_view* currentSystem = nullptr;
+
+// How many LogBatch objects this thread is inside.
+thread_local int batchDepth = 0;
 
 // True while this thread is inside an observer: an observer that logs would otherwise deadlock on the lock.
 thread_local bool dispatching = false;
@@ -112,6 +120,15 @@ void deliver(Publisher& pub, ILogObserver& observer, const LogEvent& event) noex
   }
 }
 
+// Called with the lock held.
+void flushLocked(Publisher& pub) noexcept {
+  dispatching = true;
+  for (const auto& observer : pub.buffered) observer->flush();
+  dispatching = false;
+}
+
+void flushBeforeFork() noexcept { log::flush(); }
+
 void publish(const LogEvent& event) {
   if (dispatching) {
     writeStderr("cppd: a log observer logged from observe(); that event was dropped\n");
@@ -133,6 +150,7 @@ void publish(const LogEvent& event) {
   dispatching = true;
   for (const auto& observer : pub.observers) deliver(pub, *observer, event);
   dispatching = false;
+  if (batchDepth > 0 && !pub.buffered.empty()) detail::noteHeldLine();
 }
 
 // "YYYY-MM-DDTHH:MM:SS+ZZZZ" for one second, cached per thread: localtime_r and strftime cost far more than the
@@ -264,6 +282,14 @@ void formatLogLine(const LogEvent& event, std::string& out) {
   out.push_back('\n');
 }
 
+LogBatch::LogBatch() noexcept { ++batchDepth; }
+
+LogBatch::~LogBatch() {
+  if (--batchDepth == 0) log::flush();
+}
+
+bool LogBatch::active() noexcept { return batchDepth > 0; }
+
 LogContext::LogContext(std::string&& system) : owned_(std::move(system)), system_(owned_) { push(); }
 LogContext::LogContext(const std::string& system) noexcept : system_(system) { push(); }
 LogContext::LogContext(std::string_view system) noexcept : system_(system) { push(); }
@@ -285,6 +311,13 @@ void addObserver(std::shared_ptr<ILogObserver> observer) {
   Publisher& pub = publisher();
   std::lock_guard lock(pub.mutex);
   pub.observers.push_back(observer);
+  if (auto buffering = std::dynamic_pointer_cast<IBufferedLogObserver>(observer)) {
+    // A child forked while lines are held would write them a second time (or the parent never would).
+    static const int atFork = ::pthread_atfork(&flushBeforeFork, nullptr, &detail::forgetHeldLineFlusherAfterFork);
+    (void)atFork;
+    pub.buffered.push_back(std::move(buffering));
+    pub.anyBuffered.store(true, std::memory_order_relaxed);
+  }
   if (pub.started) return;
   pub.started = true;
   dispatching = true;
@@ -297,6 +330,13 @@ void removeObserver(const std::shared_ptr<ILogObserver>& observer) {
   Publisher& pub = publisher();
   std::lock_guard lock(pub.mutex);
   std::erase(pub.observers, observer);
+  const auto held = std::find(pub.buffered.begin(), pub.buffered.end(), observer);
+  if (held == pub.buffered.end()) return;
+  dispatching = true;
+  (*held)->flush();  // what it holds was logged while it was attached
+  dispatching = false;
+  pub.buffered.erase(held);
+  pub.anyBuffered.store(!pub.buffered.empty(), std::memory_order_relaxed);
 }
 
 void reset() {
@@ -305,11 +345,21 @@ void reset() {
   std::vector<std::shared_ptr<ILogObserver>> detached;
   {
     std::lock_guard lock(pub.mutex);
+    flushLocked(pub);
+    pub.buffered.clear();
+    pub.anyBuffered.store(false, std::memory_order_relaxed);
     detached.swap(pub.observers);
     pub.startup.clear();
     pub.started = false;
     pub.observerFailureReported = false;
   }
+}
+
+void flush() noexcept {
+  Publisher& pub = publisher();
+  if (!pub.anyBuffered.load(std::memory_order_relaxed) || dispatching) return;
+  std::lock_guard lock(pub.mutex);
+  flushLocked(pub);
 }
 
 void setLevel(LogLevel level) noexcept { publisher().minLevel.store(level, std::memory_order_relaxed); }

@@ -180,12 +180,22 @@ struct PoolWork {
 
 void onWakeup(uv_async_t* async) noexcept { static_cast<Reactor::Impl*>(async->data)->drainQueue(); }
 
+void onLogFlush(uv_prepare_t*) noexcept { log::flush(); }
+
 void initWakeup(Reactor::Impl& impl) {
   int status = uv_async_init(&impl.loop, &impl.wakeup, &onWakeup);
   if (status != 0) throw detail::uvError("create", "event loop wake-up handle", status);
   impl.wakeup.data = &impl;
   // An idle reactor must be able to finish run(); calls queued while nothing else is alive are run by run().
   uv_unref(reinterpret_cast<uv_handle_t*>(&impl.wakeup));
+  uv_prepare_init(&impl.loop, &impl.logFlush);  // only fails for a null loop
+  uv_prepare_start(&impl.logFlush, &onLogFlush);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&impl.logFlush));
+}
+
+bool isInternal(const Reactor::Impl& impl, const uv_handle_t* handle) noexcept {
+  return handle == reinterpret_cast<const uv_handle_t*>(&impl.wakeup) ||
+         handle == reinterpret_cast<const uv_handle_t*>(&impl.logFlush);
 }
 
 }  // namespace
@@ -228,7 +238,7 @@ void Reactor::Impl::closeAllHandles() noexcept {
       &loop,
       [](uv_handle_t* handle, void* arg) {
         if (uv_is_closing(handle) != 0) return;
-        if (handle != reinterpret_cast<uv_handle_t*>(&static_cast<Impl*>(arg)->wakeup)) {
+        if (!isInternal(*static_cast<Impl*>(arg), handle)) {
           // Whoever opened it forgot to close it; its memory is theirs, so only close it here.
           detail::logCallbackFailure("closing the event loop",
                                      fmt::format("a {} handle was still open", uv_handle_type_name(handle->type))
@@ -242,14 +252,14 @@ void Reactor::Impl::closeAllHandles() noexcept {
 
 std::size_t Reactor::Impl::countOpenHandles() const noexcept {
   struct Count {
-    const uv_handle_t* wakeup;
+    const Impl* impl;
     std::size_t open;
-  } count{reinterpret_cast<const uv_handle_t*>(&wakeup), 0};
+  } count{this, 0};
   uv_walk(
       const_cast<uv_loop_t*>(&loop),
       [](uv_handle_t* handle, void* arg) {
         auto* counter = static_cast<Count*>(arg);
-        if (handle != counter->wakeup) ++counter->open;
+        if (!isInternal(*counter->impl, handle)) ++counter->open;
       },
       &count);
   return count.open;
@@ -294,6 +304,9 @@ void Reactor::run() {
   if (impl.running) throw Error(ErrorKind::software, "run reactor: it is already running");
   impl.running = true;
   impl.stopping = false;
+  // Lines logged on this thread while the loop runs are held back and written before each wait (logFlush) and
+  // when run() returns, not one write(2) per line.
+  LogBatch batch;
   // uv_run returns when no referenced handle is left; the wake-up handle is unreferenced, so calls queued by
   // callFromThread while the loop was idle (or not yet running) are drained here, between passes.
   do {
@@ -402,6 +415,7 @@ bool Reactor::tryClose() {
   uv_run(&impl.loop, UV_RUN_NOWAIT);  // runs the close callbacks of handles closed since the last pass
   if (impl.countOpenHandles() != 0 || !impl.queueEmpty()) return false;
   uv_close(reinterpret_cast<uv_handle_t*>(&impl.wakeup), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&impl.logFlush), nullptr);
   uv_run(&impl.loop, UV_RUN_NOWAIT);
   if (uv_loop_close(&impl.loop) != 0) {
     // A request (not a handle) is still in flight: reopen the wake-up handle so the reactor stays usable.

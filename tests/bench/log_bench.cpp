@@ -1,5 +1,7 @@
 // Logging throughput: what one "connection" log line costs through cppd::log, against a bare fmt::format_to of
-// the same bytes plus write(2), measured in the same run. Usage: cppd_log_bench [events] (default 1,000,000).
+// the same bytes plus write(2), measured in the same run; and the runner's log file (a real file in TMPDIR) with
+// one write per line (as before batching: no LogBatch) against the same lines held and written once per loop
+// iteration. Usage: cppd_log_bench [events] (default 1,000,000).
 #include <cppd/log.hpp>
 
 #include <fcntl.h>
@@ -9,10 +11,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <string>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+
+#include "logging/log_file.hpp"
 
 namespace {
 
@@ -73,6 +78,40 @@ Clock::duration logThroughCppd(long events) {
     for (long j = 0; j < kLinesPerConnection; ++j) cppd::log::info("received {} bytes, echoing", 64 + j);
   }
   return Clock::now() - start;
+}
+
+// The same workload inside a LogBatch, flushed every linesPerIteration lines as the reactor flushes before each
+// wait for I/O.
+Clock::duration logBatched(long events, long linesPerIteration) {
+  cppd::LogBatch batch;
+  auto start = Clock::now();
+  long sinceFlush = 0;
+  for (long i = 0; i < events; i += kLinesPerConnection) {
+    cppd::LogContext context(fmt::format("Echo,{},127.0.0.1", i / kLinesPerConnection));
+    for (long j = 0; j < kLinesPerConnection; ++j) {
+      cppd::log::info("received {} bytes, echoing", 64 + j);
+      if (++sinceFlush == linesPerIteration) {
+        cppd::log::flush();
+        sinceFlush = 0;
+      }
+    }
+  }
+  cppd::log::flush();
+  return Clock::now() - start;
+}
+
+// The runner's LogFile on a fresh file: per line (no batch) or batched.
+double logFileNsPerEvent(const std::filesystem::path& dir, long events, long linesPerIteration) {
+  std::filesystem::remove(dir / "bench.log");
+  cppd::runner::LogFileOptions options;
+  options.path = dir / "bench.log";
+  options.maxSize = 0;
+  auto file = std::make_shared<cppd::runner::LogFile>(options);
+  cppd::log::addObserver(file);
+  const Clock::duration elapsed =
+      linesPerIteration > 0 ? logBatched(events, linesPerIteration) : logThroughCppd(events);
+  cppd::log::reset();
+  return nsPerEvent(elapsed, events);
 }
 
 // The floor: the same bytes with a prefix formatted once per second, no lock, no observer, no context.
@@ -143,6 +182,16 @@ int main(int argc, char** argv) {
   double filtered = nsPerEvent(logThroughCppd(events), events);
   cppd::log::setLevel(cppd::LogLevel::info);
 
+  const char* tmp = std::getenv("TMPDIR");
+  const std::filesystem::path dir = std::filesystem::path(tmp ? tmp : "/tmp") /
+                                    ("cppd-log-bench-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  double filePerLine = logFileNsPerEvent(dir, events, 0);
+  double fileBatched1 = logFileNsPerEvent(dir, events, 1);
+  double fileBatched4 = logFileNsPerEvent(dir, events, 4);
+  double fileBatched32 = logFileNsPerEvent(dir, events, 32);
+  std::filesystem::remove_all(dir);
+
   double floor = nsPerEvent(referenceCachedPrefix(events, devNull), events);
   double floorFormatOnly = nsPerEvent(referenceCachedPrefix(events, -1), events);
   double naive = nsPerEvent(referenceNaive(events, devNull), events);
@@ -152,6 +201,11 @@ int main(int argc, char** argv) {
   std::printf("cppd::log -> format + write(/dev/null):    %7.1f ns/event\n", writing);
   std::printf("cppd::log -> format only:                  %7.1f ns/event\n", formatting);
   std::printf("cppd::log below the level (dropped):       %7.1f ns/event\n", filtered);
+  std::printf("log file, one write per line (before):       %7.1f ns/event\n", filePerLine);
+  std::printf("log file, batched, 1 line per iteration:    %7.1f ns/event\n", fileBatched1);
+  std::printf("log file, batched, 4 lines per iteration:   %7.1f ns/event\n", fileBatched4);
+  std::printf("log file, batched, 32 lines per iteration:  %7.1f ns/event (after; ratio %.2f)\n", fileBatched32,
+              fileBatched32 / filePerLine);
   std::printf("reference: fmt::format_to + write, cached prefix: %7.1f ns/event\n", floor);
   std::printf("reference: fmt::format_to only, cached prefix:    %7.1f ns/event\n", floorFormatOnly);
   std::printf("reference: fmt::format_to + write, localtime each line: %7.1f ns/event\n", naive);

@@ -34,6 +34,36 @@ class CPPD_API ILogObserver {
   virtual void observe(const LogEvent& event) = 0;
 };
 
+/// An observer that may hold events back and write them together: while the thread that logs is inside a
+/// LogBatch (the reactor's loop thread while run() runs), a buffering observer may keep the formatted lines until
+/// log::flush() or the end of the outermost batch, so the lines of one loop iteration leave in one write. Events
+/// logged outside a batch must reach the destination before observe() returns, after anything held back (order is
+/// kept). Added next to ILogObserver rather than into it, so observers built against the older header keep working.
+class CPPD_API IBufferedLogObserver : public ILogObserver {
+ public:
+  /// Writes out whatever observe() held back, in order. Thread-safe (called by log::flush() under the log's lock,
+  /// from any thread); never throws: a destination that fails is handled as a failed observe() would be.
+  virtual void flush() noexcept = 0;
+};
+
+/// Marks the calling thread as batching its log lines while it lives (see IBufferedLogObserver). Batches nest;
+/// when the outermost one ends, log::flush() runs. The reactor opens one around run() and flushes before each
+/// wait for I/O, so a line waits for the rest of its loop iteration, and never longer than about
+/// kLogHoldLimit: while lines are held, a thread of the log flushes that often, so an iteration that logs and
+/// then blocks (a plugin stuck in a call) still gets its lines out. Not copyable; thread-local.
+inline constexpr std::chrono::milliseconds kLogHoldLimit{100};
+
+class CPPD_API LogBatch {
+ public:
+  LogBatch() noexcept;
+  ~LogBatch();
+  LogBatch(const LogBatch&) = delete;
+  LogBatch& operator=(const LogBatch&) = delete;
+
+  /// True on a thread inside a LogBatch.
+  static bool active() noexcept;
+};
+
 /// Appends text to out with everything that could end a log line early, forge another line or drive a terminal
 /// made visible, so one event always stays one line whatever a client sent:
 ///   - newline, carriage return and tab become "\n", "\r", "\t"; every other C0 control byte and DEL become
@@ -83,12 +113,16 @@ namespace log {
 /// cppd::log is thread-safe.
 CPPD_API void addObserver(std::shared_ptr<ILogObserver> observer);
 
-/// Detaches an observer; unknown observers are ignored.
+/// Detaches an observer, after flushing what it holds back; unknown observers are ignored.
 CPPD_API void removeObserver(const std::shared_ptr<ILogObserver>& observer);
 
 /// Detaches every observer and drops the start-up buffer (tests, and the runner at exit). Buffering starts
 /// again, as if no observer had ever been attached; the level is left as it is.
 CPPD_API void reset();
+
+/// Writes out what every buffering observer holds back (IBufferedLogObserver::flush). Thread-safe; never throws.
+/// Also runs before fork(), so a child never inherits lines that its parent still has to write.
+CPPD_API void flush() noexcept;
 
 /// Events below level are dropped before formatting. The default is info.
 CPPD_API void setLevel(LogLevel level) noexcept;

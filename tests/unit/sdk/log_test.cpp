@@ -1,6 +1,11 @@
 #include <cppd/log.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdlib>
+#include <mutex>
 #include <ctime>
 #include <optional>
 #include <stdexcept>
@@ -9,6 +14,8 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+
+#include <cppd/reactor.hpp>
 
 using cppd::LogContext;
 using cppd::LogEvent;
@@ -368,4 +375,134 @@ TEST_CASE("A LogContext made from a named string refers to it instead of copying
     CHECK(cppd::LogContext::current() == connection);
   }
   CHECK(cppd::LogContext::current() == "-");
+}
+
+namespace {
+
+// Holds what it observes inside a LogBatch and moves it to written on flush(), as the runner's log file does.
+class HoldingObserver : public cppd::IBufferedLogObserver {
+ public:
+  void observe(const LogEvent& event) override {
+    std::lock_guard lock(mutex_);
+    held_.emplace_back(event.text);
+    if (!cppd::LogBatch::active()) flushLocked();
+  }
+  void flush() noexcept override {
+    std::lock_guard lock(mutex_);
+    flushLocked();
+  }
+  std::vector<std::string> written() {
+    std::lock_guard lock(mutex_);
+    return written_;
+  }
+  std::size_t flushes() {
+    std::lock_guard lock(mutex_);
+    return flushes_;
+  }
+
+ private:
+  void flushLocked() {
+    if (held_.empty()) return;
+    written_.insert(written_.end(), held_.begin(), held_.end());
+    held_.clear();
+    ++flushes_;
+  }
+  std::mutex mutex_;
+  std::vector<std::string> held_;
+  std::vector<std::string> written_;
+  std::size_t flushes_ = 0;
+};
+
+std::shared_ptr<HoldingObserver> attachHolding() {
+  auto observer = std::make_shared<HoldingObserver>();
+  cppd::log::addObserver(observer);
+  return observer;
+}
+
+}  // namespace
+
+TEST_CASE("a buffering observer holds lines logged inside a LogBatch until the outermost batch ends", "[log]") {
+  FreshLog fresh;
+  auto holding = attachHolding();
+  {
+    cppd::LogBatch outer;
+    CHECK(cppd::LogBatch::active());
+    cppd::log::info("one");
+    {
+      cppd::LogBatch inner;
+      cppd::log::info("two");
+    }
+    CHECK(holding->written().empty());  // the inner batch's end is not the end
+  }
+  CHECK_FALSE(cppd::LogBatch::active());
+  CHECK(holding->written() == std::vector<std::string>{"one", "two"});
+  CHECK(holding->flushes() == 1);
+  cppd::log::info("three");  // outside a batch: written at once
+  CHECK(holding->written().size() == 3);
+}
+
+TEST_CASE("log::flush and removeObserver write out what a buffering observer holds", "[log]") {
+  FreshLog fresh;
+  auto holding = attachHolding();
+  auto plain = attachCapture();
+  cppd::LogBatch batch;
+  cppd::log::info("held");
+  CHECK(plain->events.size() == 1);  // a plain observer is not affected
+  cppd::log::flush();
+  CHECK(holding->written() == std::vector<std::string>{"held"});
+  cppd::log::info("held again");
+  cppd::log::removeObserver(holding);
+  CHECK(holding->written().size() == 2);
+}
+
+TEST_CASE("a line held by a batch that does not end is written within about the hold limit", "[log]") {
+  // A loop callback that logs and then blocks: the log's own thread writes the line.
+  FreshLog fresh;
+  auto holding = attachHolding();
+  cppd::LogBatch batch;
+  cppd::log::info("logged, then the loop blocks");
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + std::chrono::seconds(5);
+  while (holding->written().empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling the condition, not waiting it out
+  }
+  REQUIRE(holding->written() == std::vector<std::string>{"logged, then the loop blocks"});
+  CHECK(std::chrono::steady_clock::now() - start < cppd::kLogHoldLimit * 10);
+}
+
+TEST_CASE("fork writes out held lines first, so the child does not inherit them", "[log]") {
+  FreshLog fresh;
+  auto holding = attachHolding();
+  cppd::LogBatch batch;
+  cppd::log::info("before fork");
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(holding->written().size() == 1 ? 0 : 1);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(holding->written() == std::vector<std::string>{"before fork"});
+}
+
+TEST_CASE("the reactor holds the lines of a loop iteration and writes them before it waits", "[log]") {
+  FreshLog fresh;
+  auto holding = attachHolding();
+  cppd::Reactor reactor;
+  std::vector<std::string> seenInside;
+  std::vector<std::string> seenLater;
+  reactor.callLater(std::chrono::milliseconds(0), [&] {
+    cppd::log::info("first");
+    cppd::log::info("second");
+    seenInside = holding->written();
+  });
+  reactor.callLater(std::chrono::milliseconds(30), [&] {
+    seenLater = holding->written();
+    cppd::log::info("last");
+  });
+  reactor.run();
+  CHECK(seenInside.empty());
+  CHECK(seenLater == std::vector<std::string>{"first", "second"});
+  CHECK(holding->written() == std::vector<std::string>{"first", "second", "last"});  // run()'s end flushes
+  CHECK(holding->flushes() == 2);
+  CHECK(reactor.tryClose());
 }

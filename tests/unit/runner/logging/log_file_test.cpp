@@ -5,16 +5,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
 #include <cppd/error.hpp>
 
+#include "logging/line_buffer.hpp"
 #include "unit/support/runner_test_support.hpp"
 #include "unit/support/skip.hpp"
 
@@ -315,4 +318,153 @@ TEST_CASE("A hard link planted under the log's name is never written: reopen kee
   CHECK(reports[0].rfind("refuse log file " + (dir / "cppd.log") + ": it has 2 hard links (it may be another file "
                          "linked in);", 0) == 0);
   CHECK(contains(reports[0], "; still writing to the previous file"));
+}
+
+TEST_CASE("Inside a LogBatch the log file holds its lines until flush, then writes them in order", "[runner]") {
+  TempDir dir;
+  LogFile file(options(dir / "cppd.log", 0));
+  {
+    cppd::LogBatch batch;
+    emit(file, "one");
+    emit(file, "two");
+    CHECK(slurp(dir / "cppd.log").empty());
+    CHECK(file.size() == 0);
+    file.flush();
+    const std::vector<std::string> got = lines(slurp(dir / "cppd.log"));
+    REQUIRE(got.size() == 2);
+    CHECK(contains(got[0], " [-] one"));
+    CHECK(contains(got[1], " [-] two"));
+    emit(file, "three");
+  }
+  CHECK(contains(slurp(dir / "cppd.log"), "two\n"));
+  CHECK_FALSE(contains(slurp(dir / "cppd.log"), "three"));  // the batch's end flushes the log, not this file
+  emit(file, "four");  // outside a batch: what is held goes first
+  const std::vector<std::string> got = lines(slurp(dir / "cppd.log"));
+  REQUIRE(got.size() == 4);
+  CHECK(contains(got[2], " [-] three"));
+  CHECK(contains(got[3], " [-] four"));
+}
+
+TEST_CASE("Held lines go to the file they were logged to: rotate and reopen write them first", "[runner]") {
+  TempDir dir;
+  LogFile file(options(dir / "cppd.log", 0));
+  cppd::LogBatch batch;
+  emit(file, "before rotate");
+  file.rotate();
+  emit(file, "before reopen");
+  fs::rename(dir / "cppd.log", dir / "cppd.log.moved");
+  file.reopen();
+  emit(file, "after");
+  file.flush();
+  CHECK(contains(slurp(dir / "cppd.log.1"), "before rotate"));
+  CHECK(contains(slurp(dir / "cppd.log.moved"), "before reopen"));
+  CHECK_FALSE(contains(slurp(dir / "cppd.log.moved"), "after"));
+  CHECK(contains(slurp(dir / "cppd.log"), "after"));
+}
+
+TEST_CASE("Size rotation counts held lines: each rotated file ends where it would without holding", "[runner]") {
+  TempDir direct;
+  TempDir held;
+  {
+    LogFile a(options(direct / "cppd.log", 200));
+    LogFile b(options(held / "cppd.log", 200));
+    cppd::LogBatch batch;
+    const auto time = std::chrono::system_clock::from_time_t(1704458096);  // identical lines in both logs
+    for (int i = 0; i < 40; ++i) {
+      const std::string text = "line " + std::to_string(i);
+      const LogEvent event{time, LogLevel::info, "-", text};
+      a.observe(event);
+      a.flush();  // a writes every line at once, b holds them
+      b.observe(event);
+    }
+  }
+  for (const std::string name : {"cppd.log", "cppd.log.1", "cppd.log.2", "cppd.log.3"}) {
+    INFO(name);
+    CHECK(slurp(held / name) == slurp(direct / name));
+  }
+  CHECK(fs::exists(held / "cppd.log.3"));
+}
+
+TEST_CASE("Held lines that a full disk refuses are counted as lost, one by one", "[runner]") {
+  TempDir dir;
+  std::vector<std::string> reports;
+  LogFile file(options(dir / "cppd.log", 0, &reports));
+  emit(file, "first");
+  {
+    cppd::LogBatch batch;
+    FileSizeLimit limit(fs::file_size(dir / "cppd.log") + 40);
+    emit(file, "a line much longer than the forty bytes the file can still take");  // 40 bytes stored
+    emit(file, "lost entirely");
+    file.flush();
+  }
+  emit(file, "after");
+  REQUIRE(reports.size() == 1);
+  const std::vector<std::string> got = lines(slurp(dir / "cppd.log"));
+  REQUIRE(got.size() == 4);
+  CHECK(got[1].size() == 40);
+  CHECK(contains(got[2], " [cppd.logfile] 2 log lines were lost: write log file "));
+  CHECK(contains(got[3], " [-] after"));
+}
+
+TEST_CASE("The log file writes what it holds when it is destroyed", "[runner]") {
+  TempDir dir;
+  {
+    LogFile file(options(dir / "cppd.log", 0));
+    cppd::LogBatch batch;
+    emit(file, "held at the end");
+  }
+  CHECK(contains(slurp(dir / "cppd.log"), " [-] held at the end\n"));
+}
+
+TEST_CASE("drainAll writes held lines without the lock, and later lines are written directly", "[runner]") {
+  // The fatal-signal path and the backstop's forced exit: after the drain nothing reuses the buffer.
+  TempDir dir;
+  LogFile file(options(dir / "cppd.log", 0));
+  cppd::LogBatch batch;
+  emit(file, "held before the crash");
+  cppd::runner::LineBuffer::drainAll();
+  CHECK(contains(slurp(dir / "cppd.log"), "held before the crash\n"));
+  emit(file, "after the drain");
+  CHECK(contains(slurp(dir / "cppd.log"), "after the drain\n"));
+  file.flush();
+  CHECK(lines(slurp(dir / "cppd.log")).size() == 2);  // nothing written twice
+}
+
+TEST_CASE("Lines from another thread and held lines of the batching thread never split or reorder", "[runner]") {
+  // A thread-pool job logging (written at once) while the loop thread holds its lines and flushes now and then.
+  TempDir dir;
+  LogFile file(options(dir / "cppd.log", 4000));  // rotating too
+  constexpr int kLines = 2000;
+  std::thread worker([&] {
+    for (int i = 0; i < kLines; ++i) emit(file, "worker " + std::to_string(i));
+  });
+  {
+    cppd::LogBatch batch;
+    for (int i = 0; i < kLines; ++i) {
+      emit(file, "loop " + std::to_string(i));
+      if (i % 10 == 9) file.flush();
+    }
+  }
+  worker.join();
+  file.flush();
+  std::vector<fs::path> files;  // oldest first: the highest number first, the live file last
+  for (const auto& entry : fs::directory_iterator(dir.path())) files.push_back(entry.path());
+  std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
+    const auto number = [](const fs::path& p) {
+      const std::string ext = p.extension().string();
+      return ext == ".log" ? 0 : std::stoi(ext.substr(1));
+    };
+    return number(a) > number(b);
+  });
+  int next[2] = {0, 0};
+  for (const fs::path& path : files) {
+    for (const std::string& line : lines(slurp(path))) {
+      const bool loop = contains(line, " [-] loop ");
+      REQUIRE((loop || contains(line, " [-] worker ")));
+      const std::string number = line.substr(line.rfind(' ') + 1);
+      REQUIRE(number == std::to_string(next[loop ? 0 : 1]++));
+    }
+  }
+  CHECK(next[0] == kLines);
+  CHECK(next[1] == kLines);
 }

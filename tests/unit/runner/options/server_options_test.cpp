@@ -40,7 +40,7 @@ TEST_CASE("Server options default to twistd's, with cppd names", "[runner]") {
   CHECK(o.prefix == "cppd");
   CHECK(o.rundir == cwd());
   CHECK(o.logfileMaxSize == 1000000);
-  CHECK_FALSE(o.logfileKeep);
+  CHECK(o.logfileKeep == 10u);
   CHECK(o.shutdownTimeout == 30.0);
   CHECK_FALSE(o.uid);
   CHECK(o.launchDir == cwd());
