@@ -235,7 +235,8 @@ class FtpTest(TempDirTestCase):
         # The server connected back to lftp (EPRT or PORT); no passive data connection was asked for.
         self.assertRegex(read_text(trace), r"(?m)^---> (EPRT|PORT) ")
         self.assertNotRegex(read_text(trace), r"(?m)^---> (EPSV|PASV)")
-        self.assertIn("RETR /top.txt (1000 bytes from offset 0): 1000 bytes, complete", server.log())
+        # Logged as the transfer ends: it leaves with that loop iteration's batch, so wait for it.
+        server.wait_for_log(re.escape("RETR /top.txt (1000 bytes from offset 0): 1000 bytes, complete"))
 
     def test_ftplib_browses_and_downloads_anonymously(self):
         server, port = self.start_ftp()
