@@ -2,14 +2,10 @@
 
 #include <optional>
 
+#include "header_text.hpp"
+
 namespace web {
 namespace {
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 // A decimal number, refusing empty text and signs. One too large for 64 bits is the largest there is: RFC 9110
 // 14.1.2 reads a last position or a suffix past the end as the end, and a first one as unsatisfiable.
@@ -36,28 +32,19 @@ bool decimalLess(std::string_view a, std::string_view b) {
   return a.size() != b.size() ? a.size() < b.size() : a < b;
 }
 
-bool equalsIgnoringCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-    if (x != b[i]) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 ByteRange parseByteRange(std::string_view header, std::uint64_t size) {
   ByteRange result;
-  header = trim(header);
+  header = trimmed(header);
   const std::size_t equals = header.find('=');
-  if (equals == std::string_view::npos || !equalsIgnoringCase(trim(header.substr(0, equals)), "bytes")) return result;
-  const std::string_view spec = trim(header.substr(equals + 1));
+  if (equals == std::string_view::npos || !equalsLower(trimmed(header.substr(0, equals)), "bytes")) return result;
+  const std::string_view spec = trimmed(header.substr(equals + 1));
   if (spec.find(',') != std::string_view::npos) return result;  // several ranges: the whole file
   const std::size_t dash = spec.find('-');
   if (dash == std::string_view::npos) return result;
-  const std::string_view firstText = trim(spec.substr(0, dash));
-  const std::string_view lastText = trim(spec.substr(dash + 1));
+  const std::string_view firstText = trimmed(spec.substr(0, dash));
+  const std::string_view lastText = trimmed(spec.substr(dash + 1));
   if (firstText.empty()) {
     // A suffix: the last N bytes.
     const auto suffix = number(lastText);

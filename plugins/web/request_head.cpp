@@ -1,24 +1,10 @@
 #include "request_head.hpp"
 
+#include "header_text.hpp"
 #include "http_date.hpp"
 
 namespace web {
 namespace {
-
-bool equalsLower(std::string_view text, std::string_view lower) {
-  if (text.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i] >= 'A' && text[i] <= 'Z' ? static_cast<char>(text[i] + 32) : text[i];
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
-std::string_view trimmed(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 // RFC 9110 13.1.2: If-None-Match uses the weak comparison; "*" matches any current representation.
 bool etagMatches(std::string_view header, std::string_view etag) {
