@@ -1,5 +1,6 @@
 #include "deployment/deployment.hpp"
 
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -65,10 +66,24 @@ auto callFor(const DeploymentDescription& description, const ServiceRequest& req
   }
 }
 
+// The note was made from this code at build time; options that differ mean the file was changed since, and
+// what --help showed and the command line was checked against is not what the plugin will read.
+void refuseNoteMismatch(const ServiceRequest& request,
+                        const LoadedPlugin& plugin, const std::vector<OptionSpec>& specs) {
+  const auto same = [](const OptionSpec& a, const OptionSpec& b) {
+    return a.longName == b.longName && a.shortName == b.shortName && a.help == b.help &&
+           a.defaultValue == b.defaultValue && a.kind == b.kind && a.required == b.required;
+  };
+  if (std::equal(specs.begin(), specs.end(), plugin.noteOptions.begin(), plugin.noteOptions.end(), same)) return;
+  throw Error(ErrorKind::data, fmt::format("{}plugin {}: its options differ from those its metadata note declares "
+                                           "(rebuild it with cppd_add_plugin)", request.where, plugin.path));
+}
+
 // The service request asks for, named in a deployment file; null when the reader showed the plugin's help.
 std::shared_ptr<IService> makeService(const DeploymentDescription& description, const ServiceRequest& request,
                                       const LoadedPlugin& plugin) {
   auto specs = callFor(description, request, plugin, "options()", [&] { return plugin.maker->options(); });
+  refuseNoteMismatch(request, plugin, specs);
   auto options = request.readOptions(plugin, specs);
   if (!options) return nullptr;
   auto service =

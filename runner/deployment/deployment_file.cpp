@@ -64,7 +64,11 @@ DeploymentOption scalarOption(const std::string& path, const std::string& key, c
 std::string runnerArgument(const DeploymentOption& option) {
   if (auto on = std::get_if<bool>(&option.value)) return *on ? "--" + option.key : std::string();
   if (auto text = std::get_if<std::string>(&option.value)) return fmt::format("--{}={}", option.key, *text);
-  if (auto number = std::get_if<std::int64_t>(&option.value)) return fmt::format("--{}={}", option.key, *number);
+  if (auto number = std::get_if<std::int64_t>(&option.value)) {
+    // A TOML integer is a number (umask = 0o22 is eighteen); the command line writes a umask in octal.
+    if (option.key == "umask" && *number >= 0) return fmt::format("--umask={:o}", *number);
+    return fmt::format("--{}={}", option.key, *number);
+  }
   return fmt::format("--{}={}", option.key, std::get<double>(option.value));
 }
 
@@ -80,6 +84,11 @@ std::vector<std::string> runnerArguments(const std::string& path, const toml::ta
   std::vector<std::string> args;
   for (const auto& [key, node] : inFileOrder(table)) {
     const auto option = scalarOption(path, key, *node);
+    if (key == "help" || key == "version" || key == "list-plugins" || key == "config") {
+      // Actions of the command line, not settings of a server: accepted here they would be silently ignored.
+      fail(path, option.line, fmt::format("[cppd] key '{}' is a command-line action, not a server setting: "
+                                          "remove it (give --{} on the command line instead)", key, key));
+    }
     std::string arg = runnerArgument(option);
     if (arg.empty()) continue;  // `nodaemon = false` is the default
     try {

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -207,7 +208,8 @@ class Run {
   }
 
   void installSignals() {
-    const std::chrono::milliseconds shutdownTimeout(static_cast<long long>(o_.shutdownTimeout * 1000));
+    // Rounded up: a timeout below a millisecond is still a timeout, not 0 ("wait for ever").
+    const std::chrono::milliseconds shutdownTimeout(static_cast<long long>(std::ceil(o_.shutdownTimeout * 1000)));
     shutdown_.emplace(reactor_, app_, shutdownTimeout);
     std::shared_ptr<LogFile> logFile = state_.logFile;  // SIGUSR1/SIGHUP are no-ops for stdout and syslog
     SignalHandlers::Actions actions;

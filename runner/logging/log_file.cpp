@@ -103,6 +103,7 @@ LogFile::LogFile(LogFileOptions options) : options_(std::move(options)), entry_(
 LogFile::~LogFile() {
   std::lock_guard lock(mutex_);
   flushLocked();
+  held_.setFd(-1);  // before the close, for the fatal-signal flush
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -139,9 +140,11 @@ void LogFile::openLocked(bool first) {
       }
     }
   }
+  // The fatal-signal flush writes to held_'s descriptor: point it at the new file before the old one is closed,
+  // so a crash in between never writes to a closed (or reused) descriptor.
+  held_.setFd(fd);
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
-  held_.setFd(fd);
   if (regular && st.st_size == 0) midLine_ = false;  // a fresh file has no fragment to end
   regular_ = regular;
   size_ = regular ? static_cast<std::uint64_t>(st.st_size) : 0;

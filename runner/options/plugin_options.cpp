@@ -64,6 +64,10 @@ void addSpecs(cxxopts::Options& parser, const std::string& tapname, const std::v
   if (names.count("help") == 0) adder("help", "Display this help and exit.");
 }
 
+[[noreturn]] void refuseSpec(const std::string& tapname, const OptionSpec& spec, const std::string& why) {
+  throw Error(ErrorKind::data, fmt::format("plugin {} declares option '{}', which {}", tapname, spec.longName, why));
+}
+
 cxxopts::ParseResult runParser(cxxopts::Options& parser, const std::string& tapname,
                                const std::vector<OptionSpec>& specs, const std::vector<std::string>& args) {
   std::vector<const char*> argv{tapname.c_str()};
@@ -194,6 +198,37 @@ PluginCommandLine parsePluginOptions(const std::string& tapname, const std::vect
 Options parseOptionWords(const std::string& context, const std::vector<OptionSpec>& specs,
                          const std::vector<std::string>& words, const std::string& launchDir) {
   return parseWords(context, specs, words, launchDir).value();
+}
+
+void checkOptionSpecs(const std::string& tapname, const std::vector<OptionSpec>& specs) {
+  std::set<std::string> shortNames;
+  for (const auto& spec : specs) {
+    if (spec.longName == "help") refuseSpec(tapname, spec, "cppd reserves for the plugin's help");
+    if (spec.longName.size() < 2) refuseSpec(tapname, spec, "is one letter long: cxxopts cannot read --X");
+    if (!spec.shortName.empty() && !shortNames.insert(spec.shortName).second) {
+      refuseSpec(tapname, spec, fmt::format("takes the short name -{} another option has", spec.shortName));
+    }
+    if (spec.kind == OptionKind::flag) {
+      if (!spec.defaultValue.empty() && spec.defaultValue != "true" && spec.defaultValue != "false") {
+        refuseSpec(tapname, spec, fmt::format("is a flag with the default '{}' (expected true or false)",
+                                              spec.defaultValue));
+      }
+    } else if (!spec.defaultValue.empty()) {
+      try {
+        (void)convertOptionValue(spec.kind, spec.defaultValue, "/");
+      } catch (const Error& e) {
+        refuseSpec(tapname, spec, fmt::format("has a default its kind refuses: {}", e.what()));
+      }
+    }
+  }
+  cxxopts::Options parser(tapname);
+  try {
+    addSpecs(parser, tapname, specs);
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw Error(ErrorKind::data, fmt::format("plugin {} declares options the parser refuses: {}", tapname, e.what()));
+  } catch (const Error& e) {
+    throw Error(ErrorKind::data, e.what());
+  }
 }
 
 std::string pluginUsage(const std::string& tapname, const std::string& description,

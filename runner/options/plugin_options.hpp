@@ -39,6 +39,12 @@ Options parseOptionWords(const std::string& context, const std::vector<OptionSpe
 Options completeOptions(const std::string& tapname, const std::vector<OptionSpec>& specs,
                         std::map<std::string, OptionValue> given, const std::string& launchDir);
 
+/// Checks specs as the parser will take them, without parsing anything: names the parser accepts, unique long
+/// and short names, --help left to cppd, one-letter long names refused (cxxopts reads "--f" as nothing), a flag's
+/// default "true" or "false", and every other default valid for its kind. Throws cppd::Error (data) naming the
+/// plugin and the option. Used on a plugin's metadata note before anything shows or parses its options.
+void checkOptionSpecs(const std::string& tapname, const std::vector<OptionSpec>& specs);
+
 /// `cppd TAPNAME --help`: "Usage: cppd [options] TAPNAME [plugin options]", the description, then the options
 /// in twistd's layout with kinds, defaults and "(required)", ending with --help.
 std::string pluginUsage(const std::string& tapname, const std::string& description,

@@ -206,6 +206,11 @@ void apply(const Options& v, ServerOptions& o) {
   if (auto logfile = text("logfile")) o.logfile = logfile->empty() || *logfile == "-" ? "-" : absolute(dir, *logfile);
   o.prefix = v.get<std::string>("prefix");
   o.pidfile = absolute(dir, v.get<std::string>("pidfile"));
+  for (const char* name : {"chroot", "config", "rundir"}) {
+    if (auto given = text(name); given && given->empty()) {
+      throw UsageError(fmt::format("option --{} needs a path, not an empty value", name));
+    }
+  }
   if (auto chroot = text("chroot")) o.chroot = absolute(dir, *chroot);
   if (auto config = text("config")) o.config = absolute(dir, *config);
   // Inside a chroot the rundir names a directory of the new root (twistd: "/" unless given).

@@ -55,6 +55,7 @@ LoadedPlugin loadPlugin(const PluginFile& file, const PluginNote& note) {
                      plugin.tapname, note.tapname));
   }
   plugin.description = callText(plugin.maker, &IServiceMaker::description, "description");
+  plugin.noteOptions = note.options;
   return plugin;
 }
 

@@ -8,6 +8,7 @@
 #include <cppd/service_maker.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "plugin/plugin_file.hpp"
 #include "plugin/plugin_note.hpp"
@@ -19,6 +20,7 @@ struct LoadedPlugin {
   std::shared_ptr<IServiceMaker> maker;  // code in the plugin, which stays loaded for the process lifetime
   std::string tapname;
   std::string description;
+  std::vector<OptionSpec> noteOptions;  // the options its metadata note declares (listing and --help used these)
 };
 
 /// Loads the checked plugin file (by its descriptor) whose note was read from that descriptor, and creates

@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 
 #include <cppd/error.hpp>
+#include <cppd/log.hpp>
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
+#include "options/plugin_options.hpp"
 #include "plugin/elf_header.hpp"
 
 namespace cppd::runner {
@@ -57,12 +60,20 @@ class Reader {
   }
 
   // Text shown in listings and help, one line each: a control byte could forge lines or send terminal escapes.
+  // Text that reaches a terminal (listing, --help, completion) must not drive it: refused when it holds a
+  // control byte, a C1 or bidi control, or bytes that are not well-formed UTF-8 -- whatever the log's escaping
+  // would make visible, backslashes apart (they are harmless and would only be doubled).
   std::string text(const char* what) {
     std::string_view value = bytes(what, maxTextSize);
     for (char c : value) {
       const auto byte = static_cast<unsigned char>(c);
       if (byte < 0x20 || byte == 0x7f) refuse(fmt::format("has the control byte {:#04x} in {}", byte, what));
     }
+    std::string plain(value);
+    plain.erase(std::remove(plain.begin(), plain.end(), '\\'), plain.end());
+    std::string escaped;
+    appendEscapedLogText(plain, escaped);
+    if (escaped != plain) refuse(fmt::format("has a C1 or bidi control or invalid UTF-8 in {}", what));
     return std::string(value);
   }
 
@@ -171,6 +182,11 @@ PluginNote decodePluginNote(std::string_view section) {
   if (count > maxOptions) refuse(fmt::format("declares {} options, more than {}", count, maxOptions));
   for (std::uint32_t i = 0; i < count; ++i) note.options.push_back(readOption(reader));
   if (!reader.done()) refuse("has bytes after its last option");
+  try {
+    checkOptionSpecs(note.tapname, note.options);  // what --help and the parser would trip on, refused now
+  } catch (const Error& e) {
+    refuse(fmt::format("is unusable: {}", e.what()));
+  }
   return note;
 }
 

@@ -87,6 +87,37 @@ poem = "{ECSTASY}"
         self.assertEqual(result.returncode, code, result.stderr)
         self.assertEqual(result.stderr, f"cppd: {config}:{expected}\n")
 
+    def test_a_toml_integer_umask_is_the_number_it_writes(self):
+        # umask = 0o22 is eighteen: it once became "--umask=18", read as octal 018 and refused (and 0o77, 63,
+        # became 0063, leaving files readable by the group).
+        config = self.deploy(f"""
+[cppd]
+umask = 0o27
+
+[[service]]
+plugin = "fastpoetry"
+port = "tcp:0:interface=127.0.0.1"
+poem = "{ECSTASY}"
+""")
+        server = self.start_server(["-y", config])
+        server.listening_port()
+        with open(f"/proc/{server.pid}/status") as f:
+            self.assertIn("Umask:\t0027\n", f.read())
+        self.assertEqual(server.stop(), 0)
+
+    def test_command_line_actions_in_the_cppd_table_are_refused(self):
+        for line in ("help = true", "version = true", "list-plugins = true", 'config = "other.toml"'):
+            key = line.split(" ")[0]
+            with self.subTest(key=key):
+                self.assert_deploy_error(f"""
+[cppd]
+{line}
+
+[[service]]
+plugin = "fastpoetry"
+""", f"3: [cppd] key '{key}' is a command-line action, not a server setting: remove it "
+     f"(give --{key} on the command line instead)")
+
     def test_an_unknown_plugin_names_the_line_and_close_matches(self):
         self.assert_deploy_error('[[service]]\nplugin = "fastpoetri"\n',
                                  "1: service 'fastpoetri': unknown plugin 'fastpoetri' (did you mean 'fastpoetry'?); "

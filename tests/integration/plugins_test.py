@@ -308,6 +308,22 @@ class NoteTests(PluginTestCase):
         self.assertRegex(result.stdout, rf"    {re.escape(self.plugins)}/liar\.so: its metadata note claims 1073741824 "
                                         r"bytes of metadata, the section holds \d+\n")
 
+    def test_a_plugin_whose_code_declares_other_options_than_its_note_is_refused_when_started(self):
+        # The same length, so only the meaning changes: what --help showed is not what the code would read.
+        with open(os.path.join(TEST_PLUGINS, "hello.so"), "rb") as f:
+            data = f.read()
+        note_at = data.find(b"cppd\0\0\0\0\x01\0\0\0")
+        self.assertGreaterEqual(note_at, 0)
+        help_at = data.find(b"Who to greet.", note_at)
+        self.assertGreater(help_at, note_at)
+        edited = data[:help_at] + b"Who to fight." + data[help_at + len(b"Who to greet."):]
+        self.write("plugins/hello.so", edited, mode=0o755)
+        self.assertIn("Who to fight.", self.cppd("hello", "--help").stdout)  # help comes from the note
+        result = self.cppd("-n", "--pidfile=", "hello", "--root", self.tmp)
+        self.assertEqual(result.returncode, 65, result.stderr)
+        self.assertIn("its options differ from those its metadata note declares (rebuild it with cppd_add_plugin)",
+                      result.stderr)
+
 
 STRACE = shutil.which("strace")
 

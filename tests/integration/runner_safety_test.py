@@ -108,6 +108,13 @@ class BlockedLoopTest(SafetyTestCase):
         self.assertEqual(self.wait_exit(proc, FORCED_EXIT_DEADLINE), 70)
         self.assert_forced(proc, "the shutdown timeout of 1s expired")
 
+    def test_a_shutdown_timeout_below_a_millisecond_is_still_a_timeout(self):
+        # 0.0001 s once truncated to 0 ms, which means "wait for ever": a stuck loop then kept cppd running.
+        proc = self.blocked("block-loop", "--shutdown-timeout", "0.0001")
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.wait_exit(proc, FORCED_EXIT_DEADLINE), 70)
+        self.assert_forced(proc, "the shutdown timeout of 0.001s expired")
+
     def test_a_second_sigterm_stops_a_server_blocked_writing_its_log_to_a_pipe_nobody_reads(self):
         # cppd -n --logfile - under a log reader that stalls (a container's log driver): the loop blocks in
         # write(2) on the full pipe, and the forced exit must not block behind it writing its own line there.

@@ -153,3 +153,31 @@ TEST_CASE("A plugin file whose note lies about its size is refused, and one with
   CHECK_THROWS_WITH(noteOfFile(std::string(CPPD_TEST_PLUGIN_DIR) + "/no_entry.so"),
                     Catch::Contains("no cppd metadata note (.note.cppd.plugin)"));
 }
+
+TEST_CASE("A note whose text would drive a terminal is refused: C1 and bidi controls, invalid UTF-8", "[plugin][note]") {
+  for (const char* description : {"csi \xc2\x9b" "2J", "rlo \xe2\x80\xae" "txt", "bad \xff\xc0\x80", "cut \xe2\x80"}) {
+    PluginNote note = sampleNote();
+    note.description = description;
+    CHECK_THROWS_WITH(decodePluginNote(encodePluginNote(note)), Catch::Contains("C1 or bidi control or invalid UTF-8"));
+  }
+  PluginNote fine = sampleNote();
+  fine.description = "Serves caf\xc3\xa9 menus from C:\\menus, \xe6\x97\xa5\xe6\x9c\xac too.";
+  CHECK(decodePluginNote(encodePluginNote(fine)).description == fine.description);
+}
+
+TEST_CASE("A note whose options the parser or --help would trip on is refused when it is read", "[plugin][note]") {
+  const auto refusedWith = [](cppd::OptionSpec spec, const char* reason) {
+    PluginNote note = sampleNote();
+    note.options.push_back(std::move(spec));
+    INFO(reason);
+    CHECK_THROWS_WITH(decodePluginNote(encodePluginNote(note)), Catch::Contains(reason));
+  };
+  refusedWith({.longName = "help", .kind = cppd::OptionKind::flag}, "reserves for the plugin's help");
+  refusedWith({.longName = "f"}, "one letter long");
+  refusedWith({.longName = "other", .shortName = "p"}, "short name -p another option has");
+  refusedWith({.longName = "port"}, "invalid or duplicate option 'port'");
+  refusedWith({.longName = "loud", .defaultValue = "banana", .kind = cppd::OptionKind::flag}, "expected true or false");
+  refusedWith({.longName = "count", .defaultValue = "notanint", .kind = cppd::OptionKind::integer}, "default its kind");
+  refusedWith({.longName = "listen", .defaultValue = "99999", .kind = cppd::OptionKind::port}, "default its kind");
+  refusedWith({.longName = "x", .shortName = "?"}, "one letter long");
+}
