@@ -2,11 +2,21 @@
 
 #include <fmt/format.h>
 
+#include <cppd/log.hpp>
+
 #include <algorithm>
 #include <numeric>
 
 namespace cppd::runner {
 namespace {
+
+// A path, a name or a reason as the terminal should see it: file names and command-line words can hold any
+// byte, so control characters, C1 and bidi controls and invalid UTF-8 are shown escaped ("\x1b"), never obeyed.
+std::string shown(const std::string& text) {
+  std::string out;
+  appendEscapedLogText(text, out);
+  return out;
+}
 
 // Optimal string alignment distance (Levenshtein plus adjacent transpositions).
 std::size_t editDistance(const std::string& a, const std::string& b) {
@@ -38,7 +48,7 @@ std::string commandsListing(const PluginCatalog& catalog) {
   if (catalog.plugins.empty()) text += "    (no plugins found; see cppd --list-plugins -v)\n";
   if (!catalog.rejected.empty()) {
     text += "\nPlugins that could not be used (details: cppd --list-plugins -v):\n";
-    for (const auto& rejected : catalog.rejected) text += fmt::format("    {}: {}\n", rejected.path, rejected.reason);
+    for (const auto& rejected : catalog.rejected) text += fmt::format("    {}: {}\n", shown(rejected.path), shown(rejected.reason));
   }
   return text;
 }
@@ -55,11 +65,11 @@ std::string pluginList(const PluginCatalog& catalog, bool verbose) {
   for (const auto& plugin : catalog.plugins) width = std::max(width, plugin.tapname.size());
   std::string text;
   for (const auto& plugin : catalog.plugins) {
-    text += fmt::format("{:<{}}  {} ({})\n", plugin.tapname, width, plugin.path, toString(plugin.source));
+    text += fmt::format("{:<{}}  {} ({})\n", plugin.tapname, width, shown(plugin.path), toString(plugin.source));
   }
   if (catalog.plugins.empty()) text += "no plugins found\n";
   text += "\nSearched, in order:\n";
-  for (const auto& dir : catalog.searched) text += fmt::format("    {} ({})\n", dir.path, toString(dir.source));
+  for (const auto& dir : catalog.searched) text += fmt::format("    {} ({})\n", shown(dir.path), toString(dir.source));
   if (catalog.rejected.empty()) return text;
   if (!verbose) {
     return text + fmt::format("\n{} plugin file(s) or directories could not be used; cppd --list-plugins -v says why\n",
@@ -67,7 +77,7 @@ std::string pluginList(const PluginCatalog& catalog, bool verbose) {
   }
   text += "\nRejected:\n";
   for (const auto& rejected : catalog.rejected) {
-    text += fmt::format("    {} ({}): {}\n", rejected.path, toString(rejected.source), rejected.reason);
+    text += fmt::format("    {} ({}): {}\n", shown(rejected.path), toString(rejected.source), shown(rejected.reason));
   }
   return text;
 }
@@ -89,8 +99,8 @@ std::vector<std::string> closeMatches(const std::string& name, const std::vector
 std::string unknownCommandMessage(const std::string& name, const PluginCatalog& catalog, const char* noun) {
   auto rejected = catalog.rejectedNamed(name);
   if (!rejected.empty()) {
-    return fmt::format("unknown {} '{}': plugin {} could not be used: {}", noun, name, rejected.front()->path,
-                       rejected.front()->reason);
+    return fmt::format("unknown {} '{}': plugin {} could not be used: {}", noun, shown(name),
+                       shown(rejected.front()->path), shown(rejected.front()->reason));
   }
   std::vector<std::string> tapnames;
   for (const auto& plugin : catalog.plugins) tapnames.push_back(plugin.tapname);
@@ -106,7 +116,7 @@ std::string unknownCommandMessage(const std::string& name, const PluginCatalog& 
     }
     hint += "?)";
   }
-  return fmt::format("unknown {} '{}'{}; run 'cppd --help' for the list of commands", noun, name, hint);
+  return fmt::format("unknown {} '{}'{}; run 'cppd --help' for the list of commands", noun, shown(name), hint);
 }
 
 }  // namespace cppd::runner

@@ -324,6 +324,15 @@ class NoteTests(PluginTestCase):
         self.assertIn("its options differ from those its metadata note declares (rebuild it with cppd_add_plugin)",
                       result.stderr)
 
+    def test_file_names_and_commands_that_would_drive_a_terminal_are_shown_escaped(self):
+        self.add("hello.so", "x\x1b[2J\nFAKE.so")
+        listing = self.cppd("--list-plugins", "-v").stdout
+        self.assertNotIn("\x1b", listing)
+        self.assertIn("x\\x1b[2J\\nFAKE.so", listing)
+        unknown = self.cppd("zz\x1b[31m")
+        self.assertNotEqual(unknown.returncode, 0)
+        self.assertIn("unknown command 'zz\\x1b[31m'", unknown.stderr)
+
 
 STRACE = shutil.which("strace")
 
