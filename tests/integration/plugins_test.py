@@ -391,13 +391,13 @@ COMPLETION_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..
 class CompletionTests(PluginTestCase):
     """Completion asks cppd, which answers from the notes: plugins that crash or hang when loaded complete too."""
 
-    def complete(self, *words):
+    def complete(self, *words, env_path=True):
         cppd = os.environ["CPPD_BIN"]
         line = " ".join([cppd, *words])
         script = (f"source {BASH_COMPLETION}; source {COMPLETION_SCRIPT}; "
                   f"COMP_WORDS=({cppd} {' '.join(repr(w) for w in words)}); COMP_CWORD={len(words)}; "
                   f"COMP_LINE={line!r}; COMP_POINT=${{#COMP_LINE}}; _cppd; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
-        env = dict(self.env, CPPD_PLUGIN_PATH=self.plugins)
+        env = dict(self.env, CPPD_PLUGIN_PATH=self.plugins if env_path else "")
         result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, env=env)
         self.assertEqual(result.returncode, 0, result.stderr)
         return result.stdout.split()
@@ -410,6 +410,15 @@ class CompletionTests(PluginTestCase):
         self.assertEqual(self.complete("cr"), ["crash"])
         self.assertEqual(self.complete("hang", "--he"), ["--help"])
         self.assertEqual(sorted(self.complete("hello", "--r")), ["--root="])
+
+    def test_plugin_path_words_and_negatable_flags_complete(self):
+        self.add("hello.so")
+        self.assertEqual(self.complete("--plugin-path", self.plugins, "hel", env_path=False), ["hello"])
+        self.assertEqual(self.complete(f"--plugin-path={self.plugins}", "hel", env_path=False), ["hello"])
+        self.assertEqual(sorted(self.complete("--plugin-path", self.plugins, "hello", "--gr", env_path=False)),
+                         ["--greet"])
+        self.assertEqual(sorted(self.complete("--plugin-path", self.plugins, "hello", "--no-g", env_path=False)),
+                         ["--no-greet"])
 
 
 # The other user may not be able to reach a python installed under /root.
