@@ -59,6 +59,8 @@ class LineBuffer {
 
   std::unique_ptr<char[]> data_;
   // [begin, end) of data_ is held and not yet taken; begin only grows until release() resets both to 0.
+  // Read by the fatal-signal flush: only lock-free atomics are async-signal-safe.
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free && std::atomic<int>::is_always_lock_free);
   std::atomic<std::uint64_t> range_{0};
   std::atomic<int> fd_{-1};
   std::atomic<bool> abandoned_{false};
