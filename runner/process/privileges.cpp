@@ -16,8 +16,14 @@
 namespace cppd::runner {
 namespace {
 
-std::optional<unsigned long> asNumber(const std::string& s) {
-  if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+// A numeric uid or gid. 4294967295 is (uid_t)-1, which setresuid reads as "leave unchanged", and larger
+// numbers would wrap (4294967296 to 0, root): both are refused rather than silently meaning something else.
+std::optional<unsigned long> asNumber(const std::string& s, const char* option) {
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  constexpr unsigned long largest = 4294967294UL;
+  if (s.size() > 10 || std::strtoul(s.c_str(), nullptr, 10) > largest) {
+    throw UsageError(fmt::format("{} '{}' is out of range: ids go from 0 to {}", option, s, largest));
+  }
   return std::strtoul(s.c_str(), nullptr, 10);
 }
 
@@ -36,7 +42,7 @@ ResolvedUser resolveUser(const std::string& nameOrNumber) {
   std::vector<char> buffer(16384);
   passwd entry{};
   passwd* found = nullptr;
-  if (const auto number = asNumber(nameOrNumber)) {
+  if (const auto number = asNumber(nameOrNumber, "--uid")) {
     user.uid = static_cast<uid_t>(*number);
     ::getpwuid_r(user.uid, &entry, buffer.data(), buffer.size(), &found);
   } else {
@@ -53,7 +59,7 @@ ResolvedUser resolveUser(const std::string& nameOrNumber) {
 }
 
 gid_t resolveGroup(const std::string& nameOrNumber) {
-  if (const auto number = asNumber(nameOrNumber)) return static_cast<gid_t>(*number);
+  if (const auto number = asNumber(nameOrNumber, "--gid")) return static_cast<gid_t>(*number);
   std::vector<char> buffer(16384);
   group entry{};
   group* found = nullptr;

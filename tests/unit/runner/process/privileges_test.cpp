@@ -97,3 +97,13 @@ TEST_CASE("Nothing happens without a uid or a gid", "[runner]") {
   dropPrivileges(PrivilegeTarget{}, os);
   CHECK(os.calls.empty());
 }
+
+TEST_CASE("A numeric id that would wrap or mean 'unchanged' is refused, naming the option", "[runner]") {
+  // 4294967296 once became uid 0 (root); 4294967295 is (uid_t)-1, which setresuid reads as "leave unchanged".
+  for (const char* id : {"4294967295", "4294967296", "99999999999"}) {
+    INFO(id);
+    CHECK_THROWS_WITH(cppd::runner::resolveUser(id), Catch::Contains("--uid '" + std::string(id) + "' is out of range"));
+    CHECK_THROWS_WITH(cppd::runner::resolveGroup(id), Catch::Contains("--gid '" + std::string(id) + "' is out of range"));
+  }
+  CHECK(cppd::runner::resolveUser("4294967294").uid == 4294967294u);
+}
