@@ -12,6 +12,7 @@
 
 #include "options/plugin_options.hpp"
 #include "process/privileges.hpp"
+#include "workers/worker_count.hpp"
 
 namespace cppd::runner {
 namespace {
@@ -44,6 +45,12 @@ const std::vector<OptionSpec>& runnerSpecs() {
        .kind = K::count},
       {.longName = "logfile-max-size", .help = "Rotate the log file at this size in bytes (k/M/G suffixes; 0 = never)",
        .defaultValue = "1000000", .kind = K::size},
+      {.longName = "max-requests",
+       .help = "Replace a worker after it accepted this many connections (0: never)", .defaultValue = "0",
+       .kind = K::count},
+      {.longName = "max-requests-jitter",
+       .help = "Add up to this many to --max-requests, at random per worker, so workers do not all restart at once",
+       .defaultValue = "0", .kind = K::count},
       {.longName = "pidfile", .help = "Name of the pidfile (empty: no pidfile)", .defaultValue = "cppd.pid"},
       {.longName = "plugin-path", .help = "Also search DIR for plugins (repeatable)"},
       {.longName = "prefix", .help = "use the given prefix when syslogging", .defaultValue = "cppd"},
@@ -54,6 +61,12 @@ const std::vector<OptionSpec>& runnerSpecs() {
       {.longName = "umask", .help = "The (octal) file creation mask to apply. [default: 0077 when daemonizing]",
        .kind = K::octal},
       {.longName = "version", .help = "Print version information and exit.", .kind = K::flag},
+      {.longName = "worker-timeout",
+       .help = "Kill and replace a worker whose loop has not answered for this many seconds (0: never)",
+       .defaultValue = "30", .kind = K::seconds},
+      {.longName = "workers",
+       .help = "Serve from N worker processes under a supervisor (N or auto: one per usable CPU) [default: one "
+               "process, no supervisor]"},
   };
   return specs;
 }
@@ -221,6 +234,10 @@ void apply(const Options& v, ServerOptions& o) {
   o.logfileMaxSize = v.get<std::uint64_t>("logfile-max-size");
   o.logfileKeep = bounded<unsigned>(v, "logfile-keep", 1000000, "1000000");
   o.shutdownTimeout = *bounded<double>(v, "shutdown-timeout", 1e7, "10000000 seconds");
+  if (auto workers = text("workers")) o.workers = parseWorkerCount(*workers);
+  o.workerTimeout = *bounded<double>(v, "worker-timeout", 1e7, "10000000 seconds");
+  o.maxRequests = v.get<std::uint64_t>("max-requests");
+  o.maxRequestsJitter = v.get<std::uint64_t>("max-requests-jitter");
 }
 
 }  // namespace

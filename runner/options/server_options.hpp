@@ -32,6 +32,10 @@ struct ServerOptions {
   std::uint64_t logfileMaxSize = 1000000;     // --logfile-max-size (bytes, k/M suffixes; 0 = never rotate)
   std::optional<unsigned> logfileKeep = 10;   // --logfile-keep: a rotation renames each kept file, so bounded
   double shutdownTimeout = 30.0;              // --shutdown-timeout (seconds; 0 = no timeout)
+  std::optional<unsigned> workers;            // --workers N|auto (resolved); unset = one process, no supervisor
+  double workerTimeout = 30.0;                // --worker-timeout (seconds without a heartbeat; 0 = none)
+  std::uint64_t maxRequests = 0;              // --max-requests (connections before a worker is recycled; 0 = never)
+  std::uint64_t maxRequestsJitter = 0;        // --max-requests-jitter (up to this many more, at random)
   std::vector<std::string> pluginPath;        // --plugin-path DIR (repeatable, absolute)
   bool listPlugins = false;                   // --list-plugins
   bool verbose = false;                       // -v, --verbose

@@ -14,6 +14,7 @@
 
 #include <cppd/error.hpp>
 
+#include "detail/process_role.hpp"
 #include "detail/reactor_impl.hpp"
 #include "detail/socket_address.hpp"
 #include "detail/systemd_sockets.hpp"
@@ -146,7 +147,7 @@ ListenSocket openListenSocket(const Endpoint& endpoint) {
 void closeListenSocket(ListenSocket& socket) noexcept {
   if (socket.fd >= 0) ::close(socket.fd);
   socket.fd = -1;
-  if (!socket.unlinkPath.empty()) ::unlink(socket.unlinkPath.c_str());
+  if (!socket.unlinkPath.empty() && ownsListenerPaths) ::unlink(socket.unlinkPath.c_str());
   socket.unlinkPath.clear();
 }
 

@@ -1,0 +1,29 @@
+#include <cppd/worker.hpp>
+
+#include <string>
+
+#include "detail/log_tag.hpp"
+#include "detail/process_role.hpp"
+
+namespace cppd {
+namespace detail {
+namespace {
+unsigned currentWorker = 0;
+}
+
+std::uint64_t acceptedTotal = 0;
+bool ownsListenerPaths = true;
+
+void becomeWorker(unsigned id) {
+  currentWorker = id;
+  ownsListenerPaths = false;
+  setLogTag("w" + std::to_string(id));
+}
+
+}  // namespace detail
+
+unsigned workerId() noexcept { return detail::currentWorker; }
+
+std::uint64_t acceptedConnections() noexcept { return detail::acceptedTotal; }
+
+}  // namespace cppd
