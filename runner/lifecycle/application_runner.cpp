@@ -143,6 +143,7 @@ class Run {
     target_ = target;
     if (o_.workers) {
       // The supervisor binds (as root where needed) and keeps the sockets; each worker does the rest (work()).
+      detail::prepareWorkers(*o_.workers, o_.reusePort);
       state_.privilegedStarted = true;
       app_->privilegedStartService();
       return;

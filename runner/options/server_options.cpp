@@ -54,6 +54,9 @@ const std::vector<OptionSpec>& runnerSpecs() {
       {.longName = "pidfile", .help = "Name of the pidfile (empty: no pidfile)", .defaultValue = "cppd.pid"},
       {.longName = "plugin-path", .help = "Also search DIR for plugins (repeatable)"},
       {.longName = "prefix", .help = "use the given prefix when syslogging", .defaultValue = "cppd"},
+      {.longName = "reuseport",
+       .help = "With --workers: give each worker its own listening socket (SO_REUSEPORT) and accept queue",
+       .kind = K::flag},
       {.longName = "shutdown-timeout",
        .help = "Seconds to wait for services to stop before forcing the exit (0: wait forever)",
        .defaultValue = "30", .kind = K::seconds},
@@ -238,6 +241,13 @@ void apply(const Options& v, ServerOptions& o) {
   o.workerTimeout = *bounded<double>(v, "worker-timeout", 1e7, "10000000 seconds");
   o.maxRequests = v.get<std::uint64_t>("max-requests");
   o.maxRequestsJitter = v.get<std::uint64_t>("max-requests-jitter");
+  o.reusePort = v.get<bool>("reuseport");
+  if (!o.workers) {
+    for (const char* name : {"reuseport", "max-requests", "max-requests-jitter"}) {
+      if (v.given(name)) throw UsageError(fmt::format("option --{} needs --workers N (it is about worker processes)",
+                                                    name));
+    }
+  }
 }
 
 }  // namespace

@@ -36,6 +36,7 @@ struct ServerOptions {
   double workerTimeout = 30.0;                // --worker-timeout (seconds without a heartbeat; 0 = none)
   std::uint64_t maxRequests = 0;              // --max-requests (connections before a worker is recycled; 0 = never)
   std::uint64_t maxRequestsJitter = 0;        // --max-requests-jitter (up to this many more, at random)
+  bool reusePort = false;                     // --reuseport: one SO_REUSEPORT socket per worker
   std::vector<std::string> pluginPath;        // --plugin-path DIR (repeatable, absolute)
   bool listPlugins = false;                   // --list-plugins
   bool verbose = false;                       // -v, --verbose

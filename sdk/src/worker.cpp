@@ -4,6 +4,7 @@
 
 #include "detail/log_tag.hpp"
 #include "detail/process_role.hpp"
+#include "detail/reuse_port_group.hpp"
 
 namespace cppd {
 namespace detail {
@@ -14,9 +15,12 @@ unsigned currentWorker = 0;
 std::uint64_t acceptedTotal = 0;
 bool ownsListenerPaths = true;
 
+void prepareWorkers(unsigned workers, bool reusePort) { setReusePortSockets(reusePort ? workers : 0); }
+
 void becomeWorker(unsigned id) {
   currentWorker = id;
   ownsListenerPaths = false;
+  adoptReusePortSockets(id);
   setLogTag("w" + std::to_string(id));
 }
 
