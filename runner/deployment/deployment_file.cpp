@@ -50,6 +50,8 @@ DeploymentOption scalarOption(const std::string& path, const std::string& key, c
     option.value = s->get();
   } else if (auto i = node.as_integer()) {
     option.value = i->get();
+    option.decimal = (i->flags() & (toml::value_flags::format_as_binary | toml::value_flags::format_as_octal |
+                                     toml::value_flags::format_as_hexadecimal)) == toml::value_flags::none;
   } else if (auto f = node.as_floating_point()) {
     option.value = f->get();
   } else {
@@ -61,11 +63,17 @@ DeploymentOption scalarOption(const std::string& path, const std::string& key, c
   return option;
 }
 
-// One service value converted by its option's kind: strings as typed, numbers and booleans directly.
+// One value converted by its option's kind: strings as typed, numbers and booleans directly, but for a decimal
+// integer given to an octal option (mode = 644), read as the digits it shows.
 OptionValue convertDeployed(const OptionSpec& spec, const DeploymentOption& option, const std::string& launchDir) {
   if (auto on = std::get_if<bool>(&option.value)) return flagValue(*on);
   if (auto text = std::get_if<std::string>(&option.value)) return convertOptionValue(spec.kind, *text, launchDir);
-  if (auto number = std::get_if<std::int64_t>(&option.value)) return convertInteger(spec.kind, *number, launchDir);
+  if (auto number = std::get_if<std::int64_t>(&option.value)) {
+    if (spec.kind == OptionKind::octal && option.decimal) {
+      return convertOptionValue(spec.kind, std::to_string(*number), launchDir);
+    }
+    return convertInteger(spec.kind, *number, launchDir);
+  }
   return convertNumber(spec.kind, std::get<double>(option.value), launchDir);
 }
 

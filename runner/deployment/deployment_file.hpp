@@ -33,6 +33,9 @@ struct DeploymentOption {
   std::string key;
   std::variant<bool, std::int64_t, double, std::string> value;
   int line = 0;
+  /// An integer written in base 10. For an octal option it is read as octal digits, as typed on a command line
+  /// (mode = 644 is 0644); one written 0o644 (or 0x1a4) is the number itself.
+  bool decimal = true;
 };
 
 /// One [[service]] table.

@@ -200,11 +200,16 @@ TEST_CASE("A [cppd] value out of range names its line, its key and the value", "
   CHECK(cppdTableError("uid = \"no-such-user-cppd\"").rfind(":2: [cppd] key 'uid': ", 0) == 0);
 }
 
-TEST_CASE("A [cppd] integer umask is the number TOML writes, a string one is octal digits", "[deployment]") {
-  TempFile integer("[cppd]\numask = 0o27\n[[service]]\nplugin = \"fastpoetry\"\n");
-  CHECK(std::get<std::uint64_t>(runnerOptions(readDeploymentFile(integer.path), "/").at("umask").typed) == 027);
-  TempFile text("[cppd]\numask = \"027\"\n[[service]]\nplugin = \"fastpoetry\"\n");
-  CHECK(std::get<std::uint64_t>(runnerOptions(readDeploymentFile(text.path), "/").at("umask").typed) == 027);
+TEST_CASE("An octal value is 0o27, 27 or \"027\": an octal integer is its number, a decimal one its digits",
+          "[deployment]") {
+  for (const char* written : {"0o27", "27", "\"027\"", "0x17"}) {
+    DYNAMIC_SECTION(written) {
+      TempFile file(std::string("[cppd]\numask = ") + written + "\n[[service]]\nplugin = \"fastpoetry\"\n");
+      CHECK(std::get<std::uint64_t>(runnerOptions(readDeploymentFile(file.path), "/").at("umask").typed) == 027);
+    }
+  }
+  CHECK(cppdTableError("umask = 28") ==
+        ":2: [cppd] key 'umask': option --umask: '28' is not an octal number (digits 0-7, like 022 or 0644)");
 }
 
 TEST_CASE("[cppd] values are checked one by one, and together only under the command line", "[deployment]") {
