@@ -15,12 +15,11 @@
 #include "workers/worker_count.hpp"
 
 namespace cppd::runner {
-namespace {
 
 // The runner's options, declared like a plugin's and parsed by the same engine (plugin_options.hpp), in
 // twistd's help order (sorted by short name, else long name). Defaults that depend on other options (the log
 // file, the umask, the run directory) are applied by ServerOptions and only shown in the help.
-const std::vector<OptionSpec>& runnerSpecs() {
+const std::vector<OptionSpec>& runnerOptionSpecs() {
   using K = OptionKind;
   static const std::vector<OptionSpec> specs{
       {.longName = "rundir", .shortName = "d", .help = "Change to a supplied directory before running [default: .]"},
@@ -74,12 +73,14 @@ const std::vector<OptionSpec>& runnerSpecs() {
   return specs;
 }
 
+namespace {
+
 const OptionSpec* findLong(std::string_view name) {
   // Like getopt: an exact name wins, otherwise any unique prefix ("--nodaem", "--pidf=").
   const OptionSpec* prefixMatch = nullptr;
   int matches = 0;
   std::string candidates;
-  for (const auto& spec : runnerSpecs()) {
+  for (const auto& spec : runnerOptionSpecs()) {
     if (spec.longName == name) return &spec;
     if (!name.empty() && std::string_view(spec.longName).substr(0, name.size()) == name) {
       candidates += fmt::format("{}--{}", candidates.empty() ? "" : ", ", spec.longName);
@@ -92,7 +93,7 @@ const OptionSpec* findLong(std::string_view name) {
 }
 
 const OptionSpec* findShort(char c) {
-  for (const auto& spec : runnerSpecs()) {
+  for (const auto& spec : runnerOptionSpecs()) {
     if (spec.shortName.size() == 1 && spec.shortName[0] == c) return &spec;
   }
   return nullptr;
@@ -136,7 +137,7 @@ class Splitter {
       if (eq != std::string::npos) {
         throw UsageError(fmt::format("option --{} must not have an argument", spec->longName));
       }
-      take(*spec, std::nullopt);
+      take(*spec);
       return;
     }
     take(*spec, eq != std::string::npos ? arg.substr(eq + 1) : following("--" + spec->longName));
@@ -147,7 +148,7 @@ class Splitter {
       const OptionSpec* spec = findShort(arg[k]);
       if (!spec) throw UsageError(fmt::format("unknown option '-{}'", arg[k]));
       if (spec->kind == OptionKind::flag) {
-        take(*spec, std::nullopt);
+        take(*spec);
         continue;
       }
       take(*spec, k + 1 < arg.size() ? arg.substr(k + 1) : following(fmt::format("-{}", arg[k])));
@@ -160,9 +161,11 @@ class Splitter {
     return args_[++out_.next];
   }
 
-  void take(const OptionSpec& spec, const std::optional<std::string>& value) {
-    if (spec.longName == "plugin-path") out_.pluginPath.push_back(*value);
-    else out_.words.push_back(value ? fmt::format("--{}={}", spec.longName, *value) : "--" + spec.longName);
+  void take(const OptionSpec& flag) { out_.words.push_back("--" + flag.longName); }
+
+  void take(const OptionSpec& spec, const std::string& value) {
+    if (spec.longName == "plugin-path") out_.pluginPath.push_back(value);
+    else out_.words.push_back(fmt::format("--{}={}", spec.longName, value));
   }
 
   const std::vector<std::string>& args_;
@@ -263,13 +266,17 @@ std::optional<mode_t> ServerOptions::effectiveUmask() const {
   return static_cast<mode_t>(0077);
 }
 
-ServerOptions parseServerOptions(const std::vector<std::string>& args) {
+namespace {
+
+// The options from args and preset, each checked on its own; parseServerOptions adds the checks between them.
+ServerOptions readServerOptions(const std::vector<std::string>& args, std::map<std::string, OptionValue> preset) {
   ServerOptions o;
   std::error_code ec;
   o.launchDir = std::filesystem::current_path(ec).string();
   if (ec) throw systemError("getcwd", ".", ec.value());
   RunnerWords split = Splitter(args).split();
-  apply(parseOptionWords("", runnerSpecs(), split.words, o.launchDir), o);
+  if (auto path = preset.extract("plugin-path")) o.pluginPath.push_back(absolute(o.launchDir, path.mapped().text));
+  apply(parseOptionWords("", runnerOptionSpecs(), split.words, o.launchDir, std::move(preset)), o);
   for (const auto& dir : split.pluginPath) o.pluginPath.push_back(absolute(o.launchDir, dir));
   if (split.next < args.size()) {
     if (args[split.next].empty()) {
@@ -278,11 +285,28 @@ ServerOptions parseServerOptions(const std::vector<std::string>& args) {
     o.command = args[split.next];
     o.commandArgs.assign(args.begin() + static_cast<std::ptrdiff_t>(split.next) + 1, args.end());
   }
+  resolveIds(o);
+  return o;
+}
+
+}  // namespace
+
+ServerOptions parseServerOptions(const std::vector<std::string>& args, std::map<std::string, OptionValue> preset) {
+  ServerOptions o = readServerOptions(args, std::move(preset));
   if (!o.nodaemon && !o.syslog && o.logfile == "-" && !o.help && !o.version && !o.listPlugins) {
     throw UsageError("Daemons cannot log to stdout: use --nodaemon, --syslog or a --logfile path");
   }
-  resolveIds(o);
   return o;
+}
+
+ServerOptions parseServerOptions(const std::vector<std::string>& args) { return parseServerOptions(args, {}); }
+
+void checkServerOption(const std::string& name, const OptionValue& value) {
+  (void)readServerOptions({}, {{name, value}});
+}
+
+bool isCommandLineAction(const std::string& name) {
+  return name == "help" || name == "version" || name == "list-plugins" || name == "config";
 }
 
 ServerOptions parseServerOptions(int argc, const char* const* argv) {
@@ -293,7 +317,7 @@ ServerOptions parseServerOptions(int argc, const char* const* argv) {
 
 std::string serverOptionsUsage() {
   std::string out = "Options:\n";
-  for (const auto& spec : runnerSpecs()) {
+  for (const auto& spec : runnerOptionSpecs()) {
     std::string head = spec.shortName.empty() ? fmt::format("      --{}", spec.longName)
                                               : fmt::format("  -{}, --{}", spec.shortName, spec.longName);
     if (spec.kind != OptionKind::flag) head += '=';
