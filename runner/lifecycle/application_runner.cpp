@@ -113,8 +113,9 @@ namespace {
 // One run: the steps of the start-up sequence, then serving and shutting down.
 class Run {
  public:
-  Run(const ServerOptions& o, IProcessPrimitives& os, std::shared_ptr<Application> app)
-      : o_(o), os_(os), app_(std::move(app)), reactor_(globalReactor()) {}
+  Run(const ServerOptions& o, IProcessPrimitives& os, std::shared_ptr<Application> app,
+      std::vector<std::string> firstWorkerOnly)
+      : o_(o), os_(os), app_(std::move(app)), reactor_(globalReactor()), firstWorkerOnly_(std::move(firstWorkerOnly)) {}
 
   // Everything up to "tell the launcher it worked". Daemonizing, only the daemon comes back from detach().
   void start(const std::string& pluginInfo, const std::vector<std::string>& fileServers) {
@@ -254,6 +255,11 @@ class Run {
       state_.logFile->reopen();  // the supervisor may have rotated between its fork and our SIGHUP handler
     }
     try {
+      // A service pinned to worker 1 leaves the other workers' trees: its port closes there (only this worker's
+      // copy: the supervisor keeps the socket) and nothing of it starts.
+      if (id != 1) {
+        for (const auto& name : firstWorkerOnly_) app_->removeService(*app_->getServiceNamed(name));
+      }
       installSignals(true);
       dropPrivileges(target_, os_);
       state_.startAttempted = true;
@@ -391,14 +397,15 @@ class Run {
   bool retiring_ = false;
   PrivilegeTarget target_;
   std::string summary_;
+  std::vector<std::string> firstWorkerOnly_;
   int nullFd_ = -1;
 };
 
 }  // namespace
 
 int ApplicationRunner::run(std::shared_ptr<Application> app, const std::string& pluginInfo,
-                           const std::vector<std::string>& fileServers) {
-  Run run(options_, os_, std::move(app));
+                           const std::vector<std::string>& fileServers, const std::vector<std::string>& firstWorkerOnly) {
+  Run run(options_, os_, std::move(app), firstWorkerOnly);
   try {
     run.start(pluginInfo, fileServers);
   } catch (const Error& e) {
