@@ -219,7 +219,11 @@ void Supervisor::reap() {
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) break;
     Worker* w = find(pid);
-    if (w == nullptr) continue;  // an orphan reparented to us (PID 1 in a container): collected, nothing more
+    if (w == nullptr) {  // an orphan reparented to us (PID 1 in a container): collected, nothing more
+      log::info("reaped child PID {} ({})", pid, WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
+                                                                    : howItEnded(status));
+      continue;
+    }
     Worker ended = *w;
     workers_.erase(workers_.begin() + (w - workers_.data()));
     exited(ended, status);
