@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -144,8 +145,11 @@ void Supervisor::becomeWorker(unsigned id, std::size_t slot, const sigset_t& mas
   } catch (...) {
     log::error("worker {}: an exception not derived from std::exception", id);
   }
+  // _exit, as a forked child should: the exit handlers and static destructors belong to the supervisor's image
+  // (registered before the fork), and the worker's own state was stopped and released by hooks_.worker.
   log::flush();
-  std::exit(code);
+  std::fflush(nullptr);
+  std::_Exit(code);
 }
 
 void Supervisor::scheduleTick() {
@@ -185,8 +189,7 @@ void Supervisor::checkWorker(Worker& w, std::int64_t now) {
     return;  // it exits on its own; reap() decides what comes next
   }
   if (!w.serving && (state == WorkerBoard::State::serving || state == WorkerBoard::State::retiring)) {
-    w.serving = true;
-    quickDeaths_[w.id] = 0;
+    w.serving = true;  // its crash count is cleared only when it dies after a second or more (scheduleRestart)
     log::info("worker {} serving", describe(w));
     if (w.replacing != 0) {
       if (Worker* old = find(w.replacing); old && !old->stopSent) {
@@ -258,8 +261,10 @@ void Supervisor::exited(Worker w, int status) {
   }
   if (w.removed) return;
   const auto lifetime = std::chrono::duration_cast<milliseconds>(Clock::now() - w.started);
-  const bool killedFromOutside = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-  scheduleRestart(w.id, (!w.serving || lifetime < kQuickDeath) && !killedFromOutside);
+  // A kill from outside (an operator's kill -9) is not a crash; a worker this supervisor killed for a stuck loop
+  // is, so one that gets stuck on every start backs off too.
+  const bool killedFromOutside = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && !w.killed;
+  scheduleRestart(w.id, w.killed || ((!w.serving || lifetime < kQuickDeath) && !killedFromOutside));
 }
 
 void Supervisor::scheduleRestart(unsigned id, bool quick) {
