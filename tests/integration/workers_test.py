@@ -172,7 +172,8 @@ class WorkersTestCase(TempDirTestCase):
         args = ["--workers", str(count), *runner]
         args += list(plugin_args) or ["fastpoetry", "--port", LOOPBACK, "--poem", poem]
         server = self.start_server(args)
-        server.wait_for_log(rf"\[supervisor\] all workers serving \({count}\)$")
+        number = r"[1-9]\d*" if count == "auto" else str(count)
+        server.wait_for_log(rf"\[supervisor\] all workers serving \({number}\)$")
         return server, Workers(server)
 
     def stuck_plugin_args(self, *args):
