@@ -9,7 +9,7 @@
 #include <cppd/log.hpp>
 #include <cppd/multi_service.hpp>
 
-#include "deployment/plugin_call.hpp"
+#include "plugin/plugin_call.hpp"
 #include "plugin/plugin_listing.hpp"
 
 namespace cppd::runner {

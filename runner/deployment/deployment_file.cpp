@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -49,6 +50,8 @@ DeploymentOption scalarOption(const std::string& path, const std::string& key, c
     option.value = s->get();
   } else if (auto i = node.as_integer()) {
     option.value = i->get();
+    option.decimal = (i->flags() & (toml::value_flags::format_as_binary | toml::value_flags::format_as_octal |
+                                     toml::value_flags::format_as_hexadecimal)) == toml::value_flags::none;
   } else if (auto f = node.as_floating_point()) {
     option.value = f->get();
   } else {
@@ -60,46 +63,52 @@ DeploymentOption scalarOption(const std::string& path, const std::string& key, c
   return option;
 }
 
-// A runner option from [cppd], as its command-line word ("--pidfile=/x", "--nodaemon"); empty for a false flag.
-std::string runnerArgument(const DeploymentOption& option) {
-  if (auto on = std::get_if<bool>(&option.value)) return *on ? "--" + option.key : std::string();
-  if (auto text = std::get_if<std::string>(&option.value)) return fmt::format("--{}={}", option.key, *text);
-  if (auto number = std::get_if<std::int64_t>(&option.value)) {
-    // A TOML integer is a number (umask = 0o22 is eighteen); the command line writes a umask in octal.
-    if (option.key == "umask" && *number >= 0) return fmt::format("--umask={:o}", *number);
-    return fmt::format("--{}={}", option.key, *number);
-  }
-  return fmt::format("--{}={}", option.key, std::get<double>(option.value));
-}
-
-// One service value converted by its option's kind: strings as typed, numbers and booleans directly.
+// One value converted by its option's kind: strings as typed, numbers and booleans directly, but for a decimal
+// integer given to an octal option (mode = 644), read as the digits it shows.
 OptionValue convertDeployed(const OptionSpec& spec, const DeploymentOption& option, const std::string& launchDir) {
   if (auto on = std::get_if<bool>(&option.value)) return flagValue(*on);
   if (auto text = std::get_if<std::string>(&option.value)) return convertOptionValue(spec.kind, *text, launchDir);
-  if (auto number = std::get_if<std::int64_t>(&option.value)) return convertInteger(spec.kind, *number, launchDir);
+  if (auto number = std::get_if<std::int64_t>(&option.value)) {
+    if (spec.kind == OptionKind::octal && option.decimal) {
+      return convertOptionValue(spec.kind, std::to_string(*number), launchDir);
+    }
+    return convertInteger(spec.kind, *number, launchDir);
+  }
   return convertNumber(spec.kind, std::get<double>(option.value), launchDir);
 }
 
-std::vector<std::string> runnerArguments(const std::string& path, const toml::table& table) {
-  std::vector<std::string> args;
-  for (const auto& [key, node] : inFileOrder(table)) {
-    const auto option = scalarOption(path, key, *node);
-    if (key == "help" || key == "version" || key == "list-plugins" || key == "config") {
-      // Actions of the command line, not settings of a server: accepted here they would be silently ignored.
-      fail(path, option.line, fmt::format("[cppd] key '{}' is a command-line action, not a server setting: "
-                                          "remove it (give --{} on the command line instead)", key, key));
-    }
-    std::string arg = runnerArgument(option);
-    if (arg.empty()) continue;  // `nodaemon = false` is the default
-    try {
-      // Checked one by one so the error can name this line: unknown option, bad value, unknown user.
-      (void)parseServerOptions(std::vector<std::string>{arg});
-    } catch (const Error& e) {
-      fail(path, option.line, fmt::format("[cppd] key '{}': {}", option.key, e.what()));
-    }
-    args.push_back(std::move(arg));
+// Why a value of option's TOML type cannot be given to spec: a flag takes a boolean, nothing else does.
+std::optional<std::string> typeMismatch(const OptionSpec& spec, const DeploymentOption& option) {
+  const bool isBool = std::holds_alternative<bool>(option.value);
+  if (spec.kind == OptionKind::flag && !isBool) return "is a flag: use true or false";
+  if (spec.kind != OptionKind::flag && isBool) return "takes a value, not true/false";
+  return std::nullopt;
+}
+
+// One [cppd] value, typed and checked on its own; errors name its line and key.
+OptionValue runnerValue(const std::string& path, const DeploymentOption& option, const std::string& launchDir) {
+  const auto& specs = runnerOptionSpecs();
+  auto spec = std::find_if(specs.begin(), specs.end(), [&](const OptionSpec& s) { return s.longName == option.key; });
+  const auto where = fmt::format("[cppd] key '{}'", option.key);
+  if (spec == specs.end()) fail(path, option.line, where + ": cppd has no such option (see cppd --help)");
+  if (isCommandLineAction(option.key)) {
+    // Accepted here it would be silently ignored: a deployment file describes a server, not what to do.
+    fail(path, option.line, fmt::format("{} is a command-line action, not a server setting: remove it (give --{} "
+                                        "on the command line instead)", where, option.key));
   }
-  return args;
+  if (auto why = typeMismatch(*spec, option)) fail(path, option.line, fmt::format("{} {}", where, *why));
+  OptionValue value;
+  try {
+    value = convertDeployed(*spec, option, launchDir);
+  } catch (const UsageError& e) {
+    fail(path, option.line, fmt::format("{}: option --{}: {}", where, option.key, e.what()));
+  }
+  try {
+    checkServerOption(option.key, value);  // its bounds, the user or group it names
+  } catch (const Error& e) {
+    fail(path, option.line, fmt::format("{}: {}", where, e.what()));
+  }
+  return value;
 }
 
 DeployedService readService(const std::string& path, const toml::table& table, int index) {
@@ -157,7 +166,9 @@ DeploymentFile readDeploymentFile(const std::string& path) {
     if (key == "cppd") {
       auto table = node->as_table();
       if (!table) fail(file.path, lineOf(*node), "'cppd' must be a table: write it as [cppd]");
-      file.runnerArgs = runnerArguments(file.path, *table);
+      for (const auto& [name, entry] : inFileOrder(*table)) {
+        file.runner.push_back(scalarOption(file.path, name, *entry));
+      }
     } else if (key == "service") {
       readServices(file, *node);
     } else {
@@ -166,6 +177,12 @@ DeploymentFile readDeploymentFile(const std::string& path) {
   }
   if (file.services.empty()) fail(file.path, 1, "no [[service]] table: nothing to run");
   return file;
+}
+
+std::map<std::string, OptionValue> runnerOptions(const DeploymentFile& file, const std::string& launchDir) {
+  std::map<std::string, OptionValue> values;
+  for (const auto& option : file.runner) values[option.key] = runnerValue(file.path, option, launchDir);
+  return values;
 }
 
 Options serviceOptions(const DeploymentFile& file, const DeployedService& service, const std::string& tapname,
@@ -178,12 +195,8 @@ Options serviceOptions(const DeploymentFile& file, const DeployedService& servic
       fail(file.path, option.line, fmt::format("{}plugin '{}' has no option '{}' (see cppd {} --help)", where,
                                                service.plugin, option.key, service.plugin));
     }
-    const bool isBool = std::holds_alternative<bool>(option.value);
-    if (spec->kind == OptionKind::flag && !isBool) {
-      fail(file.path, option.line, fmt::format("{}option '{}' is a flag: use true or false", where, option.key));
-    }
-    if (spec->kind != OptionKind::flag && isBool) {
-      fail(file.path, option.line, fmt::format("{}option '{}' takes a value, not true/false", where, option.key));
+    if (auto why = typeMismatch(*spec, option)) {
+      fail(file.path, option.line, fmt::format("{}option '{}' {}", where, option.key, *why));
     }
     try {
       given[option.key] = convertDeployed(*spec, option, launchDir);

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <exception>
 #include <optional>
+#include <algorithm>
 
 #include <fmt/core.h>
 
@@ -16,6 +17,7 @@
 #include <cppd/log.hpp>
 #include <cppd/reactor.hpp>
 #include <cppd/version.hpp>
+#include <cppd/worker.hpp>
 
 #include "process/child_reaper.hpp"
 #include "process/daemonize.hpp"
@@ -30,6 +32,7 @@
 #include "lifecycle/signals.hpp"
 #include "logging/syslog_observer.hpp"
 #include "lifecycle/systemd_notifier.hpp"
+#include "workers/supervisor.hpp"
 
 namespace cppd::runner {
 namespace {
@@ -115,6 +118,7 @@ class Run {
 
   // Everything up to "tell the launcher it worked". Daemonizing, only the daemon comes back from detach().
   void start(const std::string& pluginInfo, const std::vector<std::string>& fileServers) {
+    summary_ = pluginInfo.empty() ? app_->name() : pluginInfo;
     const PrivilegeTarget target = privilegeTarget(o_);  // before chroot: the databases are outside
     refuseRootFileServers(o_, target, fileServers, os_);  // before the pidfile: nothing to undo
     ignoreLogSignalsUntilHandled();  // before the pidfile exists, so nobody can signal too early
@@ -133,9 +137,17 @@ class Run {
     notifier_ = SystemdNotifier::fromEnvironment();  // after the fork: the watchdog is meant for the daemon's PID
     log::info("cppd {} starting up.", versionString());
     log::info("reactor class: {}.", reactor_.backendName());
-    log::info("plugin: {}", pluginInfo.empty() ? app_->name() : pluginInfo);
+    log::info("plugin: {}", summary_);
     raiseDescriptorLimit();  // before the services open ports and files: every connection needs one
     warnIfServingAsRoot(target, os_);
+    target_ = target;
+    if (o_.workers) {
+      // The supervisor binds (as root where needed) and keeps the sockets; each worker does the rest (work()).
+      detail::prepareWorkers(*o_.workers, o_.reusePort);
+      state_.privilegedStarted = true;
+      app_->privilegedStartService();
+      return;
+    }
     installSignals();
     state_.privilegedStarted = true;
     app_->privilegedStartService();
@@ -145,8 +157,23 @@ class Run {
     app_->startService();
     if (!o_.nodaemon) notifier_.mainPid(os_.getpid());  // before the launcher exits
     state_.status.reportSuccess();
-    notifier_.ready(fmt::format("{} running", pluginInfo.empty() ? app_->name() : pluginInfo));
+    notifier_.ready(fmt::format("{} running", summary_));
     startWatchdog();
+  }
+
+  int failWorker(WorkerBoard::Slot& slot, int code, const std::string& reason) {
+    log::error("startup failed: {}", reason);
+    slot.fail(code, reason);
+    heartbeat_.cancel();
+    signals_.reset();
+    try {
+      rollBack(*app_, state_, reactor_);
+    } catch (...) {
+      log::error("stopping the services after the failed start failed");
+    }
+    backstop_.reset();
+    log::removeObserver(state_.observer);
+    return code;
   }
 
   int fail(int code, const std::string& reason) {
@@ -167,6 +194,82 @@ class Run {
     if (state_.status.active()) state_.status.reportFailure(code, reason);
     else std::fprintf(stderr, "cppd: startup failed: %s\n", reason.c_str());
     if (state_.observer) log::removeObserver(state_.observer);
+    return code;
+  }
+
+  // A multi-process run: the supervisor forks the workers from here and returns when they have all stopped.
+  int supervise() {
+    Supervisor::Settings settings;
+    settings.workers = *o_.workers;
+    settings.workerTimeout = roundedUp(o_.workerTimeout);
+    settings.maxRequests = o_.maxRequests;
+    settings.maxRequestsJitter = o_.maxRequestsJitter;
+    settings.shutdownTimeout = roundedUp(o_.shutdownTimeout);
+    Supervisor::Hooks hooks;
+    hooks.worker = [this](unsigned id, WorkerBoard::Slot& slot, std::uint64_t limit) { return work(id, slot, limit); };
+    hooks.started = [this](Reactor& loop) {
+      if (!o_.nodaemon) notifier_.mainPid(os_.getpid());
+      state_.status.reportSuccess();
+      notifier_.ready(fmt::format("{}, {} workers", summary_, *o_.workers));
+      watchdogLoop_ = &loop;
+      startWatchdog();
+    };
+    std::shared_ptr<LogFile> logFile = state_.logFile;
+    hooks.rotateLog = [logFile] {
+      if (logFile) logFile->rotateOrReopen();
+    };
+    hooks.reopenLog = [logFile] {
+      if (logFile) logFile->reopen();
+    };
+    hooks.rotateLogIfFull = [logFile] {
+      if (logFile) logFile->rotateIfFull();
+    };
+    hooks.status = [this](const std::string& text) { notifier_.status(text); };
+    hooks.stopping = [this](const std::string& text) {
+      notifier_.stopping(text);
+      watchdog_.cancel();
+    };
+    Supervisor::Outcome outcome = Supervisor(settings, std::move(hooks)).run();
+    watchdog_.cancel();
+    if (!outcome.failure.empty()) return fail(outcome.code, outcome.failure);
+    if (state_.status.active()) state_.status.reportFailure(exitCodeFor(ErrorKind::unavailable),
+                                                            "stopped before every worker served");
+    ignoreStopSignals();
+    reactor_.closeAll();  // the listening sockets: only now, with every worker gone, does their queue close
+    if (state_.pidFile) state_.pidFile->remove();
+    log::info("Server Shut Down.");
+    log::removeObserver(state_.observer);
+    return outcome.code;
+  }
+
+  // In a forked worker: its own loop and signals, the privilege drop, startService, then serving until stopped.
+  int work(unsigned id, WorkerBoard::Slot& slot, std::uint64_t maxRequests) {
+    state_.pidFile.reset();              // the supervisor's: closing this copy leaves its lock alone
+    state_.status = StatusReporter();    // the supervisor reports the start
+    notifier_ = SystemdNotifier();       // and speaks to systemd
+    detail::becomeWorker(id);
+    reactor_.afterFork();
+    if (state_.logFile) {
+      state_.logFile->leaveRotationToSupervisor();
+      state_.logFile->reopen();  // the supervisor may have rotated between its fork and our SIGHUP handler
+    }
+    try {
+      installSignals(true);
+      dropPrivileges(target_, os_);
+      state_.startAttempted = true;
+      app_->startService();
+    } catch (const Error& e) {
+      return failWorker(slot, exitCodeFor(e.kind()), e.what());
+    } catch (const std::exception& e) {
+      return failWorker(slot, exitCodeFor(ErrorKind::software), e.what());
+    } catch (...) {
+      return failWorker(slot, exitCodeFor(ErrorKind::software), "a service threw an exception not derived from "
+                                                                "std::exception");
+    }
+    slot.serving();
+    heartbeat(slot, maxRequests, heartbeatInterval());
+    const int code = serve();
+    backstop_.reset();
     return code;
   }
 
@@ -207,20 +310,46 @@ class Run {
     if (state_.pidFile) state_.pidFile->writePid(os_.getpid());  // before the launcher hears "0"
   }
 
-  void installSignals() {
-    // Rounded up: a timeout below a millisecond is still a timeout, not 0 ("wait for ever").
-    const std::chrono::milliseconds shutdownTimeout(static_cast<long long>(std::ceil(o_.shutdownTimeout * 1000)));
+  // Rounded up: a timeout below a millisecond is still a timeout, not 0 ("wait for ever").
+  static std::chrono::milliseconds roundedUp(double seconds) {
+    return std::chrono::milliseconds(static_cast<long long>(std::ceil(seconds * 1000)));
+  }
+
+  // A worker's loop tells the supervisor it is alive (and how many connections it accepted) a few times per
+  // --worker-timeout, at most ten times a second and at least once a second.
+  std::chrono::milliseconds heartbeatInterval() const {
+    const auto quarter = roundedUp(o_.workerTimeout) / 4;
+    return std::clamp(quarter, std::chrono::milliseconds(100), std::chrono::milliseconds(1000));
+  }
+
+  void heartbeat(WorkerBoard::Slot& slot, std::uint64_t maxRequests, std::chrono::milliseconds interval) {
+    const std::uint64_t accepted = acceptedConnections();
+    slot.beat(accepted);
+    if (maxRequests != 0 && accepted >= maxRequests && !retiring_) {
+      retiring_ = true;
+      slot.retire();  // the supervisor starts a replacement and stops this worker once it serves
+    }
+    heartbeat_ = reactor_.callLater(interval, [this, &slot, maxRequests, interval] {
+      heartbeat(slot, maxRequests, interval);
+    });
+  }
+
+  void installSignals(bool worker = false) {
+    const std::chrono::milliseconds shutdownTimeout = roundedUp(o_.shutdownTimeout);
     shutdown_.emplace(reactor_, app_, shutdownTimeout);
     std::shared_ptr<LogFile> logFile = state_.logFile;  // SIGUSR1/SIGHUP are no-ops for stdout and syslog
     SignalHandlers::Actions actions;
     actions.shutdown = [this](int signum) {
       notifier_.stopping(fmt::format("Received {}, shutting down.", signalName(signum)));
       watchdog_.cancel();
+      heartbeat_.cancel();  // a draining worker is not stuck: the supervisor waits for it to exit
       shutdown_->begin();
     };
     actions.force = [this](int signum) { shutdown_->force(fmt::format("second {}", signalName(signum))); };
-    actions.rotate = [logFile] {
-      if (logFile) logFile->rotateOrReopen();
+    actions.rotate = [logFile, worker] {
+      if (!logFile) return;
+      if (worker) logFile->reopen();  // the supervisor rotates; a worker follows the path
+      else logFile->rotateOrReopen();
     };
     actions.reopen = [logFile] {
       if (logFile) logFile->reopen();
@@ -242,7 +371,7 @@ class Run {
     const auto interval = notifier_.watchdogInterval();
     if (!interval) return;
     notifier_.watchdog();
-    watchdog_ = reactor_.callLater(std::chrono::duration_cast<std::chrono::milliseconds>(*interval),
+    watchdog_ = watchdogLoop_->callLater(std::chrono::duration_cast<std::chrono::milliseconds>(*interval),
                                    [this] { startWatchdog(); });
   }
 
@@ -257,6 +386,11 @@ class Run {
   std::optional<ChildReaper> reaper_;
   SystemdNotifier notifier_;
   DelayedCall watchdog_;
+  Reactor* watchdogLoop_ = &reactor_;  // the supervisor's own loop in a multi-process run
+  DelayedCall heartbeat_;
+  bool retiring_ = false;
+  PrivilegeTarget target_;
+  std::string summary_;
   int nullFd_ = -1;
 };
 
@@ -274,7 +408,7 @@ int ApplicationRunner::run(std::shared_ptr<Application> app, const std::string& 
   } catch (...) {
     return run.fail(exitCodeFor(ErrorKind::software), "a service threw an exception not derived from std::exception");
   }
-  return run.serve();
+  return options_.workers ? run.supervise() : run.serve();
 }
 
 }  // namespace cppd::runner

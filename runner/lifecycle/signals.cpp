@@ -32,16 +32,9 @@ void ignoreBrokenPipes() {
 }
 
 std::string signalName(int signum) {
-  switch (signum) {
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    case SIGHUP: return "SIGHUP";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGUSR2: return "SIGUSR2";
-    case SIGQUIT: return "SIGQUIT";
-    case SIGKILL: return "SIGKILL";
-    default: return fmt::format("signal {}", signum);
-  }
+  // glibc's abbreviation ("ABRT"), or the number for one it does not name (a real-time signal).
+  if (const char* abbreviation = ::sigabbrev_np(signum)) return fmt::format("SIG{}", abbreviation);
+  return fmt::format("signal {}", signum);
 }
 
 SignalHandlers::SignalHandlers(Reactor& reactor, Actions actions) : actions_(std::move(actions)) {

@@ -315,6 +315,21 @@ bool LogFile::isRegularFile() const {
   return regular_;
 }
 
+void LogFile::leaveRotationToSupervisor() {
+  std::lock_guard lock(mutex_);
+  options_.maxSize = 0;
+}
+
+bool LogFile::rotateIfFull() {
+  std::lock_guard lock(mutex_);
+  if (!regular_ || options_.maxSize == 0 || fd_ < 0) return false;
+  struct stat info {};
+  if (::fstat(fd_, &info) != 0 || static_cast<std::uint64_t>(info.st_size) < options_.maxSize) return false;
+  flushLocked();
+  rotateLocked();
+  return true;
+}
+
 std::uint64_t LogFile::size() const {
   std::lock_guard lock(mutex_);
   return size_;

@@ -58,6 +58,12 @@ class LogFile final : public IBufferedLogObserver {
   /// SIGUSR1: rotate, unless the file was already moved away by another tool (the path no longer names the
   /// open file), in which case reopen.
   void rotateOrReopen();
+  /// In a worker of a multi-process run: never rotate by size here. The supervisor, whose view of the file's size
+  /// includes every worker's lines, rotates and then has the workers reopen.
+  void leaveRotationToSupervisor();
+  /// In the supervisor: rotates when the file, written by every worker, has reached the size (fstat). Returns
+  /// true when it rotated.
+  bool rotateIfFull();
   /// After the privilege drop: reports once when rotation will be impossible (directory not writable).
   void checkRotatable();
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -41,9 +42,10 @@ class UsageErrorWithHelp : public UsageError {
 
 std::string runnerUsage() { return "Usage: cppd [options] COMMAND [command options]\n\n" + serverOptionsUsage(); }
 
-ServerOptions parseRunnerOptions(const std::vector<std::string>& args) {
+ServerOptions parseRunnerOptions(const std::vector<std::string>& args,
+                                 std::map<std::string, OptionValue> preset = {}) {
   try {
-    return parseServerOptions(args);
+    return parseServerOptions(args, std::move(preset));
   } catch (const UsageErrorWithHelp&) {
     throw;
   } catch (const UsageError& e) {
@@ -106,7 +108,7 @@ DeploymentDescription commandLineDeployment(const ServerOptions& options) {
   return description;
 }
 
-// `cppd -y FILE`: the file's [cppd] table gives runner options, which the command line then overrides; each
+// `cppd -y FILE`: the file's [cppd] table gives typed runner options, which the command line overrides; each
 // [[service]] table is a service, its keys its options.
 int runDeploymentFile(int argc, char** argv, const ServerOptions& cli) {
   if (!cli.command.empty()) {
@@ -114,9 +116,8 @@ int runDeploymentFile(int argc, char** argv, const ServerOptions& cli) {
                                  *cli.config, cli.command));
   }
   const DeploymentFile file = readDeploymentFile(*cli.config);
-  std::vector<std::string> args = file.runnerArgs;
-  args.insert(args.end(), argv + 1, argv + argc);
-  const ServerOptions options = parseRunnerOptions(args);
+  const ServerOptions options =
+      parseRunnerOptions(std::vector<std::string>(argv + 1, argv + argc), runnerOptions(file, cli.launchDir));
   DeploymentDescription description;
   description.file = file.path;
   description.refusal = ErrorKind::config;

@@ -129,9 +129,11 @@ OptionValue convertInteger(OptionKind kind, std::int64_t number, const std::stri
     case OptionKind::seconds:
       return secondsValue(text, static_cast<double>(number));
     case OptionKind::port:
+    case OptionKind::octal:  // TOML writes a mode as 0o644; 644 is the number six hundred and forty-four
     case OptionKind::size:
     case OptionKind::count:
       if (number < 0) return convertOptionValue(kind, text, launchDir);  // refused with the kind's message
+      if (kind == OptionKind::octal) return convertOptionValue(kind, fmt::format("{:o}", number), launchDir);
       return unsignedValue(kind, static_cast<std::uint64_t>(number),
                            kind == OptionKind::port ? 65535 : std::numeric_limits<std::uint64_t>::max(), text,
                            "a port number (0-65535)");

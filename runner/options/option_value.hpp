@@ -18,8 +18,10 @@ namespace cppd::runner {
 OptionValue convertOptionValue(OptionKind kind, const std::string& text, const std::string& launchDir);
 
 /// A deployment file's typed values, fed in without a detour through text where the kind is numeric: an integer
-/// for an integer, port, count, size or seconds option, a floating-point number for a seconds option. Other
-/// combinations read the number as it would be typed (an octal mode 644, an endpoint's bare port 8080).
+/// for an integer, port, octal, count, size or seconds option (an octal option takes the number itself: TOML's
+/// 0o644 is the mode 0644; a decimal 644 is the caller's to read as digits), a floating-point number for a seconds
+/// option. Other combinations read the number as
+/// it would be typed (an endpoint's bare port 8080, a string option's "8080").
 /// Same errors as convertOptionValue.
 OptionValue convertInteger(OptionKind kind, std::int64_t number, const std::string& launchDir);
 OptionValue convertNumber(OptionKind kind, double number, const std::string& launchDir);

@@ -168,7 +168,8 @@ namespace {
 // The engine under every command line: cxxopts against specs, then each value converted by its kind, defaults,
 // required options and validators (completeOptions). nullopt when --help was given and specs do not declare it.
 std::optional<Options> parseWords(const std::string& context, const std::vector<OptionSpec>& specs,
-                                  const std::vector<std::string>& words, const std::string& launchDir) {
+                                  const std::vector<std::string>& words, const std::string& launchDir,
+                                  std::map<std::string, OptionValue> preset = {}) {
   cxxopts::Options parser(context.empty() ? "cppd" : "cppd " + context);
   try {
     addSpecs(parser, context, specs);
@@ -181,7 +182,9 @@ std::optional<Options> parseWords(const std::string& context, const std::vector<
   if (!result.unmatched().empty()) {
     throw UsageError(fmt::format("{}unexpected argument '{}'", lead(context), result.unmatched().front()));
   }
-  return completeOptions(context, specs, givenValues(specs, result, context, launchDir), launchDir);
+  auto given = givenValues(specs, result, context, launchDir);
+  given.merge(preset);  // keeps the words' value where both give one
+  return completeOptions(context, specs, std::move(given), launchDir);
 }
 
 }  // namespace
@@ -196,8 +199,9 @@ PluginCommandLine parsePluginOptions(const std::string& tapname, const std::vect
 }
 
 Options parseOptionWords(const std::string& context, const std::vector<OptionSpec>& specs,
-                         const std::vector<std::string>& words, const std::string& launchDir) {
-  return parseWords(context, specs, words, launchDir).value();
+                         const std::vector<std::string>& words, const std::string& launchDir,
+                         std::map<std::string, OptionValue> preset) {
+  return parseWords(context, specs, words, launchDir, std::move(preset)).value();
 }
 
 void checkOptionSpecs(const std::string& tapname, const std::vector<OptionSpec>& specs) {

@@ -28,9 +28,10 @@ PluginCommandLine parsePluginOptions(const std::string& tapname, const std::vect
 
 /// The same engine for the runner's own options (server_options.cpp), which declare their --help: words in
 /// the forms cxxopts reads ("--name=value", "--flag", "-nv"), messages without a leading "CONTEXT: " when
-/// context is empty.
+/// context is empty. preset holds values already converted (a deployment file's), which the words override.
 Options parseOptionWords(const std::string& context, const std::vector<OptionSpec>& specs,
-                         const std::vector<std::string>& words, const std::string& launchDir);
+                         const std::vector<std::string>& words, const std::string& launchDir,
+                         std::map<std::string, OptionValue> preset = {});
 
 /// The options of specs from the values given (already converted, by name): marks them given, adds each
 /// default, refuses a missing required option ("hello: option --name is required") and runs the validators

@@ -12,14 +12,14 @@
 
 #include "options/plugin_options.hpp"
 #include "process/privileges.hpp"
+#include "workers/worker_count.hpp"
 
 namespace cppd::runner {
-namespace {
 
 // The runner's options, declared like a plugin's and parsed by the same engine (plugin_options.hpp), in
 // twistd's help order (sorted by short name, else long name). Defaults that depend on other options (the log
 // file, the umask, the run directory) are applied by ServerOptions and only shown in the help.
-const std::vector<OptionSpec>& runnerSpecs() {
+const std::vector<OptionSpec>& runnerOptionSpecs() {
   using K = OptionKind;
   static const std::vector<OptionSpec> specs{
       {.longName = "rundir", .shortName = "d", .help = "Change to a supplied directory before running [default: .]"},
@@ -44,9 +44,18 @@ const std::vector<OptionSpec>& runnerSpecs() {
        .kind = K::count},
       {.longName = "logfile-max-size", .help = "Rotate the log file at this size in bytes (k/M/G suffixes; 0 = never)",
        .defaultValue = "1000000", .kind = K::size},
+      {.longName = "max-requests",
+       .help = "Replace a worker after it accepted this many connections (0: never)", .defaultValue = "0",
+       .kind = K::count},
+      {.longName = "max-requests-jitter",
+       .help = "Add up to this many to --max-requests, at random per worker, so workers do not all restart at once",
+       .defaultValue = "0", .kind = K::count},
       {.longName = "pidfile", .help = "Name of the pidfile (empty: no pidfile)", .defaultValue = "cppd.pid"},
       {.longName = "plugin-path", .help = "Also search DIR for plugins (repeatable)"},
       {.longName = "prefix", .help = "use the given prefix when syslogging", .defaultValue = "cppd"},
+      {.longName = "reuseport",
+       .help = "With --workers: give each worker its own listening socket (SO_REUSEPORT) and accept queue",
+       .kind = K::flag},
       {.longName = "shutdown-timeout",
        .help = "Seconds to wait for services to stop before forcing the exit (0: wait forever)",
        .defaultValue = "30", .kind = K::seconds},
@@ -54,16 +63,24 @@ const std::vector<OptionSpec>& runnerSpecs() {
       {.longName = "umask", .help = "The (octal) file creation mask to apply. [default: 0077 when daemonizing]",
        .kind = K::octal},
       {.longName = "version", .help = "Print version information and exit.", .kind = K::flag},
+      {.longName = "worker-timeout",
+       .help = "Kill and replace a worker whose loop has not answered for this many seconds (0: never)",
+       .defaultValue = "30", .kind = K::seconds},
+      {.longName = "workers",
+       .help = "Serve from N worker processes under a supervisor (N or auto: one per usable CPU) [default: one "
+               "process, no supervisor]"},
   };
   return specs;
 }
+
+namespace {
 
 const OptionSpec* findLong(std::string_view name) {
   // Like getopt: an exact name wins, otherwise any unique prefix ("--nodaem", "--pidf=").
   const OptionSpec* prefixMatch = nullptr;
   int matches = 0;
   std::string candidates;
-  for (const auto& spec : runnerSpecs()) {
+  for (const auto& spec : runnerOptionSpecs()) {
     if (spec.longName == name) return &spec;
     if (!name.empty() && std::string_view(spec.longName).substr(0, name.size()) == name) {
       candidates += fmt::format("{}--{}", candidates.empty() ? "" : ", ", spec.longName);
@@ -76,7 +93,7 @@ const OptionSpec* findLong(std::string_view name) {
 }
 
 const OptionSpec* findShort(char c) {
-  for (const auto& spec : runnerSpecs()) {
+  for (const auto& spec : runnerOptionSpecs()) {
     if (spec.shortName.size() == 1 && spec.shortName[0] == c) return &spec;
   }
   return nullptr;
@@ -120,7 +137,7 @@ class Splitter {
       if (eq != std::string::npos) {
         throw UsageError(fmt::format("option --{} must not have an argument", spec->longName));
       }
-      take(*spec, std::nullopt);
+      take(*spec);
       return;
     }
     take(*spec, eq != std::string::npos ? arg.substr(eq + 1) : following("--" + spec->longName));
@@ -131,7 +148,7 @@ class Splitter {
       const OptionSpec* spec = findShort(arg[k]);
       if (!spec) throw UsageError(fmt::format("unknown option '-{}'", arg[k]));
       if (spec->kind == OptionKind::flag) {
-        take(*spec, std::nullopt);
+        take(*spec);
         continue;
       }
       take(*spec, k + 1 < arg.size() ? arg.substr(k + 1) : following(fmt::format("-{}", arg[k])));
@@ -144,9 +161,11 @@ class Splitter {
     return args_[++out_.next];
   }
 
-  void take(const OptionSpec& spec, const std::optional<std::string>& value) {
-    if (spec.longName == "plugin-path") out_.pluginPath.push_back(*value);
-    else out_.words.push_back(value ? fmt::format("--{}={}", spec.longName, *value) : "--" + spec.longName);
+  void take(const OptionSpec& flag) { out_.words.push_back("--" + flag.longName); }
+
+  void take(const OptionSpec& spec, const std::string& value) {
+    if (spec.longName == "plugin-path") out_.pluginPath.push_back(value);
+    else out_.words.push_back(fmt::format("--{}={}", spec.longName, value));
   }
 
   const std::vector<std::string>& args_;
@@ -221,6 +240,17 @@ void apply(const Options& v, ServerOptions& o) {
   o.logfileMaxSize = v.get<std::uint64_t>("logfile-max-size");
   o.logfileKeep = bounded<unsigned>(v, "logfile-keep", 1000000, "1000000");
   o.shutdownTimeout = *bounded<double>(v, "shutdown-timeout", 1e7, "10000000 seconds");
+  if (auto workers = text("workers")) o.workers = parseWorkerCount(*workers);
+  o.workerTimeout = *bounded<double>(v, "worker-timeout", 1e7, "10000000 seconds");
+  o.maxRequests = v.get<std::uint64_t>("max-requests");
+  o.maxRequestsJitter = v.get<std::uint64_t>("max-requests-jitter");
+  o.reusePort = v.get<bool>("reuseport");
+  if (!o.workers) {
+    for (const char* name : {"reuseport", "max-requests", "max-requests-jitter"}) {
+      if (v.given(name)) throw UsageError(fmt::format("option --{} needs --workers N (it is about worker processes)",
+                                                    name));
+    }
+  }
 }
 
 }  // namespace
@@ -236,13 +266,17 @@ std::optional<mode_t> ServerOptions::effectiveUmask() const {
   return static_cast<mode_t>(0077);
 }
 
-ServerOptions parseServerOptions(const std::vector<std::string>& args) {
+namespace {
+
+// The options from args and preset, each checked on its own; parseServerOptions adds the checks between them.
+ServerOptions readServerOptions(const std::vector<std::string>& args, std::map<std::string, OptionValue> preset) {
   ServerOptions o;
   std::error_code ec;
   o.launchDir = std::filesystem::current_path(ec).string();
   if (ec) throw systemError("getcwd", ".", ec.value());
   RunnerWords split = Splitter(args).split();
-  apply(parseOptionWords("", runnerSpecs(), split.words, o.launchDir), o);
+  if (auto path = preset.extract("plugin-path")) o.pluginPath.push_back(absolute(o.launchDir, path.mapped().text));
+  apply(parseOptionWords("", runnerOptionSpecs(), split.words, o.launchDir, std::move(preset)), o);
   for (const auto& dir : split.pluginPath) o.pluginPath.push_back(absolute(o.launchDir, dir));
   if (split.next < args.size()) {
     if (args[split.next].empty()) {
@@ -251,11 +285,28 @@ ServerOptions parseServerOptions(const std::vector<std::string>& args) {
     o.command = args[split.next];
     o.commandArgs.assign(args.begin() + static_cast<std::ptrdiff_t>(split.next) + 1, args.end());
   }
+  resolveIds(o);
+  return o;
+}
+
+}  // namespace
+
+ServerOptions parseServerOptions(const std::vector<std::string>& args, std::map<std::string, OptionValue> preset) {
+  ServerOptions o = readServerOptions(args, std::move(preset));
   if (!o.nodaemon && !o.syslog && o.logfile == "-" && !o.help && !o.version && !o.listPlugins) {
     throw UsageError("Daemons cannot log to stdout: use --nodaemon, --syslog or a --logfile path");
   }
-  resolveIds(o);
   return o;
+}
+
+ServerOptions parseServerOptions(const std::vector<std::string>& args) { return parseServerOptions(args, {}); }
+
+void checkServerOption(const std::string& name, const OptionValue& value) {
+  (void)readServerOptions({}, {{name, value}});
+}
+
+bool isCommandLineAction(const std::string& name) {
+  return name == "help" || name == "version" || name == "list-plugins" || name == "config";
 }
 
 ServerOptions parseServerOptions(int argc, const char* const* argv) {
@@ -266,7 +317,7 @@ ServerOptions parseServerOptions(int argc, const char* const* argv) {
 
 std::string serverOptionsUsage() {
   std::string out = "Options:\n";
-  for (const auto& spec : runnerSpecs()) {
+  for (const auto& spec : runnerOptionSpecs()) {
     std::string head = spec.shortName.empty() ? fmt::format("      --{}", spec.longName)
                                               : fmt::format("  -{}, --{}", spec.shortName, spec.longName);
     if (spec.kind != OptionKind::flag) head += '=';

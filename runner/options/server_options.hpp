@@ -5,9 +5,13 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <cppd/option_spec.hpp>
+#include <cppd/options.hpp>
 
 namespace cppd::runner {
 
@@ -32,6 +36,11 @@ struct ServerOptions {
   std::uint64_t logfileMaxSize = 1000000;     // --logfile-max-size (bytes, k/M suffixes; 0 = never rotate)
   std::optional<unsigned> logfileKeep = 10;   // --logfile-keep: a rotation renames each kept file, so bounded
   double shutdownTimeout = 30.0;              // --shutdown-timeout (seconds; 0 = no timeout)
+  std::optional<unsigned> workers;            // --workers N|auto (resolved); unset = one process, no supervisor
+  double workerTimeout = 30.0;                // --worker-timeout (seconds without a heartbeat; 0 = none)
+  std::uint64_t maxRequests = 0;              // --max-requests (connections before a worker is recycled; 0 = never)
+  std::uint64_t maxRequestsJitter = 0;        // --max-requests-jitter (up to this many more, at random)
+  bool reusePort = false;                     // --reuseport: one SO_REUSEPORT socket per worker
   std::vector<std::string> pluginPath;        // --plugin-path DIR (repeatable, absolute)
   bool listPlugins = false;                   // --list-plugins
   bool verbose = false;                       // -v, --verbose
@@ -57,6 +66,23 @@ struct ServerOptions {
 /// names it), and "Daemons cannot log to stdout" for "-l -" without -n.
 ServerOptions parseServerOptions(int argc, const char* const* argv);
 ServerOptions parseServerOptions(const std::vector<std::string>& args);  // args excludes the program name
+
+/// The same with typed values from another source (a deployment file's [cppd] table), by long name, already
+/// converted by their options' kinds; a value the words give overrides a preset one (a preset plugin-path is
+/// searched before the words' ones). Same errors.
+ServerOptions parseServerOptions(const std::vector<std::string>& args, std::map<std::string, OptionValue> preset);
+
+/// The runner's option declarations, in --help order: what a deployment file's [cppd] keys are checked against.
+const std::vector<OptionSpec>& runnerOptionSpecs();
+
+/// True for the options that are actions of the command line (--help, --version, --list-plugins, --config), not
+/// settings of a server: a deployment file that gave them would have them silently ignored.
+bool isCommandLineAction(const std::string& name);
+
+/// Checks one runner option's typed value on its own, as the command line checks it (bounds, empty paths, the
+/// user or group it names), leaving checks between options to parseServerOptions. Throws cppd::UsageError with
+/// the command line's message ("option --umask: '1000' is more than 0777").
+void checkServerOption(const std::string& name, const OptionValue& value);
 
 /// The "Options:" block of `cppd --help` in twistd's layout, one line per option:
 /// "  -n, --nodaemon          don't daemonize, don't use default umask of 0077", with " [default: X]".

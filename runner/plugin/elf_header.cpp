@@ -13,8 +13,7 @@
 #include <vector>
 
 #include <cppd/error.hpp>
-
-#include "posix/unique_fd.hpp"
+#include <cppd/posix/unique_fd.hpp>
 
 namespace cppd::runner {
 namespace {
@@ -197,7 +196,7 @@ std::optional<std::string> elfProblem(int fd) {
 }
 
 std::optional<std::string> elfProblem(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  posix::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!fd) return fmt::format("cannot open: {}", std::strerror(errno));
   return elfProblem(fd.get());
 }

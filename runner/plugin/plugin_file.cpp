@@ -10,8 +10,8 @@
 
 namespace cppd::runner {
 
-PluginFile::PluginFile(std::string path, UniqueFd fd, const TrustPolicy& policy)
-    : path_(std::move(path)), fd_(std::make_shared<UniqueFd>(std::move(fd))) {
+PluginFile::PluginFile(std::string path, posix::UniqueFd fd, const TrustPolicy& policy)
+    : path_(std::move(path)), fd_(std::make_shared<posix::UniqueFd>(std::move(fd))) {
   if (::fstat(fd_->get(), &st_) != 0) {
     throw Error(ErrorKind::noInput, fmt::format("cannot stat: {}", std::strerror(errno)));
   }
@@ -23,7 +23,7 @@ PluginFile PluginFile::open(const TrustedDirectory& dir, const std::string& name
                             std::string shownAs) {
   std::string path = !shownAs.empty() ? std::move(shownAs) : dir.path == "/" ? "/" + name : dir.path + "/" + name;
   // O_NONBLOCK: a FIFO named x.so must not stop the listing; the fstat check then refuses it.
-  UniqueFd fd(::openat(dir.fd.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  posix::UniqueFd fd(::openat(dir.fd.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!fd) {
     const int err = errno;
     if (err == ELOOP) {

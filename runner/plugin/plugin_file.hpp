@@ -10,9 +10,10 @@
 #include <memory>
 #include <string>
 
+#include <cppd/posix/unique_fd.hpp>
+
 #include "plugin/plugin_trust.hpp"
 #include "plugin/trusted_directory.hpp"
-#include "posix/unique_fd.hpp"
 
 namespace cppd::runner {
 
@@ -39,10 +40,10 @@ class PluginFile {
   std::string loadPath() const;
 
  private:
-  PluginFile(std::string path, UniqueFd fd, const TrustPolicy& policy);
+  PluginFile(std::string path, posix::UniqueFd fd, const TrustPolicy& policy);
 
   std::string path_;
-  std::shared_ptr<UniqueFd> fd_;
+  std::shared_ptr<posix::UniqueFd> fd_;
   struct stat st_ {};
 };
 

@@ -24,8 +24,8 @@ struct LoadedPlugin {
 };
 
 /// Loads the checked plugin file (by its descriptor) whose note was read from that descriptor, and creates
-/// its service maker. Throws cppd::Error (software) with the reason when any check fails or plugin code throws
-/// (the exception is caught while the plugin is loaded).
+/// its service maker. Throws cppd::Error with the reason when any check fails (software) or plugin code throws
+/// (callPlugin: a cppd::Error keeps its kind, anything else is software; caught while the plugin is loaded).
 LoadedPlugin loadPlugin(const PluginFile& file, const PluginNote& note);
 
 }  // namespace cppd::runner

@@ -25,7 +25,7 @@ std::string canonical(const std::string& path) {
 }
 
 // One directory of the walk, checked on its descriptor.
-void check(const UniqueFd& fd, const std::string& path, bool last, const TrustPolicy& policy) {
+void check(const posix::UniqueFd& fd, const std::string& path, bool last, const TrustPolicy& policy) {
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) refuse(fmt::format("cannot stat {}: {}", path, std::strerror(errno)));
   if (!S_ISDIR(st.st_mode)) refuse(fmt::format("{} changed while it was being checked", path));
@@ -40,7 +40,7 @@ TrustedDirectory openTrustedDirectory(const std::string& path, const TrustPolicy
   struct stat st {};
   if (::stat(target.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) throw Error(ErrorKind::noInput, "not a directory");
 
-  UniqueFd fd(::open("/", walkFlags));
+  posix::UniqueFd fd(::open("/", walkFlags));
   if (!fd) refuse(fmt::format("cannot open /: {}", std::strerror(errno)));
   check(fd, "/", target == "/", policy);
   // realpath's result is absolute, with single slashes and no trailing one.
@@ -48,7 +48,7 @@ TrustedDirectory openTrustedDirectory(const std::string& path, const TrustPolicy
     const std::size_t end = std::min(target.find('/', start), target.size());
     const std::string name = target.substr(start, end - start);
     const std::string walked = target.substr(0, end);
-    UniqueFd next(::openat(fd.get(), name.c_str(), walkFlags));
+    posix::UniqueFd next(::openat(fd.get(), name.c_str(), walkFlags));
     if (!next) {
       // realpath just saw a directory here: a symlink or a file in its place now means someone swapped it.
       const int err = errno;

@@ -9,14 +9,15 @@
 
 #include <string>
 
+#include <cppd/posix/unique_fd.hpp>
+
 #include "plugin/plugin_trust.hpp"
-#include "posix/unique_fd.hpp"
 
 namespace cppd::runner {
 
 struct TrustedDirectory {
-  std::string path;  // canonical (symbolic links resolved), as walked
-  UniqueFd fd;       // O_PATH descriptor of the checked directory
+  std::string path;    // canonical (symbolic links resolved), as walked
+  posix::UniqueFd fd;  // O_PATH descriptor of the checked directory
 };
 
 /// Walks to path and checks every directory on the way. Throws cppd::Error: noInput with the reason alone

@@ -1,7 +1,7 @@
 #pragma once
 
 // A name in a directory that is held open, for the files the runner creates and writes as its own (pidfile, log
-// file and its rotations, plugin cache). Everything is done relative to the directory's descriptor, so chdir and
+// file and its rotations). Everything is done relative to the directory's descriptor, so chdir and
 // chroot change nothing, and a file is only ever used after it was checked on the descriptor that was opened:
 // opened with O_NOFOLLOW (a planted symlink is refused), O_NONBLOCK (a FIFO cannot hang us) and O_NOCTTY, and
 // then refused unless it is a regular file with a single link owned by one of the expected users. Otherwise

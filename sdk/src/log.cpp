@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "detail/held_line_flusher.hpp"
+#include "detail/log_tag.hpp"
 
 namespace cppd {
 namespace {
@@ -273,10 +274,36 @@ void appendEscapedLogText(std::string_view text, std::string& out) {
   }
 }
 
+namespace {
+
+// The process's tag ("w2" in a worker), set once before the process logs from a second thread.
+std::string processTag;
+
+// The system field with the tag after its first part: "Proto,3,1.2.3.4" -> "Proto,w2,3,1.2.3.4", "-" -> "w2".
+void appendSystem(std::string_view system, std::string& out) {
+  if (processTag.empty()) {
+    appendEscapedLogText(system, out);
+    return;
+  }
+  if (system.empty() || system == "-") {
+    out.append(processTag);
+    return;
+  }
+  const std::size_t comma = system.find(',');
+  appendEscapedLogText(system.substr(0, comma), out);
+  out.push_back(',');
+  out.append(processTag);
+  if (comma != std::string_view::npos) appendEscapedLogText(system.substr(comma), out);
+}
+
+}  // namespace
+
+void detail::setLogTag(std::string tag) { processTag = std::move(tag); }
+
 void formatLogLine(const LogEvent& event, std::string& out) {
   out.append(timePrefix(event.time));
   out.append(" [");
-  appendEscapedLogText(event.system, out);
+  appendSystem(event.system, out);
   out.append("] ");
   appendEscapedLogText(event.text, out);
   out.push_back('\n');

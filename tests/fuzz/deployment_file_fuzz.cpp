@@ -1,5 +1,5 @@
-// The deployment file (`cppd -y FILE`), the way the runner uses it: read and check the TOML, turn the [cppd]
-// table into runner arguments and parse them, and feed each [[service]]'s typed values into the options of a
+// The deployment file (`cppd -y FILE`), the way the runner uses it: read and check the TOML, feed the [cppd]
+// table's typed values into the runner's options, and feed each [[service]]'s typed values into the options of a
 // fixed plugin declaration (fuzz_specs.hpp). Input: the file's bytes, written to a scratch file on a tmpfs.
 // Checks: every refusal is a cppd::Error; errors from the file name it ("FILE:LINE: ...").
 
@@ -37,8 +37,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     cppd::fuzz::fail(std::string("readDeploymentFile threw an undocumented ") + typeid(e).name() + ": " + e.what());
   }
 
-  cppd::fuzz::refusedOrAccepted("parseServerOptions(runnerArgs)",
-                                [&] { (void)cppd::runner::parseServerOptions(file.runnerArgs); });
+  try {
+    const auto runner = cppd::runner::runnerOptions(file, "/launch");
+    cppd::fuzz::refusedOrAccepted("parseServerOptions(runnerOptions)",
+                                  [&] { (void)cppd::runner::parseServerOptions({"-n"}, runner); });
+  } catch (const cppd::Error& e) {
+    checkNamesFile(e, path);
+  } catch (const std::exception& e) {
+    cppd::fuzz::fail(std::string("runnerOptions threw an undocumented ") + typeid(e).name() + ": " + e.what());
+  }
   for (const auto& service : file.services) {
     (void)cppd::runner::describeServiceError(file, service, "fuzz");
     try {

@@ -4,9 +4,11 @@ the line and the key.
 import os
 import re
 import signal
+import subprocess
 import unittest
 
-from cppdtest import POETRY_DIR, SOURCE_DIR, TempDirTestCase, fetch, read_text, run_cppd, wait_for
+from cppdtest import (CPPD, DEFAULT_TIMEOUT, POETRY_DIR, SOURCE_DIR, TempDirTestCase, fetch, read_text, run_cppd,
+                      wait_for, wait_for_log)
 
 ECSTASY = os.path.join(POETRY_DIR, "ecstasy.txt")
 SONNET = os.path.join(POETRY_DIR, "sonnet18.txt")
@@ -104,6 +106,41 @@ poem = "{ECSTASY}"
         with open(f"/proc/{server.pid}/status") as f:
             self.assertIn("Umask:\t0027\n", f.read())
         self.assertEqual(server.stop(), 0)
+
+    def test_cppd_table_values_are_checked_together_like_the_command_line(self):
+        # logfile = "-" is only wrong for a daemon; nodaemon = true below makes it right. Each key was once checked
+        # alone as a command-line word, so the file was refused at line 3 as if it described a daemon.
+        config = self.deploy(f"""
+[cppd]
+logfile = "-"
+nodaemon = true
+pidfile = ""
+
+[[service]]
+plugin = "fastpoetry"
+port = "tcp:0:interface=127.0.0.1"
+poem = "{ECSTASY}"
+""")
+        stdout_path = self.path("stdout.txt")
+        with open(stdout_path, "w") as stdout:
+            proc = subprocess.Popen([CPPD, "-y", config], cwd=self.tmp, stdin=subprocess.DEVNULL, stdout=stdout,
+                                    stderr=subprocess.DEVNULL)
+        self.addCleanup(proc.wait, DEFAULT_TIMEOUT)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        port = int(wait_for_log(stdout_path, r"starting on (\d+)").group(1))
+        self.assertEqual(fetch("127.0.0.1", port), read_bytes(ECSTASY))
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(DEFAULT_TIMEOUT), 0)
+        self.assertIn("Server Shut Down.", read_text(stdout_path))
+
+    def test_a_cppd_value_of_the_wrong_type_or_out_of_range_names_line_key_and_value(self):
+        service = f'\n[[service]]\nplugin = "fastpoetry"\npoem = "{ECSTASY}"\n'
+        self.assert_deploy_error("[cppd]\nnodaemon = 1" + service,
+                                 "2: [cppd] key 'nodaemon' is a flag: use true or false")
+        self.assert_deploy_error("[cppd]\n\numask = 0o1777" + service,
+                                 "3: [cppd] key 'umask': option --umask: '1777' is more than 0777")
+        self.assert_deploy_error("[cppd]\nlogfile-keep = -2" + service,
+                                 "2: [cppd] key 'logfile-keep': option --logfile-keep: '-2' is not a count (0 or more)")
 
     def test_command_line_actions_in_the_cppd_table_are_refused(self):
         for line in ("help = true", "version = true", "list-plugins = true", 'config = "other.toml"'):

@@ -71,8 +71,7 @@ class InstallTest(TempDirTestCase):
         server = subprocess.Popen([cppd, "-n", "--pidfile=", "--logfile", log, "fastpoetry", "--port",
                                    "tcp:0:interface=127.0.0.1", "--poem",
                                    os.path.join(prefix, "share/cppd/poetry/ecstasy.txt")],
-                                  env=dict(os.environ, CPPD_PLUGIN_CACHE=""), stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             port = int(wait_for_log(log, r"starting on (\d+)").group(1))
             with open(os.path.join(prefix, "share/cppd/poetry/ecstasy.txt"), "rb") as f:
@@ -115,7 +114,7 @@ class DebianPackageTest(TempDirTestCase):
         root = self.path("root")
         subprocess.run(["dpkg-deb", "-x", deb, root], check=True, timeout=STEP_TIMEOUT)
         listing = subprocess.run([os.path.join(root, "usr/bin/cppd"), "--list-plugins"], capture_output=True,
-                                 text=True, timeout=30, env=dict(os.environ, CPPD_PLUGIN_CACHE=""))
+                                 text=True, timeout=30)
         self.assertEqual(listing.returncode, 0, listing.stderr)
         self.assertRegex(listing.stdout, r"fastpoetry\s+" + re.escape(root) + r"/usr/lib/(x86_64-linux-gnu/)?cppd/plugins/fastpoetry\.so")
 

@@ -141,7 +141,7 @@ class ListingTests(PluginTestCase):
                                         "cppd_test_symbol_nobody_defines\n")
         result = self.cppd("throwing")
         self.assertEqual(result.returncode, 70, result.stderr)
-        self.assertEqual(result.stderr, f"cppd: plugin {self.plugins}/throwing.so: its service-maker factory threw: "
+        self.assertEqual(result.stderr, f"cppd: plugin {self.plugins}/throwing.so: its service-maker factory failed: "
                                         "cannot read /etc/throwing.conf\n")
 
     def test_duplicate_tapname_first_in_search_order_wins(self):

@@ -1,4 +1,4 @@
-// Its factory throws: the plugin must be reported ("its service-maker factory threw: ...") and skipped.
+// Its factory throws: the plugin must be reported ("its service-maker factory failed: ...") and skipped.
 #include <stdexcept>
 
 #include "test_maker.hpp"

@@ -9,6 +9,7 @@
 
 #include <cppd/log.hpp>
 
+#include "detail/process_role.hpp"
 #include "detail/socket_address.hpp"
 #include "detail/stream_connection.hpp"
 
@@ -87,6 +88,7 @@ void Acceptor::acceptBatch() {
       log::info("accepting connections on {} again", state_->description());
     }
     backoff_ = kFirstBackoff;
+    ++acceptedTotal;
     handOver(fd, addressFromSockaddr(peer, length));
   }
 }

@@ -14,7 +14,9 @@
 
 #include <cppd/error.hpp>
 
+#include "detail/process_role.hpp"
 #include "detail/reactor_impl.hpp"
+#include "detail/reuse_port_group.hpp"
 #include "detail/socket_address.hpp"
 #include "detail/systemd_sockets.hpp"
 
@@ -67,8 +69,18 @@ ListenSocket openTcp(const Endpoint& endpoint, const std::string& target) {
   if (fd.get() < 0) throwErrno(target);
   const int on = 1;
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) throwErrno(target);
+  const bool group = reusePortSockets() > 1;
+  if (group && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) throwErrno(target);
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), length) != 0) throwErrno(target);
   if (::listen(fd.get(), endpoint.backlog()) != 0) throwErrno(target);
+  if (group) {
+    // The workers' other sockets take the port the first one got (port 0 picks one).
+    sockaddr_storage bound{};
+    socklen_t boundLength = sizeof bound;
+    if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &boundLength) != 0) throwErrno(target);
+    openReusePortGroup(fd.get(), reinterpret_cast<const sockaddr*>(&bound), boundLength, endpoint.backlog(),
+                       target.c_str());
+  }
   ListenSocket socket;
   socket.bound = localAddress(fd.get());
   socket.fd = fd.release();
@@ -144,9 +156,12 @@ ListenSocket openListenSocket(const Endpoint& endpoint) {
 }
 
 void closeListenSocket(ListenSocket& socket) noexcept {
-  if (socket.fd >= 0) ::close(socket.fd);
+  if (socket.fd >= 0) {
+    closeReusePortGroup(socket.fd);
+    ::close(socket.fd);
+  }
   socket.fd = -1;
-  if (!socket.unlinkPath.empty()) ::unlink(socket.unlinkPath.c_str());
+  if (!socket.unlinkPath.empty() && ownsListenerPaths) ::unlink(socket.unlinkPath.c_str());
   socket.unlinkPath.clear();
 }
 

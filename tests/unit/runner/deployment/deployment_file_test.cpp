@@ -11,9 +11,11 @@
 #include <cppd/error.hpp>
 
 #include "deployment/deployment_file.hpp"
+#include "options/server_options.hpp"
 
-using cppd::runner::serviceOptions;
 using cppd::runner::readDeploymentFile;
+using cppd::runner::runnerOptions;
+using cppd::runner::serviceOptions;
 
 namespace {
 
@@ -46,6 +48,7 @@ std::string errorOf(const std::string& text) {
   TempFile file(text);
   try {
     auto parsed = readDeploymentFile(file.path);
+    (void)runnerOptions(parsed, "/launch");
     for (const auto& service : parsed.services) serviceOptions(parsed, service, "fastpoetry", poetrySpecs(), "/launch");
   } catch (const cppd::Error& e) {
     CHECK(e.kind() == cppd::ErrorKind::config);
@@ -82,7 +85,13 @@ listing = false
 verbose = true
 )");
   auto parsed = readDeploymentFile(file.path);
-  CHECK(parsed.runnerArgs == std::vector<std::string>{"--pidfile=/tmp/x.pid", "--nodaemon", "--logfile-max-size=2000"});
+  REQUIRE(parsed.runner.size() == 3);
+  CHECK(parsed.runner[1].key == "nodaemon");
+  CHECK(parsed.runner[1].line == 4);
+  const auto runner = runnerOptions(parsed, "/launch");
+  CHECK(runner.at("pidfile").text == "/tmp/x.pid");
+  CHECK(std::get<bool>(runner.at("nodaemon").typed));
+  CHECK(std::get<std::uint64_t>(runner.at("logfile-max-size").typed) == 2000);
   REQUIRE(parsed.services.size() == 2);
   CHECK(parsed.services[0].name == "first");
   CHECK(parsed.services[0].line == 7);
@@ -148,7 +157,90 @@ TEST_CASE("A TOML syntax error names the line and column", "[deployment]") {
 
 TEST_CASE("An unknown runner option in [cppd] names its line", "[deployment]") {
   auto message = errorOf("[cppd]\npidfile = \"x.pid\"\nbogus = 1\n[[service]]\nplugin = \"fastpoetry\"\n");
-  CHECK(message.rfind(":3: [cppd] key 'bogus': ", 0) == 0);
+  CHECK(message == ":3: [cppd] key 'bogus': cppd has no such option (see cppd --help)");
+  // Exact names only: a command line's unique prefix ("--pidf") is no name for a key.
+  CHECK(errorOf("[cppd]\npidf = \"x.pid\"\n[[service]]\nplugin = \"fastpoetry\"\n") ==
+        ":2: [cppd] key 'pidf': cppd has no such option (see cppd --help)");
+}
+
+namespace {
+
+std::string cppdTableError(const std::string& entry) {
+  return errorOf("[cppd]\n" + entry + "\n[[service]]\nplugin = \"fastpoetry\"\npoem = \"a\"\n");
+}
+
+}  // namespace
+
+TEST_CASE("A [cppd] value of the wrong type names its line, its key and what it takes", "[deployment]") {
+  CHECK(cppdTableError("pidfile = true") == ":2: [cppd] key 'pidfile' takes a value, not true/false");
+  CHECK(cppdTableError("nodaemon = \"yes\"") == ":2: [cppd] key 'nodaemon' is a flag: use true or false");
+  CHECK(cppdTableError("umask = \"9\"") ==
+        ":2: [cppd] key 'umask': option --umask: '9' is not an octal number (digits 0-7, like 022 or 0644)");
+  CHECK(cppdTableError("logfile-keep = 2.5") == ":2: [cppd] key 'logfile-keep': option --logfile-keep: '2.5' is "
+                                                 "not a count (0 or more)");
+  CHECK(cppdTableError("logfile-max-size = \"12q\"") ==
+        ":2: [cppd] key 'logfile-max-size': option --logfile-max-size: '12q' is not a size (a number of bytes, "
+        "optionally with a k, M or G suffix)");
+  CHECK(cppdTableError("logfile = [1]") == ":2: key 'logfile': expected a string, an integer, a number or a "
+                                           "boolean, not array");
+}
+
+TEST_CASE("A [cppd] value out of range names its line, its key and the value", "[deployment]") {
+  CHECK(cppdTableError("umask = 0o1777") == ":2: [cppd] key 'umask': option --umask: '1777' is more than 0777");
+  CHECK(cppdTableError("logfile-keep = -1") ==
+        ":2: [cppd] key 'logfile-keep': option --logfile-keep: '-1' is not a count (0 or more)");
+  CHECK(cppdTableError("logfile-keep = 1000001") ==
+        ":2: [cppd] key 'logfile-keep': option --logfile-keep: '1000001' is more than 1000000");
+  CHECK(cppdTableError("shutdown-timeout = 1e8") ==
+        ":2: [cppd] key 'shutdown-timeout': option --shutdown-timeout: '100000000' is more than 10000000 seconds");
+  CHECK(cppdTableError("shutdown-timeout = -0.5") == ":2: [cppd] key 'shutdown-timeout': option --shutdown-timeout: "
+                                                     "'-0.5' is not a duration in seconds (a non-negative number)");
+  CHECK(cppdTableError("chroot = \"\"") ==
+        ":2: [cppd] key 'chroot': option --chroot needs a path, not an empty value");
+  CHECK(cppdTableError("uid = \"no-such-user-cppd\"").rfind(":2: [cppd] key 'uid': ", 0) == 0);
+}
+
+TEST_CASE("An octal value is 0o27, 27 or \"027\": an octal integer is its number, a decimal one its digits",
+          "[deployment]") {
+  for (const char* written : {"0o27", "27", "\"027\"", "0x17"}) {
+    DYNAMIC_SECTION(written) {
+      TempFile file(std::string("[cppd]\numask = ") + written + "\n[[service]]\nplugin = \"fastpoetry\"\n");
+      CHECK(std::get<std::uint64_t>(runnerOptions(readDeploymentFile(file.path), "/").at("umask").typed) == 027);
+    }
+  }
+  CHECK(cppdTableError("umask = 28") ==
+        ":2: [cppd] key 'umask': option --umask: '28' is not an octal number (digits 0-7, like 022 or 0644)");
+}
+
+TEST_CASE("[cppd] values are checked one by one, and together only under the command line", "[deployment]") {
+  // logfile = "-" is refused for a daemon, but nodaemon (in the file or on the command line) makes it valid.
+  TempFile file("[cppd]\nlogfile = \"-\"\n[[service]]\nplugin = \"fastpoetry\"\n");
+  const auto values = runnerOptions(readDeploymentFile(file.path), "/launch");
+  CHECK(cppd::runner::parseServerOptions({"-n"}, values).effectiveLogfile() == "-");
+  CHECK_THROWS_AS(cppd::runner::parseServerOptions({}, values), cppd::UsageError);
+}
+
+TEST_CASE("Every runner setting declared in the spec list is accepted in [cppd]", "[deployment]") {
+  // A sample a kind takes, written as TOML; "0" suits every string option (uid 0, gid 0, a file named 0).
+  const auto sample = [](cppd::OptionKind kind) -> std::string {
+    switch (kind) {
+      case cppd::OptionKind::flag: return "true";
+      case cppd::OptionKind::string: return "\"0\"";
+      case cppd::OptionKind::path: return "\"p\"";
+      case cppd::OptionKind::endpoint: return "\"tcp:0\"";
+      default: return "3";
+    }
+  };
+  for (const auto& spec : cppd::runner::runnerOptionSpecs()) {
+    if (cppd::runner::isCommandLineAction(spec.longName)) continue;
+    DYNAMIC_SECTION(spec.longName) {
+      TempFile file("[cppd]\n" + spec.longName + " = " + sample(spec.kind) + "\n[[service]]\nplugin = \"x\"\n");
+      const auto values = runnerOptions(readDeploymentFile(file.path), "/launch");
+      REQUIRE(values.count(spec.longName) == 1);
+      CHECK(values.at(spec.longName).kind == spec.kind);
+      CHECK_NOTHROW(cppd::runner::parseServerOptions({"-n"}, values));
+    }
+  }
 }
 
 TEST_CASE("A missing deployment file is a no-input error naming it", "[deployment]") {

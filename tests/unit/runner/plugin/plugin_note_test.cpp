@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cppd/error.hpp>
 #include <cppd/plugin.hpp>
+#include <cppd/posix/unique_fd.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -13,7 +14,6 @@
 
 #include "plugin/abi_stamp.hpp"
 #include "plugin/plugin_note.hpp"
-#include "posix/unique_fd.hpp"
 
 namespace fs = std::filesystem;
 using cppd::runner::decodePluginNote;
@@ -35,7 +35,7 @@ PluginNote sampleNote() {
 }
 
 PluginNote noteOfFile(const std::string& path) {
-  cppd::runner::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  cppd::posix::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   REQUIRE(fd);
   return readPluginNote(fd.get());
 }
@@ -144,7 +144,7 @@ TEST_CASE("A plugin file whose note lies about its size is refused, and one with
   const std::uint32_t huge = 1u << 30;
   std::memcpy(bytes.data() + at + 4, &huge, 4);
   char pattern[] = "/tmp/cppd-note-XXXXXX";
-  cppd::runner::UniqueFd fd(::mkstemp(pattern));
+  cppd::posix::UniqueFd fd(::mkstemp(pattern));
   REQUIRE(fd);
   ::unlink(pattern);
   REQUIRE(::write(fd.get(), bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));

@@ -1,0 +1,113 @@
+#pragma once
+
+// The supervisor of a multi-process run (`--workers N`): it holds the listening sockets the services bound
+// (privilegedStartService ran before it), forks the workers, replaces those that die (backing off when they
+// keep crashing at once), kills those whose loop stopped beating, recycles those that reached --max-requests
+// after their replacement serves, scales on SIGTTIN/SIGTTOU, and stops them all on SIGTERM/SIGINT. It runs its
+// own small loop, never the one the services' sockets are registered on, so it never accepts a connection.
+
+#include <sys/types.h>
+
+#include <csignal>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <cppd/reactor.hpp>
+
+#include "lifecycle/signals.hpp"
+#include "workers/worker_board.hpp"
+
+namespace cppd::runner {
+
+class Supervisor {
+ public:
+  struct Settings {
+    unsigned workers = 1;
+    std::chrono::milliseconds workerTimeout{30000};  // zero: no heartbeat deadline
+    std::uint64_t maxRequests = 0;                   // zero: never recycle
+    std::uint64_t maxRequestsJitter = 0;
+    std::chrono::milliseconds shutdownTimeout{30000};  // the workers' own drain deadline; zero: none
+  };
+
+  struct Hooks {
+    /// Runs in the forked child as worker id and returns its exit code (the child then exits with it).
+    std::function<int(unsigned id, WorkerBoard::Slot& slot, std::uint64_t maxRequests)> worker;
+    /// Every worker of the first start serves: report success (status pipe, READY=1). Supervisor's loop.
+    std::function<void(Reactor& loop)> started;
+    std::function<void()> rotateLog;        // SIGUSR1
+    std::function<void()> reopenLog;        // SIGHUP
+    std::function<void()> rotateLogIfFull;  // checked on every tick: the workers write, the supervisor rotates
+    std::function<void(const std::string&)> status;  // STATUS= for systemd
+    std::function<void(const std::string&)> stopping;  // STOPPING=1
+  };
+
+  /// How the run ended. failure non-empty: the first start failed (code is its exit code); otherwise code is 0
+  /// after a clean stop, 70 when a worker had to be forced or killed.
+  struct Outcome {
+    int code = 0;
+    std::string failure;
+  };
+
+  Supervisor(Settings settings, Hooks hooks);
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  /// Starts the workers and supervises them until they have all stopped. Returns only in the supervisor.
+  Outcome run();
+
+ private:
+  struct Worker {
+    unsigned id = 0;
+    pid_t pid = 0;
+    std::size_t slot = 0;
+    std::chrono::steady_clock::time_point started;
+    bool serving = false;
+    bool retiring = false;     // asked to be replaced; its replacement is starting
+    bool stopSent = false;     // SIGTERM sent (stop, TTOU, or replaced)
+    bool killed = false;       // SIGKILL sent (heartbeat)
+    bool removed = false;      // not to be replaced (TTOU, stop, replaced)
+    pid_t replacing = 0;       // the retiring worker this one replaces, stopped once this one serves
+  };
+
+  void spawn(unsigned id, pid_t replacing = 0);
+  [[noreturn]] void becomeWorker(unsigned id, std::size_t slot, const sigset_t& mask);
+  void tick();
+  void checkWorker(Worker& w, std::int64_t now);
+  void reap();
+  void exited(Worker w, int status);
+  void scheduleRestart(unsigned id, bool quick);
+  void beginStop(int signum);
+  void force(int signum);
+  void scale(int delta, const char* why);
+  void failStart(int code, const std::string& reason);
+  void finishIfDone();
+  void scheduleTick();
+  std::string describe(const Worker& w) const;
+  Worker* find(pid_t pid);
+
+  Settings settings_;
+  Hooks hooks_;
+  Reactor loop_;
+  WorkerBoard board_;
+  pid_t self_ = 0;
+  unsigned target_ = 0;            // workers wanted now (SIGTTIN/SIGTTOU change it)
+  std::vector<Worker> workers_;    // live processes, current and retiring
+  std::vector<unsigned> quickDeaths_;  // per id: deaths in a row right after starting
+  std::vector<DelayedCall> restarts_;  // per id: a pending delayed start
+  bool starting_ = true;           // the first start: not every worker serves yet
+  bool stopping_ = false;
+  bool forced_ = false;
+  Outcome outcome_;
+  std::optional<SignalHandlers> stopSignals_;
+  std::vector<SignalWatch> watches_;
+  DelayedCall tick_;
+  DelayedCall deadline_;
+};
+
+}  // namespace cppd::runner

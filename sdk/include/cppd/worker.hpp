@@ -1,0 +1,33 @@
+#pragma once
+
+// Which process of a multi-process run (`cppd --workers N`) the calling code is in. A supervisor binds the
+// listening sockets (privilegedStartService) and forks N workers that each start the services and accept on
+// the same sockets; plugins need not know, but may say which worker served (log lines already do).
+
+#include <cstdint>
+
+#include <cppd/export.hpp>
+
+namespace cppd {
+
+/// 1..N in a worker of a multi-process run; 0 in a single-process run and in the supervisor.
+CPPD_API unsigned workerId() noexcept;
+
+/// Connections this process's listening ports have accepted since it started. Loop thread only.
+CPPD_API std::uint64_t acceptedConnections() noexcept;
+
+namespace detail {
+
+/// For the runner, in the supervisor before privilegedStartService: with reusePort, every TCP port opened from
+/// now on gets one SO_REUSEPORT socket per worker (workers of them), each with its own accept queue; the
+/// supervisor keeps them all open, and a worker uses socket ((id - 1) modulo workers).
+CPPD_API void prepareWorkers(unsigned workers, bool reusePort);
+
+/// For the runner, in a worker just after fork: records the id, tags every log line with "w<id>" (the system
+/// "[Proto,3,1.2.3.4]" becomes "[Proto,w2,3,1.2.3.4]", "-" becomes "w2"), and leaves UNIX socket files in
+/// place when a port closes (the supervisor owns them and removes them when it exits), and, with --reuseport,
+/// puts the worker's own socket in place of each port's first one.
+CPPD_API void becomeWorker(unsigned id);
+
+}  // namespace detail
+}  // namespace cppd

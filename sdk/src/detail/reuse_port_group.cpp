@@ -1,0 +1,73 @@
+#include "detail/reuse_port_group.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <cppd/error.hpp>
+
+namespace cppd::detail {
+namespace {
+
+struct Group {
+  int mainFd = -1;
+  std::vector<int> others;  // sockets 2..N of the port
+};
+
+unsigned socketsPerPort = 0;
+std::vector<Group>& groups() {
+  static std::vector<Group> all;
+  return all;
+}
+
+}  // namespace
+
+void setReusePortSockets(unsigned count) noexcept { socketsPerPort = count; }
+
+unsigned reusePortSockets() noexcept { return socketsPerPort; }
+
+void openReusePortGroup(int mainFd, const sockaddr* address, socklen_t length, int backlog, const char* target) {
+  Group group;
+  group.mainFd = mainFd;
+  const auto fail = [&](const char* operation) {
+    const int error = errno;
+    for (const int fd : group.others) ::close(fd);
+    throw systemError(operation, std::string(target) + " (SO_REUSEPORT socket for a worker)", error);
+  };
+  for (unsigned i = 1; i < socketsPerPort; ++i) {
+    const int fd = ::socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) fail("socket");
+    group.others.push_back(fd);
+    const int on = 1;
+    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) fail("setsockopt");
+    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) fail("setsockopt");
+    if (::bind(fd, address, length) != 0) fail("bind");
+    if (::listen(fd, backlog) != 0) fail("listen");
+  }
+  groups().push_back(std::move(group));
+}
+
+void closeReusePortGroup(int mainFd) noexcept {
+  auto& all = groups();
+  for (auto it = all.begin(); it != all.end(); ++it) {
+    if (it->mainFd != mainFd) continue;
+    for (const int fd : it->others) ::close(fd);
+    all.erase(it);
+    return;
+  }
+}
+
+void adoptReusePortSockets(unsigned workerId) noexcept {
+  for (const Group& group : groups()) {
+    const std::size_t index = (workerId - 1) % (group.others.size() + 1);
+    if (index != 0) ::dup3(group.others[index - 1], group.mainFd, O_CLOEXEC);
+    for (const int fd : group.others) ::close(fd);
+  }
+  groups().clear();
+}
+
+}  // namespace cppd::detail

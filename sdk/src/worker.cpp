@@ -1,0 +1,33 @@
+#include <cppd/worker.hpp>
+
+#include <string>
+
+#include "detail/log_tag.hpp"
+#include "detail/process_role.hpp"
+#include "detail/reuse_port_group.hpp"
+
+namespace cppd {
+namespace detail {
+namespace {
+unsigned currentWorker = 0;
+}
+
+std::uint64_t acceptedTotal = 0;
+bool ownsListenerPaths = true;
+
+void prepareWorkers(unsigned workers, bool reusePort) { setReusePortSockets(reusePort ? workers : 0); }
+
+void becomeWorker(unsigned id) {
+  currentWorker = id;
+  ownsListenerPaths = false;
+  adoptReusePortSockets(id);
+  setLogTag("w" + std::to_string(id));
+}
+
+}  // namespace detail
+
+unsigned workerId() noexcept { return detail::currentWorker; }
+
+std::uint64_t acceptedConnections() noexcept { return detail::acceptedTotal; }
+
+}  // namespace cppd
