@@ -46,17 +46,6 @@ def parent_pid(pid):
         return None
 
 
-def pss_kib(pid):
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except FileNotFoundError:
-        pass
-    return 0
-
-
 def write_poem(path, size):
     line = b"Thou still unravish'd bride of quietness,\n"
     data = (line * (size // len(line) + 1))[:size]
