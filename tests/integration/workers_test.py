@@ -195,6 +195,19 @@ class WorkersTestCase(TempDirTestCase):
             counts[int(m.group(1))] = counts.get(int(m.group(1)), 0) + 1
         return dict(sorted(counts.items()))
 
+    def assert_stops_cleanly(self, server, timeout=DEFAULT_TIMEOUT, signalled=False):
+        """SIGTERM (unless the test sent it: a second one forces the exit), then exit 0; a failure shows what the
+        supervisor said."""
+        if signalled:
+            try:
+                code = server.proc.wait(timeout)
+            finally:
+                server.kill()  # only if still running; closes its pipes
+        else:
+            code = server.stop(timeout=timeout)
+        lines = [line for line in server.log().splitlines() if "[supervisor]" in line or "[-]" in line]
+        self.assertEqual(code, 0, "\n".join(lines[-40:]))
+
     def assert_no_worker_left(self, workers, timeout=DEFAULT_TIMEOUT):
         wait_for(lambda: not workers.children(), timeout, what="every worker to be gone")
 
@@ -250,7 +263,7 @@ class WorkersServeTest(WorkersTestCase):
         for line in server.log().splitlines():
             if "PoetryProtocol" in line:
                 self.assertRegex(line, r"\[PoetryProtocol,w[1-9]\d*,")
-        self.assertEqual(server.stop(), 0)
+        self.assert_stops_cleanly(server)
         self.assertFalse(any(process_exists(p) for p in pids.values()))
 
     def test_every_worker_serves_on_the_shared_socket(self):
@@ -275,7 +288,7 @@ poem = "{ECSTASY}"
         port = server.listening_port()
         with open(ECSTASY, "rb") as f:
             self.assertEqual(Client(port).digest.hexdigest(), hashlib.sha256(f.read()).hexdigest())
-        self.assertEqual(server.stop(), 0)
+        self.assert_stops_cleanly(server)
 
 
 class WorkerDaemonTest(WorkersTestCase):
@@ -377,7 +390,7 @@ class WorkerSupervisionTest(WorkersTestCase):
         self.assertGreater(len(clients) - failed, len(kills))
         reported = lambda: {int(p) for p in re.findall(r"\(PID (\d+)\) killed by SIGKILL$", server.log(), re.M)}  # noqa
         wait_for(lambda: {pid for _, pid, _, _ in kills} <= reported(), what="a 'killed by SIGKILL' line per kill")
-        self.assertEqual(server.stop(), 0)
+        self.assert_stops_cleanly(server)
 
     def test_respawn_latency(self):
         """Worker killed -> its replacement accepts: a client that connects right after the kill waits in the
@@ -401,7 +414,7 @@ class WorkerSupervisionTest(WorkersTestCase):
         backoffs = len(re.findall(r"keeps crashing", server.log()))
         print(f"\n  respawn latency over {len(latencies)} kills: p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max "
               f"{latencies[-1] * 1000:.1f} ms ({backoffs} back-off lines)")
-        self.assertEqual(server.stop(), 0)
+        self.assert_stops_cleanly(server)
 
     def test_a_stuck_worker_is_killed_after_the_worker_timeout(self):
         args = self.stuck_plugin_args("--mode", "block-later", "--after", "300")
@@ -454,7 +467,7 @@ class WorkerSupervisionTest(WorkersTestCase):
         clients = load.stop()
         lost = [f"{c.received} bytes, {c.error}" for c in clients if c.error or c.received == 0]
         self.assertEqual(lost, [], f"of {len(clients)} connections")
-        self.assertEqual(server.stop(), 0)
+        self.assert_stops_cleanly(server)
 
     def test_max_requests_recycles_workers_with_no_failed_request(self):
         server, workers = self.start_workers(2, runner=["--max-requests", "40", "--max-requests-jitter", "10"])
@@ -476,13 +489,14 @@ class WorkerSupervisionTest(WorkersTestCase):
         try:
             wait_for(lambda: len(pattern.findall(server.log())) >= 600 // 150, what="the replacements")
         except AssertionError as e:
-            self.fail(f"{e}; at most 150 connections each means 4 or more; the supervisor said:\n{supervisor()}")
+            raise AssertionError(f"{e}; at most 150 connections each means 4 or more; the supervisor said:\n"
+                                 f"{supervisor()}") from None
         recycled = pattern.findall(server.log())
         for pid, accepted in recycled:
             self.assertTrue(40 <= int(accepted) <= 150, f"replaced after {accepted} connections:\n{supervisor()}")
             server.wait_for_log(rf"\[supervisor\] worker \d+ \(PID {pid}\) exited with status 0$")
         print(f"\n  600 connections, {len(recycled)} replacements after {[int(a) for _, a in recycled]} connections")
-        self.assertEqual(server.stop(), 0)
+        self.assert_stops_cleanly(server)
 
 
 class WorkerStopTest(WorkersTestCase):
@@ -528,7 +542,7 @@ class WorkerStopTest(WorkersTestCase):
         go.set()
         for t in threads:
             t.join(90)
-        self.assertEqual(server.stop(timeout=60), 0)
+        self.assert_stops_cleanly(server, timeout=60, signalled=True)
         bad = [o for o in outcomes if not o[1]]
         self.assertEqual((len(outcomes), bad), (32, []))
         self.assertFalse(any(process_exists(p) for p in pids.values()))
@@ -560,7 +574,7 @@ class WorkerLogRotationTest(WorkersTestCase):
             wait_for(lambda: len(load.clients) > before + 8 and SENDING_LINE.search(read_text(server.logfile)),
                      what=f"round {i + 1}: the reopened log to get connection lines")
         clients = load.stop()
-        self.assertEqual(server.stop(), 0)
+        self.assert_stops_cleanly(server)
         files = [server.logfile] + [f"{server.logfile}.{n}" for n in range(1, rounds + 6)]
         text = "".join(read_text(f) for f in files if os.path.exists(f))
         self.assertTrue(os.path.exists(f"{server.logfile}.{rounds}"), "fewer rotated files than rounds")
