@@ -116,6 +116,7 @@ Deployment buildDeployment(const DeploymentDescription& description, PluginCatal
     helpShown = service == nullptr;
     if (helpShown) break;  // nothing runs
     service->setServiceParent(*app);  // names are unique: readDeploymentFile checked them
+    if (request.firstWorkerOnly) deployment.firstWorkerOnly.push_back(request.name);
     parts += (parts.empty() ? "" : ", ") + (inFile ? fmt::format("{} as '{}'", plugin.tapname, request.name)
                                                    : fmt::format("{} ({})", plugin.tapname, plugin.path));
     if (callFor(description, request, plugin, "servesFiles()", [&] { return plugin.maker->servesFiles(); })) {

@@ -31,6 +31,7 @@ struct ServiceRequest {
   std::function<std::optional<Options>(const LoadedPlugin&, const std::vector<OptionSpec>&)> readOptions;
   /// Put before errors about this service that the reader did not word ("FILE:7: service 'ecstasy': ").
   std::string where;
+  bool firstWorkerOnly = false;  // a deployment file's `workers = 1`
 };
 
 struct DeploymentDescription {
@@ -46,6 +47,7 @@ struct Deployment {
   std::vector<LoadedPlugin> plugins;     // each loaded once; their code outlives app
   std::string summary;                   // "fastpoetry (/p/fastpoetry.so)", "fastpoetry as 'a', ... (from FILE)"
   std::vector<std::string> fileServers;  // "ftp", or "ftp (service 'anon')", for each plugin that servesFiles()
+  std::vector<std::string> firstWorkerOnly;  // names of the services only worker 1 runs (`workers = 1`)
 
   /// Releases the services before the plugins whose code they run.
   void release();

@@ -121,6 +121,15 @@ DeployedService readService(const std::string& path, const toml::table& table, i
       (name == "plugin" ? service.plugin : service.name) = text->get();
       continue;
     }
+    if (name == "workers") {
+      auto count = node->as_integer();
+      if (!count || count->get() != 1) {
+        fail(path, lineOf(*node), "key 'workers': a service runs in every worker, or with workers = 1 in worker 1 "
+                                  "only (for a service that must not run twice); no other value is possible");
+      }
+      service.firstWorkerOnly = true;
+      continue;
+    }
     service.options.push_back(scalarOption(path, name, *node));
   }
   if (service.plugin.empty()) {

@@ -43,6 +43,7 @@ struct DeployedService {
   std::string plugin;
   std::string name;  // the `name` key, or the plugin name when absent
   int line = 0;      // the line of the [[service]] header
+  bool firstWorkerOnly = false;  // `workers = 1`: with --workers, only worker 1 runs it
   std::vector<DeploymentOption> options;
 };
 

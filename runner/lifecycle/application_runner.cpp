@@ -113,8 +113,9 @@ namespace {
 // One run: the steps of the start-up sequence, then serving and shutting down.
 class Run {
  public:
-  Run(const ServerOptions& o, IProcessPrimitives& os, std::shared_ptr<Application> app)
-      : o_(o), os_(os), app_(std::move(app)), reactor_(globalReactor()) {}
+  Run(const ServerOptions& o, IProcessPrimitives& os, std::shared_ptr<Application> app,
+      std::vector<std::string> firstWorkerOnly)
+      : o_(o), os_(os), app_(std::move(app)), reactor_(globalReactor()), firstWorkerOnly_(std::move(firstWorkerOnly)) {}
 
   // Everything up to "tell the launcher it worked". Daemonizing, only the daemon comes back from detach().
   void start(const std::string& pluginInfo, const std::vector<std::string>& fileServers) {
@@ -254,7 +255,13 @@ class Run {
       state_.logFile->reopen();  // the supervisor may have rotated between its fork and our SIGHUP handler
     }
     try {
+      // A service pinned to worker 1 leaves the other workers' trees: its port closes there (only this worker's
+      // copy: the supervisor keeps the socket) and nothing of it starts.
+      if (id != 1) {
+        for (const auto& name : firstWorkerOnly_) app_->removeService(*app_->getServiceNamed(name));
+      }
       installSignals(true);
+      unblockStopSignals();  // the supervisor's fork left them blocked until now
       dropPrivileges(target_, os_);
       state_.startAttempted = true;
       app_->startService();
@@ -266,8 +273,14 @@ class Run {
       return failWorker(slot, exitCodeFor(ErrorKind::software), "a service threw an exception not derived from "
                                                                 "std::exception");
     }
+    if (maxRequests != 0) {
+      detail::limitAccepts(maxRequests, [&slot] {
+        slot.beat(acceptedConnections());
+        slot.retire();
+      });
+    }
     slot.serving();
-    heartbeat(slot, maxRequests, heartbeatInterval());
+    heartbeat(slot, heartbeatInterval());
     const int code = serve();
     backstop_.reset();
     return code;
@@ -318,20 +331,14 @@ class Run {
   // A worker's loop tells the supervisor it is alive (and how many connections it accepted) a few times per
   // --worker-timeout, at most ten times a second and at least once a second.
   std::chrono::milliseconds heartbeatInterval() const {
+    if (o_.workerTimeout <= 0) return std::chrono::milliseconds(1000);  // only the accepted count to report
     const auto quarter = roundedUp(o_.workerTimeout) / 4;
     return std::clamp(quarter, std::chrono::milliseconds(100), std::chrono::milliseconds(1000));
   }
 
-  void heartbeat(WorkerBoard::Slot& slot, std::uint64_t maxRequests, std::chrono::milliseconds interval) {
-    const std::uint64_t accepted = acceptedConnections();
-    slot.beat(accepted);
-    if (maxRequests != 0 && accepted >= maxRequests && !retiring_) {
-      retiring_ = true;
-      slot.retire();  // the supervisor starts a replacement and stops this worker once it serves
-    }
-    heartbeat_ = reactor_.callLater(interval, [this, &slot, maxRequests, interval] {
-      heartbeat(slot, maxRequests, interval);
-    });
+  void heartbeat(WorkerBoard::Slot& slot, std::chrono::milliseconds interval) {
+    slot.beat(acceptedConnections());
+    heartbeat_ = reactor_.callLater(interval, [this, &slot, interval] { heartbeat(slot, interval); });
   }
 
   void installSignals(bool worker = false) {
@@ -388,17 +395,17 @@ class Run {
   DelayedCall watchdog_;
   Reactor* watchdogLoop_ = &reactor_;  // the supervisor's own loop in a multi-process run
   DelayedCall heartbeat_;
-  bool retiring_ = false;
   PrivilegeTarget target_;
   std::string summary_;
+  std::vector<std::string> firstWorkerOnly_;
   int nullFd_ = -1;
 };
 
 }  // namespace
 
 int ApplicationRunner::run(std::shared_ptr<Application> app, const std::string& pluginInfo,
-                           const std::vector<std::string>& fileServers) {
-  Run run(options_, os_, std::move(app));
+                           const std::vector<std::string>& fileServers, const std::vector<std::string>& firstWorkerOnly) {
+  Run run(options_, os_, std::move(app), firstWorkerOnly);
   try {
     run.start(pluginInfo, fileServers);
   } catch (const Error& e) {

@@ -27,8 +27,10 @@ class ApplicationRunner {
   /// empty logs the application name. fileServers names the plugins whose IServiceMaker::servesFiles() is true
   /// ("ftp", "ftp (service 'anon')"): run as root with neither --uid nor --allow-root they make the start fail
   /// with 77 before anything binds (root_policy.hpp). Main thread only; runs the global reactor.
+  /// With --workers, the services named in firstWorkerOnly run in worker 1 only (the others close their copy of
+  /// its sockets); without, the list means nothing.
   int run(std::shared_ptr<Application> app, const std::string& pluginInfo = {},
-          const std::vector<std::string>& fileServers = {});
+          const std::vector<std::string>& fileServers = {}, const std::vector<std::string>& firstWorkerOnly = {});
 
  private:
   const ServerOptions& options_;

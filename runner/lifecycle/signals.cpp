@@ -31,6 +31,14 @@ void ignoreBrokenPipes() {
   ::sigaction(SIGPIPE, &ignore, nullptr);
 }
 
+void unblockStopSignals() {
+  sigset_t stop;
+  ::sigemptyset(&stop);
+  ::sigaddset(&stop, SIGTERM);
+  ::sigaddset(&stop, SIGINT);
+  ::pthread_sigmask(SIG_UNBLOCK, &stop, nullptr);
+}
+
 std::string signalName(int signum) {
   // glibc's abbreviation ("ABRT"), or the number for one it does not name (a real-time signal).
   if (const char* abbreviation = ::sigabbrev_np(signum)) return fmt::format("SIG{}", abbreviation);

@@ -18,6 +18,9 @@ void ignoreLogSignalsUntilHandled();
 /// Ignores SIGTERM and SIGINT: used once the shutdown has run and only the final clean-up is left.
 void ignoreStopSignals();
 
+/// Unblocks SIGTERM and SIGINT for the calling thread (a worker blocks them until its handlers exist).
+void unblockStopSignals();
+
 /// Ignores SIGPIPE for the whole process: a client that hangs up mid-write must cost one connection
 /// (EPIPE, reported to its protocol), never the server.
 void ignoreBrokenPipes();

@@ -65,7 +65,7 @@ PluginCatalog discover(const ServerOptions& options) {
 int runDeployment(const ServerOptions& options, Deployment deployment) {
   if (!deployment.app) return 0;  // a plugin's --help was shown
   ApplicationRunner runner(options);
-  const int status = runner.run(deployment.app, deployment.summary, deployment.fileServers);
+  const int status = runner.run(deployment.app, deployment.summary, deployment.fileServers, deployment.firstWorkerOnly);
   deployment.release();
   return status;
 }
@@ -126,6 +126,7 @@ int runDeploymentFile(int argc, char** argv, const ServerOptions& cli) {
     request.plugin = service.plugin;
     request.name = service.name;
     request.where = describeServiceError(file, service, "");
+    request.firstWorkerOnly = service.firstWorkerOnly;
     request.readOptions = [&file, &service, &options](const LoadedPlugin& plugin,
                                                       const std::vector<OptionSpec>& specs) -> std::optional<Options> {
       return serviceOptions(file, service, plugin.tapname, specs, options.launchDir);

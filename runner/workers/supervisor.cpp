@@ -31,7 +31,7 @@ constexpr milliseconds kFirstBackoff{100};
 constexpr milliseconds kMaxBackoff{10000};
 // The board is read this often while a worker is starting or being replaced, and otherwise.
 constexpr milliseconds kBusyTick{5};
-constexpr milliseconds kIdleTick{200};
+constexpr milliseconds kIdleTick{100};
 
 std::string howItEnded(int status) {
   if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
@@ -122,7 +122,12 @@ void Supervisor::becomeWorker(unsigned id, std::size_t slot, const sigset_t& mas
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGHUP, &ignore, nullptr);  // until the worker's own handlers exist: the log signals must not kill
   ::sigaction(SIGUSR1, &ignore, nullptr);
-  ::pthread_sigmask(SIG_SETMASK, &mask, nullptr);
+  // SIGTERM and SIGINT stay blocked until the worker's own handlers exist (hooks_.worker unblocks them): a stop
+  // that comes while it starts is then a clean stop, not death by signal.
+  sigset_t startMask = mask;
+  ::sigaddset(&startMask, SIGTERM);
+  ::sigaddset(&startMask, SIGINT);
+  ::pthread_sigmask(SIG_SETMASK, &startMask, nullptr);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // no worker outlives its supervisor
   if (::getppid() != self_) std::_Exit(exitCodeFor(ErrorKind::software));  // it died before the line above
   LogContext context("-");
@@ -219,7 +224,11 @@ void Supervisor::reap() {
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) break;
     Worker* w = find(pid);
-    if (w == nullptr) continue;  // an orphan reparented to us (PID 1 in a container): collected, nothing more
+    if (w == nullptr) {  // an orphan reparented to us (PID 1 in a container): collected, nothing more
+      log::info("reaped child PID {} ({})", pid, WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
+                                                                    : howItEnded(status));
+      continue;
+    }
     Worker ended = *w;
     workers_.erase(workers_.begin() + (w - workers_.data()));
     exited(ended, status);

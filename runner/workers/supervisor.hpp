@@ -35,7 +35,8 @@ class Supervisor {
   };
 
   struct Hooks {
-    /// Runs in the forked child as worker id and returns its exit code (the child then exits with it).
+    /// Runs in the forked child as worker id and returns its exit code (the child then exits with it). SIGTERM
+    /// and SIGINT are blocked when it starts: it unblocks them once it handles them.
     std::function<int(unsigned id, WorkerBoard::Slot& slot, std::uint64_t maxRequests)> worker;
     /// Every worker of the first start serves: report success (status pipe, READY=1). Supervisor's loop.
     std::function<void(Reactor& loop)> started;

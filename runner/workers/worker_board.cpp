@@ -31,8 +31,7 @@ WorkerBoard::WorkerBoard() {
                 "the board is shared between processes: its atomics must not hide a lock");
   void* memory = ::mmap(nullptr, sizeof(Slot) * kSlots, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) throw systemError("mmap", "the workers' board", errno);
-  slots_ = static_cast<Slot*>(memory);
-  for (std::size_t i = 0; i < kSlots; ++i) new (&slots_[i]) Slot();
+  slots_ = static_cast<Slot*>(memory);  // slots are constructed when first taken: untouched pages cost nothing
 }
 
 WorkerBoard::~WorkerBoard() { ::munmap(slots_, sizeof(Slot) * kSlots); }
@@ -41,6 +40,10 @@ std::optional<std::size_t> WorkerBoard::take() {
   for (std::size_t i = 0; i < kSlots; ++i) {
     if (used_[i]) continue;
     used_[i] = true;
+    if (!constructed_[i]) {
+      new (&slots_[i]) Slot();
+      constructed_[i] = true;
+    }
     Slot& s = slots_[i];
     s.state.store(State::starting);
     s.accepted.store(0);

@@ -56,7 +56,8 @@ class WorkerBoard {
 
  private:
   Slot* slots_ = nullptr;
-  bool used_[kSlots]{};  // supervisor only
+  bool used_[kSlots]{};         // supervisor only
+  bool constructed_[kSlots]{};  // supervisor only
 };
 
 }  // namespace cppd::runner

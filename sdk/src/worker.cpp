@@ -1,9 +1,11 @@
 #include <cppd/worker.hpp>
 
+#include <functional>
 #include <string>
 
 #include "detail/log_tag.hpp"
 #include "detail/process_role.hpp"
+#include "detail/reactor_impl.hpp"
 #include "detail/reuse_port_group.hpp"
 
 namespace cppd {
@@ -13,7 +15,27 @@ unsigned currentWorker = 0;
 }
 
 std::uint64_t acceptedTotal = 0;
+std::uint64_t acceptLimit = 0;
 bool ownsListenerPaths = true;
+
+namespace {
+std::function<void()> acceptLimitReached;
+}
+
+bool acceptsExhausted() noexcept {
+  if (acceptLimit == 0 || acceptedTotal < acceptLimit) return false;
+  if (acceptLimitReached) {
+    auto hook = std::move(acceptLimitReached);
+    acceptLimitReached = nullptr;
+    runGuarded("accept limit", hook);
+  }
+  return true;
+}
+
+void limitAccepts(std::uint64_t count, std::function<void()> reached) {
+  acceptLimit = count;
+  acceptLimitReached = std::move(reached);
+}
 
 void prepareWorkers(unsigned workers, bool reusePort) { setReusePortSockets(reusePort ? workers : 0); }
 

@@ -5,6 +5,7 @@
 // the same sockets; plugins need not know, but may say which worker served (log lines already do).
 
 #include <cstdint>
+#include <functional>
 
 #include <cppd/export.hpp>
 
@@ -22,6 +23,10 @@ namespace detail {
 /// now on gets one SO_REUSEPORT socket per worker (workers of them), each with its own accept queue; the
 /// supervisor keeps them all open, and a worker uses socket ((id - 1) modulo workers).
 CPPD_API void prepareWorkers(unsigned workers, bool reusePort);
+
+/// For the runner, in a worker: after count accepted connections (0: no limit) every port stops accepting and
+/// reached runs once, on the loop thread (--max-requests: the supervisor then replaces the worker).
+CPPD_API void limitAccepts(std::uint64_t count, std::function<void()> reached);
 
 /// For the runner, in a worker just after fork: records the id, tags every log line with "w<id>" (the system
 /// "[Proto,3,1.2.3.4]" becomes "[Proto,w2,3,1.2.3.4]", "-" becomes "w2"), and leaves UNIX socket files in

@@ -73,6 +73,10 @@ void Acceptor::onReadable(uv_poll_t* poll, int status, int) noexcept {
 
 void Acceptor::acceptBatch() {
   for (int i = 0; i < kAcceptBatch && !closing(); ++i) {
+    if (acceptsExhausted()) {
+      uv_poll_stop(&poll_);  // this worker is done accepting: the queue is left to the others
+      return;
+    }
     sockaddr_storage peer{};
     socklen_t length = sizeof peer;
     const int fd = ::accept4(socket_.fd, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
