@@ -8,11 +8,14 @@ build_packages=(g++ cmake make pkg-config libuv1-dev libboost-dev libfmt-dev lib
 test_packages=(curl netcat-openbsd logrotate python3 procps util-linux systemd bash-completion dpkg-dev valgrind lftp slowhttptest strace clang-14)
 # The libFuzzer targets in tests/fuzz (a separate clang project, so the g++ build is untouched).
 fuzz_packages=(clang-14 libfuzzer-14-dev)
+# What tests/bench compares cppd with and drives it with (web_bench, workers_bench): nginx, wrk, taskset.
+bench_packages=(nginx wrk util-linux)
 
 wanted=("${build_packages[@]}")
 case "${1:-}" in
   --tests) wanted+=("${test_packages[@]}") ;;
   --fuzz) wanted+=("${fuzz_packages[@]}") ;;
+  --bench) wanted+=("${bench_packages[@]}") ;;
 esac
 
 missing=()

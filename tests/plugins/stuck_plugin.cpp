@@ -1,7 +1,9 @@
 // A test plugin for the runner's start-up and shutdown paths: its service can refuse to stop (a stop that never
 // completes, for the shutdown timeout and the second-signal force), fail at privileged start or start, or die
 // without a word (for the launcher's EOF report), or block the event loop for ever (for the forced exit that
-// cannot rely on the loop).
+// cannot rely on the loop). The -later modes misbehave --after milliseconds into serving, so a supervisor
+// has seen the worker start first: block-later stops the loop's heartbeat, exit-later dies with status 3 (a crash
+// loop when every replacement does the same).
 
 #include <unistd.h>
 
@@ -15,7 +17,7 @@ namespace {
 
 class StuckService final : public cppd::Service {
  public:
-  explicit StuckService(std::string mode) : mode_(std::move(mode)) {}
+  StuckService(std::string mode, unsigned afterMs) : mode_(std::move(mode)), afterMs_(afterMs) {}
 
   void privilegedStartService() override {
     if (mode_ == "fail-privileged") {
@@ -40,6 +42,7 @@ class StuckService final : public cppd::Service {
         blockForever();
       });
     }
+    if (mode_ == "block-later" || mode_ == "exit-later") misbehaveLater();
   }
 
   cppd::Completion stopService() override {
@@ -50,12 +53,22 @@ class StuckService final : public cppd::Service {
   }
 
  private:
+  void misbehaveLater() {
+    const bool block = mode_ == "block-later";
+    block_ = cppd::globalReactor().callLater(std::chrono::milliseconds(afterMs_), [block] {
+      if (!block) ::_exit(3);
+      cppd::log::info("StuckService blocking the loop");
+      blockForever();
+    });
+  }
+
   // A plugin stuck in a blocking call: signal handlers still run (pause returns after each), the loop never does.
   [[noreturn]] static void blockForever() {
     for (;;) ::pause();
   }
 
   std::string mode_;
+  unsigned afterMs_;
   cppd::Completion pending_;
   cppd::DelayedCall block_;
 };
@@ -67,11 +80,17 @@ class StuckMaker final : public cppd::IServiceMaker {
   std::vector<cppd::OptionSpec> options() const override {
     return {{.longName = "mode",
              .shortName = "m",
-             .help = "stuck, clean, fail-privileged, fail-start, abort, exit, block-start or block-loop.",
-             .defaultValue = "stuck"}};
+             .help = "stuck, clean, fail-privileged, fail-start, abort, exit, block-start, block-loop, "
+                     "block-later or exit-later.",
+             .defaultValue = "stuck"},
+            {.longName = "after",
+             .shortName = "a",
+             .help = "Milliseconds of serving before a -later mode blocks the loop or exits.",
+             .defaultValue = "500",
+             .kind = cppd::OptionKind::count}};
   }
   std::shared_ptr<cppd::IService> makeService(const cppd::Options& options) override {
-    return std::make_shared<StuckService>(options.get<std::string>("mode"));
+    return std::make_shared<StuckService>(options.get<std::string>("mode"), options.get<unsigned>("after"));
   }
 };
 
