@@ -4,13 +4,25 @@
 
 #include <exception>
 
-#include <cppd/log.hpp>
+#include <fmt/core.h>
+
+#include <cppd/address.hpp>
 #include <cppd/service_collection.hpp>
 #include <cppd/stream_server_service.hpp>
 #include <cppd/version.hpp>
 
 namespace cppd::runner {
 namespace {
+
+// "127.0.0.1:8000", "[::1]:8000", "/run/x.sock": what an operator types, not the log's Twisted-style repr.
+std::string shown(const Address& address) {
+  switch (address.family()) {
+    case AddressFamily::ipv4: return fmt::format("{}:{}", address.host(), address.port());
+    case AddressFamily::ipv6: return fmt::format("[{}]:{}", address.host(), address.port());
+    case AddressFamily::unixSocket: break;
+  }
+  return address.path();
+}
 
 double secondsSinceEpoch(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
@@ -84,7 +96,7 @@ std::vector<ListenerFacts> SingleProcessDaemon::listeners() const {
       ListenerFacts facts;
       facts.service = top.name;
       facts.endpoint = port->endpoint().toString();
-      if (const auto bound = port->boundAddress()) facts.address = bound->toString();
+      if (const auto bound = port->boundAddress()) facts.address = shown(*bound);
       facts.connections = port->connectionCount();
       out.push_back(std::move(facts));
     }
