@@ -26,7 +26,8 @@ int exitCodeForConnect(int error) {
 // Waits until fd is ready for events, or throws when the deadline passes.
 void waitReady(int fd, short events, std::chrono::steady_clock::time_point deadline, const std::string& path) {
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    using std::chrono::milliseconds;
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) throw ClientError(69, fmt::format("no reply from the control socket {} in time", path));
     pollfd p{fd, events, 0};
     const int ready = ::poll(&p, 1, static_cast<int>(left.count()));

@@ -32,7 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto words = cppd::fuzz::splitOnNul(data, size);
   cppd::runner::JsonWriter w;
   w.beginObject();
-  for (std::size_t k = 0; k < words.size(); ++k) w.key(words[k] + std::to_string(k)).value(words[k]);
+  // Names made unique by the index before a ':' ("1" + "0" and "" + "10" must not collide).
+  for (std::size_t k = 0; k < words.size(); ++k) w.key(std::to_string(k) + ":" + words[k]).value(words[k]);
   w.key("all").beginArray();
   for (const auto& word : words) w.value(word);
   w.endArray().endObject();
