@@ -78,15 +78,22 @@ void writeListeners(JsonWriter& w, IControlledDaemon& daemon) {
 
 using Command = std::function<AfterReply(JsonWriter&, IControlledDaemon&)>;
 
+// A command that only reports: writes its result and asks nothing more.
+Command report(void (*write)(JsonWriter&, IControlledDaemon&)) {
+  return [write](JsonWriter& w, IControlledDaemon& d) {
+    write(w, d);
+    return AfterReply::nothing;
+  };
+}
+
+void writeServiceList(JsonWriter& w, IControlledDaemon& daemon) { writeServices(w, daemon.services()); }
+
 const std::map<std::string, Command, std::less<>>& commands() {
   static const std::map<std::string, Command, std::less<>> table{
-      {"status", [](JsonWriter& w, IControlledDaemon& d) { return writeStatus(w, d), AfterReply::nothing; }},
-      {"services", [](JsonWriter& w, IControlledDaemon& d) {
-         writeServices(w, d.services());
-         return AfterReply::nothing;
-       }},
-      {"plugins", [](JsonWriter& w, IControlledDaemon& d) { return writePlugins(w, d), AfterReply::nothing; }},
-      {"listeners", [](JsonWriter& w, IControlledDaemon& d) { return writeListeners(w, d), AfterReply::nothing; }},
+      {"status", report(writeStatus)},
+      {"services", report(writeServiceList)},
+      {"plugins", report(writePlugins)},
+      {"listeners", report(writeListeners)},
       {"reopen", [](JsonWriter& w, IControlledDaemon& d) {
          d.reopen();
          w.key("reopened").value(true);

@@ -60,11 +60,6 @@ class Parser {
     return false;
   }
 
-  void expectWord(std::string_view word) {
-    if (text_.substr(pos_, word.size()) != word) fail("not a JSON value");
-    pos_ += word.size();
-  }
-
   JsonValue parseValue(int depth) {
     skipSpace();
     if (pos_ >= text_.size()) fail("the text ends where a value should be");
@@ -72,10 +67,20 @@ class Parser {
     if (c == '{') return parseObject(depth + 1);
     if (c == '[') return parseArray(depth + 1);
     if (c == '"') return JsonValue(parseString());
-    if (c == 't') return expectWord("true"), JsonValue(true);
-    if (c == 'f') return expectWord("false"), JsonValue(false);
-    if (c == 'n') return expectWord("null"), JsonValue();
+    if (c == 't' || c == 'f' || c == 'n') return parseWord();
     if (c == '-' || (c >= '0' && c <= '9')) return JsonValue(parseNumber());
+    fail("not a JSON value");
+  }
+
+  JsonValue parseWord() {
+    for (const auto& [word, value] : {std::pair{std::string_view("true"), JsonValue(true)},
+                                      std::pair{std::string_view("false"), JsonValue(false)},
+                                      std::pair{std::string_view("null"), JsonValue()}}) {
+      if (text_.substr(pos_, word.size()) == word) {
+        pos_ += word.size();
+        return value;
+      }
+    }
     fail("not a JSON value");
   }
 

@@ -119,6 +119,7 @@ std::vector<PluginFacts> describePlugins(const std::vector<LoadedPlugin>& plugin
     facts.name = plugin.tapname;
     facts.file = plugin.path;
     facts.description = plugin.description;
+    facts.version = plugin.version;
     facts.abi = std::to_string(sdkAbiVersion());  // a plugin of another ABI would not have loaded
     out.push_back(std::move(facts));
   }

@@ -56,6 +56,7 @@ LoadedPlugin loadPlugin(const PluginFile& file, const PluginNote& note) {
   }
   plugin.description = callText(plugin.maker, &IServiceMaker::description, "description");
   plugin.noteOptions = note.options;
+  plugin.version = note.version;
   return plugin;
 }
 

@@ -244,6 +244,31 @@ class SocketFileTest(ControlTestCase):
             if process_exists(pid):
                 os.kill(pid, signal.SIGKILL)
 
+    def test_a_deployment_files_cppd_table_sets_the_control_socket(self):
+        config = self.write("two.toml", f"""[cppd]
+control = "two.ctl"
+
+[[service]]
+plugin = "fastpoetry"
+name = "first"
+port = "{LOOPBACK}"
+poem = "{ECSTASY}"
+
+[[service]]
+plugin = "fastpoetry"
+name = "second"
+port = "{LOOPBACK}"
+poem = "{ECSTASY}"
+""")
+        server = self.start_server(["-y", config])
+        server.wait_for_log(r"Control socket listening on ")
+        result = ctl("-s", self.path("two.ctl"), "--json", "services")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        services = json.loads(result.stdout)["result"]["services"]
+        self.assertEqual([(s["name"], s["plugin"]) for s in services],
+                         [("first", "fastpoetry"), ("second", "fastpoetry")])
+        self.assertEqual(server.stop(), 0)
+
     def test_nodaemon_has_no_control_socket_unless_asked(self):
         server = self.start_server(["fastpoetry", "--poem", ECSTASY, "--port", LOOPBACK])
         server.listening_port()
