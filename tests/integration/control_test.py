@@ -198,6 +198,19 @@ class SocketFileTest(ControlTestCase):
         finally:
             live.close()
 
+    def test_a_failed_start_leaves_no_control_socket(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen(1)
+            port = taken.getsockname()[1]
+            result = run_cppd(["--nodaemon", "--pidfile=", "--logfile", self.path("cppd.log"), "--control",
+                               self.path("ctl.sock"), "fastpoetry", "--poem", ECSTASY, "--port",
+                               f"tcp:{port}:interface=127.0.0.1"], cwd=self.tmp)
+        self.assertNotEqual(result.returncode, 0, result.stderr)
+        self.assertIn("address already in use", result.stderr)
+        self.assertIn("Control socket listening on", read_text(self.path("cppd.log")))
+        self.assertFalse(os.path.exists(self.path("ctl.sock")), "the failed start left its control socket")
+
     def test_a_file_that_is_not_a_socket_is_never_removed(self):
         self.write("ctl.sock", "precious")
         result = run_cppd(["--nodaemon", "--pidfile=", "--logfile", self.path("cppd.log"), "--control",
