@@ -41,7 +41,8 @@ const std::vector<OptionSpec>& runnerSpecs() {
        .kind = K::flag},
       {.longName = "chroot", .help = "Chroot to a supplied directory before running"},
       {.longName = "control",
-       .help = "The control socket for cppdctl (empty: none) [default: cppd.ctl beside the pidfile when daemonizing]"},
+       .help = "The control socket for cppdctl (empty: none) [default: the pidfile's name with .ctl when "
+               "daemonizing]"},
       {.longName = "euid", .help = "Set only effective user-id rather than real user-id.", .kind = K::flag},
       {.longName = "list-plugins", .help = "List the plugins found (with load errors) and exit", .kind = K::flag},
       {.longName = "logfile-keep", .help = "Rotated log files to keep (.1 is the newest)", .defaultValue = "10",
@@ -243,9 +244,11 @@ std::string ServerOptions::effectiveControl() const {
   if (control) return *control;
   // A default inside a chroot would name a directory of the new root, which rarely exists: only when asked.
   if (nodaemon || chroot) return {};
-  const std::filesystem::path beside = pidfile.empty() ? std::filesystem::path(launchDir) / "cppd.pid"
-                                                       : std::filesystem::path(pidfile);
-  return (beside.parent_path() / "cppd.ctl").string();
+  // Named after the pidfile (cppd.pid: cppd.ctl, web.pid: web.ctl), so daemons that share a directory with
+  // pidfiles of their own do not take each other's control socket for a running server.
+  std::filesystem::path path = pidfile.empty() ? std::filesystem::path(launchDir) / "cppd.pid"
+                                               : std::filesystem::path(pidfile);
+  return path.replace_extension(".ctl").string();
 }
 
 std::optional<mode_t> ServerOptions::effectiveUmask() const {

@@ -48,8 +48,9 @@ struct ServerOptions {
   std::string effectiveLogfile() const;
   /// The umask to apply: the given one, 0077 when daemonizing, nullopt (leave alone) with -n.
   std::optional<mode_t> effectiveUmask() const;
-  /// The control socket after defaults: the given path ("" = none); with no --control, cppd.ctl beside the
-  /// pidfile (in launchDir without one) when daemonizing without --chroot, none otherwise.
+  /// The control socket after defaults: the given path ("" = none); with no --control, the pidfile's path with
+  /// the extension .ctl (cppd.pid: cppd.ctl; <launchDir>/cppd.ctl without a pidfile) when daemonizing without
+  /// --chroot, none otherwise.
   std::string effectiveControl() const;
 };
 
