@@ -2,9 +2,11 @@
 # poems and the example deployment file; and CPack's .deb of all of it (cpack -G DEB in the build directory).
 set(CPPD_DIST_DIR "${PROJECT_SOURCE_DIR}/runner/dist")
 
-install(FILES "${CPPD_DIST_DIR}/cppd.1" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1")
+install(FILES "${CPPD_DIST_DIR}/cppd.1" "${CPPD_DIST_DIR}/cppdctl.1" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1")
 install(FILES "${CPPD_DIST_DIR}/cppd.bash-completion"
   DESTINATION "${CMAKE_INSTALL_DATADIR}/bash-completion/completions" RENAME cppd)
+install(FILES "${CPPD_DIST_DIR}/cppdctl.bash-completion"
+  DESTINATION "${CMAKE_INSTALL_DATADIR}/bash-completion/completions" RENAME cppdctl)
 install(FILES "${CPPD_DIST_DIR}/cppd@.service" "${CPPD_DIST_DIR}/cppd-poetry.socket"
   "${CPPD_DIST_DIR}/cppd-poetry.service"
   DESTINATION "lib/systemd/system")

@@ -19,6 +19,8 @@
 #include <cppd/version.hpp>
 #include <cppd/worker.hpp>
 
+#include "control/control_server.hpp"
+#include "control/single_process_daemon.hpp"
 #include "process/child_reaper.hpp"
 #include "process/daemonize.hpp"
 #include "process/descriptor_limit.hpp"
@@ -114,8 +116,13 @@ namespace {
 class Run {
  public:
   Run(const ServerOptions& o, IProcessPrimitives& os, std::shared_ptr<Application> app,
-      std::vector<std::string> firstWorkerOnly)
-      : o_(o), os_(os), app_(std::move(app)), reactor_(globalReactor()), firstWorkerOnly_(std::move(firstWorkerOnly)) {}
+      std::vector<std::string> firstWorkerOnly, std::vector<PluginFacts> plugins)
+      : o_(o),
+        os_(os),
+        app_(std::move(app)),
+        reactor_(globalReactor()),
+        firstWorkerOnly_(std::move(firstWorkerOnly)),
+        plugins_(std::move(plugins)) {}
 
   // Everything up to "tell the launcher it worked". Daemonizing, only the daemon comes back from detach().
   void start(const std::string& pluginInfo, const std::vector<std::string>& fileServers) {
@@ -150,6 +157,7 @@ class Run {
       return;
     }
     installSignals();
+    openControl(target);  // as root, before the ports: a live socket means another daemon, and nothing is bound yet
     state_.privilegedStarted = true;
     app_->privilegedStartService();
     dropPrivileges(target, os_);
@@ -191,6 +199,7 @@ class Run {
       log::error("stopping the services after the failed start: an exception not derived from std::exception");
     }
     if (nullFd_ >= 0) os_.close(nullFd_);
+    control_.reset();
     if (state_.pidFile) state_.pidFile->remove();
     if (state_.status.active()) state_.status.reportFailure(code, reason);
     else std::fprintf(stderr, "cppd: startup failed: %s\n", reason.c_str());
@@ -298,6 +307,7 @@ class Run {
     // twistd's disconnectAll: connections a forced stop left behind end now, while the services they call into
     // are still alive, never later from static destructors.
     reactor_.closeAll();
+    control_.reset();  // before the pidfile: once that is gone, so is the socket
     if (state_.pidFile) state_.pidFile->remove();
     log::info("Server Shut Down.");
     log::removeObserver(state_.observer);
@@ -373,6 +383,31 @@ class Run {
     if (os_.getpid() == 1) reaper_.emplace(reactor_);
   }
 
+  void openControl(const PrivilegeTarget& target) {
+    const std::string path = o_.effectiveControl();
+    if (path.empty()) return;
+    if (!o_.control && path.size() > 107) {
+      log::warn("No control socket: the default path {} is too long for a socket; give --control", path);
+      return;
+    }
+    DaemonFacts facts;
+    facts.pid = os_.getpid();
+    facts.logFile = o_.syslog ? std::string("syslog") : o_.effectiveLogfile();
+    facts.pidFile = o_.pidfile;
+    facts.controlSocket = path;
+    SingleProcessDaemon::Actions actions;
+    actions.stop = [this] {
+      notifier_.stopping("Stop requested on the control socket, shutting down.");
+      watchdog_.cancel();
+      shutdown_->begin();
+    };
+    actions.reopen = [logFile = state_.logFile] {
+      if (logFile) logFile->reopen();
+    };
+    controlled_.emplace(app_, std::move(facts), plugins_, std::move(actions));
+    control_.emplace(reactor_, *controlled_, ControlSettings{.path = path, .owner = target.uid, .group = target.gid});
+  }
+
   // WATCHDOG=1 every half WATCHDOG_USEC, when the service manager asked for it.
   void startWatchdog() {
     const auto interval = notifier_.watchdogInterval();
@@ -399,13 +434,16 @@ class Run {
   std::string summary_;
   std::vector<std::string> firstWorkerOnly_;
   int nullFd_ = -1;
+  std::vector<PluginFacts> plugins_;
+  std::optional<SingleProcessDaemon> controlled_;
+  std::optional<ControlServer> control_;  // after controlled_: it calls into it
 };
 
 }  // namespace
 
 int ApplicationRunner::run(std::shared_ptr<Application> app, const std::string& pluginInfo,
                            const std::vector<std::string>& fileServers, const std::vector<std::string>& firstWorkerOnly) {
-  Run run(options_, os_, std::move(app), firstWorkerOnly);
+  Run run(options_, os_, std::move(app), firstWorkerOnly, plugins_);
   try {
     run.start(pluginInfo, fileServers);
   } catch (const Error& e) {

@@ -9,6 +9,7 @@
 
 #include <cppd/application.hpp>
 
+#include "control/controlled_daemon.hpp"
 #include "process/process_primitives.hpp"
 #include "options/server_options.hpp"
 
@@ -32,9 +33,13 @@ class ApplicationRunner {
   int run(std::shared_ptr<Application> app, const std::string& pluginInfo = {},
           const std::vector<std::string>& fileServers = {}, const std::vector<std::string>& firstWorkerOnly = {});
 
+  /// The plugins the application's services came from, for the control socket's `plugins`.
+  void setPlugins(std::vector<PluginFacts> plugins) { plugins_ = std::move(plugins); }
+
  private:
   const ServerOptions& options_;
   IProcessPrimitives& os_;
+  std::vector<PluginFacts> plugins_;
 };
 
 }  // namespace cppd::runner

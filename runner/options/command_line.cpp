@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "control/single_process_daemon.hpp"
 #include "lifecycle/application_runner.hpp"
 #include "deployment/deployment.hpp"
 #include "deployment/deployment_file.hpp"
@@ -65,6 +66,7 @@ PluginCatalog discover(const ServerOptions& options) {
 int runDeployment(const ServerOptions& options, Deployment deployment) {
   if (!deployment.app) return 0;  // a plugin's --help was shown
   ApplicationRunner runner(options);
+  runner.setPlugins(describePlugins(deployment.plugins));
   const int status = runner.run(deployment.app, deployment.summary, deployment.fileServers, deployment.firstWorkerOnly);
   deployment.release();
   return status;

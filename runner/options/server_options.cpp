@@ -16,6 +16,8 @@
 
 namespace cppd::runner {
 
+constexpr std::size_t maxSocketPath = 107;  // sockaddr_un's sun_path, less its NUL
+
 // The runner's options, declared like a plugin's and parsed by the same engine (plugin_options.hpp), in
 // twistd's help order (sorted by short name, else long name). Defaults that depend on other options (the log
 // file, the umask, the run directory) are applied by ServerOptions and only shown in the help.
@@ -38,6 +40,9 @@ const std::vector<OptionSpec>& runnerOptionSpecs() {
       {.longName = "allow-root", .help = "Let plugins that serve files (ftp, web) run as root when no --uid is given",
        .kind = K::flag},
       {.longName = "chroot", .help = "Chroot to a supplied directory before running"},
+      {.longName = "control",
+       .help = "The control socket for cppdctl (empty: none) [default: the pidfile's name with .ctl when "
+               "daemonizing]"},
       {.longName = "euid", .help = "Set only effective user-id rather than real user-id.", .kind = K::flag},
       {.longName = "list-plugins", .help = "List the plugins found (with load errors) and exit", .kind = K::flag},
       {.longName = "logfile-keep", .help = "Rotated log files to keep (.1 is the newest)", .defaultValue = "10",
@@ -225,6 +230,11 @@ void apply(const Options& v, ServerOptions& o) {
   if (auto logfile = text("logfile")) o.logfile = logfile->empty() || *logfile == "-" ? "-" : absolute(dir, *logfile);
   o.prefix = v.get<std::string>("prefix");
   o.pidfile = absolute(dir, v.get<std::string>("pidfile"));
+  if (auto control = text("control")) o.control = control->empty() ? *control : absolute(dir, *control);
+  if (o.control && o.control->size() > maxSocketPath) {
+    throw UsageError(fmt::format("option --control: '{}' is {} bytes; a socket path can have at most {}: give a "
+                                 "shorter path", *o.control, o.control->size(), maxSocketPath));
+  }
   for (const char* name : {"chroot", "config", "rundir"}) {
     if (auto given = text(name); given && given->empty()) {
       throw UsageError(fmt::format("option --{} needs a path, not an empty value", name));
@@ -258,6 +268,17 @@ void apply(const Options& v, ServerOptions& o) {
 std::string ServerOptions::effectiveLogfile() const {
   if (logfile) return *logfile;
   return nodaemon ? std::string("-") : absolute(launchDir, "cppd.log");
+}
+
+std::string ServerOptions::effectiveControl() const {
+  if (control) return *control;
+  // A default inside a chroot would name a directory of the new root, which rarely exists: only when asked.
+  if (nodaemon || chroot) return {};
+  // Named after the pidfile (cppd.pid: cppd.ctl, web.pid: web.ctl), so daemons that share a directory with
+  // pidfiles of their own do not take each other's control socket for a running server.
+  std::filesystem::path path = pidfile.empty() ? std::filesystem::path(launchDir) / "cppd.pid"
+                                               : std::filesystem::path(pidfile);
+  return path.replace_extension(".ctl").string();
 }
 
 std::optional<mode_t> ServerOptions::effectiveUmask() const {

@@ -25,6 +25,7 @@ struct ServerOptions {
   std::string pidfile;                        // --pidfile; default <launchDir>/cppd.pid; empty = no pidfile
   std::string rundir;                         // -d, --rundir; default "." resolved (launchDir), "/" with --chroot
   std::optional<std::string> chroot;          // --chroot
+  std::optional<std::string> control;         // --control: the control socket (absolute); "" = none
   std::optional<uid_t> uid;                   // -u, --uid (resolved)
   std::string uidName;                        // the user as given (name or number), empty if none
   std::string userName;                       // -u's passwd name (for initgroups); empty without an entry
@@ -56,6 +57,10 @@ struct ServerOptions {
   std::string effectiveLogfile() const;
   /// The umask to apply: the given one, 0077 when daemonizing, nullopt (leave alone) with -n.
   std::optional<mode_t> effectiveUmask() const;
+  /// The control socket after defaults: the given path ("" = none); with no --control, the pidfile's path with
+  /// the extension .ctl (cppd.pid: cppd.ctl; <launchDir>/cppd.ctl without a pidfile) when daemonizing without
+  /// --chroot, none otherwise.
+  std::string effectiveControl() const;
 };
 
 /// Parses argv[1..] (argv[0] is the program name). Stops at the first non-option word (the plugin name) and

@@ -40,6 +40,7 @@ LoadedPlugin loadPlugin(const PluginFile& file, const PluginNote& note) {
   plugin.description =
       callPlugin("", "description()", ErrorKind::software, [&] { return plugin.maker->description(); });
   plugin.noteOptions = note.options;
+  plugin.version = note.version;
   return plugin;
 }
 

@@ -21,6 +21,7 @@ struct LoadedPlugin {
   std::string tapname;
   std::string description;
   std::vector<OptionSpec> noteOptions;  // the options its metadata note declares (listing and --help used these)
+  std::string version;                  // its own version, from the note (cppd_add_plugin VERSION); may be empty
 };
 
 /// Loads the checked plugin file (by its descriptor) whose note was read from that descriptor, and creates

@@ -62,7 +62,8 @@ class InstallTest(TempDirTestCase):
     def test_an_install_carries_man_page_completion_units_poems_and_example(self):
         prefix = self.path("prefix")
         self.run_step(CMAKE, "--install", BUILD_DIR, "--prefix", prefix)
-        for wanted in ("share/man/man1/cppd.1", "share/bash-completion/completions/cppd",
+        for wanted in ("share/man/man1/cppd.1", "share/bash-completion/completions/cppd", "bin/cppdctl",
+                       "share/man/man1/cppdctl.1", "share/bash-completion/completions/cppdctl",
                        "lib/systemd/system/cppd@.service", "lib/systemd/system/cppd-poetry.socket",
                        "share/cppd/poetry/ecstasy.txt", "share/doc/cppd/examples/two-poems.toml"):
             self.assertTrue(os.path.exists(os.path.join(prefix, wanted)), wanted)
@@ -104,7 +105,8 @@ class DebianPackageTest(TempDirTestCase):
                        "./usr/include/cppd/testing/string_transport.hpp",
                        "/cmake/cppd/cppdConfig.cmake", "./usr/share/man/man1/cppd.1",
                        "./usr/share/bash-completion/completions/cppd", "./usr/lib/systemd/system/cppd@.service",
-                       "./usr/share/cppd/poetry/ecstasy.txt"):
+                       "./usr/share/cppd/poetry/ecstasy.txt", "./usr/bin/cppdctl", "./usr/share/man/man1/cppdctl.1",
+                       "./usr/share/bash-completion/completions/cppdctl"):
             self.assertIn(wanted, contents)
         # The SONAME follows the SDK ABI version, which cppd --version reports.
         abi = re.search(r"plugin SDK ABI (\d+)", run_cppd(["--version"]).stdout).group(1)

@@ -1,0 +1,75 @@
+#pragma once
+
+// What the control server asks of the daemon it runs in. The single-process run implements it
+// (SingleProcessDaemon); a supervisor of workers implements it too, filling in the workers.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cppd::runner {
+
+struct WorkerFacts {
+  unsigned id = 0;
+  pid_t pid = 0;
+  double startTime = 0;  // seconds since the epoch
+  std::optional<std::uint64_t> accepted;  // unset: not counted by this version
+  std::optional<std::uint64_t> active;
+  std::uint64_t restarts = 0;
+};
+
+struct DaemonFacts {
+  pid_t pid = 0;
+  std::string version;
+  double startTime = 0;  // seconds since the epoch
+  double uptime = 0;     // seconds (monotonic: a clock step does not change it)
+  std::string logFile;   // a path, "-" for stdout, "syslog"
+  std::string pidFile;   // empty: none
+  std::string controlSocket;
+  std::uint64_t generation = 1;  // bumped by each reload
+  std::vector<WorkerFacts> workers;  // empty in the single-process model
+};
+
+struct ServiceFacts {
+  std::string name;
+  std::string plugin;  // empty when not known
+  std::vector<std::string> endpoints;
+  std::optional<std::uint64_t> accepted;  // unset: not counted by this version
+  std::optional<std::uint64_t> active;
+  std::optional<std::uint64_t> bytesSent;
+  std::optional<std::uint64_t> errors;
+};
+
+struct PluginFacts {
+  std::string name;
+  std::string file;
+  std::string description;
+  std::string version;
+  std::string abi;
+};
+
+struct ListenerFacts {
+  std::string service;
+  std::string endpoint;  // as configured: "tcp:0:interface=127.0.0.1"
+  std::string address;   // as bound: "127.0.0.1:43211", "/run/x.sock"
+  std::optional<std::uint64_t> connections;
+};
+
+/// Loop thread only. stop() and reopen() start what they ask and return at once; neither throws.
+class IControlledDaemon {
+ public:
+  virtual ~IControlledDaemon() = default;
+  virtual DaemonFacts status() const = 0;
+  virtual std::vector<ServiceFacts> services() const = 0;
+  virtual std::vector<PluginFacts> plugins() const = 0;
+  virtual std::vector<ListenerFacts> listeners() const = 0;
+  /// As SIGTERM: a graceful stop within the shutdown timeout.
+  virtual void stop() = 0;
+  /// As SIGHUP: reopen the log file.
+  virtual void reopen() = 0;
+};
+
+}  // namespace cppd::runner

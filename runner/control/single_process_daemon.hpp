@@ -1,0 +1,47 @@
+#pragma once
+
+// The control server's view of today's single-process run: the application's service tree, the run's files,
+// and the run's own stop and reopen.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <cppd/application.hpp>
+
+#include "control/controlled_daemon.hpp"
+#include "plugin/plugin_loader.hpp"
+
+namespace cppd::runner {
+
+class SingleProcessDaemon : public IControlledDaemon {
+ public:
+  struct Actions {
+    std::function<void()> stop;
+    std::function<void()> reopen;
+  };
+
+  /// facts: the run's pid, files and control socket (version, start time and uptime are filled in here).
+  SingleProcessDaemon(std::shared_ptr<Application> app, DaemonFacts facts, std::vector<PluginFacts> plugins,
+                      Actions actions);
+
+  DaemonFacts status() const override;
+  std::vector<ServiceFacts> services() const override;
+  std::vector<PluginFacts> plugins() const override { return plugins_; }
+  std::vector<ListenerFacts> listeners() const override;
+  void stop() override;
+  void reopen() override;
+
+ private:
+  std::shared_ptr<Application> app_;
+  DaemonFacts facts_;
+  std::vector<PluginFacts> plugins_;
+  Actions actions_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+/// What `cppdctl plugins` shows of the plugins a deployment loaded.
+std::vector<PluginFacts> describePlugins(const std::vector<LoadedPlugin>& plugins);
+
+}  // namespace cppd::runner
