@@ -1,8 +1,4 @@
-#include <unistd.h>
-
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -12,6 +8,7 @@
 
 #include "deployment/deployment_file.hpp"
 #include "options/server_options.hpp"
+#include "unit/support/temp_dir.hpp"
 
 using cppd::runner::readDeploymentFile;
 using cppd::runner::runnerOptions;
@@ -20,16 +17,9 @@ using cppd::runner::serviceOptions;
 namespace {
 
 struct TempFile {
-  std::filesystem::path dir;
+  cppd::test::TempDir dir;
   std::string path;
-  explicit TempFile(const std::string& text) {
-    char tmpl[] = "/tmp/cppd-deploy-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    dir = tmpl;
-    path = (dir / "deploy.toml").string();
-    std::ofstream(path) << text;
-  }
-  ~TempFile() { std::filesystem::remove_all(dir); }
+  explicit TempFile(const std::string& text) : path(dir.write("deploy.toml", text)) {}
 };
 
 std::vector<cppd::OptionSpec> poetrySpecs() {

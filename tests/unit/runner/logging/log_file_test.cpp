@@ -18,6 +18,7 @@
 #include <cppd/error.hpp>
 
 #include "logging/line_buffer.hpp"
+#include "unit/support/as_nobody.hpp"
 #include "unit/support/runner_test_support.hpp"
 #include "unit/support/skip.hpp"
 
@@ -251,34 +252,17 @@ TEST_CASE("A deleted log directory does not stop logging", "[runner]") {
   CHECK(reports.size() >= 1);
 }
 
-namespace {
-
-// Runs body in a child process as nobody (when root) so that directory permissions bind; returns its status.
-template <typename Body>
-int asNobody(Body body) {
-  const pid_t child = ::fork();
-  if (child == 0) {
-    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(90);
-    ::_exit(body() ? 0 : 1);
-  }
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
-}
-
-}  // namespace
-
 TEST_CASE("A read-only directory skips rotation, reports it once and keeps writing", "[runner]") {
   TempDir dir;
   fs::create_directory(dir / "ro");
   cppd::test::spit(dir / "ro/cppd.log", "");
   if (::geteuid() == 0) {
-    REQUIRE(::chown((dir / "ro/cppd.log").c_str(), 65534, 65534) == 0);
+    REQUIRE(::chown((dir / "ro/cppd.log").c_str(), cppd::test::kNobody, cppd::test::kNogroup) == 0);
     fs::permissions(dir.path(), fs::perms::all);
   }
   fs::permissions(dir / "ro", fs::perms::owner_read | fs::perms::owner_exec | fs::perms::others_read |
                                   fs::perms::others_exec | fs::perms::group_read | fs::perms::group_exec);
-  const int status = asNobody([&] {
+  const int status = cppd::test::runAsNobody([&] {
     std::vector<std::string> reports;
     LogFile file(options(dir / "ro/cppd.log", 50, &reports));
     for (int i = 0; i < 30; ++i) emit(file, "line " + std::to_string(i));
