@@ -113,34 +113,35 @@ TEST_CASE("Rotated and recreated files keep the log's mode", "[runner]") {
   CHECK(fs::status(dir / "cppd.log").permissions() == (fs::perms::owner_read | fs::perms::owner_write));
 }
 
-TEST_CASE("SIGUSR1's action reopens instead of rotating when the file was moved away", "[runner]") {
-  TempDir dir;
-  LogFile file(options(dir / "cppd.log", 0));
-  emit(file, "before");
-  fs::rename(dir / "cppd.log", dir / "cppd.log.moved");
-  emit(file, "in between");  // still goes to the moved file
-  file.rotateOrReopen();
-  emit(file, "after");
-  CHECK_FALSE(fs::exists(dir / "cppd.log.1"));
-  CHECK(contains(slurp(dir / "cppd.log.moved"), "in between"));
-  CHECK(contains(slurp(dir / "cppd.log"), "after"));
-  CHECK_FALSE(contains(slurp(dir / "cppd.log"), "before"));
-  file.rotateOrReopen();  // in place now: a real rotation
-  CHECK(contains(slurp(dir / "cppd.log.1"), "after"));
-}
-
-TEST_CASE("reopen (SIGHUP) always opens the path again", "[runner]") {
-  TempDir dir;
-  LogFile file(options(dir / "cppd.log", 0));
-  emit(file, "one");
-  fs::rename(dir / "cppd.log", dir / "cppd.log-20250101");
-  file.reopen();
-  emit(file, "two");
-  CHECK(contains(slurp(dir / "cppd.log-20250101"), "one"));
-  CHECK(contains(slurp(dir / "cppd.log"), "two"));
-  file.reopen();  // in place: the same file, appended
-  emit(file, "three");
-  CHECK(contains(slurp(dir / "cppd.log"), "two"));
+TEST_CASE("SIGHUP and SIGUSR1 open the path again when the file was moved away; in place they differ",
+          "[runner]") {
+  struct Row {
+    const char* what;
+    void (LogFile::*action)();
+    bool rotatesInPlace;  // SIGUSR1 rotates a file still in place; SIGHUP reopens it and appends
+  };
+  const Row rows[] = {{"reopen (SIGHUP)", &LogFile::reopen, false},
+                      {"rotateOrReopen (SIGUSR1)", &LogFile::rotateOrReopen, true}};
+  for (const auto& row : rows) {
+    DYNAMIC_SECTION(row.what) {
+      TempDir dir;
+      LogFile file(options(dir / "cppd.log", 0));
+      emit(file, "before");
+      fs::rename(dir / "cppd.log", dir / "cppd.log.moved");
+      emit(file, "in between");  // still goes to the moved file
+      (file.*row.action)();
+      emit(file, "after");
+      CHECK(contains(slurp(dir / "cppd.log.moved"), "in between"));
+      CHECK(contains(slurp(dir / "cppd.log"), "after"));
+      CHECK_FALSE(contains(slurp(dir / "cppd.log"), "before"));
+      CHECK_FALSE(fs::exists(dir / "cppd.log.1"));
+      (file.*row.action)();  // in place now
+      emit(file, "again");
+      CHECK(contains(slurp(dir / "cppd.log"), "again"));
+      CHECK(contains(slurp(dir / "cppd.log"), "after") != row.rotatesInPlace);
+      CHECK(fs::exists(dir / "cppd.log.1") == row.rotatesInPlace);
+    }
+  }
 }
 
 TEST_CASE("/dev/null is never rotated", "[runner]") {
