@@ -79,15 +79,14 @@ void refuseNoteMismatch(const ServiceRequest& request,
                                            "(rebuild it with cppd_add_plugin)", request.where, plugin.path));
 }
 
-// The service request asks for, named in a deployment file; null when the reader showed the plugin's help.
+// The service request asks for, named in a deployment file.
 std::shared_ptr<IService> makeService(const DeploymentDescription& description, const ServiceRequest& request,
                                       const LoadedPlugin& plugin) {
   auto specs = callFor(description, request, plugin, "options()", [&] { return plugin.maker->options(); });
   refuseNoteMismatch(request, plugin, specs);
-  auto options = request.readOptions(plugin, specs);
-  if (!options) return nullptr;
+  const Options options = request.readOptions(plugin, specs);
   auto service =
-      callFor(description, request, plugin, "makeService", [&] { return plugin.maker->makeService(*options); });
+      callFor(description, request, plugin, "makeService", [&] { return plugin.maker->makeService(options); });
   if (!service) {
     throw Error(ErrorKind::software,
                 fmt::format("{}plugin {}: makeService returned no service", request.where, plugin.tapname));
@@ -109,12 +108,9 @@ Deployment buildDeployment(const DeploymentDescription& description, PluginCatal
   std::map<std::string, LoadedPlugin> loaded;  // before app: on an error the services go first
   auto app = std::make_shared<Application>(inFile ? "cppd" : description.services.at(0).plugin);
   std::string parts;
-  bool helpShown = false;
   for (const auto& request : description.services) {
     const LoadedPlugin& plugin = pluginFor(description, request, catalog, loaded);
     auto service = makeService(description, request, plugin);
-    helpShown = service == nullptr;
-    if (helpShown) break;  // nothing runs
     service->setServiceParent(*app);  // names are unique: readDeploymentFile checked them
     if (request.firstWorkerOnly) deployment.firstWorkerOnly.push_back(request.name);
     parts += (parts.empty() ? "" : ", ") + (inFile ? fmt::format("{} as '{}'", plugin.tapname, request.name)
@@ -124,7 +120,7 @@ Deployment buildDeployment(const DeploymentDescription& description, PluginCatal
                                               : plugin.tapname);
     }
   }
-  if (!helpShown) deployment.app = std::move(app);
+  deployment.app = std::move(app);
   for (auto& entry : loaded) deployment.plugins.push_back(std::move(entry.second));
   deployment.summary = inFile ? parts + " (from " + description.file + ")" : parts;
   return deployment;

@@ -26,9 +26,8 @@ struct ServiceRequest {
   std::string plugin;  // the tapname to find in the catalog
   std::string name;    // the service's name in the application
   /// Reads the service's options against the plugin's declarations, throwing complete messages (a command
-  /// line's usage errors, a file's "FILE:LINE: ..."). nullopt means the user asked for the plugin's --help,
-  /// which the reader has shown: nothing is run.
-  std::function<std::optional<Options>(const LoadedPlugin&, const std::vector<OptionSpec>&)> readOptions;
+  /// line's usage errors, a file's "FILE:LINE: ...").
+  std::function<Options(const LoadedPlugin&, const std::vector<OptionSpec>&)> readOptions;
   /// Put before errors about this service that the reader did not word ("FILE:7: service 'ecstasy': ").
   std::string where;
   bool firstWorkerOnly = false;  // a deployment file's `workers = 1`
@@ -43,7 +42,7 @@ struct DeploymentDescription {
 };
 
 struct Deployment {
-  std::shared_ptr<Application> app;      // null when a plugin's --help was shown instead
+  std::shared_ptr<Application> app;
   std::vector<LoadedPlugin> plugins;     // each loaded once; their code outlives app
   std::string summary;                   // "fastpoetry (/p/fastpoetry.so)", "fastpoetry as 'a', ... (from FILE)"
   std::vector<std::string> fileServers;  // "ftp", or "ftp (service 'anon')", for each plugin that servesFiles()

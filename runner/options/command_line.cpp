@@ -64,7 +64,6 @@ PluginCatalog discover(const ServerOptions& options) {
 
 // Runs what a deployment built, then releases the services before the plugins whose code they run.
 int runDeployment(const ServerOptions& options, Deployment deployment) {
-  if (!deployment.app) return 0;  // a plugin's --help was shown
   ApplicationRunner runner(options);
   runner.setPlugins(describePlugins(deployment.plugins));
   const int status = runner.run(deployment.app, deployment.summary, deployment.fileServers, deployment.firstWorkerOnly);
@@ -72,11 +71,12 @@ int runDeployment(const ServerOptions& options, Deployment deployment) {
   return status;
 }
 
-// `cppd PLUGIN --help` is answered from the plugin's note, without loading it; so are the usage errors the
-// options declared in the note catch. Returns true when the help was shown. Only validators need the plugin.
-bool answeredFromNote(const ServerOptions& options, const PluginCatalog& catalog) {
+// `cppd PLUGIN [plugin options]` is parsed against the options the plugin's note declares, without loading the
+// plugin: --help and the usage errors are answered from there. nullopt for an unknown plugin (buildDeployment
+// says so, with the plugins that are known).
+std::optional<PluginCommandLine> parseFromNote(const ServerOptions& options, const PluginCatalog& catalog) {
   const PluginInfo* info = catalog.find(options.command);
-  if (info == nullptr) return false;  // buildDeployment says it is unknown, with the plugins that are known
+  if (info == nullptr) return std::nullopt;
   const auto& specs = info->note.options;
   PluginCommandLine parsed;
   try {
@@ -85,25 +85,23 @@ bool answeredFromNote(const ServerOptions& options, const PluginCatalog& catalog
     throw UsageErrorWithHelp(e.what(), pluginUsage(info->tapname, info->description, specs));
   }
   if (parsed.help) print(stdout, pluginUsage(info->tapname, info->description, specs));
-  return parsed.help;
+  return parsed;
 }
 
-// `cppd [options] TAPNAME [plugin options]`: a deployment of one service, its options read from the words after
-// the plugin name.
-DeploymentDescription commandLineDeployment(const ServerOptions& options) {
+// `cppd [options] TAPNAME [plugin options]`: a deployment of one service with the options parsed from the note.
+// buildDeployment has checked that the plugin's code declares the same ones before it reads them, so only their
+// validators, which are code and not in the note, are left to run.
+DeploymentDescription commandLineDeployment(const ServerOptions& options, Options parsed) {
   ServiceRequest request;
   request.plugin = request.name = options.command;
-  request.readOptions = [&options](const LoadedPlugin& plugin,
-                                   const std::vector<OptionSpec>& specs) -> std::optional<Options> {
-    PluginCommandLine parsed;
+  request.readOptions = [parsed = std::move(parsed)](const LoadedPlugin& plugin,
+                                                     const std::vector<OptionSpec>& specs) {
     try {
-      parsed = parsePluginOptions(plugin.tapname, specs, options.commandArgs, options.launchDir);
+      runValidators(plugin.tapname, specs, parsed);
     } catch (const UsageError& e) {
       throw UsageErrorWithHelp(e.what(), pluginUsage(plugin.tapname, plugin.description, specs));
     }
-    if (!parsed.help) return std::move(parsed.options);
-    print(stdout, pluginUsage(plugin.tapname, plugin.description, specs));
-    return std::nullopt;
+    return parsed;
   };
   DeploymentDescription description;
   description.services.push_back(std::move(request));
@@ -130,7 +128,7 @@ int runDeploymentFile(int argc, char** argv, const ServerOptions& cli) {
     request.where = describeServiceError(file, service, "");
     request.firstWorkerOnly = service.firstWorkerOnly;
     request.readOptions = [&file, &service, &options](const LoadedPlugin& plugin,
-                                                      const std::vector<OptionSpec>& specs) -> std::optional<Options> {
+                                                      const std::vector<OptionSpec>& specs) {
       return serviceOptions(file, service, plugin.tapname, specs, options.launchDir);
     };
     description.services.push_back(std::move(request));
@@ -157,8 +155,11 @@ int dispatch(int argc, char** argv) {
     print(stdout, mainUsage(catalog, serverOptionsUsage()));
     return 0;
   }
-  if (answeredFromNote(options, catalog)) return 0;
-  return runDeployment(options, buildDeployment(commandLineDeployment(options), std::move(catalog)));
+  auto parsed = parseFromNote(options, catalog);
+  if (parsed && parsed->help) return 0;
+  Options pluginOptions = parsed ? std::move(parsed->options) : Options{};  // none for an unknown plugin
+  auto description = commandLineDeployment(options, std::move(pluginOptions));
+  return runDeployment(options, buildDeployment(description, std::move(catalog)));
 }
 
 }  // namespace

@@ -125,15 +125,26 @@ std::optional<OptionValue> defaultValue(const OptionSpec& spec, const std::strin
 }
 
 // Runs the plugin's check of one value. It is plugin code: whatever it throws refuses the value, named.
-void validate(const OptionSpec& spec, const OptionValue& value, const std::string& tapname) {
+void validate(const OptionSpec& spec, const std::string& text, const std::string& tapname) {
   if (!spec.validator) return;
   try {
-    spec.validator(value.text);
+    spec.validator(text);
   } catch (const std::exception& e) {
     throw UsageError(fmt::format("{}option --{}: {}", lead(tapname), spec.longName, e.what()));
   } catch (...) {
     throw UsageError(fmt::format("{}option --{}: its check threw an exception not derived from std::exception",
                                  lead(tapname), spec.longName));
+  }
+}
+
+// validate(), where a default the check refuses is the plugin's fault, not the user's.
+void validateValue(const OptionSpec& spec, const std::string& text, bool isGiven, const std::string& tapname) {
+  try {
+    validate(spec, text, tapname);
+  } catch (const UsageError& e) {
+    if (isGiven) throw;
+    throw Error(ErrorKind::software, fmt::format("plugin {}: default of option --{} is invalid: {}", tapname,
+                                                 spec.longName, e.what()));
   }
 }
 
@@ -151,16 +162,18 @@ Options completeOptions(const std::string& tapname, const std::vector<OptionSpec
       continue;
     }
     value->given = isGiven;
-    try {
-      validate(spec, *value, tapname);
-    } catch (const UsageError& e) {
-      if (isGiven) throw;
-      throw Error(ErrorKind::software, fmt::format("plugin {}: default of option --{} is invalid: {}", tapname,
-                                                   spec.longName, e.what()));
-    }
+    validateValue(spec, value->text, isGiven, tapname);
     options.set(spec.longName, std::move(*value));
   }
   return options;
+}
+
+void runValidators(const std::string& tapname, const std::vector<OptionSpec>& specs, const Options& options) {
+  for (const auto& spec : specs) {
+    if (spec.validator && options.has(spec.longName)) {
+      validateValue(spec, options.text(spec.longName), options.given(spec.longName), tapname);
+    }
+  }
 }
 
 namespace {

@@ -40,6 +40,12 @@ Options parseOptionWords(const std::string& context, const std::vector<OptionSpe
 Options completeOptions(const std::string& tapname, const std::vector<OptionSpec>& specs,
                         std::map<std::string, OptionValue> given, const std::string& launchDir);
 
+/// Runs the validators of specs over options parsed against the same declarations without them (a plugin's
+/// metadata note declares its options but carries no code), as completeOptions would have run them: a given
+/// value refused is a cppd::UsageError ("hello: option --count: count must be >= 0, got -2"), a default refused
+/// a cppd::Error (software) naming the plugin.
+void runValidators(const std::string& tapname, const std::vector<OptionSpec>& specs, const Options& options);
+
 /// Checks specs as the parser will take them, without parsing anything: names the parser accepts, unique long
 /// and short names, --help left to cppd, one-letter long names refused (cxxopts reads "--f" as nothing), a flag's
 /// default "true" or "false", and every other default valid for its kind. Throws cppd::Error (data) naming the

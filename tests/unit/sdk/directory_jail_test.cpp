@@ -20,6 +20,8 @@
 #include <cppd/posix/io.hpp>
 #include <cppd/posix/unique_fd.hpp>
 
+#include "unit/support/temp_dir.hpp"
+
 namespace {
 
 using Resolver = cppd::DirectoryJail::Resolver;
@@ -27,9 +29,6 @@ using Resolver = cppd::DirectoryJail::Resolver;
 // A served root inside a temporary directory, with a secret file next to it (outside the root).
 struct Tree {
   Tree() {
-    char pattern[] = "/tmp/cppd-directory-jail-XXXXXX";
-    base = ::mkdtemp(pattern);
-    root = base + "/root";
     std::filesystem::create_directories(root + "/pub/sub");
     std::ofstream(root + "/pub/file.txt") << "public";
     std::ofstream(base + "/secret.txt") << "secret";
@@ -38,9 +37,9 @@ struct Tree {
     std::filesystem::create_symlink(base, root + "/updir");
     std::filesystem::create_symlink("file.txt", root + "/pub/inside");
   }
-  ~Tree() { std::filesystem::remove_all(base); }
-  std::string base;
-  std::string root;
+  cppd::test::TempDir tmp;
+  std::string base = tmp.path();
+  std::string root = base + "/root";
 };
 
 // What open() gives: the file's content, or "errno:N".

@@ -85,61 +85,58 @@ std::string formatted(std::string_view system, std::string_view text,
   return line;
 }
 
-std::shared_ptr<CapturingObserver> attachCapture() {
-  auto observer = std::make_shared<CapturingObserver>();
+// A new observer of type Observer, added to the log.
+template <typename Observer>
+std::shared_ptr<Observer> attach() {
+  auto observer = std::make_shared<Observer>();
   cppd::log::addObserver(observer);
   return observer;
 }
 
 }  // namespace
 
-TEST_CASE("formatLogLine writes twistd's line: local time with a T, the offset, [system] and the text", "[log]") {
-  ScopedTimeZone utc("UTC");
-  CHECK(formatted("Echo,0,127.0.0.1", "hello") == "2024-01-05T12:34:56+0000 [Echo,0,127.0.0.1] hello\n");
-}
-
-TEST_CASE("formatLogLine uses the local time zone and its +ZZZZ offset", "[log]") {
-  {
-    ScopedTimeZone india("IST-5:30");
-    CHECK(formatted("-", "x") == "2024-01-05T18:04:56+0530 [-] x\n");
+TEST_CASE("formatLogLine writes twistd's line, escaped so that one event is always one line", "[log]") {
+  using std::chrono::milliseconds;
+  struct Row {
+    const char* what;
+    const char* zone;
+    std::string_view system;
+    std::string_view text;
+    milliseconds after;  // past kFixedTime
+    const char* expected;
+  };
+  const Row rows[] = {
+      {"local time with a T, the offset, [system] and the text", "UTC", "Echo,0,127.0.0.1", "hello", milliseconds(0),
+       "2024-01-05T12:34:56+0000 [Echo,0,127.0.0.1] hello\n"},
+      {"the local time zone and its +ZZZZ offset (east)", "IST-5:30", "-", "x", milliseconds(0),
+       "2024-01-05T18:04:56+0530 [-] x\n"},
+      {"the local time zone and its -ZZZZ offset (west)", "EST5", "-", "x", milliseconds(0),
+       "2024-01-05T07:34:56-0500 [-] x\n"},
+      {"the fraction of a second is ignored", "UTC", "-", "x", milliseconds(999), "2024-01-05T12:34:56+0000 [-] x\n"},
+      {"a whole second counts", "UTC", "-", "x", milliseconds(1000), "2024-01-05T12:34:57+0000 [-] x\n"},
+      {"a multi-line text stays on one line, its breaks escaped", "UTC", "-", "Traceback:\n  line 1\r\n  line 2",
+       milliseconds(0), "2024-01-05T12:34:56+0000 [-] Traceback:\\n  line 1\\r\\n  line 2\n"},
+      {"a trailing newline is escaped too", "UTC", "-", "done\n", milliseconds(0),
+       "2024-01-05T12:34:56+0000 [-] done\\n\n"},
+      {"every C0 control byte and DEL a client could send is escaped", "UTC", "-",
+       std::string_view("USER \x1b[2Jroot\x07\x7f\x00!", 17), milliseconds(0),
+       "2024-01-05T12:34:56+0000 [-] USER \\x1b[2Jroot\\x07\\x7f\\x00!\n"},
+      {"a tab and the ends of the C0 range are escaped", "UTC", "-", "a\tb\x01\x1f", milliseconds(0),
+       "2024-01-05T12:34:56+0000 [-] a\\tb\\x01\\x1f\n"},
+      {"a forged line after CR LF stays part of the one line that carries it", "UTC", "-",
+       "anonymous\r\n2024-01-05T12:34:56+0000 [-] Server Shut Down.", milliseconds(0),
+       "2024-01-05T12:34:56+0000 [-] anonymous\\r\\n2024-01-05T12:34:56+0000 [-] Server Shut Down.\n"},
+      {"the system is escaped as the text is", "UTC", "FTP,3,\x1b]0;x\x07", "hi", milliseconds(0),
+       "2024-01-05T12:34:56+0000 [FTP,3,\\x1b]0;x\\x07] hi\n"},
+      {"a backslash is doubled, so an escape in the text cannot pass for an escaped byte", "UTC", "-", "C:\\x1b",
+       milliseconds(0), "2024-01-05T12:34:56+0000 [-] C:\\\\x1b\n"},
+  };
+  for (const auto& row : rows) {
+    DYNAMIC_SECTION(row.what) {
+      ScopedTimeZone zone(row.zone);
+      CHECK(formatted(row.system, row.text, kFixedTime + row.after) == row.expected);
+    }
   }
-  {
-    ScopedTimeZone newYork("EST5");
-    CHECK(formatted("-", "x") == "2024-01-05T07:34:56-0500 [-] x\n");
-  }
-}
-
-TEST_CASE("formatLogLine ignores the fraction of a second", "[log]") {
-  ScopedTimeZone utc("UTC");
-  CHECK(formatted("-", "x", kFixedTime + std::chrono::milliseconds(999)) == "2024-01-05T12:34:56+0000 [-] x\n");
-  CHECK(formatted("-", "x", kFixedTime + std::chrono::seconds(1)) == "2024-01-05T12:34:57+0000 [-] x\n");
-}
-
-TEST_CASE("formatLogLine keeps a multi-line text on one line, its breaks escaped", "[log]") {
-  ScopedTimeZone utc("UTC");
-  CHECK(formatted("-", "Traceback:\n  line 1\r\n  line 2") ==
-        "2024-01-05T12:34:56+0000 [-] Traceback:\\n  line 1\\r\\n  line 2\n");
-  CHECK(formatted("-", "done\n") == "2024-01-05T12:34:56+0000 [-] done\\n\n");
-}
-
-TEST_CASE("formatLogLine escapes every C0 control byte and DEL a client could send", "[log]") {
-  ScopedTimeZone utc("UTC");
-  CHECK(formatted("-", std::string_view("USER \x1b[2Jroot\x07\x7f\x00!", 17)) ==
-        "2024-01-05T12:34:56+0000 [-] USER \\x1b[2Jroot\\x07\\x7f\\x00!\n");
-  CHECK(formatted("-", "a\tb\x01\x1f") == "2024-01-05T12:34:56+0000 [-] a\\tb\\x01\\x1f\n");
-  // A forged line after CR LF stays part of the one line that carries it.
-  const std::string line = formatted("-", "anonymous\r\n2024-01-05T12:34:56+0000 [-] Server Shut Down.");
-  CHECK(line == "2024-01-05T12:34:56+0000 [-] anonymous\\r\\n2024-01-05T12:34:56+0000 [-] Server Shut Down.\n");
-}
-
-TEST_CASE("formatLogLine escapes the system as it escapes the text", "[log]") {
-  ScopedTimeZone utc("UTC");
-  CHECK(formatted("FTP,3,\x1b]0;x\x07", "hi") == "2024-01-05T12:34:56+0000 [FTP,3,\\x1b]0;x\\x07] hi\n");
-}
-
-TEST_CASE("formatLogLine doubles a backslash so an escape in the text cannot pass for an escaped byte", "[log]") {
-  ScopedTimeZone utc("UTC");
-  CHECK(formatted("-", "C:\\x1b") == "2024-01-05T12:34:56+0000 [-] C:\\\\x1b\n");
 }
 
 TEST_CASE("appendEscapedLogText copies well-formed UTF-8 and escapes C1 controls and malformed bytes", "[log]") {
@@ -185,7 +182,7 @@ TEST_CASE("formatLogLine appends to what the buffer already holds", "[log]") {
 
 TEST_CASE("an event logged outside any LogContext has the system -", "[log]") {
   FreshLog fresh;
-  auto capture = attachCapture();
+  auto capture = attach<CapturingObserver>();
   CHECK(LogContext::current() == "-");
   cppd::log::info("EchoFactory starting on {}", 18007);
   REQUIRE(capture->events.size() == 1);
@@ -196,7 +193,7 @@ TEST_CASE("an event logged outside any LogContext has the system -", "[log]") {
 
 TEST_CASE("a LogContext sets the system of events logged while it lives and nested ones restore it", "[log]") {
   FreshLog fresh;
-  auto capture = attachCapture();
+  auto capture = attach<CapturingObserver>();
   {
     LogContext factory("EchoFactory");
     cppd::log::info("accepted");
@@ -225,7 +222,7 @@ TEST_CASE("a LogContext applies only to the thread that created it", "[log]") {
 
 TEST_CASE("emit with an explicit system ignores the current context", "[log]") {
   FreshLog fresh;
-  auto capture = attachCapture();
+  auto capture = attach<CapturingObserver>();
   LogContext connection("Echo,0,127.0.0.1");
   cppd::log::emit(LogLevel::info, "cppd.runner#info", "starting up");
   REQUIRE(capture->events.size() == 1);
@@ -234,7 +231,7 @@ TEST_CASE("emit with an explicit system ignores the current context", "[log]") {
 
 TEST_CASE("events below the minimum level are dropped and info is the default", "[log]") {
   FreshLog fresh;
-  auto capture = attachCapture();
+  auto capture = attach<CapturingObserver>();
   CHECK_FALSE(cppd::log::enabled(LogLevel::debug));
   CHECK(cppd::log::enabled(LogLevel::info));
   cppd::log::debug("hidden");
@@ -259,7 +256,7 @@ TEST_CASE("events logged before the first observer are replayed into it in order
     cppd::log::info("one");
   }
   cppd::log::warn("two");
-  auto capture = attachCapture();
+  auto capture = attach<CapturingObserver>();
   REQUIRE(capture->events.size() == 2);
   CHECK(capture->events[0].text == "one");
   CHECK(capture->events[0].system == "early");
@@ -270,7 +267,7 @@ TEST_CASE("events logged before the first observer are replayed into it in order
 TEST_CASE("only the last 200 events before the first observer are replayed", "[log]") {
   FreshLog fresh;
   for (int i = 0; i < 250; ++i) cppd::log::info("event {}", i);
-  auto capture = attachCapture();
+  auto capture = attach<CapturingObserver>();
   REQUIRE(capture->events.size() == 200);
   CHECK(capture->events.front().text == "event 50");
   CHECK(capture->events.back().text == "event 249");
@@ -279,8 +276,8 @@ TEST_CASE("only the last 200 events before the first observer are replayed", "[l
 TEST_CASE("a later observer gets no replay, only new events", "[log]") {
   FreshLog fresh;
   cppd::log::info("early");
-  auto first = attachCapture();
-  auto second = attachCapture();
+  auto first = attach<CapturingObserver>();
+  auto second = attach<CapturingObserver>();
   cppd::log::info("late");
   REQUIRE(first->events.size() == 2);
   REQUIRE(second->events.size() == 1);
@@ -291,14 +288,14 @@ TEST_CASE("reset drops the start-up buffer", "[log]") {
   FreshLog fresh;
   cppd::log::info("forgotten");
   cppd::log::reset();
-  auto capture = attachCapture();
+  auto capture = attach<CapturingObserver>();
   CHECK(capture->events.empty());
 }
 
 TEST_CASE("removeObserver stops delivery to that observer only", "[log]") {
   FreshLog fresh;
-  auto kept = attachCapture();
-  auto removed = attachCapture();
+  auto kept = attach<CapturingObserver>();
+  auto removed = attach<CapturingObserver>();
   cppd::log::removeObserver(removed);
   cppd::log::removeObserver(std::make_shared<CapturingObserver>());  // unknown: ignored
   cppd::log::info("after removal");
@@ -309,7 +306,7 @@ TEST_CASE("removeObserver stops delivery to that observer only", "[log]") {
 TEST_CASE("an observer that throws does not stop the event or reach the caller", "[log]") {
   FreshLog fresh;
   cppd::log::addObserver(std::make_shared<ThrowingObserver>());
-  auto capture = attachCapture();
+  auto capture = attach<CapturingObserver>();
   REQUIRE_NOTHROW(cppd::log::info("first"));
   REQUIRE_NOTHROW(cppd::log::info("second"));
   CHECK(capture->events.size() == 2);
@@ -332,7 +329,7 @@ TEST_CASE("an observer that logs from observe does not deadlock and its event is
 
 TEST_CASE("log helpers format their arguments, including lines longer than the inline buffer", "[log]") {
   FreshLog fresh;
-  auto capture = attachCapture();
+  auto capture = attach<CapturingObserver>();
   cppd::log::info("{} connected from {}:{}", "Echo", "127.0.0.1", 4242);
   std::string big(2000, 'x');
   cppd::log::info("big {}", big);
@@ -343,7 +340,7 @@ TEST_CASE("log helpers format their arguments, including lines longer than the i
 
 TEST_CASE("events logged from several threads all reach the observer", "[log]") {
   FreshLog fresh;
-  auto capture = attachCapture();
+  auto capture = attach<CapturingObserver>();
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([t] {
@@ -413,17 +410,11 @@ class HoldingObserver : public cppd::IBufferedLogObserver {
   std::size_t flushes_ = 0;
 };
 
-std::shared_ptr<HoldingObserver> attachHolding() {
-  auto observer = std::make_shared<HoldingObserver>();
-  cppd::log::addObserver(observer);
-  return observer;
-}
-
 }  // namespace
 
 TEST_CASE("a buffering observer holds lines logged inside a LogBatch until the outermost batch ends", "[log]") {
   FreshLog fresh;
-  auto holding = attachHolding();
+  auto holding = attach<HoldingObserver>();
   {
     cppd::LogBatch outer;
     CHECK(cppd::LogBatch::active());
@@ -443,8 +434,8 @@ TEST_CASE("a buffering observer holds lines logged inside a LogBatch until the o
 
 TEST_CASE("log::flush and removeObserver write out what a buffering observer holds", "[log]") {
   FreshLog fresh;
-  auto holding = attachHolding();
-  auto plain = attachCapture();
+  auto holding = attach<HoldingObserver>();
+  auto plain = attach<CapturingObserver>();
   cppd::LogBatch batch;
   cppd::log::info("held");
   CHECK(plain->events.size() == 1);  // a plain observer is not affected
@@ -458,7 +449,7 @@ TEST_CASE("log::flush and removeObserver write out what a buffering observer hol
 TEST_CASE("a line held by a batch that does not end is written within about the hold limit", "[log]") {
   // A loop callback that logs and then blocks: the log's own thread writes the line.
   FreshLog fresh;
-  auto holding = attachHolding();
+  auto holding = attach<HoldingObserver>();
   cppd::LogBatch batch;
   cppd::log::info("logged, then the loop blocks");
   const auto start = std::chrono::steady_clock::now();
@@ -472,7 +463,7 @@ TEST_CASE("a line held by a batch that does not end is written within about the 
 
 TEST_CASE("fork writes out held lines first, so the child does not inherit them", "[log]") {
   FreshLog fresh;
-  auto holding = attachHolding();
+  auto holding = attach<HoldingObserver>();
   cppd::LogBatch batch;
   cppd::log::info("before fork");
   const pid_t child = ::fork();
@@ -486,7 +477,7 @@ TEST_CASE("fork writes out held lines first, so the child does not inherit them"
 
 TEST_CASE("the reactor holds the lines of a loop iteration and writes them before it waits", "[log]") {
   FreshLog fresh;
-  auto holding = attachHolding();
+  auto holding = attach<HoldingObserver>();
   cppd::Reactor reactor;
   std::vector<std::string> seenInside;
   std::vector<std::string> seenLater;

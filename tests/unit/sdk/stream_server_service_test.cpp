@@ -17,22 +17,13 @@
 #include <cppd/error.hpp>
 
 #include "unit/support/loopback.hpp"
+#include "unit/support/temp_dir.hpp"
 
 using loopback::Client;
 using loopback::ScriptedProtocol;
 using loopback::Server;
 
 namespace {
-
-// A fresh directory for UNIX sockets, removed afterwards.
-struct TempDir {
-  TempDir() {
-    char pattern[] = "/tmp/cppd-net-XXXXXX";
-    path = ::mkdtemp(pattern);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
-};
 
 std::string errorOf(const std::function<void()>& fn) {
   try {
@@ -286,8 +277,8 @@ TEST_CASE("A factory that returns nullptr refuses the connection", "[net]") {
 
 TEST_CASE("A UNIX socket endpoint serves clients and removes its socket file when stopped", "[net]") {
   loopback::CapturedLog log;
-  TempDir dir;
-  const std::string path = dir.path + "/poetry.sock";
+  cppd::test::TempDir dir;
+  const std::string path = dir / "poetry.sock";
   cppd::Reactor reactor;
   {
     Server server(reactor, cppd::Endpoint::parse("unix:" + path + ":mode=600"));
@@ -314,8 +305,8 @@ TEST_CASE("A UNIX socket endpoint serves clients and removes its socket file whe
 }
 
 TEST_CASE("A stale UNIX socket file is replaced, a live one is refused", "[net]") {
-  TempDir dir;
-  const std::string path = dir.path + "/stale.sock";
+  cppd::test::TempDir dir;
+  const std::string path = dir / "stale.sock";
   cppd::Reactor reactor;
   {
     const int stale = ::socket(AF_UNIX, SOCK_STREAM, 0);

@@ -1,11 +1,8 @@
 #pragma once
 
-// Helpers shared by the runner's unit tests: a temporary directory and a log capture.
+// Helpers shared by the runner's unit tests: reading and writing whole files, a log capture, and (temp_dir.hpp)
+// a temporary directory.
 
-#include <unistd.h>
-
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -14,27 +11,9 @@
 
 #include <cppd/log.hpp>
 
+#include "unit/support/temp_dir.hpp"
+
 namespace cppd::test {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cppd-runner-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ec);
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -14,6 +14,8 @@
 
 #include <cppd/error.hpp>
 
+#include "unit/support/temp_dir.hpp"
+
 // The jail itself (escapes, symlinks, races) is cppd::DirectoryJail's, tested in tests/unit/sdk; what is ftp's own
 // is the virtual path arithmetic, what a client is told, and the --root error.
 
@@ -39,8 +41,8 @@ TEST_CASE("A client is told of names outside the root exactly as of missing ones
 }
 
 TEST_CASE("The served root is never an entry, and a bad root is a usage error", "[ftp]") {
-  char pattern[] = "/tmp/cppd-ftp-root-XXXXXX";
-  const std::string base = ::mkdtemp(pattern);
+  cppd::test::TempDir dir;
+  const std::string& base = dir.path();
   std::ofstream(base + "/file") << "x";
   const auto jail = ftp::openServedRoot(base);
   int error = 0;
@@ -54,5 +56,4 @@ TEST_CASE("The served root is never an entry, and a bad root is a usage error", 
   CHECK_THROWS_WITH(ftp::openServedRoot(base + "/nope"), Catch::Contains(base + "/nope: No such file or directory"));
   CHECK_THROWS_WITH(ftp::openServedRoot(base + "/file"), Catch::Contains("file: not a directory"));
   CHECK_THROWS_AS(ftp::openServedRoot(base + "/nope"), cppd::UsageError);
-  std::filesystem::remove_all(base);
 }

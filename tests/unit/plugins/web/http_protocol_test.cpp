@@ -18,6 +18,7 @@
 #include <cppd/testing/string_transport.hpp>
 
 #include "http_factory.hpp"
+#include "unit/support/temp_dir.hpp"
 
 using cppd::testing::StringTransport;
 
@@ -26,14 +27,12 @@ namespace {
 // A document root in a fresh temporary directory, removed afterwards.
 struct Root {
   Root() {
-    char pattern[] = "/tmp/cppd-web-unit-XXXXXX";
-    dir = ::mkdtemp(pattern);
     std::ofstream(dir + "/hello.txt") << "hello, world\n";
     std::ofstream(dir + "/big.bin") << std::string(100000, 'z');
     ::mkdir((dir + "/docs").c_str(), 0755);
   }
-  ~Root() { std::system(("rm -rf '" + dir + "'").c_str()); }
-  std::string dir;
+  cppd::test::TempDir tmp;
+  std::string dir = tmp.path();
 };
 
 // Feeds input whole (chunk 0) or in chunks of that many bytes, for as long as the connection reads (a half-closed

@@ -1,8 +1,4 @@
-#include <unistd.h>
-
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -12,6 +8,7 @@
 
 #include "deployment/deployment_file.hpp"
 #include "options/server_options.hpp"
+#include "unit/support/temp_dir.hpp"
 
 using cppd::runner::readDeploymentFile;
 using cppd::runner::runnerOptions;
@@ -20,16 +17,9 @@ using cppd::runner::serviceOptions;
 namespace {
 
 struct TempFile {
-  std::filesystem::path dir;
+  cppd::test::TempDir dir;
   std::string path;
-  explicit TempFile(const std::string& text) {
-    char tmpl[] = "/tmp/cppd-deploy-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    dir = tmpl;
-    path = (dir / "deploy.toml").string();
-    std::ofstream(path) << text;
-  }
-  ~TempFile() { std::filesystem::remove_all(dir); }
+  explicit TempFile(const std::string& text) : path(dir.write("deploy.toml", text)) {}
 };
 
 std::vector<cppd::OptionSpec> poetrySpecs() {
@@ -171,32 +161,31 @@ std::string cppdTableError(const std::string& entry) {
 
 }  // namespace
 
-TEST_CASE("A [cppd] value of the wrong type names its line, its key and what it takes", "[deployment]") {
-  CHECK(cppdTableError("pidfile = true") == ":2: [cppd] key 'pidfile' takes a value, not true/false");
-  CHECK(cppdTableError("nodaemon = \"yes\"") == ":2: [cppd] key 'nodaemon' is a flag: use true or false");
-  CHECK(cppdTableError("umask = \"9\"") ==
-        ":2: [cppd] key 'umask': option --umask: '9' is not an octal number (digits 0-7, like 022 or 0644)");
-  CHECK(cppdTableError("logfile-keep = 2.5") == ":2: [cppd] key 'logfile-keep': option --logfile-keep: '2.5' is "
-                                                 "not a count (0 or more)");
-  CHECK(cppdTableError("logfile-max-size = \"12q\"") ==
-        ":2: [cppd] key 'logfile-max-size': option --logfile-max-size: '12q' is not a size (a number of bytes, "
-        "optionally with a k, M or G suffix)");
-  CHECK(cppdTableError("logfile = [1]") == ":2: key 'logfile': expected a string, an integer, a number or a "
-                                           "boolean, not array");
-}
-
-TEST_CASE("A [cppd] value out of range names its line, its key and the value", "[deployment]") {
-  CHECK(cppdTableError("umask = 0o1777") == ":2: [cppd] key 'umask': option --umask: '1777' is more than 0777");
-  CHECK(cppdTableError("logfile-keep = -1") ==
-        ":2: [cppd] key 'logfile-keep': option --logfile-keep: '-1' is not a count (0 or more)");
-  CHECK(cppdTableError("logfile-keep = 1000001") ==
-        ":2: [cppd] key 'logfile-keep': option --logfile-keep: '1000001' is more than 1000000");
-  CHECK(cppdTableError("shutdown-timeout = 1e8") ==
-        ":2: [cppd] key 'shutdown-timeout': option --shutdown-timeout: '100000000' is more than 10000000 seconds");
-  CHECK(cppdTableError("shutdown-timeout = -0.5") == ":2: [cppd] key 'shutdown-timeout': option --shutdown-timeout: "
-                                                     "'-0.5' is not a duration in seconds (a non-negative number)");
-  CHECK(cppdTableError("chroot = \"\"") ==
-        ":2: [cppd] key 'chroot': option --chroot needs a path, not an empty value");
+TEST_CASE("A [cppd] value of the wrong type or out of range names its line, its key and the value",
+          "[deployment]") {
+  const std::pair<const char*, const char*> rows[] = {
+      // The wrong type.
+      {"pidfile = true", "[cppd] key 'pidfile' takes a value, not true/false"},
+      {"nodaemon = \"yes\"", "[cppd] key 'nodaemon' is a flag: use true or false"},
+      {"umask = \"9\"",
+       "[cppd] key 'umask': option --umask: '9' is not an octal number (digits 0-7, like 022 or 0644)"},
+      {"logfile-keep = 2.5", "[cppd] key 'logfile-keep': option --logfile-keep: '2.5' is not a count (0 or more)"},
+      {"logfile-max-size = \"12q\"", "[cppd] key 'logfile-max-size': option --logfile-max-size: '12q' is not a size "
+                                     "(a number of bytes, optionally with a k, M or G suffix)"},
+      {"logfile = [1]", "key 'logfile': expected a string, an integer, a number or a boolean, not array"},
+      // Out of range.
+      {"umask = 0o1777", "[cppd] key 'umask': option --umask: '1777' is more than 0777"},
+      {"logfile-keep = -1", "[cppd] key 'logfile-keep': option --logfile-keep: '-1' is not a count (0 or more)"},
+      {"logfile-keep = 1000001", "[cppd] key 'logfile-keep': option --logfile-keep: '1000001' is more than 1000000"},
+      {"shutdown-timeout = 1e8",
+       "[cppd] key 'shutdown-timeout': option --shutdown-timeout: '100000000' is more than 10000000 seconds"},
+      {"shutdown-timeout = -0.5", "[cppd] key 'shutdown-timeout': option --shutdown-timeout: '-0.5' is not a "
+                                  "duration in seconds (a non-negative number)"},
+      {"chroot = \"\"", "[cppd] key 'chroot': option --chroot needs a path, not an empty value"},
+  };
+  for (const auto& [entry, expected] : rows) {
+    DYNAMIC_SECTION(entry) { CHECK(cppdTableError(entry) == std::string(":2: ") + expected); }
+  }
   CHECK(cppdTableError("uid = \"no-such-user-cppd\"").rfind(":2: [cppd] key 'uid': ", 0) == 0);
 }
 

@@ -11,20 +11,17 @@
 #include <catch2/catch.hpp>
 
 #include "lifecycle/systemd_notifier.hpp"
+#include "unit/support/temp_dir.hpp"
 
 namespace {
 
 // A datagram socket standing in for systemd's notification socket, in a fresh temporary directory.
 struct FakeNotifySocket {
-  std::filesystem::path dir;
-  std::string path;
+  cppd::test::TempDir dir;
+  std::string path = dir / "notify";
   int fd = -1;
 
   FakeNotifySocket() {
-    char tmpl[] = "/tmp/cppd-notify-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    dir = tmpl;
-    path = (dir / "notify").string();
     fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     REQUIRE(fd >= 0);
     sockaddr_un addr{};
@@ -38,7 +35,6 @@ struct FakeNotifySocket {
   ~FakeNotifySocket() {
     ::unsetenv("NOTIFY_SOCKET");
     ::close(fd);
-    std::filesystem::remove_all(dir);
   }
   std::string receive() const {
     char buf[4096];

@@ -18,6 +18,7 @@
 #include <cppd/error.hpp>
 
 #include "logging/line_buffer.hpp"
+#include "unit/support/as_nobody.hpp"
 #include "unit/support/runner_test_support.hpp"
 #include "unit/support/skip.hpp"
 
@@ -112,34 +113,35 @@ TEST_CASE("Rotated and recreated files keep the log's mode", "[runner]") {
   CHECK(fs::status(dir / "cppd.log").permissions() == (fs::perms::owner_read | fs::perms::owner_write));
 }
 
-TEST_CASE("SIGUSR1's action reopens instead of rotating when the file was moved away", "[runner]") {
-  TempDir dir;
-  LogFile file(options(dir / "cppd.log", 0));
-  emit(file, "before");
-  fs::rename(dir / "cppd.log", dir / "cppd.log.moved");
-  emit(file, "in between");  // still goes to the moved file
-  file.rotateOrReopen();
-  emit(file, "after");
-  CHECK_FALSE(fs::exists(dir / "cppd.log.1"));
-  CHECK(contains(slurp(dir / "cppd.log.moved"), "in between"));
-  CHECK(contains(slurp(dir / "cppd.log"), "after"));
-  CHECK_FALSE(contains(slurp(dir / "cppd.log"), "before"));
-  file.rotateOrReopen();  // in place now: a real rotation
-  CHECK(contains(slurp(dir / "cppd.log.1"), "after"));
-}
-
-TEST_CASE("reopen (SIGHUP) always opens the path again", "[runner]") {
-  TempDir dir;
-  LogFile file(options(dir / "cppd.log", 0));
-  emit(file, "one");
-  fs::rename(dir / "cppd.log", dir / "cppd.log-20250101");
-  file.reopen();
-  emit(file, "two");
-  CHECK(contains(slurp(dir / "cppd.log-20250101"), "one"));
-  CHECK(contains(slurp(dir / "cppd.log"), "two"));
-  file.reopen();  // in place: the same file, appended
-  emit(file, "three");
-  CHECK(contains(slurp(dir / "cppd.log"), "two"));
+TEST_CASE("SIGHUP and SIGUSR1 open the path again when the file was moved away; in place they differ",
+          "[runner]") {
+  struct Row {
+    const char* what;
+    void (LogFile::*action)();
+    bool rotatesInPlace;  // SIGUSR1 rotates a file still in place; SIGHUP reopens it and appends
+  };
+  const Row rows[] = {{"reopen (SIGHUP)", &LogFile::reopen, false},
+                      {"rotateOrReopen (SIGUSR1)", &LogFile::rotateOrReopen, true}};
+  for (const auto& row : rows) {
+    DYNAMIC_SECTION(row.what) {
+      TempDir dir;
+      LogFile file(options(dir / "cppd.log", 0));
+      emit(file, "before");
+      fs::rename(dir / "cppd.log", dir / "cppd.log.moved");
+      emit(file, "in between");  // still goes to the moved file
+      (file.*row.action)();
+      emit(file, "after");
+      CHECK(contains(slurp(dir / "cppd.log.moved"), "in between"));
+      CHECK(contains(slurp(dir / "cppd.log"), "after"));
+      CHECK_FALSE(contains(slurp(dir / "cppd.log"), "before"));
+      CHECK_FALSE(fs::exists(dir / "cppd.log.1"));
+      (file.*row.action)();  // in place now
+      emit(file, "again");
+      CHECK(contains(slurp(dir / "cppd.log"), "again"));
+      CHECK(contains(slurp(dir / "cppd.log"), "after") != row.rotatesInPlace);
+      CHECK(fs::exists(dir / "cppd.log.1") == row.rotatesInPlace);
+    }
+  }
 }
 
 TEST_CASE("/dev/null is never rotated", "[runner]") {
@@ -251,34 +253,17 @@ TEST_CASE("A deleted log directory does not stop logging", "[runner]") {
   CHECK(reports.size() >= 1);
 }
 
-namespace {
-
-// Runs body in a child process as nobody (when root) so that directory permissions bind; returns its status.
-template <typename Body>
-int asNobody(Body body) {
-  const pid_t child = ::fork();
-  if (child == 0) {
-    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(90);
-    ::_exit(body() ? 0 : 1);
-  }
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
-}
-
-}  // namespace
-
 TEST_CASE("A read-only directory skips rotation, reports it once and keeps writing", "[runner]") {
   TempDir dir;
   fs::create_directory(dir / "ro");
   cppd::test::spit(dir / "ro/cppd.log", "");
   if (::geteuid() == 0) {
-    REQUIRE(::chown((dir / "ro/cppd.log").c_str(), 65534, 65534) == 0);
+    REQUIRE(::chown((dir / "ro/cppd.log").c_str(), cppd::test::kNobody, cppd::test::kNogroup) == 0);
     fs::permissions(dir.path(), fs::perms::all);
   }
   fs::permissions(dir / "ro", fs::perms::owner_read | fs::perms::owner_exec | fs::perms::others_read |
                                   fs::perms::others_exec | fs::perms::group_read | fs::perms::group_exec);
-  const int status = asNobody([&] {
+  const int status = cppd::test::runAsNobody([&] {
     std::vector<std::string> reports;
     LogFile file(options(dir / "ro/cppd.log", 50, &reports));
     for (int i = 0; i < 30; ++i) emit(file, "line " + std::to_string(i));

@@ -141,3 +141,38 @@ TEST_CASE("Counts and sizes refuse what does not fit, naming the value", "[plugi
                   "hello: option --limit: '999999999999999G' is not a size (a number of bytes, optionally with a k, "
                   "M or G suffix)");
 }
+
+TEST_CASE("Options parsed from a note's declarations get the code's validators run afterwards", "[plugin][options]") {
+  // The note declares the options without their checks: parse against it, then validate against the code.
+  std::vector<OptionSpec> noted = helloSpecs();
+  for (auto& spec : noted) spec.validator = nullptr;
+  const auto parsedFromNote = [&](const std::vector<std::string>& args) {
+    return parsePluginOptions("hello", noted, args, "/launch").options;
+  };
+  using cppd::runner::runValidators;
+  const auto refused = parsedFromNote({"--root", "x", "--count=-2"});  // the note alone lets it through
+  CHECK(refused.get<long long>("count") == -2);
+  CHECK_THROWS_MATCHES(runValidators("hello", helloSpecs(), refused), cppd::UsageError,
+                       Catch::Message("hello: option --count: count must be >= 0, got -2"));
+  CHECK_NOTHROW(runValidators("hello", helloSpecs(), parsedFromNote({"--root", "x", "--count=3"})));
+
+  // A default the plugin's own check refuses is the plugin's fault, as when parsing with the validators.
+  auto strict = helloSpecs();
+  strict[1].validator = [](const std::string& value) {
+    if (value == "1") throw std::invalid_argument("one is not allowed");
+  };
+  try {
+    runValidators("hello", strict, parsedFromNote({"--root", "x"}));
+    FAIL("the refused default passed");
+  } catch (const cppd::UsageError&) {
+    FAIL("a refused default was reported as the user's mistake");
+  } catch (const cppd::Error& e) {
+    CHECK(e.kind() == cppd::ErrorKind::software);
+    CHECK(std::string(e.what()) == "plugin hello: default of option --count is invalid: hello: option --count: one is "
+                                   "not allowed");
+  }
+  // An option without a value (no default, not given) is not checked.
+  auto listen = helloSpecs();
+  listen[10].validator = [](const std::string&) { throw std::runtime_error("called"); };
+  CHECK_NOTHROW(runValidators("hello", listen, parsedFromNote({"--root", "x"})));
+}

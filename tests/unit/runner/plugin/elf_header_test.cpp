@@ -1,35 +1,16 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
-#include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "plugin/elf_header.hpp"
+#include "unit/support/runner_test_support.hpp"
 
-namespace fs = std::filesystem;
 using cppd::runner::elfProblem;
+using cppd::test::slurp;
+using cppd::test::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "cppd-elf-XXXXXX").string();
-    path = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string write(const std::string& name, const std::string& bytes) const {
-    auto file = path / name;
-    std::ofstream(file, std::ios::binary) << bytes;
-    return file.string();
-  }
-};
-
-std::string readAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // The cppd SDK itself is a complete ELF shared object for this machine.
 std::string sdkLibrary() { return CPPD_TEST_SDK_LIBRARY; }
@@ -47,13 +28,13 @@ TEST_CASE("Junk files fail the ELF pre-check with a reason", "[plugin][elf]") {
   CHECK(elfProblem(dir.write("short.so",
                              "\x7f"
                              "ELF")) == "truncated ELF file: 4 bytes, shorter than an ELF header");
-  CHECK(elfProblem((dir.path / "missing.so").string()) == "cannot open: No such file or directory");
-  CHECK(elfProblem(dir.path.string()) == "not a regular file");
+  CHECK(elfProblem(dir / "missing.so") == "cannot open: No such file or directory");
+  CHECK(elfProblem(dir.path()) == "not a regular file");
 }
 
 TEST_CASE("A truncated copy of a shared object fails the ELF pre-check", "[plugin][elf]") {
   TempDir dir;
-  std::string whole = readAll(sdkLibrary());
+  std::string whole = slurp(sdkLibrary());
   REQUIRE(whole.size() > 4096);
   auto problem = elfProblem(dir.write("cut.so", whole.substr(0, whole.size() / 2)));
   REQUIRE(problem.has_value());
@@ -65,7 +46,7 @@ TEST_CASE("An executable is not a plugin", "[plugin][elf]") {
   // A copy of the SDK library with its type field changed to ET_EXEC (PIE executables are ET_DYN, so a real
   // ET_EXEC file is hard to come by on Debian).
   TempDir dir;
-  std::string bytes = readAll(sdkLibrary());
+  std::string bytes = slurp(sdkLibrary());
   bytes[16] = 2;  // e_type = ET_EXEC (little-endian low byte)
   bytes[17] = 0;
   CHECK(elfProblem(dir.write("exec.so", bytes)) == "an ELF executable, not a shared object");

@@ -81,31 +81,32 @@ TEST_CASE("Reads interrupted by a signal are retried", "[runner]") {
   CHECK(message.empty());
 }
 
-TEST_CASE("EOF without a report names the signal that killed the daemon", "[runner]") {
-  FakeProcess os;
-  os.reads = {""};
-  os.waits = {{555, exitedWith(0)}, {556, SIGKILL}};
-  std::string message;
-  CHECK(waitForDaemon(10, 555, os, message) == 70);
-  CHECK(message == "the daemon (PID 556) was killed by signal 9 (Killed) before reporting its startup");
-}
-
-TEST_CASE("EOF without a report passes on the daemon's exit status", "[runner]") {
-  FakeProcess os;
-  os.reads = {""};
-  os.waits = {{555, exitedWith(0)}, {556, exitedWith(3)}};
-  std::string message;
-  CHECK(waitForDaemon(10, 555, os, message) == 3);
-  CHECK(message == "the daemon (PID 556) exited with status 3 before reporting its startup");
-}
-
-TEST_CASE("EOF with no daemon to wait for is still a failure, never a hang", "[runner]") {
-  FakeProcess os;
-  os.reads = {""};
-  os.waits = {{555, exitedWith(0)}};
-  std::string message;
-  CHECK(waitForDaemon(10, 555, os, message) == 70);
-  CHECK(message == "the daemon closed its status pipe without reporting its startup");
+TEST_CASE("EOF without a report is a failure that says what became of the daemon, never a hang", "[runner]") {
+  using Waits = decltype(FakeProcess::waits);
+  struct Row {
+    const char* what;
+    Waits waits;  // the launcher's child (555) exits 0 once it has forked the daemon (556)
+    int code;
+    const char* message;
+  };
+  const Row rows[] = {
+      {"the signal that killed the daemon", {{555, exitedWith(0)}, {556, SIGKILL}}, 70,
+       "the daemon (PID 556) was killed by signal 9 (Killed) before reporting its startup"},
+      {"the daemon's exit status, passed on", {{555, exitedWith(0)}, {556, exitedWith(3)}}, 3,
+       "the daemon (PID 556) exited with status 3 before reporting its startup"},
+      {"no daemon to wait for", {{555, exitedWith(0)}}, 70,
+       "the daemon closed its status pipe without reporting its startup"},
+  };
+  for (const auto& row : rows) {
+    DYNAMIC_SECTION(row.what) {
+      FakeProcess os;
+      os.reads = {""};
+      os.waits = row.waits;
+      std::string message;
+      CHECK(waitForDaemon(10, 555, os, message) == row.code);
+      CHECK(message == row.message);
+    }
+  }
 }
 
 TEST_CASE("A failure report carries the code and the whole reason, cut to fit one pipe write", "[runner]") {

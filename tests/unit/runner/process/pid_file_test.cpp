@@ -11,6 +11,7 @@
 
 #include <cppd/error.hpp>
 
+#include "unit/support/as_nobody.hpp"
 #include "unit/support/runner_test_support.hpp"
 
 using cppd::runner::PidFile;
@@ -129,11 +130,8 @@ TEST_CASE("An unopenable pidfile is an error naming it", "[runner]") {
 // directory; as anyone else the child keeps the caller's ids. Either way the test runs, never skips.
 TEST_CASE("A pidfile that cannot be unlinked is truncated instead", "[runner]") {
   TempDir dir;
-  if (::geteuid() == 0) REQUIRE(::chown(dir.path().c_str(), 65534, 65534) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(90);
+  if (::geteuid() == 0) REQUIRE(::chown(dir.path().c_str(), cppd::test::kNobody, cppd::test::kNogroup) == 0);
+  const int status = cppd::test::runAsNobody([&] {
     LogCapture log;
     {
       PidFile pid(dir / "cppd.pid");
@@ -142,12 +140,9 @@ TEST_CASE("A pidfile that cannot be unlinked is truncated instead", "[runner]") 
       ::chmod(dir.path().c_str(), 0700);
     }
     const bool truncated = std::filesystem::exists(dir / "cppd.pid") && slurp(dir / "cppd.pid").empty();
-    ::_exit(truncated && log.contains("truncated it instead") ? 0 : 1);
-  }
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
+    return truncated && log.contains("truncated it instead");
+  });
+  CHECK(status == 0);
   CHECK(slurp(dir / "cppd.pid").empty());
 }
 
