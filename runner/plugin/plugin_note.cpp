@@ -193,8 +193,9 @@ PluginNote decodePluginNote(std::string_view section) {
   return note;
 }
 
-PluginNote readPluginNote(int fd) {
-  const ElfFile file = ElfFile::inspect(fd);
+namespace {
+
+PluginNote noteOf(const ElfFile& file) {
   auto section = file.section(pluginNoteSection, maxNoteSize);
   if (!section) {
     throw Error(ErrorKind::data, fmt::format("no cppd metadata note ({}): not built with cppd_add_plugin of this "
@@ -203,5 +204,11 @@ PluginNote readPluginNote(int fd) {
   }
   return decodePluginNote(*section);
 }
+
+}  // namespace
+
+PluginNote readPluginNote(int fd) { return noteOf(ElfFile::inspect(fd)); }
+
+PluginNote readPluginNote(int fd, off_t fileSize) { return noteOf(ElfFile::inspect(fd, fileSize)); }
 
 }  // namespace cppd::runner

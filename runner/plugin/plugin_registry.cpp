@@ -98,7 +98,7 @@ std::vector<Candidate> listDirectory(const PluginDirectory& dir, const TrustPoli
 // Reads the note of the checked descriptor, and checks its ABI stamp: data only, no plugin code runs.
 NoteResult readNote(const Candidate& candidate) {
   try {
-    PluginNote note = readPluginNote(candidate.file.fd());
+    PluginNote note = readPluginNote(candidate.file.fd(), candidate.file.status().st_size);
     if (auto problem = abiStampProblem(note.stamp); !problem.empty()) return {std::nullopt, problem};
     return {std::move(note), {}};
   } catch (const Error& e) {
