@@ -212,7 +212,8 @@ void checkOptionNames(const std::string& tapname, const std::vector<OptionSpec>&
   }
   std::sort(names.begin(), names.end());
   if (auto twice = std::adjacent_find(names.begin(), names.end()); twice != names.end()) {
-    throw Error(ErrorKind::data, fmt::format("plugin {} declares an invalid or duplicate option '{}'", tapname, *twice));
+    throw Error(ErrorKind::data,
+                fmt::format("plugin {} declares an invalid or duplicate option '{}'", tapname, *twice));
   }
   for (const auto& spec : specs) {
     if (spec.kind == OptionKind::flag && spec.defaultValue == "true" &&

@@ -181,7 +181,9 @@ TEST_CASE("checkOptionSpecs refuses exactly the option names the parser refuses,
         if (!agree(specs)) {
           ++disagreements;
           std::string names;
-          for (const auto& spec : specs) names += " --" + spec.longName + "/-" + spec.shortName + "=" + spec.defaultValue;
+          for (const auto& spec : specs) {
+            names += " --" + spec.longName + "/-" + spec.shortName + "=" + spec.defaultValue;
+          }
           UNSCOPED_INFO("disagree on" << names);
         }
       }
