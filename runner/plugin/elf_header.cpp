@@ -10,6 +10,7 @@
 #include <utility>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include <cppd/error.hpp>
@@ -53,19 +54,69 @@ constexpr unsigned char hostData = ELFDATA2LSB;
 constexpr unsigned char hostData = ELFDATA2MSB;
 #endif
 
-// Reads exactly size bytes at offset; false when the file ends first.
-bool readAt(int fd, void* buffer, std::size_t size, off_t offset) {
-  auto* out = static_cast<char*>(buffer);
-  while (size > 0) {
-    ssize_t n = ::pread(fd, out, size, offset);
-    if (n < 0 && errno == EINTR) continue;
-    if (n == 0) errno = 0;  // the file ended: no errno to report
-    if (n <= 0) return false;
-    out += n;
-    size -= static_cast<std::size_t>(n);
-    offset += n;
+// The first read: the ELF header and, in every linker's output, the program headers right after it.
+constexpr std::size_t headSize = 4096;
+// Read along with the section headers: the bytes before them, which hold the section name table and, unless a
+// large symbol table sits between, the note (in a stripped plugin it is a few hundred bytes before them).
+constexpr std::size_t tailLead = 16 * 1024;
+
+[[noreturn]] void refuse(std::string reason) { throw Error(ErrorKind::data, std::move(reason)); }
+
+// A stretch of the file read with one pread; lookups take their bytes from it when they lie inside. The buffer
+// is left uninitialised: the read fills it, and zeroing 20 KiB per plugin file showed in a listing's profile.
+struct Window {
+  unsigned long long start = 0;
+  std::size_t size = 0;
+  std::unique_ptr<char[]> bytes;
+
+  // The bytes [offset, offset + length), or nullopt when they are not all inside.
+  std::optional<std::string_view> slice(unsigned long long offset, unsigned long long length) const {
+    if (offset < start || offset - start > size || length > size - (offset - start)) return {};
+    return std::string_view(bytes.get() + (offset - start), length);
   }
-  return true;
+};
+
+// What a read was for, in messages: "its section headers", "section .note.cppd.plugin".
+struct ReadTarget {
+  std::string_view what;
+  std::string_view name = {};
+};
+
+std::string failedRead(const ReadTarget& target, const char* why) {
+  const char* space = target.what.empty() ? "" : " ";
+  return fmt::format("cannot read{}{}{}: {}", space, target.what, target.name, why);
+}
+
+// Up to size bytes at offset: fewer only where the file ends. Throws what names the read and its error.
+Window readWindow(int fd, std::size_t size, unsigned long long offset, const ReadTarget& target) {
+  Window window{offset, 0, std::unique_ptr<char[]>(new char[size])};
+  while (window.size < size) {
+    const ssize_t n = ::pread(fd, window.bytes.get() + window.size, size - window.size,
+                              static_cast<off_t>(offset + window.size));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) refuse(failedRead(target, std::strerror(errno)));
+    if (n == 0) break;
+    window.size += static_cast<std::size_t>(n);
+  }
+  return window;
+}
+
+// Exactly size bytes at offset: from window when they lie inside, else read. Throws when the file ends first.
+std::string bytesAt(int fd, const Window& window, unsigned long long offset, std::size_t size,
+                    const ReadTarget& target) {
+  if (auto inside = window.slice(offset, size)) return std::string(*inside);
+  Window read = readWindow(fd, size, offset, target);
+  if (read.size != size) refuse(failedRead(target, "end of file"));
+  return std::string(read.bytes.get(), read.size);
+}
+
+template <typename T>
+std::vector<T> tableAt(int fd, const Window& window, unsigned long long offset, std::size_t count,
+                       const ReadTarget& target) {
+  const std::string bytes = bytesAt(fd, window, offset, count * sizeof(T), target);
+  std::vector<T> table(count);
+  if (count > 0) std::memcpy(table.data(), bytes.data(), bytes.size());
+  return table;
 }
 
 std::string printablePrefix(const unsigned char* bytes, std::size_t size) {
@@ -94,20 +145,16 @@ std::optional<std::string> identProblem(const unsigned char* ident, std::size_t 
 
 // The end of the furthest structure the header describes: program headers, section headers and every loadable
 // segment's file contents. A file shorter than that was truncated (an interrupted copy, a partial download).
-std::optional<std::string> extentProblem(int fd, const Ehdr& header, off_t fileSize) {
+std::optional<std::string> extentProblem(int fd, const Window& head, const Ehdr& header, off_t fileSize) {
   auto size = static_cast<unsigned long long>(fileSize);
   unsigned long long needed = sizeof(Ehdr);
   unsigned long long phEnd = header.e_phoff + static_cast<unsigned long long>(header.e_phnum) * header.e_phentsize;
   unsigned long long shEnd = header.e_shoff + static_cast<unsigned long long>(header.e_shnum) * header.e_shentsize;
   needed = std::max({needed, phEnd, shEnd});
   if (phEnd <= size && header.e_phentsize == sizeof(Phdr)) {
-    std::vector<Phdr> segments(header.e_phnum);
-    if (!segments.empty() &&
-        readAt(fd, segments.data(), segments.size() * sizeof(Phdr), static_cast<off_t>(header.e_phoff))) {
-      for (const auto& segment : segments) {
-        if (segment.p_type == PT_LOAD || segment.p_type == PT_DYNAMIC) {
-          needed = std::max<unsigned long long>(needed, segment.p_offset + segment.p_filesz);
-        }
+    for (const auto& segment : tableAt<Phdr>(fd, head, header.e_phoff, header.e_phnum, {"its program headers"})) {
+      if (segment.p_type == PT_LOAD || segment.p_type == PT_DYNAMIC) {
+        needed = std::max<unsigned long long>(needed, segment.p_offset + segment.p_filesz);
       }
     }
   }
@@ -116,24 +163,25 @@ std::optional<std::string> extentProblem(int fd, const Ehdr& header, off_t fileS
   return std::nullopt;
 }
 
-[[noreturn]] void refuse(std::string reason) { throw Error(ErrorKind::data, std::move(reason)); }
-
-// The section header table, checked against the file's size and bounded in count.
-std::vector<Shdr> sectionHeaders(int fd, const Ehdr& header, off_t fileSize) {
+// The section header table, checked against the file's size and bounded in count, with the bytes before it
+// read in the same pread (tail).
+std::vector<Shdr> sectionHeaders(int fd, const Ehdr& header, off_t fileSize, Window& tail) {
   if (header.e_shnum == 0) return {};
   if (header.e_shentsize != sizeof(Shdr)) refuse(fmt::format("section headers of {} bytes, expected {}", header.e_shentsize, sizeof(Shdr)));
   if (header.e_shnum > maxSections) refuse(fmt::format("{} sections, more than {}", header.e_shnum, maxSections));
-  const unsigned long long end = header.e_shoff + static_cast<unsigned long long>(header.e_shnum) * sizeof(Shdr);
-  if (end > static_cast<unsigned long long>(fileSize)) refuse("its section headers lie beyond the end of the file");
-  std::vector<Shdr> sections(header.e_shnum);
-  if (!readAt(fd, sections.data(), sections.size() * sizeof(Shdr), static_cast<off_t>(header.e_shoff))) {
-    refuse(fmt::format("cannot read its section headers: {}", errno ? std::strerror(errno) : "end of file"));
+  const std::size_t tableSize = header.e_shnum * sizeof(Shdr);
+  if (header.e_shoff + tableSize > static_cast<unsigned long long>(fileSize)) {
+    refuse("its section headers lie beyond the end of the file");
   }
-  return sections;
+  const unsigned long long start = header.e_shoff > tailLead ? header.e_shoff - tailLead : 0;
+  const ReadTarget target{"its section headers"};
+  tail = readWindow(fd, static_cast<std::size_t>(header.e_shoff - start) + tableSize, start, target);
+  return tableAt<Shdr>(fd, tail, header.e_shoff, header.e_shnum, target);
 }
 
 // The bytes of one section, checked against the file's size and bounded by maxSize.
-std::string sectionBytes(int fd, const Shdr& section, off_t fileSize, std::size_t maxSize, std::string_view name) {
+std::string sectionBytes(int fd, const Window& tail, const Shdr& section, off_t fileSize, std::size_t maxSize,
+                         std::string_view name) {
   if (section.sh_type == SHT_NOBITS) return {};
   if (section.sh_size > maxSize) refuse(fmt::format("section {} is {} bytes, more than {}", name, section.sh_size, maxSize));
   if (section.sh_offset > static_cast<unsigned long long>(fileSize) ||
@@ -141,11 +189,7 @@ std::string sectionBytes(int fd, const Shdr& section, off_t fileSize, std::size_
     refuse(fmt::format("section {} claims {} bytes at offset {}, beyond the end of the file ({} bytes)", name,
                        section.sh_size, section.sh_offset, fileSize));
   }
-  std::string bytes(section.sh_size, '\0');
-  if (!readAt(fd, bytes.data(), bytes.size(), static_cast<off_t>(section.sh_offset))) {
-    refuse(fmt::format("cannot read section {}: {}", name, errno ? std::strerror(errno) : "end of file"));
-  }
-  return bytes;
+  return bytesAt(fd, tail, section.sh_offset, section.sh_size, {"section ", name});
 }
 
 }  // namespace
@@ -154,34 +198,41 @@ ElfFile ElfFile::inspect(int fd) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) refuse(fmt::format("cannot stat: {}", std::strerror(errno)));
   if (!S_ISREG(st.st_mode)) refuse("not a regular file");
+  return inspect(fd, st.st_size);
+}
 
-  Ehdr header{};
-  ssize_t got = ::pread(fd, &header, sizeof header, 0);
-  if (got < 0) refuse(fmt::format("cannot read: {}", std::strerror(errno)));
-  if (auto problem = identProblem(header.e_ident, static_cast<std::size_t>(got))) refuse(*problem);
-  if (static_cast<std::size_t>(got) < sizeof header) {
-    refuse(fmt::format("truncated ELF file: {} bytes, shorter than an ELF header", got));
+ElfFile ElfFile::inspect(int fd, off_t fileSize) {
+  const Window head = readWindow(fd, headSize, 0, {""});
+  const auto* ident = reinterpret_cast<const unsigned char*>(head.bytes.get());
+  if (auto problem = identProblem(ident, head.size)) refuse(*problem);
+  if (head.size < sizeof(Ehdr)) {
+    refuse(fmt::format("truncated ELF file: {} bytes, shorter than an ELF header", head.size));
   }
+  Ehdr header{};
+  std::memcpy(&header, head.bytes.get(), sizeof header);
   if (header.e_type == ET_EXEC) refuse("an ELF executable, not a shared object");
   if (header.e_type != ET_DYN) refuse(fmt::format("an ELF file of type {}, not a shared object", header.e_type));
   if (hostMachine >= 0 && header.e_machine != hostMachine) {
     refuse(fmt::format("built for machine {} (this cppd runs on {})", header.e_machine, hostMachine));
   }
-  if (auto problem = extentProblem(fd, header, st.st_size)) refuse(*problem);
-  return ElfFile(fd, header, st.st_size);
+  // The size the caller took may be older than what was just read: the larger one is the file's.
+  fileSize = std::max<off_t>(fileSize, static_cast<off_t>(head.size));
+  if (auto problem = extentProblem(fd, head, header, fileSize)) refuse(*problem);
+  return ElfFile(fd, header, fileSize);
 }
 
 std::optional<std::string> ElfFile::section(std::string_view name, std::size_t maxSize) const {
-  const std::vector<Shdr> sections = sectionHeaders(fd_, header_, size_);
+  Window tail;
+  const std::vector<Shdr> sections = sectionHeaders(fd_, header_, size_, tail);
   if (sections.empty()) return std::nullopt;
   if (header_.e_shstrndx >= sections.size()) refuse("its section name table index is out of range");
   const std::string names =
-      sectionBytes(fd_, sections[header_.e_shstrndx], size_, maxSectionNamesSize, "name table");
+      sectionBytes(fd_, tail, sections[header_.e_shstrndx], size_, maxSectionNamesSize, "name table");
   for (const Shdr& candidate : sections) {
     if (candidate.sh_name >= names.size()) continue;
     const char* start = names.data() + candidate.sh_name;
     const std::size_t length = ::strnlen(start, names.size() - candidate.sh_name);
-    if (std::string_view(start, length) == name) return sectionBytes(fd_, candidate, size_, maxSize, name);
+    if (std::string_view(start, length) == name) return sectionBytes(fd_, tail, candidate, size_, maxSize, name);
   }
   return std::nullopt;
 }

@@ -65,10 +65,13 @@ class Reader {
   // would make visible, backslashes apart (they are harmless and would only be doubled).
   std::string text(const char* what) {
     std::string_view value = bytes(what, maxTextSize);
+    bool ascii = true;
     for (char c : value) {
       const auto byte = static_cast<unsigned char>(c);
       if (byte < 0x20 || byte == 0x7f) refuse(fmt::format("has the control byte {:#04x} in {}", byte, what));
+      ascii = ascii && byte < 0x80;
     }
+    if (ascii) return std::string(value);  // printable ASCII: nothing the escaping below would change
     std::string plain(value);
     plain.erase(std::remove(plain.begin(), plain.end(), '\\'), plain.end());
     std::string escaped;
@@ -190,8 +193,9 @@ PluginNote decodePluginNote(std::string_view section) {
   return note;
 }
 
-PluginNote readPluginNote(int fd) {
-  const ElfFile file = ElfFile::inspect(fd);
+namespace {
+
+PluginNote noteOf(const ElfFile& file) {
   auto section = file.section(pluginNoteSection, maxNoteSize);
   if (!section) {
     throw Error(ErrorKind::data, fmt::format("no cppd metadata note ({}): not built with cppd_add_plugin of this "
@@ -200,5 +204,11 @@ PluginNote readPluginNote(int fd) {
   }
   return decodePluginNote(*section);
 }
+
+}  // namespace
+
+PluginNote readPluginNote(int fd) { return noteOf(ElfFile::inspect(fd)); }
+
+PluginNote readPluginNote(int fd, off_t fileSize) { return noteOf(ElfFile::inspect(fd, fileSize)); }
 
 }  // namespace cppd::runner

@@ -98,7 +98,7 @@ std::vector<Candidate> listDirectory(const PluginDirectory& dir, const TrustPoli
 // Reads the note of the checked descriptor, and checks its ABI stamp: data only, no plugin code runs.
 NoteResult readNote(const Candidate& candidate) {
   try {
-    PluginNote note = readPluginNote(candidate.file.fd());
+    PluginNote note = readPluginNote(candidate.file.fd(), candidate.file.status().st_size);
     if (auto problem = abiStampProblem(note.stamp); !problem.empty()) return {std::nullopt, problem};
     return {std::move(note), {}};
   } catch (const Error& e) {
@@ -106,29 +106,26 @@ NoteResult readNote(const Candidate& candidate) {
   }
 }
 
-// Usable plugins in search order (the first of each tapname wins) and the reasons for the others.
-void addResults(const std::vector<Candidate>& candidates, std::vector<NoteResult>& results, PluginCatalog& catalog) {
-  std::map<std::string, const Candidate*> winners;
-  for (std::size_t i = 0; i < candidates.size(); ++i) {
-    const auto& candidate = candidates[i];
-    auto& result = results[i];
-    if (!result.note) {
-      catalog.rejected.push_back({candidate.path(), candidate.source, result.reason});
-      continue;
-    }
-    const std::string tapname = result.note->tapname;
-    auto [it, inserted] = winners.emplace(tapname, &candidate);
-    if (!inserted) {
-      catalog.rejected.push_back(
-          {candidate.path(), candidate.source,
-           fmt::format("duplicate tapname '{}' (already provided by {}, which comes first in the search order)",
-                       tapname, it->second->path())});
-      continue;
-    }
-    std::string description = result.note->description;
-    catalog.plugins.push_back({tapname, std::move(description), candidate.path(), candidate.source, candidate.file,
-                               std::move(*result.note)});
+// Adds one plugin file to the catalog as soon as its note is read: usable (the first of each tapname in search
+// order wins) or rejected with its reason. Deciding at once drops a duplicate's note right away, so a listing's
+// memory (and page faults) grows with the usable plugins, not with the files read.
+void addResult(const Candidate& candidate, NoteResult result, std::map<std::string, const Candidate*>& winners,
+               PluginCatalog& catalog) {
+  if (!result.note) {
+    catalog.rejected.push_back({candidate.path(), candidate.source, std::move(result.reason)});
+    return;
   }
+  const std::string tapname = result.note->tapname;
+  auto [it, inserted] = winners.emplace(tapname, &candidate);
+  if (!inserted) {
+    catalog.rejected.push_back(
+        {candidate.path(), candidate.source,
+         fmt::format("duplicate tapname '{}' (already provided by {}, which comes first in the search order)",
+                     tapname, it->second->path())});
+    return;
+  }
+  catalog.plugins.push_back({tapname, result.note->description, candidate.path(), candidate.source, candidate.file,
+                             std::move(*result.note)});
 }
 
 }  // namespace
@@ -201,10 +198,8 @@ PluginCatalog discoverPlugins(const DiscoverySettings& settings) {
   for (const auto& dir : settings.directories) {
     for (auto& candidate : listDirectory(dir, settings.trust, catalog)) candidates.push_back(std::move(candidate));
   }
-  std::vector<NoteResult> results;
-  results.reserve(candidates.size());
-  for (const auto& candidate : candidates) results.push_back(readNote(candidate));
-  addResults(candidates, results, catalog);
+  std::map<std::string, const Candidate*> winners;
+  for (const auto& candidate : candidates) addResult(candidate, readNote(candidate), winners, catalog);
   std::sort(catalog.plugins.begin(), catalog.plugins.end(),
             [](const PluginInfo& a, const PluginInfo& b) { return a.tapname < b.tapname; });
   return catalog;

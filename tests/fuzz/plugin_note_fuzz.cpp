@@ -4,9 +4,11 @@
 // Input: byte 0 even: the rest is a whole plugin file, read with readPluginNote (ELF checks, section lookup,
 // note); odd: the rest is the note section's bytes, read with decodePluginNote.
 // Checks: only cppd::Error escapes, with a non-empty one-line reason; an accepted note has a valid tapname, no
-// control byte in any text and at most 1024 options, and encoding it again decodes to the same note.
+// control byte in any text, at most 1024 options, options the parser takes (--help parses), and encoding it
+// again decodes to the same note.
 
 #include <fcntl.h>
+#include <options/plugin_options.hpp>
 #include <plugin/plugin_note.hpp>
 
 #include <cstring>
@@ -36,6 +38,13 @@ void checkAccepted(const cppd::runner::PluginNote& note) {
     for (const std::string* text : {&spec.longName, &spec.shortName, &spec.help, &spec.defaultValue}) {
       checkText(*text, "an option");
     }
+  }
+  // The note's option check is quick and does not build the parser: the parser must take whatever it passes.
+  try {
+    cppd::fuzz::check(cppd::runner::parsePluginOptions(note.tapname, note.options, {"--help"}, "/").help,
+                      "an accepted note's --help was not taken as help");
+  } catch (const std::exception& e) {
+    cppd::fuzz::fail(std::string("the parser refuses the options of an accepted note: ") + e.what());
   }
   cppd::runner::PluginNote again;
   cppd::fuzz::check(cppd::fuzz::refusedOrAccepted("decodePluginNote", [&] {

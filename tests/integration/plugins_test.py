@@ -375,6 +375,29 @@ class NoLoadingTests(PluginTestCase):
         self.assertIn("    fastpoetry ", stdout)
         self.assert_no_plugin_code(calls)
 
+    def test_a_listing_reads_each_plugin_file_with_one_fstat_and_at_most_three_reads(self):
+        # Each system call counts when a listing reads hundreds of plugin files: the ELF and program headers in
+        # one read, the section headers with the bytes before them (section names, usually the note) in one
+        # more, and the note on its own only when a large symbol table sits between.
+        for index in range(5):
+            self.add("hello.so", f"hello{index}.so")
+        log = self.path("strace-reads.log")
+        command = [STRACE, "-y", "-o", log, "-e", "trace=pread64,read,fstat,newfstatat,statx",
+                   os.environ["CPPD_BIN"], "--plugin-path", self.plugins]
+        env = dict(self.env, ASAN_OPTIONS=":".join(filter(None, [self.env.get("ASAN_OPTIONS"), "detect_leaks=0"])))
+        result = subprocess.run(command, env=env, cwd=self.tmp, capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(log) as f:
+            calls = f.read().splitlines()
+        for index in range(5):
+            path = os.path.join(os.path.realpath(self.plugins), f"hello{index}.so")
+            mine = [c for c in calls if f"<{path}>" in c]
+            reads = [c for c in mine if c.startswith(("pread64(", "read("))]
+            stats = [c for c in mine if c.startswith(("fstat(", "newfstatat(", "statx("))]
+            self.assertGreaterEqual(len(reads), 2, mine)
+            self.assertLessEqual(len(reads), 3, mine)
+            self.assertEqual(len(stats), 1, mine)
+
     def test_a_plugins_help_forks_nothing_and_maps_no_plugin(self):
         self.add("hello.so")
         stdout, calls = self.traced("hello", "--help")

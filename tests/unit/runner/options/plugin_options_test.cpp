@@ -176,3 +176,54 @@ TEST_CASE("Options parsed from a note's declarations get the code's validators r
   listen[10].validator = [](const std::string&) { throw std::runtime_error("called"); };
   CHECK_NOTHROW(runValidators("hello", listen, parsedFromNote({"--root", "x"})));
 }
+
+TEST_CASE("checkOptionSpecs refuses exactly the option names the parser refuses, without building a parser",
+          "[plugin][options]") {
+  // Every declaration of one to three options from a small alphabet that can spell clashes ("no-an" against the
+  // flag "an" on by default), bad first characters and characters cxxopts or addSpecs refuse: the quick check
+  // in checkOptionSpecs and the parser (parsePluginOptions with --help) must agree on each.
+  const std::vector<std::string> longNames{"an", "na", "no-an", "_a", "a_", "a-", "a.", "a?", "a b", "-a", "9a"};
+  const std::vector<std::string> shortNames{"", "a", "n", "?", "-", "an", "\xc3\xa9"};
+  const auto agree = [](const std::vector<OptionSpec>& specs) {
+    bool quick = true, parser = true;
+    try {
+      cppd::runner::checkOptionSpecs("t", specs);
+    } catch (const cppd::Error&) {
+      quick = false;
+    }
+    try {
+      parser = parsePluginOptions("t", specs, {"--help"}, "/").help;
+    } catch (const std::exception&) {
+      parser = false;
+    }
+    return quick == parser;
+  };
+  std::size_t tried = 0, disagreements = 0;
+  std::vector<OptionSpec> all;
+  for (const auto& longName : longNames) {
+    for (const auto& shortName : shortNames) {
+      for (bool onByDefault : {false, true}) {
+        all.push_back({.longName = longName, .shortName = shortName, .help = "h",
+                       .defaultValue = onByDefault ? "true" : "", .kind = OptionKind::flag});
+      }
+    }
+  }
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    for (std::size_t j = i; j < all.size(); j += 7) {
+      for (std::vector<OptionSpec> specs : {std::vector<OptionSpec>{all[i]}, std::vector<OptionSpec>{all[i], all[j]},
+                                            std::vector<OptionSpec>{all[i], all[j], all[(i * 31 + j) % all.size()]}}) {
+        ++tried;
+        if (!agree(specs)) {
+          ++disagreements;
+          std::string names;
+          for (const auto& spec : specs) {
+            names += " --" + spec.longName + "/-" + spec.shortName + "=" + spec.defaultValue;
+          }
+          UNSCOPED_INFO("disagree on" << names);
+        }
+      }
+    }
+  }
+  CHECK(tried > 1000);
+  CHECK(disagreements == 0);
+}
