@@ -2,13 +2,16 @@
 
 // A strict reference reading of an HTTP/1.1 request stream (RFC 9112), written for the http_protocol fuzz target
 // to hold cppd web's framing against: where each request ends, and where the framing of one becomes invalid
-// (whitespace before a colon, obsolete line folding, a second Host or Content-Length, a Content-Length that is
+// (whitespace before a colon, obsolete line folding, a second Host or Content-Length, a Host that is not a host
+// name with an optional port, a Content-Length that is
 // not a number, Transfer-Encoding other than one "chunked", with Content-Length, or in HTTP/1.0), and that a
 // request with a chunked body is the last one (cppd web answers it without reading the body). It decides
 // nothing but framing: syntax it does not need for that (methods, targets, odd bytes) stops the reading as
 // "unknown" rather than guessing.
 
+#include <algorithm>
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace cppd::fuzz {
@@ -54,6 +57,27 @@ inline bool controlFree(std::string_view line) {
   return true;
 }
 
+// RFC 9110 7.2 / RFC 3986 3.2.2: Host = uri-host [ ":" port ], uri-host = "[" literal "]" / reg-name (IPv4
+// addresses are reg-names too), empty allowed.
+inline bool hostValue(std::string_view value) {
+  constexpr std::string_view kRegName =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%";
+  std::string_view port;
+  if (!value.empty() && value[0] == '[') {
+    const std::size_t end = value.find(']');
+    if (end == std::string_view::npos || end == 1) return false;
+    if (value.substr(1, end - 1).find_first_not_of(std::string(kRegName) + ":") != std::string_view::npos) {
+      return false;
+    }
+    port = value.substr(end + 1);
+  } else {
+    const std::size_t end = std::min(value.find_first_not_of(kRegName), value.size());
+    port = value.substr(end);
+  }
+  if (port.empty()) return true;
+  return port[0] == ':' && port.find_first_not_of("0123456789", 1) == std::string_view::npos;
+}
+
 using End = StrictReading::End;
 
 // The head and body of one request from `at`; clean when it was read to its end (at moves past it).
@@ -83,7 +107,7 @@ inline End readRequest(std::string_view in, std::size_t& at) {
     if (name.find_first_of(" \t") != std::string_view::npos) {
       framing = true;
     } else if (equalsLower(name, "host")) {
-      framing = framing || ++hosts > 1;
+      framing = framing || ++hosts > 1 || !hostValue(value);
     } else if (equalsLower(name, "content-length")) {
       if (++lengths > 1 || value.empty() || value.find_first_not_of("0123456789") != std::string_view::npos) {
         framing = true;

@@ -156,6 +156,11 @@ TEST_CASE("A request whose framing RFC 9112 makes ambiguous is 400, and nothing 
       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n",
       "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
       "GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+      // A Host value that is not uri-host [":" port] (RFC 9112 3.2).
+      "GET / HTTP/1.1\r\nHost: a b/c\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x:80x\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+      "GET / HTTP/1.0\r\nHost: a@b\r\n\r\n",
       "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
@@ -178,6 +183,17 @@ TEST_CASE("A request whose framing RFC 9112 makes ambiguous is 400, and nothing 
   CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 400 Bad Request"});
   CHECK(output.find("Connection: close\r\n") != std::string::npos);
   CHECK(closed);
+}
+
+TEST_CASE("Host values of every valid form are accepted", "[web]") {
+  Root root;
+  const std::string host = GENERATE(as<std::string>{}, "", "example.com", "example.com:8080", "127.0.0.1:80",
+                                    "[::1]", "[::1]:8080", "xn--bcher-kva.example", "a_b.c~d", "h:");
+  INFO(host);
+  bool closed = true;
+  const std::string output = exchange(root.dir, "GET /hello.txt HTTP/1.1\r\nHost: " + host + "\r\n\r\n", 0, &closed);
+  CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 200 OK"});
+  CHECK_FALSE(closed);
 }
 
 TEST_CASE("Values with inner and trailing whitespace are still read", "[web]") {
