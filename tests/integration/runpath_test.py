@@ -7,11 +7,12 @@ import shutil
 import subprocess
 import unittest
 
-from cppdtest import BUILD_DIR, CPPD, POETRY_DIR, TempDirTestCase, run_cppd
+from cppdtest import BUILD_DIR, CPPD, POETRY_DIR, SOURCE_DIR, TempDirTestCase, run_cppd
 
 CMAKE = os.environ.get("CMAKE_COMMAND", "cmake")
 STEP_TIMEOUT = 240
 ELF_MAGIC = b"\x7fELF"
+FUZZ_BUILD_DIR = os.path.join(SOURCE_DIR, "build", "fuzz")  # where tests/fuzz/run builds the fuzz targets
 
 
 def elf_files(top):
@@ -41,17 +42,17 @@ def unsafe_entries(value):
             if not (entry.startswith("/") or re.match(r"^\$(ORIGIN|\{ORIGIN\})(/|$)", entry))]
 
 
+def unsafe_search_paths(top):
+    """'file: [search path]' for every ELF file under top whose RUNPATH or RPATH has an unsafe entry."""
+    return [f"{os.path.relpath(path, top)}: [{value}]" for path in elf_files(top) for value in search_paths(path)
+            if unsafe_entries(value)]
+
+
 class SearchPathScan(TempDirTestCase):
-    def assert_no_unsafe_entry(self, top):
-        scanned = 0
-        bad = []
-        for path in elf_files(top):
-            scanned += 1
-            for value in search_paths(path):
-                if unsafe_entries(value):
-                    bad.append(f"{os.path.relpath(path, top)}: [{value}]")
-        self.assertGreater(scanned, 5, f"found almost no ELF files under {top}")
-        self.assertEqual(bad, [], "search paths with an empty or relative entry (the current directory)")
+    def assert_no_unsafe_entry(self, top, least=5):
+        self.assertGreaterEqual(sum(1 for _ in elf_files(top)), least, f"found almost no ELF files under {top}")
+        self.assertEqual(unsafe_search_paths(top), [],
+                         "search paths with an empty or relative entry (the current directory)")
 
     def test_the_unsafe_entry_check_catches_empty_and_relative_entries(self):
         self.assertEqual(unsafe_entries("/b/sdk:"), [""])
@@ -63,6 +64,10 @@ class SearchPathScan(TempDirTestCase):
     @unittest.skipUnless(BUILD_DIR, "CPPD_BUILD_DIR is not set")
     def test_no_elf_in_the_build_tree_searches_the_current_directory(self):
         self.assert_no_unsafe_entry(BUILD_DIR)
+
+    @unittest.skipUnless(os.path.isdir(FUZZ_BUILD_DIR), f"no fuzz build in {FUZZ_BUILD_DIR} (tests/fuzz/run makes it)")
+    def test_no_elf_in_the_fuzz_build_searches_the_current_directory(self):
+        self.assert_no_unsafe_entry(FUZZ_BUILD_DIR, least=1)
 
     @unittest.skipUnless(BUILD_DIR, "CPPD_BUILD_DIR is not set")
     def test_no_installed_elf_searches_the_current_directory(self):
