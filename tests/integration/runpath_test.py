@@ -122,8 +122,10 @@ class HostileCurrentDirectory(TempDirTestCase):
                 planted += 1
         self.assertGreaterEqual(planted, 2, "found too few of cppd's libraries to plant")
         # The planted filter works: loaded on purpose, it leaves its mark (so a missing mark below means something).
-        probe = subprocess.run([CPPD, "--version"], cwd=self.tmp, env=dict(os.environ, LD_PRELOAD=self.path(
-            "libfmt.so.9")), capture_output=True, text=True, timeout=30)
+        # (In the sanitizer build ASan wants to be the first library: let it start second for this probe.)
+        env = dict(os.environ, LD_PRELOAD=self.path("libfmt.so.9"),
+                   ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
+        probe = subprocess.run([CPPD, "--version"], cwd=self.tmp, env=env, capture_output=True, text=True, timeout=30)
         self.assertEqual(probe.returncode, 0, probe.stderr)
         self.assertTrue(os.path.exists(self.marker), "the planted library did not mark when preloaded")
         os.unlink(self.marker)
