@@ -32,6 +32,6 @@ set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "Runs C++ service plugins as proper daemons
  with its headers and CMake package for out-of-tree plugins, a man page, systemd units and bash completion.")
 # Run-time dependencies come from the binaries themselves (dpkg-shlibdeps), so they are exact.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS "${PROJECT_BINARY_DIR}/sdk")
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS "${CPPD_BUILD_LIB_DIR}")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "systemd, logrotate")
 include(CPack)

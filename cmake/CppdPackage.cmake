@@ -1,19 +1,15 @@
 # Installation and the CMake package out-of-tree plugins use: find_package(cppd) + cppd_add_plugin().
 #
-#   bin/cppd                              RPATH $ORIGIN/../<libdir>, so a relocated prefix keeps working
+#   bin/cppd                              RUNPATH $ORIGIN/../<libdir> (a relocated prefix works; CppdRunpath.cmake)
 #   <libdir>/libcppd.so.<abi>             the SDK, SONAME tied to CPPD_SDK_ABI_VERSION
 #   <libdir>/cppd/plugins/*.so            the in-tree plugins (installed by cppd_add_plugin)
-#   libexec/cppd/cppd-plugin-note         cppd_add_plugin's note writer (cppd::plugin_note), RPATH to <libdir>
+#   libexec/cppd/cppd-plugin-note         cppd_add_plugin's note writer (cppd::plugin_note), RUNPATH to <libdir>
 #   include/cppd/*.hpp                    public headers, with the generated version.hpp
 #   <libdir>/cmake/cppd/                  cppdConfig.cmake, cppdConfigVersion.cmake, cppdTargets.cmake
 #                                         (cppd::sdk, cppd::plugin_note) and CppdPlugin.cmake (cppd_add_plugin)
 include(CMakePackageConfigHelpers)
 
 set(CPPD_INSTALL_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/cppd")
-
-set_target_properties(cppd_exe PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
-
-set_target_properties(cppd_plugin_note PROPERTIES INSTALL_RPATH "$ORIGIN/../../${CMAKE_INSTALL_LIBDIR}")
 
 install(TARGETS cppd_plugin_note EXPORT cppdTargets RUNTIME DESTINATION "${CMAKE_INSTALL_LIBEXECDIR}/cppd")
 

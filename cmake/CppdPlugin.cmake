@@ -33,7 +33,10 @@ function(cppd_add_plugin name)
     VISIBILITY_INLINES_HIDDEN ON
     CXX_STANDARD 20
     CXX_STANDARD_REQUIRED ON
-    CXX_EXTENSIONS OFF)
+    CXX_EXTENSIONS OFF
+    # No build-tree RUNPATH: whatever loads a plugin already holds libcppd, and CMake would pad the RUNPATH of
+    # an installed plugin with an empty entry, the current directory (CppdRunpath.cmake in cppd's sources).
+    BUILD_WITH_INSTALL_RPATH ON)
   if(ARG_OUTPUT_NAME)
     set_target_properties(${name} PROPERTIES OUTPUT_NAME "${ARG_OUTPUT_NAME}")
   endif()

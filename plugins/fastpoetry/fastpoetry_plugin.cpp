@@ -4,11 +4,23 @@
 #include <vector>
 
 #include <cppd/endpoint.hpp>
+#include <cppd/error.hpp>
 #include <cppd/plugin.hpp>
 
 #include "poetry_service.hpp"
 
 namespace fastpoetry {
+namespace {
+
+// An empty --iface would make a bare --port listen on every interface: exposure nobody asked for by name.
+void refuseEmptyInterface(const std::string& value) {
+  if (value.empty()) {
+    throw cppd::UsageError("'' names no interface; give the address a bare --port listens on (127.0.0.1, ::1, "
+                           "localhost), or 0.0.0.0 for every IPv4 interface");
+  }
+}
+
+}  // namespace
 
 class FastPoetryMaker final : public cppd::IServiceMaker {
  public:
@@ -22,7 +34,8 @@ class FastPoetryMaker final : public cppd::IServiceMaker {
         {.longName = "port", .shortName = "p", .help = "The endpoint to listen on, or a bare port number (on --iface).",
          .defaultValue = "10000", .kind = OptionKind::endpoint},
         {.longName = "poem", .help = "The file holding the poem to serve.", .kind = OptionKind::path, .required = true},
-        {.longName = "iface", .help = "The interface a bare --port number listens on.", .defaultValue = "localhost"},
+        {.longName = "iface", .help = "The interface a bare --port number listens on.", .defaultValue = "localhost",
+         .validator = refuseEmptyInterface},
     };
   }
 

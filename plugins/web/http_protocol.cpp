@@ -149,7 +149,7 @@ void HttpProtocol::feed(std::string_view data) {
     parsed = execute(data);
   }
   const auto error = HTTP_PARSER_ERRNO(&parser_);
-  if (error == HPE_OK || closing_) return;
+  if ((error == HPE_OK && failure_ == 0) || closing_) return;
   if (error == HPE_PAUSED) {
     pending_.assign(data.substr(std::min(parsed, data.size())));
     flush();
@@ -170,7 +170,9 @@ void HttpProtocol::feed(std::string_view data) {
 
 std::size_t HttpProtocol::execute(std::string_view data) {
   chunkBegin_ = data.data();
+  lineTail_.chunkBegins(data);
   const std::size_t parsed = http_parser_execute(&parser_, &settings(), data.data(), data.size());
+  if (failure_ == 0 && !lineTail_.read(data.data() + std::min(parsed, data.size()))) failure_ = 400;
   for (std::size_t i = std::min(parsed, data.size()); i > 0; --i) {
     if (data[i - 1] != ' ' && data[i - 1] != '\t') {
       carry_ = data[i - 1];
@@ -208,6 +210,7 @@ void HttpProtocol::flush() {
 int HttpProtocol::onMessageBegin(http_parser* parser) {
   HttpProtocol& p = self(parser);
   p.head_.clear();
+  p.lineTail_.restart();
   // A connection's first request has had its header timeout running since the accept.
   if (p.phase_ != Phase::waiting) p.enter(Phase::head);
   p.phase_ = Phase::head;
@@ -218,12 +221,13 @@ int HttpProtocol::onMessageBegin(http_parser* parser) {
 int HttpProtocol::onUrl(http_parser* parser, const char* at, std::size_t length) {
   HttpProtocol& p = self(parser);
   p.failure_ = p.head_.addUrl({at, length});
+  p.lineTail_.targetEnds(at + length);
   return p.failure_ != 0 ? 1 : 0;
 }
 
 int HttpProtocol::onHeaderField(http_parser* parser, const char* at, std::size_t length) {
   HttpProtocol& p = self(parser);
-  p.failure_ = p.head_.addField({at, length});
+  p.failure_ = p.lineTail_.read(at) ? p.head_.addField({at, length}) : 400;
   return p.failure_ != 0 ? 1 : 0;
 }
 
@@ -244,7 +248,8 @@ int HttpProtocol::onHeaderValue(http_parser* parser, const char* at, std::size_t
 
 int HttpProtocol::onHeadersComplete(http_parser* parser) {
   HttpProtocol& p = self(parser);
-  p.failure_ = p.head_.finish(parser->http_major == 1 && parser->http_minor == 0);
+  const bool http10 = parser->http_major == 1 && parser->http_minor == 0;
+  p.failure_ = p.lineTail_.readToLineEnd() ? p.head_.finish(http10) : 400;
   if (p.failure_ != 0) return -1;
   p.headEnded_ = true;  // feed checks the byte that ended the head
   http_parser_pause(parser, 1);

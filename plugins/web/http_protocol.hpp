@@ -14,6 +14,7 @@
 #include "connection_list.hpp"
 #include "file_cache.hpp"
 #include "request_head.hpp"
+#include "request_line_tail.hpp"
 
 namespace web {
 
@@ -105,6 +106,7 @@ class HttpProtocol final : public cppd::Protocol {
   Admission admission_;
   http_parser parser_{};
   RequestHead head_;
+  RequestLineTail lineTail_;  // the request line after its target, which http_parser does not check
   int failure_ = 0;         // 400, 414 or 431, set by a callback that stopped the parser
   bool keepAlive_ = true;   // of the request being answered
   bool closing_ = false;    // a response said "Connection: close": nothing more is read or answered

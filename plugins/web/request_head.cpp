@@ -23,6 +23,36 @@ bool etagMatches(std::string_view header, std::string_view etag) {
   return false;
 }
 
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+// RFC 3986 unreserved, sub-delims and '%' (of pct-encoded; its hex digits are unreserved anyway): the bytes of a
+// reg-name, and, with ':', of an IP literal between brackets.
+bool isHostByte(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) ||
+         std::string_view("-._~!$&'()*+,;=%").find(c) != std::string_view::npos;
+}
+
+// RFC 9112 3.2 / RFC 9110 7.2: Host = uri-host [ ":" port ]. Empty is valid (a target with an empty authority).
+bool validHost(std::string_view host) {
+  std::size_t at = 0;
+  if (!host.empty() && host.front() == '[') {
+    const std::size_t close = host.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (char c : host.substr(1, close - 1)) {
+      if (!isHostByte(c) && c != ':') return false;
+    }
+    at = close + 1;
+  } else {
+    while (at < host.size() && isHostByte(host[at])) ++at;
+  }
+  if (at == host.size()) return true;
+  if (host[at] != ':') return false;
+  for (char c : host.substr(at + 1)) {
+    if (!isDigit(c)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void RequestHead::clear() {
@@ -35,6 +65,7 @@ void RequestHead::clear() {
   range_.clear();
   ifRange_.clear();
   hosts_ = 0;
+  invalidHost_ = false;
   contentLengths_ = 0;
   transferEncodings_ = 0;
   chunkedOnly_ = true;
@@ -78,6 +109,7 @@ int RequestHead::addValue(std::string_view piece, bool startsLine) {
 void RequestHead::commit() {
   if (equalsLower(field_, "host")) {
     ++hosts_;
+    invalidHost_ = invalidHost_ || !validHost(trimmed(value_));
   } else if (equalsLower(field_, "content-length")) {
     ++contentLengths_;
   } else if (equalsLower(field_, "transfer-encoding")) {
@@ -97,7 +129,7 @@ void RequestHead::commit() {
 int RequestHead::finish(bool http10) {
   if (inValue_) commit();
   inValue_ = false;
-  if (hosts_ > 1) return 400;  // RFC 9112 3.2: more than one Host
+  if (hosts_ > 1 || invalidHost_) return 400;  // RFC 9112 3.2: more than one Host, or one that is not a host
   if (transferEncodings_ == 0) return 0;
   // RFC 9112 6.1: HTTP/1.0 has no Transfer-Encoding, and a request with both it and Content-Length is a
   // smuggling attempt until proven otherwise; the only coding this server can frame is a single "chunked".

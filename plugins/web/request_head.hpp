@@ -34,7 +34,7 @@ class RequestHead {
   int addValue(std::string_view piece, bool startsLine);
 
   /// At the end of the head: 0, or 400 when the framing is invalid for a request of this HTTP version (a second
-  /// Host; Transfer-Encoding in HTTP/1.0, together with Content-Length, or other than one "chunked").
+  /// Host, or a Host value that is not uri-host [":" port]; Transfer-Encoding in HTTP/1.0, together with Content-Length, or other than one "chunked").
   int finish(bool http10);
 
   /// True when the conditional headers say the client's copy (of a file with this ETag and modification time)
@@ -59,6 +59,7 @@ class RequestHead {
   std::string range_;
   std::string ifRange_;
   int hosts_ = 0;
+  bool invalidHost_ = false;  // a Host value that is not uri-host [":" port]
   int contentLengths_ = 0;
   int transferEncodings_ = 0;
   bool chunkedOnly_ = true;  // every Transfer-Encoding seen was exactly "chunked"

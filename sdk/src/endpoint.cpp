@@ -152,7 +152,14 @@ int EndpointParser::backlog(const Params& params) const {
 }
 
 std::string EndpointParser::interface(std::string text, bool ipv6) const {
-  if (text.empty()) return text;
+  // Given but empty is a mistake, not a request for every interface: binding it would expose the service on
+  // all of them. Every interface is said in full, or by leaving interface= out.
+  if (text.empty()) {
+    fail(ipv6 ? "interface= is empty; name the address to listen on (interface=\\:\\:1), write interface=\\:\\: "
+                "for every IPv6 interface, or leave interface= out"
+              : "interface= is empty; name the address to listen on (interface=127.0.0.1), write "
+                "interface=0.0.0.0 for every IPv4 interface, or leave interface= out");
+  }
   if (!ipv6 && text.find(':') != std::string::npos) {
     fail(fmt::format("interface '{}' is an IPv6 address; use tcp6:", text));
   }
@@ -239,7 +246,7 @@ Endpoint EndpointParser::parse(std::string_view defaultInterface) const {
     Endpoint endpoint;
     endpoint.type_ = ipv6 ? EndpointType::tcp6 : EndpointType::tcp;
     endpoint.port_ = port(std::string(description));
-    endpoint.interface_ = interface(iface, ipv6);
+    if (!iface.empty()) endpoint.interface_ = interface(iface, ipv6);  // the caller's default: empty is every one
     return endpoint;
   }
   std::vector<Token> tokens = tokenize();

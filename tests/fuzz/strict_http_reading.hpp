@@ -2,13 +2,15 @@
 
 // A strict reference reading of an HTTP/1.1 request stream (RFC 9112), written for the http_protocol fuzz target
 // to hold cppd web's framing against: where each request ends, and where the framing of one becomes invalid
-// (whitespace before a colon, obsolete line folding, a second Host or Content-Length, a Content-Length that is
-// not a number, Transfer-Encoding other than one "chunked", with Content-Length, or in HTTP/1.0), and that a
-// request with a chunked body is the last one (cppd web answers it without reading the body). It decides
+// (a request line whose version is not HTTP/d.d, whitespace before a colon, obsolete line folding, a second Host
+// or Content-Length, a Host that is not a host name with an optional port, a Content-Length that is not a number,
+// Transfer-Encoding other than one "chunked", with Content-Length, or in HTTP/1.0), and that a request with a chunked body is the last one (cppd web answers it without reading the body). It decides
 // nothing but framing: syntax it does not need for that (methods, targets, odd bytes) stops the reading as
 // "unknown" rather than guessing.
 
+#include <algorithm>
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace cppd::fuzz {
@@ -54,6 +56,32 @@ inline bool controlFree(std::string_view line) {
   return true;
 }
 
+// RFC 9110 7.2 / RFC 3986 3.2.2: Host = uri-host [ ":" port ], uri-host = "[" literal "]" / reg-name (IPv4
+// addresses are reg-names too), empty allowed.
+inline bool hostValue(std::string_view value) {
+  constexpr std::string_view kRegName =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%";
+  std::string_view port;
+  if (!value.empty() && value[0] == '[') {
+    const std::size_t end = value.find(']');
+    if (end == std::string_view::npos || end == 1) return false;
+    if (value.substr(1, end - 1).find_first_not_of(std::string(kRegName) + ":") != std::string_view::npos) {
+      return false;
+    }
+    port = value.substr(end + 1);
+  } else {
+    const std::size_t end = std::min(value.find_first_not_of(kRegName), value.size());
+    port = value.substr(end);
+  }
+  if (port.empty()) return true;
+  return port[0] == ':' && port.find_first_not_of("0123456789", 1) == std::string_view::npos;
+}
+
+inline bool httpVersion(std::string_view text) {
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  return text.size() == 8 && text.substr(0, 5) == "HTTP/" && digit(text[5]) && text[6] == '.' && digit(text[7]);
+}
+
 using End = StrictReading::End;
 
 // The head and body of one request from `at`; clean when it was read to its end (at moves past it).
@@ -63,7 +91,11 @@ inline End readRequest(std::string_view in, std::size_t& at) {
   // The request line's syntax is not framing: only its version matters here (HTTP/1.0 has no chunking).
   const std::size_t space = line.rfind(' ');
   if (space == std::string_view::npos || line.find(' ') == space || !controlFree(line)) return End::unknown;
-  const bool http10 = line.size() >= 4 && line.substr(line.size() - 4) == "/1.0";
+  // RFC 9112 2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive. A line that ends with anything else
+  // cannot be framed (3: answer 400); its line feed still ends it, whatever a lenient parser makes of the bytes.
+  const std::string_view version = line.substr(space + 1);
+  if (!httpVersion(version)) return End::framingError;
+  const bool http10 = version == "HTTP/1.0";
   int hosts = 0, lengths = 0, encodings = 0;
   std::size_t length = 0;
   // A framing error counts once the head has ended: until then cppd may still be waiting for the rest of it.
@@ -83,7 +115,7 @@ inline End readRequest(std::string_view in, std::size_t& at) {
     if (name.find_first_of(" \t") != std::string_view::npos) {
       framing = true;
     } else if (equalsLower(name, "host")) {
-      framing = framing || ++hosts > 1;
+      framing = framing || ++hosts > 1 || !hostValue(value);
     } else if (equalsLower(name, "content-length")) {
       if (++lengths > 1 || value.empty() || value.find_first_not_of("0123456789") != std::string_view::npos) {
         framing = true;

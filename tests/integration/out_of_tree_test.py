@@ -8,6 +8,7 @@ import signal
 import subprocess
 import unittest
 
+import runpath_test
 from cppdtest import BUILD_DIR, SOURCE_DIR, TempDirTestCase, wait_for_log
 
 CMAKE = os.environ.get("CMAKE_COMMAND", "cmake")
@@ -41,6 +42,8 @@ class OutOfTreePluginTests(TempDirTestCase):
         self.run_step(*configure)
         self.run_step(CMAKE, "--build", build)
         self.assertTrue(os.path.exists(os.path.join(build, "greeter.so")))
+        # cppd_add_plugin gives a plugin no RUNPATH, so none of the author's build searches the current directory.
+        self.assertEqual(runpath_test.unsafe_search_paths(build), [])
         # A protocol test built against the installed SDK with its test double (cppd/testing/string_transport.hpp).
         # In the sanitizer build the installed libcppd carries ASan, which a test program built without it loads
         # second: let ASan start there (cppd itself is built with it, so plugins are not concerned).

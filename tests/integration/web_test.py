@@ -329,6 +329,19 @@ class WebTest(WebCase):
                 self.assertTrue(client.closed_by_server())
                 self.assertEqual(client.buffer, b"", "something was answered after the 400")
 
+    def test_a_request_line_without_an_http_version_is_refused_when_it_ends(self):
+        # http_parser took the line ends after "H" for the "TTP/" of a version and waited for more: whatever the
+        # client sent next would have been read as part of this request.
+        self.start_web()
+        for data in (b"GET //docs H\n\r\n", b"GET /hello.txt H\r\n\r\n",
+                     b"GET /hello.txt HTXP/1.1\r\nHost: x\r\n\r\n", b"GET /hello.txt HTTP/1.1\r\nHost: a b\r\n\r\n"):
+            with self.subTest(data=data):
+                client = self.raw()
+                client.send(data)
+                status, headers, _ = client.response()
+                self.assertEqual((status, headers["connection"]), (400, "close"))
+                self.assertTrue(client.closed_by_server())
+
     def test_a_target_too_long_is_414_and_headers_too_large_431(self):
         self.start_web()
         client = self.raw()

@@ -23,7 +23,8 @@ enum class EndpointType {
 /// Syntax: "type:arg:key=value:...". A backslash makes the next character literal ("\:" is a colon). Inside a
 /// value (after "=") only ":" separates, so "a=b=c" sets a to "b=c". Positional arguments come first in the
 /// order of Twisted's parsers (tcp: port, interface, backlog; unix: path, mode, backlog); keywords may appear
-/// anywhere. A bare number "8080" means "tcp:8080" on the caller's default interface.
+/// anywhere. A bare number "8080" means "tcp:8080" on the caller's default interface. Leaving interface= out
+/// means every interface; giving it empty ("tcp:8080:interface=") is an error, not every interface.
 ///
 /// Immutable; safe to use from any thread.
 class CPPD_API Endpoint {

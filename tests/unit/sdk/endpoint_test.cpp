@@ -189,6 +189,21 @@ TEST_CASE("An interface of the wrong family or shape is an error", "[net]") {
         "invalid endpoint '80': interface 'no such/host' is not an IPv4 address or a host name");
 }
 
+TEST_CASE("An interface given empty is an error that says how to name every interface, not every interface",
+          "[net]") {
+  CHECK(parseError("tcp:10000:interface=") ==
+        "invalid endpoint 'tcp:10000:interface=': interface= is empty; name the address to listen on "
+        "(interface=127.0.0.1), write interface=0.0.0.0 for every IPv4 interface, or leave interface= out");
+  CHECK(parseError("tcp:interface=:10000") != "");
+  CHECK(parseError("tcp:10000:interface=:backlog=5") != "");
+  CHECK(parseError("tcp6:10000:interface=") ==
+        "invalid endpoint 'tcp6:10000:interface=': interface= is empty; name the address to listen on "
+        "(interface=\\:\\:1), write interface=\\:\\: for every IPv6 interface, or leave interface= out");
+  // What the message suggests is accepted.
+  CHECK(Endpoint::parse("tcp:10000:interface=0.0.0.0").interface() == "0.0.0.0");
+  CHECK(Endpoint::parse("tcp6:10000:interface=\\:\\:").interface() == "::");
+}
+
 TEST_CASE("A bad mode or an over-long socket path is an error", "[net]") {
   CHECK(parseError("unix:/s:mode=9") == "invalid endpoint 'unix:/s:mode=9': mode '9' is not an octal number 0-777");
   CHECK(parseError("unix:/s:mode=1777") ==

@@ -155,6 +155,11 @@ TEST_CASE("A request whose framing RFC 9112 makes ambiguous is 400, and nothing 
       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n",
       "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
       "GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+      // A Host value that is not uri-host [":" port] (RFC 9112 3.2).
+      "GET / HTTP/1.1\r\nHost: a b/c\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x:80x\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+      "GET / HTTP/1.0\r\nHost: a@b\r\n\r\n",
       "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
@@ -177,6 +182,33 @@ TEST_CASE("A request whose framing RFC 9112 makes ambiguous is 400, and nothing 
   CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 400 Bad Request"});
   CHECK(output.find("Connection: close\r\n") != std::string::npos);
   CHECK(closed);
+}
+
+TEST_CASE("A request line whose version is not HTTP/d.d is 400 when the line ends, with nothing more sent",
+          "[web]") {
+  Root root;
+  const std::size_t chunk = GENERATE(0u, 1u, 3u);
+  // http_parser takes any four bytes after the H for "TTP/", line ends included: it waited for the version's
+  // digits, and bytes sent later (the next request) would have become part of this one.
+  const std::string request = GENERATE(as<std::string>{}, "GET //docs H\n\r\n", "GET / H\r\n\r\n",
+                                       "GET / HXXP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP\n1.1\r\n\r\n",
+                                       "GET / HTTP/1.1 \r\nHost: x\r\n\r\n", "GET / HTTP/1.0x\r\n\r\n");
+  INFO(request);
+  bool closed = false;
+  const std::string output = exchange(root.dir, request, chunk, &closed);
+  CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 400 Bad Request"});
+  CHECK(closed);
+}
+
+TEST_CASE("Host values of every valid form are accepted", "[web]") {
+  Root root;
+  const std::string host = GENERATE(as<std::string>{}, "", "example.com", "example.com:8080", "127.0.0.1:80",
+                                    "[::1]", "[::1]:8080", "xn--bcher-kva.example", "a_b.c~d", "h:");
+  INFO(host);
+  bool closed = true;
+  const std::string output = exchange(root.dir, "GET /hello.txt HTTP/1.1\r\nHost: " + host + "\r\n\r\n", 0, &closed);
+  CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 200 OK"});
+  CHECK_FALSE(closed);
 }
 
 TEST_CASE("Values with inner and trailing whitespace are still read", "[web]") {
