@@ -34,6 +34,7 @@ void RequestHead::clear() {
   ifModifiedSince_.clear();
   range_.clear();
   ifRange_.clear();
+  userAgent_.clear();
   hosts_ = 0;
   contentLengths_ = 0;
   transferEncodings_ = 0;
@@ -91,6 +92,8 @@ void RequestHead::commit() {
     range_ = value_;
   } else if (equalsLower(field_, "if-range")) {
     ifRange_ = value_;
+  } else if (equalsLower(field_, "user-agent")) {
+    userAgent_ = value_;  // for the access log only
   }
 }
 

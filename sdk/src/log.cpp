@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "detail/held_line_flusher.hpp"
+#include "detail/utf8_sequence.hpp"
 
 namespace cppd {
 namespace {
@@ -28,7 +29,27 @@ struct BufferedEvent {
   LogLevel level = LogLevel::info;
   std::string system;
   std::string text;
+  std::string fieldBytes;        // the keys and string values of the fields, which view into it
+  std::vector<LogField> fields;
 };
+
+void copyFields(std::span<const LogField> fields, BufferedEvent& slot) {
+  slot.fieldBytes.clear();
+  slot.fields.clear();
+  for (const LogField& field : fields) {
+    slot.fieldBytes.append(field.key);
+    slot.fieldBytes.append(field.string);
+  }
+  std::size_t at = 0;
+  const std::string_view bytes = slot.fieldBytes;
+  for (const LogField& field : fields) {
+    LogField& copy = slot.fields.emplace_back(field);
+    copy.key = bytes.substr(at, field.key.size());
+    at += field.key.size();
+    copy.string = bytes.substr(at, field.string.size());
+    at += field.string.size();
+  }
+}
 
 // A fixed ring of events whose strings are reused, so buffering does not allocate once the ring has wrapped.
 class StartupBuffer {
@@ -39,6 +60,7 @@ class StartupBuffer {
     slot.level = event.level;
     slot.system.assign(event.system);
     slot.text.assign(event.text);
+    copyFields(event.fields, slot);
     if (count_ < slots_.size()) {
       ++count_;
     } else {
@@ -50,7 +72,7 @@ class StartupBuffer {
   void forEach(Fn&& fn) const {
     for (std::size_t i = 0; i < count_; ++i) {
       const BufferedEvent& slot = slots_[(first_ + i) % slots_.size()];
-      fn(LogEvent{slot.time, slot.level, slot.system, slot.text});
+      fn(LogEvent{slot.time, slot.level, slot.system, slot.text, slot.fields});
     }
   }
 
@@ -197,44 +219,39 @@ void appendEscapedByte(unsigned char c, std::string& out) {
   out.append(escaped, sizeof escaped);
 }
 
-// The invisible characters that reorder the text around them when a log is viewed (Unicode 9, "Trojan Source"):
-// ALM U+061C, LRM/RLM U+200E..U+200F, LRE..RLO U+202A..U+202E, LRI..PDI U+2066..U+2069. A client's name
-// holding U+202E would display a log line's following fields backwards.
-bool isBidiControl(std::string_view sequence) noexcept {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(sequence[k]); };
-  if (sequence.size() == 2) return byte(0) == 0xd8 && byte(1) == 0x9c;
-  if (sequence.size() != 3 || byte(0) != 0xe2) return false;
-  if (byte(1) == 0x80) return byte(2) == 0x8e || byte(2) == 0x8f || (byte(2) >= 0xaa && byte(2) <= 0xae);
-  return byte(1) == 0x81 && byte(2) >= 0xa6 && byte(2) <= 0xa9;
+// The length of the well-formed UTF-8 sequence text starts with when it may be copied into a line as it is: not
+// a C1 control nor a bidi control; 0 otherwise.
+std::size_t printableUtf8Length(std::string_view text) noexcept {
+  const std::size_t length = detail::wellFormedUtf8Length(text);
+  if (length == 0) return 0;
+  const std::string_view sequence = text.substr(0, length);
+  return detail::isC1Control(sequence) || detail::isBidiControl(sequence) ? 0 : length;
 }
 
-// The length of the well-formed UTF-8 sequence text starts with (RFC 3629: no overlong forms, no surrogates,
-// nothing above U+10FFFF), or 0 when it is not one or encodes a C1 control (U+0080..U+009F) or a bidi control.
-std::size_t printableUtf8Length(std::string_view text) noexcept {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(0);
-  std::size_t length = 0;
-  unsigned char low = 0x80;  // the range allowed for the second byte, narrowed to refuse overlong forms and
-  unsigned char high = 0xbf;  // surrogates as in RFC 3629's table
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-    if (lead == 0xc2) low = 0xa0;  // U+0080..U+009F are the C1 controls
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    if (lead == 0xe0) low = 0xa0;
-    if (lead == 0xed) high = 0x9f;
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    if (lead == 0xf0) low = 0x90;
-    if (lead == 0xf4) high = 0x8f;
-  } else {
-    return 0;
+// appendEscapedLogText, and with quoted set also '"' escaped as \" (a string value of a text line's field).
+void appendEscaped(std::string_view text, std::string& out, bool quoted) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t start = i;
+    while (i < text.size() && isPlainLogByte(static_cast<unsigned char>(text[i])) && !(quoted && text[i] == '"')) ++i;
+    out.append(text.substr(start, i - start));
+    if (i == text.size()) break;
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t length = printableUtf8Length(text.substr(i));
+      if (length > 0) {
+        out.append(text.substr(i, length));
+        i += length;
+        continue;
+      }
+    }
+    if (c == '"') {
+      out.append("\\\"");
+    } else {
+      appendEscapedByte(c, out);
+    }
+    ++i;
   }
-  if (text.size() < length || byte(1) < low || byte(1) > high) return 0;
-  for (std::size_t k = 2; k < length; ++k) {
-    if (byte(k) < 0x80 || byte(k) > 0xbf) return 0;
-  }
-  return isBidiControl(text.substr(0, length)) ? 0 : length;
 }
 
 }  // namespace
@@ -252,24 +269,24 @@ std::string_view toString(LogLevel level) noexcept {
 
 ILogObserver::~ILogObserver() = default;
 
-void appendEscapedLogText(std::string_view text, std::string& out) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t start = i;
-    while (i < text.size() && isPlainLogByte(static_cast<unsigned char>(text[i]))) ++i;
-    out.append(text.substr(start, i - start));
-    if (i == text.size()) break;
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80) {
-      const std::size_t length = printableUtf8Length(text.substr(i));
-      if (length > 0) {
-        out.append(text.substr(i, length));
-        i += length;
-        continue;
-      }
+void appendEscapedLogText(std::string_view text, std::string& out) { appendEscaped(text, out, false); }
+
+void appendLogFieldsText(std::span<const LogField> fields, std::string& out) {
+  for (const LogField& field : fields) {
+    out.push_back(' ');
+    appendEscaped(field.key, out, false);
+    out.push_back('=');
+    switch (field.type) {
+      case LogField::Type::string:
+        out.push_back('"');
+        appendEscaped(field.string, out, true);
+        out.push_back('"');
+        break;
+      case LogField::Type::integer: fmt::format_to(std::back_inserter(out), "{}", field.integer); break;
+      case LogField::Type::unsignedInteger: fmt::format_to(std::back_inserter(out), "{}", field.unsignedInteger); break;
+      case LogField::Type::real: fmt::format_to(std::back_inserter(out), "{}", field.real); break;
+      case LogField::Type::boolean: out.append(field.boolean ? "true" : "false"); break;
     }
-    appendEscapedByte(c, out);
-    ++i;
   }
 }
 
@@ -279,6 +296,7 @@ void formatLogLine(const LogEvent& event, std::string& out) {
   appendEscapedLogText(event.system, out);
   out.append("] ");
   appendEscapedLogText(event.text, out);
+  appendLogFieldsText(event.fields, out);
   out.push_back('\n');
 }
 
@@ -371,6 +389,11 @@ void emit(LogLevel level, std::string_view text) { emit(level, LogContext::curre
 void emit(LogLevel level, std::string_view system, std::string_view text) {
   if (!enabled(level)) return;
   publish(LogEvent{std::chrono::system_clock::now(), level, system, text});
+}
+
+void emitFields(LogLevel level, std::string_view text, std::span<const LogField> fields) {
+  if (!enabled(level)) return;
+  publish(LogEvent{std::chrono::system_clock::now(), level, LogContext::current(), text, fields});
 }
 
 void vemit(LogLevel level, fmt::string_view format, fmt::format_args args) {

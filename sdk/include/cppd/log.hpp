@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <initializer_list>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -9,6 +11,7 @@
 #include <fmt/core.h>
 
 #include <cppd/export.hpp>
+#include <cppd/log_field.hpp>
 
 namespace cppd {
 
@@ -23,6 +26,9 @@ struct LogEvent {
   LogLevel level = LogLevel::info;
   std::string_view system;  // "-" when no context is set
   std::string_view text;
+  /// Structured fields (log::event); empty for the plain calls. Text lines show them after the text as
+  /// ` key="value"` / ` key=42`, JSON lines as members of their own.
+  std::span<const LogField> fields = {};
 };
 
 /// Receives every event at or above the minimum level. Thread affinity: observe() is called on the thread that
@@ -76,9 +82,15 @@ CPPD_API void appendEscapedLogText(std::string_view text, std::string& out);
 
 /// twistd's line format: "YYYY-MM-DDTHH:MM:SS+ZZZZ [system] text\n" in local time, with system and text escaped
 /// by appendEscapedLogText: one event is exactly one line (a multi-line text keeps its line breaks as "\n").
+/// The event's fields follow the text as by appendLogFieldsText (an event without fields is exactly twistd's).
 /// Appends to out (no allocation when out has room). Thread-safe; the time prefix is cached per thread and
 /// second, and a TZ change applies after tzset().
 CPPD_API void formatLogLine(const LogEvent& event, std::string& out);
+
+/// Appends the fields of a text line: ` key=value` each, a string value in double quotes with a quote inside
+/// written as \" and everything else escaped as appendEscapedLogText does, so a value can neither end the line
+/// nor pass for another field; numbers and booleans bare. Appends nothing for an event without fields.
+CPPD_API void appendLogFieldsText(std::span<const LogField> fields, std::string& out);
 
 /// Sets the logging context ("system") of the calling thread for the lifetime of this object, like twistd's
 /// per-connection "[Protocol,3,127.0.0.1]" prefix. Contexts nest; the previous one is restored on destruction.
@@ -131,6 +143,14 @@ CPPD_API bool enabled(LogLevel level) noexcept;
 /// Publishes one event with the current context, or with an explicit system.
 CPPD_API void emit(LogLevel level, std::string_view text);
 CPPD_API void emit(LogLevel level, std::string_view system, std::string_view text);
+
+/// Publishes one event with structured fields and the current context: an access log's
+/// `log::event(LogLevel::info, "GET /x 200", {{"method", method}, {"status", 200}, {"bytes", size}})`.
+/// The fields are copied only when the event must be kept (before the first observer); otherwise they are views.
+CPPD_API void emitFields(LogLevel level, std::string_view text, std::span<const LogField> fields);
+inline void event(LogLevel level, std::string_view text, std::initializer_list<LogField> fields) {
+  if (enabled(level)) emitFields(level, text, std::span<const LogField>(fields.begin(), fields.size()));
+}
 
 /// Formats into a stack buffer (no heap allocation for lines up to 500 bytes) and publishes the result with
 /// the current context. The helpers below call it so that each call site instantiates only a tiny template.
