@@ -121,11 +121,11 @@ class WebJsonLogTest(JsonLogCase):
         try:
             started = self.wait_for_events(out_path, lambda e: "starting on" in e["text"], "the port line")
             port = int(re.search(r"starting on (?:\S*:)?(\d+)\b", started[0]["text"]).group(1))
-            agent = b'"}\n{"level":"critical\\ \xff'
+            agent = b'"},{"level":"critical\\ \xff'
             self.exchange(port, b'GET /"quote" HTTP/1.1\r\nHost: x\r\nUser-Agent: ' + agent +
                           b"\r\nConnection: close\r\n\r\n")
             event = self.wait_for_events(out_path, lambda e: "status" in e, "the access event")[0]
-            self.assertEqual(event["path"], '/"quote"')
+            self.assertEqual(event["path"], '/"quote"', event)
             self.assertEqual(event["user_agent"], sent(agent))
             self.assertEqual(event["level"], "info")
         finally:
@@ -159,9 +159,10 @@ class FtpJsonLogTest(JsonLogCase):
         server = self.start_server(["--allow-root", "--log-format", "json", "ftp", "--port", LOOPBACK, "--root",
                                     self.root, "--password-file", self.path("users.passwd")])
         port = server.listening_port()
-        user = b'ev"il\\user \xff\xfe \xe2\x80\xae'
+        user = b'ev"il\\user \xe2\x80\xae \xc2\x85 x'
         with socket.create_connection(("127.0.0.1", port), timeout=DEFAULT_TIMEOUT) as control:
             control.recv(4096)
+            self.command(control, b"USER bad\xc0\xaf\xed\xa0\x80")  # not UTF-8: refused, and logged safely
             self.command(control, b"USER " + user)
             self.assertTrue(self.command(control, b"PASS wrong").startswith(b"530"))
             self.command(control, b"USER a\x00b\rc")  # NUL and a bare CR in an argument
