@@ -25,12 +25,11 @@ int SyslogObserver::priorityFor(LogLevel level) noexcept {
 
 std::string SyslogObserver::record(const LogEvent& event) {
   std::string out;
-  if (event.text.empty() && event.fields.empty()) return out;
+  if (event.text.empty()) return out;
   out.push_back('[');
   appendEscapedLogText(event.system.empty() ? std::string_view("-") : event.system, out);
   out.append("] ");
   appendEscapedLogText(event.text, out);
-  appendLogFieldsText(event.fields, out);
   return out;
 }
 

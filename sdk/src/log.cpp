@@ -228,32 +228,6 @@ std::size_t printableUtf8Length(std::string_view text) noexcept {
   return detail::isC1Control(sequence) || detail::isBidiControl(sequence) ? 0 : length;
 }
 
-// appendEscapedLogText, and with quoted set also '"' escaped as \" (a string value of a text line's field).
-void appendEscaped(std::string_view text, std::string& out, bool quoted) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t start = i;
-    while (i < text.size() && isPlainLogByte(static_cast<unsigned char>(text[i])) && !(quoted && text[i] == '"')) ++i;
-    out.append(text.substr(start, i - start));
-    if (i == text.size()) break;
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80) {
-      const std::size_t length = printableUtf8Length(text.substr(i));
-      if (length > 0) {
-        out.append(text.substr(i, length));
-        i += length;
-        continue;
-      }
-    }
-    if (c == '"') {
-      out.append("\\\"");
-    } else {
-      appendEscapedByte(c, out);
-    }
-    ++i;
-  }
-}
-
 }  // namespace
 
 std::string_view toString(LogLevel level) noexcept {
@@ -269,24 +243,24 @@ std::string_view toString(LogLevel level) noexcept {
 
 ILogObserver::~ILogObserver() = default;
 
-void appendEscapedLogText(std::string_view text, std::string& out) { appendEscaped(text, out, false); }
-
-void appendLogFieldsText(std::span<const LogField> fields, std::string& out) {
-  for (const LogField& field : fields) {
-    out.push_back(' ');
-    appendEscaped(field.key, out, false);
-    out.push_back('=');
-    switch (field.type) {
-      case LogField::Type::string:
-        out.push_back('"');
-        appendEscaped(field.string, out, true);
-        out.push_back('"');
-        break;
-      case LogField::Type::integer: fmt::format_to(std::back_inserter(out), "{}", field.integer); break;
-      case LogField::Type::unsignedInteger: fmt::format_to(std::back_inserter(out), "{}", field.unsignedInteger); break;
-      case LogField::Type::real: fmt::format_to(std::back_inserter(out), "{}", field.real); break;
-      case LogField::Type::boolean: out.append(field.boolean ? "true" : "false"); break;
+void appendEscapedLogText(std::string_view text, std::string& out) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t start = i;
+    while (i < text.size() && isPlainLogByte(static_cast<unsigned char>(text[i]))) ++i;
+    out.append(text.substr(start, i - start));
+    if (i == text.size()) break;
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t length = printableUtf8Length(text.substr(i));
+      if (length > 0) {
+        out.append(text.substr(i, length));
+        i += length;
+        continue;
+      }
     }
+    appendEscapedByte(c, out);
+    ++i;
   }
 }
 
@@ -296,7 +270,6 @@ void formatLogLine(const LogEvent& event, std::string& out) {
   appendEscapedLogText(event.system, out);
   out.append("] ");
   appendEscapedLogText(event.text, out);
-  appendLogFieldsText(event.fields, out);
   out.push_back('\n');
 }
 

@@ -26,8 +26,8 @@ struct LogEvent {
   LogLevel level = LogLevel::info;
   std::string_view system;  // "-" when no context is set
   std::string_view text;
-  /// Structured fields (log::event); empty for the plain calls. Text lines show them after the text as
-  /// ` key="value"` / ` key=42`, JSON lines as members of their own.
+  /// Structured fields (log::event); empty for the plain calls. JSON lines carry them as members of their own;
+  /// text lines (and syslog) show only the text, exactly as before, so an event's text should read well alone.
   std::span<const LogField> fields = {};
 };
 
@@ -82,15 +82,10 @@ CPPD_API void appendEscapedLogText(std::string_view text, std::string& out);
 
 /// twistd's line format: "YYYY-MM-DDTHH:MM:SS+ZZZZ [system] text\n" in local time, with system and text escaped
 /// by appendEscapedLogText: one event is exactly one line (a multi-line text keeps its line breaks as "\n").
-/// The event's fields follow the text as by appendLogFieldsText (an event without fields is exactly twistd's).
+/// The event's fields are not shown: the line is twistd's whether or not the event has any.
 /// Appends to out (no allocation when out has room). Thread-safe; the time prefix is cached per thread and
 /// second, and a TZ change applies after tzset().
 CPPD_API void formatLogLine(const LogEvent& event, std::string& out);
-
-/// Appends the fields of a text line: ` key=value` each, a string value in double quotes with a quote inside
-/// written as \" and everything else escaped as appendEscapedLogText does, so a value can neither end the line
-/// nor pass for another field; numbers and booleans bare. Appends nothing for an event without fields.
-CPPD_API void appendLogFieldsText(std::span<const LogField> fields, std::string& out);
 
 /// Sets the logging context ("system") of the calling thread for the lifetime of this object, like twistd's
 /// per-connection "[Protocol,3,127.0.0.1]" prefix. Contexts nest; the previous one is restored on destruction.
