@@ -178,7 +178,8 @@ void FtpSession::passwordChecked(bool ok) {
     loggedIn_ = true;
     loginDeadline_.cancel();
     writable_ = ::faccessat(config_->jail->fd(), ".", W_OK, 0) == 0;  // the descriptor: --root may be outside a chroot
-    logLogin(true, fmt::format("user '{}' logged in{}", user_, writable_ ? "" : " (read-only: the root is not writable)"));
+    logLogin(true, fmt::format("user '{}' logged in{}", user_,
+                               writable_ ? "" : " (read-only: the root is not writable)"));
     reply(230, fmt::format("User {} logged in.", user_));
     return resume();
   }

@@ -320,9 +320,10 @@ void FtpSession::sendListing(const std::string& path, EntrySource entries, int s
   if (style == kStat) return streamReply(213, "Status of " + path + ":", std::move(entries), format, "End of status.");
   Producer lines = linesOf(std::move(entries), [format](const ListEntry& entry) { return format(entry) + "\r\n"; });
   const char* verb = style == kList ? "LIST" : style == kNlst ? "NLST" : "MLSD";
-  startTransfer(verb, path, fmt::format("{} {}", verb, path), [lines = std::move(lines), weak = weak_from_this()](DataProtocol& data) {
-    data.sendStreamed(lines, finishedFor(weak));
-  });
+  startTransfer(verb, path, fmt::format("{} {}", verb, path),
+                [lines = std::move(lines), weak = weak_from_this()](DataProtocol& data) {
+                  data.sendStreamed(lines, finishedFor(weak));
+                });
 }
 
 void FtpSession::cmdList(const std::string& arg) { listing(arg, kList); }

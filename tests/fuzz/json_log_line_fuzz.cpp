@@ -79,7 +79,8 @@ cppd::LogField makeField(std::string_view key, std::string_view part, cppd::fuzz
     }
     case 3: {
       const auto value = numberFrom<double>(rest);
-      expected = std::isfinite(value) ? cppd::fuzz::JsonValue{Kind::number, ""} : cppd::fuzz::JsonValue{Kind::null, "null"};
+      expected = std::isfinite(value) ? cppd::fuzz::JsonValue{Kind::number, ""}
+                                      : cppd::fuzz::JsonValue{Kind::null, "null"};
       return {key, value};
     }
     case 4: {

@@ -189,7 +189,8 @@ class FtpJsonLogTest(JsonLogCase):
         stor, retr = transfers[0], transfers[1]
         self.assertEqual((stor["command"], stor["path"], stor["bytes"], stor["complete"]),
                          ("STOR", "/" + name, 10, True))
-        self.assertEqual((retr["command"], retr["path"], retr["bytes"], retr["user"]), ("RETR", "/hello.txt", 11, "alice"))
+        self.assertEqual((retr["command"], retr["path"], retr["bytes"], retr["user"]),
+                         ("RETR", "/hello.txt", 11, "alice"))
         logins = [e for e in self.events(server.log()) if e.get("event") == "login" and e["ok"]]
         self.assertEqual([e["user"] for e in logins], ["alice"])
         self.assertEqual(server.stop(), 0)

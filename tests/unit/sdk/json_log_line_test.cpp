@@ -73,8 +73,9 @@ TEST_CASE("formatJsonLogLine writes one object: RFC 3339 local time with its off
 
 TEST_CASE("formatJsonLogLine writes typed fields as members in order", "[log]") {
   ZoneForTest zone("UTC");
-  const std::string line = json("-", "GET /", {{"path", "/a b"}, {"status", 200}, {"bytes", std::uint64_t{18446744073709551615u}},
-                                               {"delta", -3}, {"duration_ms", 0.5}, {"keepalive", true}});
+  const std::string line = json("-", "GET /", {{"path", "/a b"}, {"status", 200},
+                                               {"bytes", std::uint64_t{18446744073709551615u}}, {"delta", -3},
+                                               {"duration_ms", 0.5}, {"keepalive", true}});
   CHECK(line.substr(line.find("\"text\"")) ==
         "\"text\":\"GET /\",\"path\":\"/a b\",\"status\":200,\"bytes\":18446744073709551615,\"delta\":-3,"
         "\"duration_ms\":0.5,\"keepalive\":true}\n");
@@ -141,7 +142,7 @@ TEST_CASE("log::event publishes its fields with the context, and the start-up bu
   cppd::log::addObserver(capture);
   cppd::log::event(LogLevel::info, "after", {{"user", "bob"}});
   cppd::log::reset();
-  CHECK(capture->lines.find("\"system\":\"Web,1\",\"text\":\"before any observer\",\"path\":\"/early\",\"status\":404}") !=
-        std::string::npos);
+  CHECK(capture->lines.find("\"system\":\"Web,1\",\"text\":\"before any observer\",\"path\":\"/early\","
+                            "\"status\":404}") != std::string::npos);
   CHECK(capture->lines.find("\"text\":\"after\",\"user\":\"bob\"}") != std::string::npos);
 }
