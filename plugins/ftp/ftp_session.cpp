@@ -150,7 +150,7 @@ void FtpSession::cmdPass(const std::string& arg) {
   if (isAnonymousName(user_) && config_->anonymous) {
     loggedIn_ = anonymous_ = true;
     loginDeadline_.cancel();
-    cppd::log::info("anonymous login (password '{}')", arg.substr(0, 64));
+    logLogin(true, fmt::format("anonymous login (password '{}')", arg.substr(0, 64)));
     return reply(230, "Anonymous login ok, access restrictions apply.");
   }
   busy_ = true;
@@ -166,17 +166,24 @@ void FtpSession::cmdPass(const std::string& arg) {
   });
 }
 
+// One structured event per login attempt that got an answer: the text as before, the fields for a JSON log.
+void FtpSession::logLogin(bool ok, const std::string& text) {
+  cppd::log::event(ok ? cppd::LogLevel::info : cppd::LogLevel::warn, text,
+                   {{"event", "login"}, {"peer", peerHost_}, {"user", user_}, {"ok", ok}, {"anonymous", anonymous_}});
+}
+
 void FtpSession::passwordChecked(bool ok) {
   if (ok) {
     busy_ = false;
     loggedIn_ = true;
     loginDeadline_.cancel();
     writable_ = ::faccessat(config_->jail->fd(), ".", W_OK, 0) == 0;  // the descriptor: --root may be outside a chroot
-    cppd::log::info("user '{}' logged in{}", user_, writable_ ? "" : " (read-only: the root is not writable)");
+    logLogin(true, fmt::format("user '{}' logged in{}", user_,
+                               writable_ ? "" : " (read-only: the root is not writable)"));
     reply(230, fmt::format("User {} logged in.", user_));
     return resume();
   }
-  cppd::log::warn("failed login for user '{}'", user_);
+  logLogin(false, fmt::format("failed login for user '{}'", user_));
   user_.clear();
   const bool blocked = guard_->failed(peerHost_);
   if (blocked) cppd::log::warn("refusing logins from {} for {} s: too many failed logins (--max-login-failures)",

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -135,7 +136,11 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   void store(const std::string& arg, bool append);
   bool openPassive(bool extended);
   void setActive(const std::string& host, std::uint16_t port);
-  void startTransfer(std::string what, std::function<void(DataProtocol&)> action, bool upload = false);
+  /// verb and path are for the transfer's log event; what is its description in replies and log texts.
+  void startTransfer(const char* verb, std::string path, std::string what, std::function<void(DataProtocol&)> action,
+                     bool upload = false);
+  void logTransfer(bool complete, const std::string& why, std::uint64_t bytes);
+  void logLogin(bool ok, const std::string& text);
   void runTransfer();
   void resetData();
 
@@ -179,6 +184,9 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   std::shared_ptr<DataProtocol> data_;       // the connected data connection
   std::function<void(DataProtocol&)> transfer_;  // waiting for the data connection
   std::string transferWhat_;
+  const char* transferVerb_ = "";
+  std::string transferPath_;
+  std::chrono::steady_clock::time_point transferStart_{};
   bool transferring_ = false;
   bool uploading_ = false;
   cppd::DelayedCall dataTimeout_;

@@ -180,11 +180,15 @@ void FtpSession::cmdEprt(const std::string& arg) {
   setActive(host, port);
 }
 
-void FtpSession::startTransfer(std::string what, std::function<void(DataProtocol&)> action, bool upload) {
+void FtpSession::startTransfer(const char* verb, std::string path, std::string what,
+                               std::function<void(DataProtocol&)> action, bool upload) {
   if (dataMode_ == DataMode::none) return reply(425, "Use PASV, EPSV, PORT or EPRT first.");
   transferring_ = true;
   uploading_ = upload;
   transferWhat_ = std::move(what);
+  transferVerb_ = verb;
+  transferPath_ = std::move(path);
+  transferStart_ = std::chrono::steady_clock::now();
   transfer_ = std::move(action);
   if (data_) return runTransfer();
   std::weak_ptr<FtpSession> weak = weak_from_this();
@@ -234,19 +238,25 @@ void FtpSession::transferFinished(bool complete, const std::string& why, std::ui
   if (closed_ || !transferring_) return;
   data_.reset();
   resetData();
-  if (complete) {
-    cppd::log::info("{}: {} bytes, complete", transferWhat_, bytes);
-    reply(226, "Transfer complete.");
-  } else {
-    // For uploads bytes is what was written; for downloads the kernel's progress is unknown, so none is shown.
-    if (uploading_) {
-      cppd::log::info("{}: failed after {} bytes: {}", transferWhat_, bytes, why);
-    } else {
-      cppd::log::info("{}: failed: {}", transferWhat_, why);
-    }
-    reply(426, "Connection closed; transfer aborted.");
-  }
+  logTransfer(complete, why, bytes);
+  reply(complete ? 226 : 426, complete ? "Transfer complete." : "Connection closed; transfer aborted.");
   drainQueue();
+}
+
+// One structured event per transfer that had a data connection (the texts as before; the fields for a JSON log).
+void FtpSession::logTransfer(bool complete, const std::string& why, std::uint64_t bytes) {
+  // For uploads bytes is what was written; for downloads the kernel's progress is unknown, so none is shown.
+  const bool bytesKnown = complete || uploading_;
+  const std::string text = complete ? fmt::format("{}: {} bytes, complete", transferWhat_, bytes)
+                           : uploading_ ? fmt::format("{}: failed after {} bytes: {}", transferWhat_, bytes, why)
+                                        : fmt::format("{}: failed: {}", transferWhat_, why);
+  const std::chrono::duration<double, std::milli> duration = std::chrono::steady_clock::now() - transferStart_;
+  const std::string_view user = loggedIn_ ? std::string_view(user_) : std::string_view();
+  const cppd::LogField fields[] = {{"event", "transfer"}, {"peer", peerHost_}, {"user", user},
+                                   {"command", transferVerb_}, {"path", transferPath_}, {"complete", complete},
+                                   {"duration_ms", duration.count()}, {"error", why}, {"bytes", bytes}};
+  if (!cppd::log::enabled(cppd::LogLevel::info)) return;
+  cppd::log::emitFields(cppd::LogLevel::info, text, std::span(fields).first(std::size(fields) - (bytesKnown ? 0 : 1)));
 }
 
 namespace {
@@ -310,9 +320,10 @@ void FtpSession::sendListing(const std::string& path, EntrySource entries, int s
   if (style == kStat) return streamReply(213, "Status of " + path + ":", std::move(entries), format, "End of status.");
   Producer lines = linesOf(std::move(entries), [format](const ListEntry& entry) { return format(entry) + "\r\n"; });
   const char* verb = style == kList ? "LIST" : style == kNlst ? "NLST" : "MLSD";
-  startTransfer(fmt::format("{} {}", verb, path), [lines = std::move(lines), weak = weak_from_this()](DataProtocol& data) {
-    data.sendStreamed(lines, finishedFor(weak));
-  });
+  startTransfer(verb, path, fmt::format("{} {}", verb, path),
+                [lines = std::move(lines), weak = weak_from_this()](DataProtocol& data) {
+                  data.sendStreamed(lines, finishedFor(weak));
+                });
 }
 
 void FtpSession::cmdList(const std::string& arg) { listing(arg, kList); }
@@ -332,7 +343,7 @@ void FtpSession::cmdRetr(const std::string& arg) {
   if (::fstat(file->fd(), &info) != 0 || !S_ISREG(info.st_mode)) return reply(550, fmt::format("{}: not a regular file.", arg));
   const auto size = static_cast<std::uint64_t>(info.st_size);
   if (offset > size) return reply(554, restBeyondEnd(offset, size));
-  startTransfer(fmt::format("RETR {} ({} bytes from offset {})", *path, size - offset, offset),
+  startTransfer("RETR", *path, fmt::format("RETR {} ({} bytes from offset {})", *path, size - offset, offset),
                 [file, offset, size, weak = weak_from_this()](DataProtocol& data) {
                   data.sendFile(file, offset, size - offset, finishedFor(weak));
                 });
@@ -354,7 +365,8 @@ void FtpSession::store(const std::string& arg, bool append) {
     if (beyondEnd) return reply(554, restBeyondEnd(offset, size));
     return reply(553, fmt::format("{}: {}.", arg, why));
   }
-  startTransfer(fmt::format("{} {}", append ? "APPE" : "STOR", *path), [target, weak = weak_from_this()](DataProtocol& data) {
+  const char* verb = append ? "APPE" : "STOR";
+  startTransfer(verb, *path, fmt::format("{} {}", verb, *path), [target, weak = weak_from_this()](DataProtocol& data) {
     data.receiveInto(target->releaseDescriptor(), uploadFinishedFor(target, weak));
   }, true);
 }

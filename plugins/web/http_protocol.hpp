@@ -3,6 +3,7 @@
 #include <http_parser.h>
 
 #include <cstdint>
+#include <chrono>
 #include <ctime>
 #include <memory>
 #include <string>
@@ -126,6 +127,7 @@ class HttpProtocol final : public cppd::Protocol {
   std::uint64_t sendProgress_ = 0;    // tick at which the waiting output last moved
   ListHook hook_;
   std::time_t now_ = 0;
+  std::chrono::steady_clock::time_point requestStart_{};  // for the access log's duration_ms
 };
 
 }  // namespace web

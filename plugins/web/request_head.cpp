@@ -64,6 +64,7 @@ void RequestHead::clear() {
   ifModifiedSince_.clear();
   range_.clear();
   ifRange_.clear();
+  userAgent_.clear();
   hosts_ = 0;
   invalidHost_ = false;
   contentLengths_ = 0;
@@ -123,6 +124,8 @@ void RequestHead::commit() {
     range_ = value_;
   } else if (equalsLower(field_, "if-range")) {
     ifRange_ = value_;
+  } else if (equalsLower(field_, "user-agent")) {
+    userAgent_ = value_;  // for the access log only
   }
 }
 

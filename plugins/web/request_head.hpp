@@ -44,6 +44,7 @@ class RequestHead {
   const std::string& url() const noexcept { return url_; }
   const std::string& range() const noexcept { return range_; }
   const std::string& ifRange() const noexcept { return ifRange_; }
+  const std::string& userAgent() const noexcept { return userAgent_; }
   bool hasHost() const noexcept { return hosts_ > 0; }
 
  private:
@@ -58,6 +59,7 @@ class RequestHead {
   std::string ifModifiedSince_;
   std::string range_;
   std::string ifRange_;
+  std::string userAgent_;
   int hosts_ = 0;
   bool invalidHost_ = false;  // a Host value that is not uri-host [":" port]
   int contentLengths_ = 0;

@@ -53,7 +53,7 @@ void openLog(const ServerOptions& o, const PrivilegeTarget& target, RunState& st
   if (o.syslog) {
     state.observer = std::make_shared<SyslogObserver>(o.prefix);
   } else if (o.effectiveLogfile() == "-") {
-    state.observer = std::make_shared<StdoutObserver>();
+    state.observer = std::make_shared<StdoutObserver>(o.logFormat);
   } else {
     LogFileOptions lo;
     lo.path = o.effectiveLogfile();
@@ -61,6 +61,7 @@ void openLog(const ServerOptions& o, const PrivilegeTarget& target, RunState& st
     lo.keep = o.logfileKeep;
     lo.owner = target.uid;  // created (or chowned) for the user the service will run as
     lo.group = target.gid;
+    lo.format = o.logFormat;
     if (!o.nodaemon) {
       // A daemon's stderr is /dev/null: problems with the log itself (a full disk) go to syslog instead.
       lo.reportError = [ident = o.prefix](std::string_view message) {
@@ -377,6 +378,7 @@ class Run {
     backstop.timeout = shutdownTimeout;
     backstop.logFile = state_.logFile;
     backstop.syslog = o_.syslog;
+    backstop.logFormat = o_.logFormat;
     backstop.pidFile = state_.pidFile.get();
     backstop_.emplace(std::move(backstop));
     // As PID 1 (a container's entrypoint) orphans become our children: collect them so none stays a zombie.

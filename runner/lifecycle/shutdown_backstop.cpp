@@ -165,7 +165,7 @@ void ShutdownBackstop::writeLogLine(const std::string& text) {
     return;
   }
   std::string line;
-  formatLogLine(LogEvent{std::chrono::system_clock::now(), LogLevel::error, "-", text}, line);
+  formatLine(settings_.logFormat, LogEvent{std::chrono::system_clock::now(), LogLevel::error, "-", text}, line);
   writeAllTo(settings_.logFile ? settings_.logFile->fd() : STDOUT_FILENO, line);
 }
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <thread>
 
+#include "logging/log_format.hpp"
+
 namespace cppd::runner {
 
 class LogFile;
@@ -26,6 +28,7 @@ class ShutdownBackstop {
     /// Where the forced line goes: the log file, else syslog when syslog is set, else stdout.
     std::shared_ptr<LogFile> logFile;
     bool syslog = false;
+    LogFormat logFormat = LogFormat::text;  // of the forced line on stdout or in the log file
     /// Removed when the backstop forces the exit, if the name still refers to the file we hold.
     const PidFile* pidFile = nullptr;
   };

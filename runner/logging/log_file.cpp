@@ -158,7 +158,7 @@ void LogFile::report(const std::string& key, const std::string& message) {
   if (fd_ >= 0 && key != "write") {  // leave a trace in the log itself when it still takes writes
     LogEvent event{std::chrono::system_clock::now(), LogLevel::error, "cppd.logfile", message};
     std::string line;
-    formatLogLine(event, line);
+    formatLine(options_.format, event, line);
     int err = 0;
     append(line, err);
   }
@@ -185,7 +185,7 @@ void LogFile::writeLocked(std::string_view data) {
     const std::string text = fmt::format("{} log lines were lost: {}", lostLines_, lostReason_);
     LogEvent event{std::chrono::system_clock::now(), LogLevel::error, "cppd.logfile", text};
     std::string notice = midLine_ ? "\n" : "";
-    formatLogLine(event, notice);
+    formatLine(options_.format, event, notice);
     if (!append(notice, err)) {
       lostLines_ += lineCount(data);
       return;
@@ -204,7 +204,7 @@ void LogFile::writeLocked(std::string_view data) {
 void LogFile::observe(const LogEvent& event) {
   std::lock_guard lock(mutex_);
   line_.clear();
-  formatLogLine(event, line_);
+  formatLine(options_.format, event, line_);
   // Rotation is checked before each line, what is held back counting as written: a file that has reached the
   // size is rotated before the next line, held or not, so every file ends where it would without holding.
   if (regular_ && options_.maxSize && size_ + held_.size() >= options_.maxSize) {
@@ -340,7 +340,7 @@ int LogFile::fd() const {
   return fd_;
 }
 
-StdoutObserver::StdoutObserver() { held_.setFd(STDOUT_FILENO); }
+StdoutObserver::StdoutObserver(LogFormat format) : format_(format) { held_.setFd(STDOUT_FILENO); }
 
 StdoutObserver::~StdoutObserver() {
   std::lock_guard lock(mutex_);
@@ -350,7 +350,7 @@ StdoutObserver::~StdoutObserver() {
 void StdoutObserver::observe(const LogEvent& event) {
   std::lock_guard lock(mutex_);
   line_.clear();
-  formatLogLine(event, line_);
+  formatLine(format_, event, line_);
   if (hold(held_, line_, [this] { flushLocked(); })) return;
   flushLocked();
   writeLocked(line_);

@@ -18,6 +18,7 @@
 #include <cppd/log.hpp>
 
 #include "logging/line_buffer.hpp"
+#include "logging/log_format.hpp"
 #include "posix/directory_entry.hpp"
 
 namespace cppd::runner {
@@ -28,6 +29,7 @@ struct LogFileOptions {
   std::optional<unsigned> keep;        // rotated files kept (.1 .. .keep); unset = unlimited (--logfile-keep 0)
   std::optional<uid_t> owner;          // chown the log to this user (when run as root before the drop)
   std::optional<gid_t> group;
+  LogFormat format = LogFormat::text;  // --log-format; the file's own notices (lost lines) use it too
   /// Where problems with the log itself are reported (once per episode); stderr by default.
   std::function<void(std::string_view)> reportError;
 };
@@ -70,6 +72,7 @@ class LogFile final : public IBufferedLogObserver {
   bool isRegularFile() const;
   std::uint64_t size() const;
   const std::string& path() const noexcept { return options_.path; }
+  LogFormat format() const noexcept { return options_.format; }
   int fd() const;
   int dirFd() const noexcept { return entry_.dirFd(); }
 
@@ -100,11 +103,11 @@ class LogFile final : public IBufferedLogObserver {
   LineBuffer held_;  // the lines of the current loop iteration, not yet written
 };
 
-/// Writes twistd-format lines to stdout (fd 1), held back inside a LogBatch as LogFile does. A write error is
-/// reported once on stderr and then ignored. Thread-safe.
+/// Writes lines in the given format to stdout (fd 1), held back inside a LogBatch as LogFile does. A write error
+/// is reported once on stderr and then ignored. Thread-safe.
 class StdoutObserver final : public IBufferedLogObserver {
  public:
-  StdoutObserver();
+  explicit StdoutObserver(LogFormat format = LogFormat::text);
   ~StdoutObserver() override;
   void observe(const LogEvent& event) override;
   void flush() noexcept override;
@@ -113,6 +116,7 @@ class StdoutObserver final : public IBufferedLogObserver {
   void flushLocked() noexcept;
   void writeLocked(std::string_view data) noexcept;
 
+  const LogFormat format_;
   std::mutex mutex_;
   std::string line_;
   LineBuffer held_;

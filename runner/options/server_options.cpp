@@ -47,6 +47,8 @@ const std::vector<OptionSpec>& runnerOptionSpecs() {
       {.longName = "list-plugins", .help = "List the plugins found (with load errors) and exit", .kind = K::flag},
       {.longName = "logfile-keep", .help = "Rotated log files to keep (.1 is the newest)", .defaultValue = "10",
        .kind = K::count},
+      {.longName = "log-format", .help = "Log line format: text (twistd's) or json (one object per line)",
+       .defaultValue = "text"},
       {.longName = "logfile-max-size", .help = "Rotate the log file at this size in bytes (k/M/G suffixes; 0 = never)",
        .defaultValue = "1000000", .kind = K::size},
       {.longName = "max-requests",
@@ -229,6 +231,12 @@ void apply(const Options& v, ServerOptions& o) {
   o.version = v.get<bool>("version");
   if (auto logfile = text("logfile")) o.logfile = logfile->empty() || *logfile == "-" ? "-" : absolute(dir, *logfile);
   o.prefix = v.get<std::string>("prefix");
+  const auto format = v.get<std::string>("log-format");
+  if (auto parsed = parseLogFormat(format)) {
+    o.logFormat = *parsed;
+  } else {
+    throw UsageError(fmt::format("--log-format '{}' is not a log format: use text or json", format));
+  }
   o.pidfile = absolute(dir, v.get<std::string>("pidfile"));
   if (auto control = text("control")) o.control = control->empty() ? *control : absolute(dir, *control);
   if (o.control && o.control->size() > maxSocketPath) {

@@ -13,6 +13,8 @@
 #include <cppd/option_spec.hpp>
 #include <cppd/options.hpp>
 
+#include "logging/log_format.hpp"
+
 namespace cppd::runner {
 
 /// Parsed runner options. Paths (logfile, pidfile, rundir, chroot, plugin path) are already absolute: relative
@@ -22,6 +24,7 @@ struct ServerOptions {
   std::optional<std::string> logfile;         // -l, --logfile; "-" = stdout; unset = default (see effectiveLogfile)
   bool syslog = false;                        // --syslog
   std::string prefix = "cppd";                // --prefix (syslog ident)
+  LogFormat logFormat = LogFormat::text;      // --log-format (the log file and stdout; syslog stays text)
   std::string pidfile;                        // --pidfile; default <launchDir>/cppd.pid; empty = no pidfile
   std::string rundir;                         // -d, --rundir; default "." resolved (launchDir), "/" with --chroot
   std::optional<std::string> chroot;          // --chroot

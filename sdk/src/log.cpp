@@ -17,6 +17,7 @@
 
 #include "detail/held_line_flusher.hpp"
 #include "detail/log_tag.hpp"
+#include "detail/utf8_sequence.hpp"
 
 namespace cppd {
 namespace {
@@ -29,7 +30,27 @@ struct BufferedEvent {
   LogLevel level = LogLevel::info;
   std::string system;
   std::string text;
+  std::string fieldBytes;        // the keys and string values of the fields, which view into it
+  std::vector<LogField> fields;
 };
+
+void copyFields(std::span<const LogField> fields, BufferedEvent& slot) {
+  slot.fieldBytes.clear();
+  slot.fields.clear();
+  for (const LogField& field : fields) {
+    slot.fieldBytes.append(field.key);
+    slot.fieldBytes.append(field.string);
+  }
+  std::size_t at = 0;
+  const std::string_view bytes = slot.fieldBytes;
+  for (const LogField& field : fields) {
+    LogField& copy = slot.fields.emplace_back(field);
+    copy.key = bytes.substr(at, field.key.size());
+    at += field.key.size();
+    copy.string = bytes.substr(at, field.string.size());
+    at += field.string.size();
+  }
+}
 
 // A fixed ring of events whose strings are reused, so buffering does not allocate once the ring has wrapped.
 class StartupBuffer {
@@ -40,6 +61,7 @@ class StartupBuffer {
     slot.level = event.level;
     slot.system.assign(event.system);
     slot.text.assign(event.text);
+    copyFields(event.fields, slot);
     if (count_ < slots_.size()) {
       ++count_;
     } else {
@@ -51,7 +73,7 @@ class StartupBuffer {
   void forEach(Fn&& fn) const {
     for (std::size_t i = 0; i < count_; ++i) {
       const BufferedEvent& slot = slots_[(first_ + i) % slots_.size()];
-      fn(LogEvent{slot.time, slot.level, slot.system, slot.text});
+      fn(LogEvent{slot.time, slot.level, slot.system, slot.text, slot.fields});
     }
   }
 
@@ -198,44 +220,13 @@ void appendEscapedByte(unsigned char c, std::string& out) {
   out.append(escaped, sizeof escaped);
 }
 
-// The invisible characters that reorder the text around them when a log is viewed (Unicode 9, "Trojan Source"):
-// ALM U+061C, LRM/RLM U+200E..U+200F, LRE..RLO U+202A..U+202E, LRI..PDI U+2066..U+2069. A client's name
-// holding U+202E would display a log line's following fields backwards.
-bool isBidiControl(std::string_view sequence) noexcept {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(sequence[k]); };
-  if (sequence.size() == 2) return byte(0) == 0xd8 && byte(1) == 0x9c;
-  if (sequence.size() != 3 || byte(0) != 0xe2) return false;
-  if (byte(1) == 0x80) return byte(2) == 0x8e || byte(2) == 0x8f || (byte(2) >= 0xaa && byte(2) <= 0xae);
-  return byte(1) == 0x81 && byte(2) >= 0xa6 && byte(2) <= 0xa9;
-}
-
-// The length of the well-formed UTF-8 sequence text starts with (RFC 3629: no overlong forms, no surrogates,
-// nothing above U+10FFFF), or 0 when it is not one or encodes a C1 control (U+0080..U+009F) or a bidi control.
+// The length of the well-formed UTF-8 sequence text starts with when it may be copied into a line as it is: not
+// a C1 control nor a bidi control; 0 otherwise.
 std::size_t printableUtf8Length(std::string_view text) noexcept {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(0);
-  std::size_t length = 0;
-  unsigned char low = 0x80;  // the range allowed for the second byte, narrowed to refuse overlong forms and
-  unsigned char high = 0xbf;  // surrogates as in RFC 3629's table
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-    if (lead == 0xc2) low = 0xa0;  // U+0080..U+009F are the C1 controls
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    if (lead == 0xe0) low = 0xa0;
-    if (lead == 0xed) high = 0x9f;
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    if (lead == 0xf0) low = 0x90;
-    if (lead == 0xf4) high = 0x8f;
-  } else {
-    return 0;
-  }
-  if (text.size() < length || byte(1) < low || byte(1) > high) return 0;
-  for (std::size_t k = 2; k < length; ++k) {
-    if (byte(k) < 0x80 || byte(k) > 0xbf) return 0;
-  }
-  return isBidiControl(text.substr(0, length)) ? 0 : length;
+  const std::size_t length = detail::wellFormedUtf8Length(text);
+  if (length == 0) return 0;
+  const std::string_view sequence = text.substr(0, length);
+  return detail::isC1Control(sequence) || detail::isBidiControl(sequence) ? 0 : length;
 }
 
 }  // namespace
@@ -279,10 +270,12 @@ namespace {
 // The process's tag ("w2" in a worker), set once before the process logs from a second thread.
 std::string processTag;
 
-// The system field with the tag after its first part: "Proto,3,1.2.3.4" -> "Proto,w2,3,1.2.3.4", "-" -> "w2".
-void appendSystem(std::string_view system, std::string& out) {
+}  // namespace
+
+void detail::appendTaggedSystem(std::string_view system, std::string& out,
+                                void (*escape)(std::string_view, std::string&)) {
   if (processTag.empty()) {
-    appendEscapedLogText(system, out);
+    escape(system, out);
     return;
   }
   if (system.empty() || system == "-") {
@@ -290,20 +283,18 @@ void appendSystem(std::string_view system, std::string& out) {
     return;
   }
   const std::size_t comma = system.find(',');
-  appendEscapedLogText(system.substr(0, comma), out);
+  escape(system.substr(0, comma), out);
   out.push_back(',');
   out.append(processTag);
-  if (comma != std::string_view::npos) appendEscapedLogText(system.substr(comma), out);
+  if (comma != std::string_view::npos) escape(system.substr(comma), out);
 }
-
-}  // namespace
 
 void detail::setLogTag(std::string tag) { processTag = std::move(tag); }
 
 void formatLogLine(const LogEvent& event, std::string& out) {
   out.append(timePrefix(event.time));
   out.append(" [");
-  appendSystem(event.system, out);
+  detail::appendTaggedSystem(event.system, out, &appendEscapedLogText);
   out.append("] ");
   appendEscapedLogText(event.text, out);
   out.push_back('\n');
@@ -398,6 +389,11 @@ void emit(LogLevel level, std::string_view text) { emit(level, LogContext::curre
 void emit(LogLevel level, std::string_view system, std::string_view text) {
   if (!enabled(level)) return;
   publish(LogEvent{std::chrono::system_clock::now(), level, system, text});
+}
+
+void emitFields(LogLevel level, std::string_view text, std::span<const LogField> fields) {
+  if (!enabled(level)) return;
+  publish(LogEvent{std::chrono::system_clock::now(), level, LogContext::current(), text, fields});
 }
 
 void vemit(LogLevel level, fmt::string_view format, fmt::format_args args) {

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <initializer_list>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -9,6 +11,7 @@
 #include <fmt/core.h>
 
 #include <cppd/export.hpp>
+#include <cppd/log_field.hpp>
 
 namespace cppd {
 
@@ -23,6 +26,9 @@ struct LogEvent {
   LogLevel level = LogLevel::info;
   std::string_view system;  // "-" when no context is set
   std::string_view text;
+  /// Structured fields (log::event); empty for the plain calls. JSON lines carry them as members of their own;
+  /// text lines (and syslog) show only the text, exactly as before, so an event's text should read well alone.
+  std::span<const LogField> fields = {};
 };
 
 /// Receives every event at or above the minimum level. Thread affinity: observe() is called on the thread that
@@ -76,6 +82,7 @@ CPPD_API void appendEscapedLogText(std::string_view text, std::string& out);
 
 /// twistd's line format: "YYYY-MM-DDTHH:MM:SS+ZZZZ [system] text\n" in local time, with system and text escaped
 /// by appendEscapedLogText: one event is exactly one line (a multi-line text keeps its line breaks as "\n").
+/// The event's fields are not shown: the line is twistd's whether or not the event has any.
 /// Appends to out (no allocation when out has room). Thread-safe; the time prefix is cached per thread and
 /// second, and a TZ change applies after tzset().
 CPPD_API void formatLogLine(const LogEvent& event, std::string& out);
@@ -131,6 +138,14 @@ CPPD_API bool enabled(LogLevel level) noexcept;
 /// Publishes one event with the current context, or with an explicit system.
 CPPD_API void emit(LogLevel level, std::string_view text);
 CPPD_API void emit(LogLevel level, std::string_view system, std::string_view text);
+
+/// Publishes one event with structured fields and the current context: an access log's
+/// `log::event(LogLevel::info, "GET /x 200", {{"method", method}, {"status", 200}, {"bytes", size}})`.
+/// The fields are copied only when the event must be kept (before the first observer); otherwise they are views.
+CPPD_API void emitFields(LogLevel level, std::string_view text, std::span<const LogField> fields);
+inline void event(LogLevel level, std::string_view text, std::initializer_list<LogField> fields) {
+  if (enabled(level)) emitFields(level, text, std::span<const LogField>(fields.begin(), fields.size()));
+}
 
 /// Formats into a stack buffer (no heap allocation for lines up to 500 bytes) and publishes the result with
 /// the current context. The helpers below call it so that each call site instantiates only a tiny template.

@@ -229,6 +229,30 @@ TEST_CASE("A line cut short by a full disk is ended before the lost-lines notice
   CHECK(file.size() == fs::file_size(dir / "cppd.log"));
 }
 
+TEST_CASE("--log-format json: the file gets JSON lines, rotates the same, and its own notices are JSON", "[runner]") {
+  TempDir dir;
+  std::vector<std::string> reports;
+  LogFileOptions o = options(dir / "cppd.log", 300, &reports);
+  o.format = cppd::runner::LogFormat::json;
+  LogFile file(std::move(o));
+  emit(file, "first \"quoted\"");
+  while (!fs::exists(dir / "cppd.log.1")) emit(file, "filler");
+  const std::vector<std::string> rotated = lines(slurp(dir / "cppd.log.1"));
+  REQUIRE_FALSE(rotated.empty());
+  CHECK(rotated[0].rfind("{\"time\":\"", 0) == 0);
+  CHECK(contains(rotated[0], "\"level\":\"info\",\"system\":\"-\",\"text\":\"first \\\"quoted\\\"\"}"));
+  {
+    FileSizeLimit limit(fs::file_size(dir / "cppd.log") + 30);
+    emit(file, "a line much longer than the thirty bytes the file can still take");
+  }
+  emit(file, "after");
+  const std::vector<std::string> got = lines(slurp(dir / "cppd.log"));
+  REQUIRE(got.size() >= 3);
+  CHECK(contains(got[got.size() - 2], "\"system\":\"cppd.logfile\",\"text\":\"1 log lines were lost: write log"));
+  CHECK(got[got.size() - 2].rfind("{\"time\":", 0) == 0);  // after the fragment's own line
+  CHECK(contains(got.back(), "\"text\":\"after\"}"));
+}
+
 TEST_CASE("A missing log directory is a can't-create error naming the file", "[runner]") {
   TempDir dir;
   try {

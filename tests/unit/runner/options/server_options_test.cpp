@@ -185,3 +185,13 @@ TEST_CASE("The usage block follows twistd's layout with defaults", "[runner]") {
   CHECK(usage.find("[default: 1000000]") != std::string::npos);
   CHECK(usage.find("--shutdown-timeout=") != std::string::npos);
 }
+
+TEST_CASE("--log-format chooses text (the default, twistd's) or json, and refuses anything else", "[runner]") {
+  using cppd::runner::LogFormat;
+  CHECK(parseServerOptions(Args{"web"}).logFormat == LogFormat::text);
+  CHECK(parseServerOptions(Args{"--log-format", "json", "web"}).logFormat == LogFormat::json);
+  CHECK(parseServerOptions(Args{"--log-format=text", "web"}).logFormat == LogFormat::text);
+  const std::string error = usageErrorOf(Args{"--log-format", "xml", "web"});
+  CHECK(error.find("'xml'") != std::string::npos);
+  CHECK(error.find("text or json") != std::string::npos);
+}
