@@ -69,6 +69,7 @@ SingleProcessDaemon::SingleProcessDaemon(std::shared_ptr<Application> app, Daemo
 DaemonFacts SingleProcessDaemon::status() const {
   DaemonFacts facts = facts_;
   facts.uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  if (actions_.workers) facts.workers = actions_.workers();
   return facts;
 }
 
@@ -83,7 +84,7 @@ std::vector<ServiceFacts> SingleProcessDaemon::services() const {
       facts.endpoints.push_back(port->endpoint().toString());
       active += port->connectionCount();
     }
-    facts.active = active;
+    if (!actions_.workers) facts.active = active;  // under a supervisor the connections are the workers'
     out.push_back(std::move(facts));
   }
   return out;
@@ -97,7 +98,7 @@ std::vector<ListenerFacts> SingleProcessDaemon::listeners() const {
       facts.service = top.name;
       facts.endpoint = port->endpoint().toString();
       if (const auto bound = port->boundAddress()) facts.address = shown(*bound);
-      facts.connections = port->connectionCount();
+      if (!actions_.workers) facts.connections = port->connectionCount();
       out.push_back(std::move(facts));
     }
   }

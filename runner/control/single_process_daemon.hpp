@@ -20,6 +20,9 @@ class SingleProcessDaemon : public IControlledDaemon {
   struct Actions {
     std::function<void()> stop;
     std::function<void()> reopen;
+    /// Set under a supervisor (--workers): the workers it runs. Connection counts then live in the workers,
+    /// so the services' and listeners' active counts are shown as unknown.
+    std::function<std::vector<WorkerFacts>()> workers;
   };
 
   /// facts: the run's pid, files and control socket (version, start time and uptime are filled in here).

@@ -152,13 +152,16 @@ class Run {
     target_ = target;
     if (o_.workers) {
       // The supervisor binds (as root where needed) and keeps the sockets; each worker does the rest (work()).
+      // Its control socket is served by its own loop, which the workers never run.
+      supervisorLoop_.emplace();
+      openControl(target, *supervisorLoop_);
       detail::prepareWorkers(*o_.workers, o_.reusePort);
       state_.privilegedStarted = true;
       app_->privilegedStartService();
       return;
     }
     installSignals();
-    openControl(target);  // as root, before the ports: a live socket means another daemon, and nothing is bound yet
+    openControl(target, reactor_);  // as root, before the ports: a live socket means another daemon, nothing bound yet
     state_.privilegedStarted = true;
     app_->privilegedStartService();
     dropPrivileges(target, os_);
@@ -240,12 +243,16 @@ class Run {
       notifier_.stopping(text);
       watchdog_.cancel();
     };
-    Supervisor::Outcome outcome = Supervisor(settings, std::move(hooks)).run();
+    Supervisor supervisor(*supervisorLoop_, settings, std::move(hooks));
+    supervisor_ = &supervisor;
+    Supervisor::Outcome outcome = supervisor.run();
+    supervisor_ = nullptr;
     watchdog_.cancel();
     if (!outcome.failure.empty()) return fail(outcome.code, outcome.failure);
     if (state_.status.active()) state_.status.reportFailure(exitCodeFor(ErrorKind::unavailable),
                                                             "stopped before every worker served");
     ignoreStopSignals();
+    control_.reset();  // before the pidfile: once that is gone, so is the socket
     reactor_.closeAll();  // the listening sockets: only now, with every worker gone, does their queue close
     if (state_.pidFile) state_.pidFile->remove();
     log::info("Server Shut Down.");
@@ -255,6 +262,10 @@ class Run {
 
   // In a forked worker: its own loop and signals, the privilege drop, startService, then serving until stopped.
   int work(unsigned id, WorkerBoard::Slot& slot, std::uint64_t maxRequests) {
+    // The control server belongs to the supervisor's loop, whose kernel state this process shares: destroying it
+    // here would take its socket out of the supervisor's epoll set. Let go of it without a word.
+    static_cast<void>(control_.release());
+    static_cast<void>(controlled_.release());
     state_.pidFile.reset();              // the supervisor's: closing this copy leaves its lock alone
     state_.status = StatusReporter();    // the supervisor reports the start
     notifier_ = SystemdNotifier();       // and speaks to systemd
@@ -385,7 +396,7 @@ class Run {
     if (os_.getpid() == 1) reaper_.emplace(reactor_);
   }
 
-  void openControl(const PrivilegeTarget& target) {
+  void openControl(const PrivilegeTarget& target, Reactor& loop) {
     const std::string path = o_.effectiveControl();
     if (path.empty()) return;
     if (!o_.control && path.size() > 107) {
@@ -399,15 +410,24 @@ class Run {
     facts.controlSocket = path;
     SingleProcessDaemon::Actions actions;
     actions.stop = [this] {
+      if (supervisor_) {
+        supervisor_->requestStop("Stop requested on the control socket, shutting down.");
+        return;
+      }
       notifier_.stopping("Stop requested on the control socket, shutting down.");
       watchdog_.cancel();
       shutdown_->begin();
     };
-    actions.reopen = [logFile = state_.logFile] {
-      if (logFile) logFile->reopen();
+    actions.reopen = [this, logFile = state_.logFile] {
+      if (supervisor_) supervisor_->requestReopen();
+      else if (logFile) logFile->reopen();
     };
-    controlled_.emplace(app_, std::move(facts), plugins_, std::move(actions));
-    control_.emplace(reactor_, *controlled_, ControlSettings{.path = path, .owner = target.uid, .group = target.gid});
+    if (o_.workers) {
+      actions.workers = [this] { return supervisor_ ? supervisor_->workerFacts() : std::vector<WorkerFacts>(); };
+    }
+    controlled_ = std::make_unique<SingleProcessDaemon>(app_, std::move(facts), plugins_, std::move(actions));
+    control_ = std::make_unique<ControlServer>(loop, *controlled_,
+                                               ControlSettings{.path = path, .owner = target.uid, .group = target.gid});
   }
 
   // WATCHDOG=1 every half WATCHDOG_USEC, when the service manager asked for it.
@@ -437,8 +457,10 @@ class Run {
   std::vector<std::string> firstWorkerOnly_;
   int nullFd_ = -1;
   std::vector<PluginFacts> plugins_;
-  std::optional<SingleProcessDaemon> controlled_;
-  std::optional<ControlServer> control_;  // after controlled_: it calls into it
+  std::unique_ptr<SingleProcessDaemon> controlled_;
+  std::unique_ptr<ControlServer> control_;  // after controlled_: it calls into it
+  std::optional<Reactor> supervisorLoop_;   // a multi-process run's supervisor: its signals, timers and control
+  Supervisor* supervisor_ = nullptr;        // while it runs
 };
 
 }  // namespace

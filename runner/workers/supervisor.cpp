@@ -44,8 +44,8 @@ bool cleanExit(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 
 
 }  // namespace
 
-Supervisor::Supervisor(Settings settings, Hooks hooks)
-    : settings_(settings), hooks_(std::move(hooks)), self_(::getpid()), target_(settings.workers) {}
+Supervisor::Supervisor(Reactor& loop, Settings settings, Hooks hooks)
+    : settings_(settings), hooks_(std::move(hooks)), loop_(loop), self_(::getpid()), target_(settings.workers) {}
 
 Supervisor::~Supervisor() = default;
 
@@ -58,15 +58,13 @@ Supervisor::Outcome Supervisor::run() {
     if (hooks_.rotateLog) hooks_.rotateLog();
     for (const Worker& w : workers_) ::kill(w.pid, SIGHUP);  // each worker reopens what the supervisor rotated
   };
-  actions.reopen = [this] {
-    if (hooks_.reopenLog) hooks_.reopenLog();
-    for (const Worker& w : workers_) ::kill(w.pid, SIGHUP);
-  };
+  actions.reopen = [this] { requestReopen(); };
   stopSignals_.emplace(loop_, std::move(actions));
   watches_.push_back(loop_.onSignal(SIGCHLD, [this](int) { reap(); }));
   watches_.push_back(loop_.onSignal(SIGTTIN, [this](int) { scale(+1, "SIGTTIN"); }));
   watches_.push_back(loop_.onSignal(SIGTTOU, [this](int) { scale(-1, "SIGTTOU"); }));
   quickDeaths_.assign(kMaxWorkers + 1, 0);
+  restartCount_.assign(kMaxWorkers + 1, 0);
   restarts_.resize(kMaxWorkers + 1);
   for (unsigned id = 1; id <= target_ && !stopping_; ++id) spawn(id);
   scheduleTick();
@@ -108,6 +106,7 @@ void Supervisor::spawn(unsigned id, pid_t replacing) {
   w.pid = pid;
   w.slot = *slot;
   w.started = Clock::now();
+  w.startedAt = std::chrono::system_clock::now();
   w.replacing = replacing;
   workers_.push_back(w);
   log::info("worker {} (PID {}) started", id, pid);
@@ -269,6 +268,7 @@ void Supervisor::exited(Worker w, int status) {
 
 void Supervisor::scheduleRestart(unsigned id, bool quick) {
   if (stopping_ || id > target_) return;
+  ++restartCount_[id];
   unsigned& deaths = quickDeaths_[id];
   deaths = quick ? deaths + 1 : 0;
   if (deaths == 0) {
@@ -305,6 +305,31 @@ void Supervisor::beginStop(int signum) {
     });
   }
   finishIfDone();
+}
+
+std::vector<WorkerFacts> Supervisor::workerFacts() const {
+  std::vector<WorkerFacts> out;
+  for (const Worker& w : workers_) {
+    WorkerFacts facts;
+    facts.id = w.id;
+    facts.pid = w.pid;
+    facts.startTime = std::chrono::duration<double>(w.startedAt.time_since_epoch()).count();
+    facts.accepted = board_.slot(w.slot).accepted.load(std::memory_order_relaxed);  // as of its last heartbeat
+    facts.restarts = restartCount_.empty() ? 0 : restartCount_[w.id];
+    out.push_back(facts);
+  }
+  return out;
+}
+
+void Supervisor::requestStop(const std::string& why) {
+  if (stopping_) return;
+  log::info("{}", why);
+  beginStop(SIGTERM);
+}
+
+void Supervisor::requestReopen() {
+  if (hooks_.reopenLog) hooks_.reopenLog();
+  for (const Worker& w : workers_) ::kill(w.pid, SIGHUP);
 }
 
 void Supervisor::force(int signum) {

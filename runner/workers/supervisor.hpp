@@ -19,6 +19,7 @@
 
 #include <cppd/reactor.hpp>
 
+#include "control/controlled_daemon.hpp"
 #include "lifecycle/signals.hpp"
 #include "workers/worker_board.hpp"
 
@@ -54,7 +55,9 @@ class Supervisor {
     std::string failure;
   };
 
-  Supervisor(Settings settings, Hooks hooks);
+  /// loop: the supervisor's own (never the global reactor, which holds the services' sockets); it may already
+  /// serve the control socket.
+  Supervisor(Reactor& loop, Settings settings, Hooks hooks);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -62,12 +65,20 @@ class Supervisor {
   /// Starts the workers and supervises them until they have all stopped. Returns only in the supervisor.
   Outcome run();
 
+  /// What the control socket shows: each live worker (id, PID, start time, accepted, restarts of its id).
+  std::vector<WorkerFacts> workerFacts() const;
+  /// As SIGTERM, said with why.
+  void requestStop(const std::string& why);
+  /// As SIGHUP: reopen the log here and in every worker.
+  void requestReopen();
+
  private:
   struct Worker {
     unsigned id = 0;
     pid_t pid = 0;
     std::size_t slot = 0;
     std::chrono::steady_clock::time_point started;
+    std::chrono::system_clock::time_point startedAt;
     bool serving = false;
     bool retiring = false;     // asked to be replaced; its replacement is starting
     bool stopSent = false;     // SIGTERM sent (stop, TTOU, or replaced)
@@ -94,7 +105,8 @@ class Supervisor {
 
   Settings settings_;
   Hooks hooks_;
-  Reactor loop_;
+  Reactor& loop_;
+  std::vector<std::uint64_t> restartCount_;  // per id
   WorkerBoard board_;
   pid_t self_ = 0;
   unsigned target_ = 0;            // workers wanted now (SIGTTIN/SIGTTOU change it)

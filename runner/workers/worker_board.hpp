@@ -50,6 +50,7 @@ class WorkerBoard {
   std::optional<std::size_t> take();
   void release(std::size_t index) noexcept;
   Slot& slot(std::size_t index) noexcept { return slots_[index]; }
+  const Slot& slot(std::size_t index) const noexcept { return slots_[index]; }
 
   /// CLOCK_MONOTONIC in nanoseconds, the clock of the heartbeats.
   static std::int64_t now() noexcept;
