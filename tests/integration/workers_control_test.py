@@ -22,7 +22,7 @@ class WorkersControlTest(TempDirTestCase):
     def status(self, path):
         result = ctl("-s", path, "--json", "status")
         self.assertEqual(result.returncode, 0, result.stderr)
-        return json.loads(result.stdout)
+        return json.loads(result.stdout)["result"]
 
     def test_status_lists_the_workers_and_stop_drains_them(self):
         path = self.path("cppd.ctl")

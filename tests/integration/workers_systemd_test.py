@@ -47,9 +47,11 @@ class WorkersNotifyTest(TempDirTestCase):
         ready = sock.recv(4096).decode()
         self.assertIn("READY=1", ready)
         self.assertIn("3 workers", ready)
-        # By the time READY=1 was sent, the supervisor had seen every worker serve.
+        # By the time READY=1 was sent, the supervisor had seen every worker serve (its lines leave the log's
+        # batch at the end of that loop iteration, so they are waited for).
+        server.wait_for_log(r"all workers serving \(3\)")
         log = server.log()
-        self.assertIn("all workers serving (3)", log)
+        self.assertLess(log.index("all workers serving (3)"), len(log))
         self.assertEqual(len(re.findall(r"\[supervisor\] worker \d \(PID \d+\) serving", log)), 3)
         server.signal(signal.SIGTERM)
         self.assertIn("STOPPING=1", sock.recv(4096).decode())
