@@ -51,7 +51,6 @@ class WorkersNotifyTest(TempDirTestCase):
         # batch at the end of that loop iteration, so they are waited for).
         server.wait_for_log(r"all workers serving \(3\)")
         log = server.log()
-        self.assertLess(log.index("all workers serving (3)"), len(log))
         self.assertEqual(len(re.findall(r"\[supervisor\] worker \d \(PID \d+\) serving", log)), 3)
         server.signal(signal.SIGTERM)
         self.assertIn("STOPPING=1", sock.recv(4096).decode())
