@@ -263,12 +263,7 @@ void apply(const Options& v, ServerOptions& o) {
   o.maxRequests = v.get<std::uint64_t>("max-requests");
   o.maxRequestsJitter = v.get<std::uint64_t>("max-requests-jitter");
   o.reusePort = v.get<bool>("reuseport");
-  if (!o.workers) {
-    for (const char* name : {"reuseport", "max-requests", "max-requests-jitter"}) {
-      if (v.given(name)) throw UsageError(fmt::format("option --{} needs --workers N (it is about worker processes)",
-                                                    name));
-    }
-  }
+
 }
 
 }  // namespace
@@ -324,6 +319,14 @@ ServerOptions parseServerOptions(const std::vector<std::string>& args, std::map<
   ServerOptions o = readServerOptions(args, std::move(preset));
   if (!o.nodaemon && !o.syslog && o.logfile == "-" && !o.help && !o.version && !o.listPlugins) {
     throw UsageError("Daemons cannot log to stdout: use --nodaemon, --syslog or a --logfile path");
+  }
+  if (!o.workers) {
+    const char* needsWorkers = o.reusePort ? "reuseport"
+                               : o.maxRequests != 0 ? "max-requests"
+                               : o.maxRequestsJitter != 0 ? "max-requests-jitter" : nullptr;
+    if (needsWorkers) {
+      throw UsageError(fmt::format("option --{} needs --workers N (it is about worker processes)", needsWorkers));
+    }
   }
   return o;
 }

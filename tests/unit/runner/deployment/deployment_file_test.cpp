@@ -1,4 +1,5 @@
 #include <chrono>
+#include <map>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -220,10 +221,16 @@ TEST_CASE("Every runner setting declared in the spec list is accepted in [cppd]"
       default: return "3";
     }
   };
+  // Options whose value must be more than its kind's sample, and those that need another option with them.
+  const std::map<std::string, std::string> special{{"workers", "\"2\""}, {"log-format", "\"json\""}};
+  const std::map<std::string, std::string> with{
+      {"reuseport", "workers = 2\n"}, {"max-requests", "workers = 2\n"}, {"max-requests-jitter", "workers = 2\n"}};
   for (const auto& spec : cppd::runner::runnerOptionSpecs()) {
     if (cppd::runner::isCommandLineAction(spec.longName)) continue;
     DYNAMIC_SECTION(spec.longName) {
-      TempFile file("[cppd]\n" + spec.longName + " = " + sample(spec.kind) + "\n[[service]]\nplugin = \"x\"\n");
+      const auto given = special.count(spec.longName) ? special.at(spec.longName) : sample(spec.kind);
+      const auto also = with.count(spec.longName) ? with.at(spec.longName) : std::string();
+      TempFile file("[cppd]\n" + also + spec.longName + " = " + given + "\n[[service]]\nplugin = \"x\"\n");
       const auto values = runnerOptions(readDeploymentFile(file.path), "/launch");
       REQUIRE(values.count(spec.longName) == 1);
       CHECK(values.at(spec.longName).kind == spec.kind);

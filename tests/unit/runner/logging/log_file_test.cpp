@@ -229,7 +229,7 @@ TEST_CASE("A line cut short by a full disk is ended before the lost-lines notice
   CHECK(file.size() == fs::file_size(dir / "cppd.log"));
 }
 
-TEST_CASE("--log-format json: the file gets JSON lines, rotates the same, and its own notices are JSON", "[runner]") {
+TEST_CASE("A JSON log file (--log-format json) gets JSON lines, rotates the same, and its own notices are JSON", "[runner]") {
   TempDir dir;
   std::vector<std::string> reports;
   LogFileOptions o = options(dir / "cppd.log", 300, &reports);

@@ -186,7 +186,7 @@ TEST_CASE("The usage block follows twistd's layout with defaults", "[runner]") {
   CHECK(usage.find("--shutdown-timeout=") != std::string::npos);
 }
 
-TEST_CASE("--log-format chooses text (the default, twistd's) or json, and refuses anything else", "[runner]") {
+TEST_CASE("The log format (--log-format) is text (the default, twistd's) or json, and refuses anything else", "[runner]") {
   using cppd::runner::LogFormat;
   CHECK(parseServerOptions(Args{"web"}).logFormat == LogFormat::text);
   CHECK(parseServerOptions(Args{"--log-format", "json", "web"}).logFormat == LogFormat::json);

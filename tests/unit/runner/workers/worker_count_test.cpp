@@ -14,7 +14,7 @@ using cppd::runner::availableCpus;
 using cppd::runner::parseServerOptions;
 using cppd::runner::parseWorkerCount;
 
-TEST_CASE("--workers takes 1 to 1024 or auto, and names a bad value") {
+TEST_CASE("The worker count (--workers) takes 1 to 1024 or auto, and names a bad value") {
   CHECK(parseWorkerCount("1") == 1);
   CHECK(parseWorkerCount("1024") == 1024);
   for (const char* bad : {"0", "1025", "-1", "", "2x", " 2", "auto2", "4294967297"}) {
@@ -29,7 +29,7 @@ TEST_CASE("--workers takes 1 to 1024 or auto, and names a bad value") {
   }
 }
 
-TEST_CASE("--workers auto is the CPUs this process may run on, at least one") {
+TEST_CASE("The worker count auto is the CPUs this process may run on, at least one") {
   cpu_set_t set;
   CPU_ZERO(&set);
   REQUIRE(::sched_getaffinity(0, sizeof set, &set) == 0);
