@@ -9,22 +9,10 @@ import subprocess
 import unittest
 
 from cppdtest import CPPD, DEFAULT_TIMEOUT, POETRY_DIR, TempDirTestCase, fetch, read_text, wait_for, wait_for_log
+from systemd_test import children_of, read_bytes
 
 ECSTASY = os.path.join(POETRY_DIR, "ecstasy.txt")
 LOOPBACK = "tcp:0:interface=127.0.0.1"
-
-
-def read_bytes(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def children_of(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(c) for c in f.read().split()]
-    except FileNotFoundError:
-        return []
 
 
 def workers_serving(log):
