@@ -3,13 +3,16 @@
 Every server listens on 127.0.0.1 port 0 and a control socket in the test's own directory; every load loop is
 bounded in count and in time; every process runs with a hard timeout.
 """
+import atexit
 import json
 import os
 import pwd
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -26,9 +29,31 @@ def read_bytes(path):
         return f.read()
 
 
+_shared_ctl = None
+
+
+def ctl_for_everyone():
+    """A copy of cppdctl (and the libcppd beside it, as $ORIGIN/../lib) that another user can run: the build tree
+    may sit below a directory only root can enter (a CI checkout in root's home, a 0700 temp dir)."""
+    global _shared_ctl
+    if _shared_ctl is None:
+        top = tempfile.mkdtemp(prefix="cppdctl-")
+        atexit.register(shutil.rmtree, top, True)
+        os.chmod(top, 0o755)
+        for sub in ("bin", "lib"):
+            os.mkdir(os.path.join(top, sub), 0o755)
+        shutil.copy2(CPPDCTL, os.path.join(top, "bin", "cppdctl"))
+        libdir = os.path.join(os.path.dirname(CPPDCTL), "..", "lib")
+        for name in os.listdir(libdir):
+            if name.startswith("libcppd.so"):
+                shutil.copy2(os.path.join(libdir, name), os.path.join(top, "lib", name), follow_symlinks=True)
+        _shared_ctl = os.path.join(top, "bin", "cppdctl")
+    return _shared_ctl
+
+
 def ctl(*args, timeout=DEFAULT_TIMEOUT, user=None):
     """Runs cppdctl to completion (as user, a passwd name, when given); returns the CompletedProcess."""
-    command = [CPPDCTL, *args]
+    command = [ctl_for_everyone() if user else CPPDCTL, *args]
     if user:
         entry = pwd.getpwnam(user)
         command = ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups", *command]
