@@ -151,7 +151,7 @@ def plugin_crashes_at_load(ctx):
               f"--list-plugins -v does not list {name} from its note: {listing.stdout!r}")
     result = ctx.processes.run([ctx.cppd, "-n", "--pidfile=", "--plugin-path", plugins, "throwing"], timeout=20,
                                cwd=ctx.workdir)
-    expected = f"plugin {plugins}/throwing.so: its service-maker factory threw: cannot read /etc/throwing.conf"
+    expected = f"plugin {plugins}/throwing.so: its service-maker factory failed: cannot read /etc/throwing.conf"
     check(result.returncode == 70, f"throwing: exit {result.returncode}, expected 70; stderr {result.stderr!r}")
     check(expected in result.stderr, f"throwing: stderr {result.stderr!r} lacks {expected!r}")
     result = ctx.processes.run([ctx.cppd, "-n", "--pidfile=", "--plugin-path", plugins, "crash"], timeout=20,
