@@ -1,12 +1,17 @@
 #include "control/control_commands.hpp"
 
+#include <charconv>
 #include <exception>
 #include <functional>
 #include <map>
 
 #include <fmt/core.h>
 
+#include <cppd/error.hpp>
+#include <cppd/log.hpp>
+
 #include "control/json_writer.hpp"
+#include "workers/worker_count.hpp"
 
 namespace cppd::runner {
 namespace {
@@ -76,11 +81,17 @@ void writeListeners(JsonWriter& w, IControlledDaemon& daemon) {
   w.endArray();
 }
 
-using Command = std::function<AfterReply(JsonWriter&, IControlledDaemon&)>;
+using Args = std::vector<std::string>;
+using Command = std::function<AfterReply(JsonWriter&, IControlledDaemon&, const Args&)>;
+
+void noArguments(std::string_view command, const Args& args) {
+  if (!args.empty()) throw Error(ErrorKind::usage, fmt::format("{} takes no arguments", command));
+}
 
 // A command that only reports: writes its result and asks nothing more.
-Command report(void (*write)(JsonWriter&, IControlledDaemon&)) {
-  return [write](JsonWriter& w, IControlledDaemon& d) {
+Command report(std::string_view name, void (*write)(JsonWriter&, IControlledDaemon&)) {
+  return [name, write](JsonWriter& w, IControlledDaemon& d, const Args& args) {
+    noArguments(name, args);
     write(w, d);
     return AfterReply::nothing;
   };
@@ -88,21 +99,63 @@ Command report(void (*write)(JsonWriter&, IControlledDaemon&)) {
 
 void writeServiceList(JsonWriter& w, IControlledDaemon& daemon) { writeServices(w, daemon.services()); }
 
+std::string shownArgument(const std::string& text) {
+  std::string out;
+  appendEscapedLogText(text.substr(0, 64), out);
+  return out;
+}
+
+// A whole number in [1, limit], as an argument of command: "workers add 2".
+unsigned count(std::string_view command, const std::string& text, unsigned limit) {
+  unsigned value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < 1 || value > limit) {
+    throw Error(ErrorKind::usage, fmt::format("{}: '{}' is not a whole number from 1 to {}", command,
+                                              shownArgument(text), limit));
+  }
+  return value;
+}
+
+AfterReply workers(JsonWriter& w, IControlledDaemon& d, const Args& args) {
+  constexpr const char* usage = "workers add|remove [N]";
+  if (args.empty() || args.size() > 2 || (args[0] != "add" && args[0] != "remove")) {
+    throw Error(ErrorKind::usage, fmt::format("usage: {}", usage));
+  }
+  const unsigned n = args.size() == 2 ? count(usage, args[1], kMaxWorkers) : 1;
+  const int delta = args[0] == "add" ? static_cast<int>(n) : -static_cast<int>(n);
+  const std::size_t before = d.status().workers.size();
+  w.key("workers").value(std::uint64_t{d.changeWorkers(delta)}).key("running_before").value(before);
+  return AfterReply::nothing;
+}
+
+AfterReply worker(JsonWriter& w, IControlledDaemon& d, const Args& args) {
+  constexpr const char* usage = "worker kill ID";
+  if (args.size() != 2 || args[0] != "kill") throw Error(ErrorKind::usage, fmt::format("usage: {}", usage));
+  const unsigned id = count(usage, args[1], kMaxWorkers);
+  const pid_t pid = d.replaceWorker(id);
+  w.key("id").value(std::uint64_t{id}).key("pid").value(std::int64_t{pid}).key("replaced").value(true);
+  return AfterReply::nothing;
+}
+
 const std::map<std::string, Command, std::less<>>& commands() {
   static const std::map<std::string, Command, std::less<>> table{
-      {"status", report(writeStatus)},
-      {"services", report(writeServiceList)},
-      {"plugins", report(writePlugins)},
-      {"listeners", report(writeListeners)},
-      {"reopen", [](JsonWriter& w, IControlledDaemon& d) {
+      {"status", report("status", writeStatus)},
+      {"services", report("services", writeServiceList)},
+      {"plugins", report("plugins", writePlugins)},
+      {"listeners", report("listeners", writeListeners)},
+      {"reopen", [](JsonWriter& w, IControlledDaemon& d, const Args& args) {
+         noArguments("reopen", args);
          d.reopen();
          w.key("reopened").value(true);
          return AfterReply::nothing;
        }},
-      {"stop", [](JsonWriter& w, IControlledDaemon& d) {
+      {"stop", [](JsonWriter& w, IControlledDaemon& d, const Args& args) {
+         noArguments("stop", args);
          w.key("pid").value(std::int64_t{d.status().pid}).key("stopping").value(true);
          return AfterReply::stop;
        }},
+      {"workers", workers},
+      {"worker", worker},
   };
   return table;
 }
@@ -126,17 +179,13 @@ ControlAnswer answerRequest(const ControlRequest& request, IControlledDaemon& da
   const auto found = commands().find(request.command);
   if (found == commands().end()) {
     answer.line = errorReply(fmt::format("unknown command (known: listeners, plugins, reload, reopen, services, "
-                                         "status, stop)"), request.command);
-    return answer;
-  }
-  if (!request.args.empty()) {
-    answer.line = errorReply(fmt::format("{} takes no arguments", request.command), request.command);
+                                         "status, stop, worker, workers)"), request.command);
     return answer;
   }
   try {
     JsonWriter w;
     w.beginObject().key("ok").value(true).key("command").value(request.command).key("result").beginObject();
-    answer.after = found->second(w, daemon);
+    answer.after = found->second(w, daemon, request.args);
     w.endObject().endObject();
     answer.line = w.str();
   } catch (const std::exception& e) {

@@ -186,12 +186,20 @@ ControlServer::ControlServer(Reactor& reactor, IControlledDaemon& daemon, Contro
     port_.stopListening();  // removes the file
     throw systemError("chown control socket", settings_.path, error);
   }
+  struct stat st {};
+  if (::lstat(settings_.path.c_str(), &st) == 0) inode_ = st.st_ino;
   log::info("Control socket listening on {}", settings_.path);
 }
 
 ControlServer::~ControlServer() {
-  port_.stopListening();
+  port_.stopListening();  // unlinks the path; a user the daemon dropped to may not be allowed to
   factory_->closeClients();
+  struct stat st {};
+  if (inode_ != 0 && ::lstat(settings_.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == inode_ &&
+      ::unlink(settings_.path.c_str()) != 0) {
+    log::warn("Could not remove control socket {}: {}; the next start replaces it (nothing answers on it)",
+              settings_.path, std::strerror(errno));
+  }
 }
 
 }  // namespace cppd::runner

@@ -46,6 +46,7 @@ class ControlServer {
   ControlSettings settings_;
   std::shared_ptr<Factory> factory_;
   ListeningPort port_;
+  ino_t inode_ = 0;  // the socket file this server made: removed at exit if still there
 };
 
 }  // namespace cppd::runner

@@ -70,6 +70,12 @@ class IControlledDaemon {
   virtual void stop() = 0;
   /// As SIGHUP: reopen the log file.
   virtual void reopen() = 0;
+  /// `workers add|remove N`: changes the number of workers by delta and returns the new number. Throws
+  /// cppd::Error saying why not (one process; fewer than one; over the limit; stopping).
+  virtual unsigned changeWorkers(int delta) = 0;
+  /// `worker kill ID`: a fresh worker replaces worker id (the old one drains once the new one serves); returns
+  /// the old one's PID. Throws cppd::Error saying why not (one process; no such worker; stopping).
+  virtual pid_t replaceWorker(unsigned id) = 0;
 };
 
 }  // namespace cppd::runner

@@ -7,12 +7,16 @@
 #include <fmt/core.h>
 
 #include <cppd/address.hpp>
+#include <cppd/error.hpp>
 #include <cppd/service_collection.hpp>
 #include <cppd/stream_server_service.hpp>
 #include <cppd/version.hpp>
 
 namespace cppd::runner {
 namespace {
+
+constexpr const char* kOneProcess =
+    "this daemon runs in one process, without workers (start it with --workers N to run workers)";
 
 // "127.0.0.1:8000", "[::1]:8000", "/run/x.sock": what an operator types, not the log's Twisted-style repr.
 std::string shown(const Address& address) {
@@ -111,6 +115,16 @@ void SingleProcessDaemon::stop() {
 
 void SingleProcessDaemon::reopen() {
   if (actions_.reopen) actions_.reopen();
+}
+
+unsigned SingleProcessDaemon::changeWorkers(int delta) {
+  if (!actions_.changeWorkers) throw Error(ErrorKind::usage, kOneProcess);
+  return actions_.changeWorkers(delta);
+}
+
+pid_t SingleProcessDaemon::replaceWorker(unsigned id) {
+  if (!actions_.replaceWorker) throw Error(ErrorKind::usage, kOneProcess);
+  return actions_.replaceWorker(id);
 }
 
 std::vector<PluginFacts> describePlugins(const std::vector<LoadedPlugin>& plugins) {

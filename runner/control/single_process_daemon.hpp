@@ -23,6 +23,8 @@ class SingleProcessDaemon : public IControlledDaemon {
     /// Set under a supervisor (--workers): the workers it runs. Connection counts then live in the workers,
     /// so the services' and listeners' active counts are shown as unknown.
     std::function<std::vector<WorkerFacts>()> workers;
+    std::function<unsigned(int delta)> changeWorkers;  // set under a supervisor
+    std::function<pid_t(unsigned id)> replaceWorker;    // set under a supervisor
   };
 
   /// facts: the run's pid, files and control socket (version, start time and uptime are filled in here).
@@ -35,6 +37,8 @@ class SingleProcessDaemon : public IControlledDaemon {
   std::vector<ListenerFacts> listeners() const override;
   void stop() override;
   void reopen() override;
+  unsigned changeWorkers(int delta) override;
+  pid_t replaceWorker(unsigned id) override;
 
  private:
   std::shared_ptr<Application> app_;

@@ -31,6 +31,8 @@ constexpr const char* usage =
     "  listeners   the listening sockets\n"
     "  reopen      reopen the log file (as SIGHUP)\n"
     "  stop        stop the daemon (as SIGTERM) and wait until it has exited\n"
+    "  workers add|remove [N]  run N more or fewer workers (--workers only)\n"
+    "  worker kill ID          replace worker ID by a fresh one (--workers only)\n"
     "  reload      not supported by this version\n"
     "\n"
     "Options:\n"

@@ -67,6 +67,7 @@ class Run {
     }
     enterEnvironment(o_, os_);
     if (!o_.nodaemon) detach();
+    if (o_.workers) holdSupervisorSignals();  // released once the supervisor's handlers exist (Supervisor::run)
     notifier_ = SystemdNotifier::fromEnvironment();  // after the fork: the watchdog is meant for the daemon's PID
     log::info("cppd {} starting up.", versionString());
     log::info("reactor class: {}.", reactor_.backendName());
@@ -348,10 +349,19 @@ class Run {
     };
     if (o_.workers) {
       actions.workers = [this] { return supervisor_ ? supervisor_->workerFacts() : std::vector<WorkerFacts>(); };
+      actions.changeWorkers = [this](int delta) {
+        return startedSupervisor().changeWorkers(delta, delta > 0 ? "cppdctl workers add" : "cppdctl workers remove");
+      };
+      actions.replaceWorker = [this](unsigned id) { return startedSupervisor().replaceWorker(id, "cppdctl worker kill"); };
     }
     controlled_ = std::make_unique<SingleProcessDaemon>(app_, std::move(facts), plugins_, std::move(actions));
     control_ = std::make_unique<ControlServer>(loop, *controlled_,
                                                ControlSettings{.path = path, .owner = target.uid, .group = target.gid});
+  }
+
+  Supervisor& startedSupervisor() {
+    if (!supervisor_) throw Error(ErrorKind::unavailable, "the supervisor is still starting; try again");
+    return *supervisor_;
   }
 
   // WATCHDOG=1 every half WATCHDOG_USEC, when the service manager asked for it.

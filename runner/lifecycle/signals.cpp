@@ -39,6 +39,31 @@ void unblockStopSignals() {
   ::pthread_sigmask(SIG_UNBLOCK, &stop, nullptr);
 }
 
+namespace {
+
+sigset_t supervisorSignals() {
+  sigset_t set;
+  ::sigemptyset(&set);
+  for (const int signum : {SIGTERM, SIGINT, SIGTTIN, SIGTTOU}) ::sigaddset(&set, signum);
+  return set;
+}
+
+}  // namespace
+
+void holdSupervisorSignals() {
+  const sigset_t set = supervisorSignals();
+  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+bool releaseSupervisorSignals() {
+  sigset_t pending;
+  ::sigemptyset(&pending);
+  ::sigpending(&pending);
+  const sigset_t set = supervisorSignals();
+  ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  return ::sigismember(&pending, SIGTERM) == 1 || ::sigismember(&pending, SIGINT) == 1;
+}
+
 std::string signalName(int signum) {
   // glibc's abbreviation ("ABRT"), or the number for one it does not name (a real-time signal).
   if (const char* abbreviation = ::sigabbrev_np(signum)) return fmt::format("SIG{}", abbreviation);

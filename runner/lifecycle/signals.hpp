@@ -21,6 +21,13 @@ void ignoreStopSignals();
 /// Unblocks SIGTERM and SIGINT for the calling thread (a worker blocks them until its handlers exist).
 void unblockStopSignals();
 
+/// The signals a supervisor answers (SIGTERM, SIGINT, SIGTTIN, SIGTTOU), blocked for the calling thread from the
+/// moment its pidfile names it until its handlers exist: a stop sent while the services bind is then a clean stop,
+/// where the default action would leave the pidfile and the control socket behind (and SIGTTIN's would freeze
+/// it). Returns whether a SIGTERM or SIGINT was already waiting when released.
+void holdSupervisorSignals();
+bool releaseSupervisorSignals();
+
 /// Ignores SIGPIPE for the whole process: a client that hangs up mid-write must cost one connection
 /// (EPIPE, reported to its protocol), never the server.
 void ignoreBrokenPipes();

@@ -71,6 +71,14 @@ class Supervisor {
   void requestStop(const std::string& why);
   /// As SIGHUP: reopen the log here and in every worker.
   void requestReopen();
+  /// `cppdctl workers add|remove N`: changes the number of workers by delta (as many SIGTTIN/SIGTTOU) and
+  /// returns the new number. All or nothing: throws cppd::Error saying why when the result would be under one
+  /// worker or over the limit, or the run is stopping.
+  unsigned changeWorkers(int delta, const std::string& why);
+  /// `cppdctl worker kill ID`: a fresh worker with the same id starts at once, and the old one is asked to stop
+  /// (it drains) as soon as the new one serves, as for --max-requests. Returns the old one's PID; throws
+  /// cppd::Error when no live worker has that id or the run is stopping.
+  pid_t replaceWorker(unsigned id, const std::string& why);
 
  private:
   struct Worker {
@@ -97,6 +105,8 @@ class Supervisor {
   void beginStop(int signum);
   void force(int signum);
   void scale(int delta, const char* why);
+  void addOne();
+  void removeOne();
   void failStart(int code, const std::string& reason);
   void finishIfDone();
   void scheduleTick();

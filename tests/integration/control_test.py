@@ -97,10 +97,10 @@ def exchange(path, line):
 
 
 class ControlTestCase(TempDirTestCase):
-    def start_poetry(self, *runner_args, control="ctl.sock"):
+    def start_poetry(self, *runner_args, control="ctl.sock", logfile="cppd.log"):
         self.control = self.path(control)
         server = self.start_server(["--control", self.control, *runner_args, "fastpoetry", "--poem", ECSTASY,
-                                    "--port", LOOPBACK])
+                                    "--port", LOOPBACK], logfile=logfile)
         self.port = server.listening_port()
         server.wait_for_log(r"Control socket listening on ")
         return server
@@ -181,6 +181,13 @@ class CommandTest(ControlTestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("status takes no arguments", result.stderr)
 
+    def test_worker_commands_are_refused_without_workers(self):
+        self.start_poetry()
+        for words in (["workers", "add"], ["worker", "kill", "1"]):
+            result = ctl("-s", self.control, *words)
+            self.assertEqual(result.returncode, 1, words)
+            self.assertIn("runs in one process, without workers (start it with --workers N", result.stderr)
+
     def test_nothing_answering_is_exit_69(self):
         missing = ctl("-s", self.path("none.sock"), "status")
         self.assertEqual(missing.returncode, 69)
@@ -259,6 +266,17 @@ class SocketFileTest(ControlTestCase):
         self.assertEqual(other.returncode, 77, other.stderr)
         self.assertIn("Permission denied", other.stderr)
         self.assertEqual(server.stop(), 0)
+        self.assertFalse(os.path.exists(self.control))
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to drop privileges to nobody")
+    def test_a_socket_the_user_may_not_remove_is_reported_and_replaced_next_time(self):
+        server = self.start_poetry("-u", "nobody", control="ctl.sock")  # in a directory only root may write
+        self.assertEqual(server.stop(), 0)
+        self.assertIn("Could not remove control socket", server.log())
+        self.assertIn("Permission denied", server.log())
+        again = self.start_poetry(control="ctl.sock", logfile="again.log")  # cppd.log is nobody's now
+        self.assertEqual(ctl("-s", self.control, "status").returncode, 0)
+        self.assertEqual(again.stop(), 0)
         self.assertFalse(os.path.exists(self.control))
 
     def test_a_daemon_gets_a_control_socket_beside_its_pidfile(self):

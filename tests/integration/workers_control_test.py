@@ -62,6 +62,47 @@ class WorkersControlTest(TempDirTestCase):
             self.assertFalse(os.path.exists(f"/proc/{pid}/status") and "State:\tZ" not in open(
                 f"/proc/{pid}/status").read(), f"worker {pid} outlived the stop")
 
+    def test_workers_add_remove_and_worker_kill(self):
+        path = self.path("cppd.ctl")
+        server = self.start_server(["--control", path, "--workers", "1", "fastpoetry", "--port", LOOPBACK,
+                                    "--poem", ECSTASY])
+        server.wait_for_log(r"all workers serving \(1\)")
+        port = server.listening_port()
+
+        def ids():
+            return sorted(w["id"] for w in self.status(path)["workers"])
+
+        added = ctl("-s", path, "--json", "workers", "add", "2")
+        self.assertEqual(added.returncode, 0, added.stderr)
+        self.assertEqual(json.loads(added.stdout)["result"]["workers"], 3)
+        wait_for(lambda: ids() == [1, 2, 3], what="workers 2 and 3 to start")
+        server.wait_for_log(r"workers: 1 -> 3 \(cppdctl workers add\)")
+
+        # All or nothing: three of three would leave none.
+        refused = ctl("-s", path, "workers", "remove", "3")
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("at least one must remain", refused.stderr)
+        for bad, why in ((["workers", "add", "0"], "not a whole number from 1 to"),
+                         (["workers", "add", "x\x1b"], "'x\\x1b'"), (["workers"], "usage: workers add|remove"),
+                         (["worker", "kill"], "usage: worker kill ID"), (["worker", "kill", "9"], "no worker 9")):
+            result = ctl("-s", path, *bad)
+            self.assertEqual(result.returncode, 1, bad)
+            self.assertIn(why, result.stderr, bad)
+
+        # worker kill: a new worker 2 serves before the old one is asked to stop, and no fetch fails meanwhile.
+        old = next(w["pid"] for w in self.status(path)["workers"] if w["id"] == 2)
+        killed = ctl("-s", path, "--json", "worker", "kill", "2")
+        self.assertEqual(killed.returncode, 0, killed.stderr)
+        self.assertEqual(json.loads(killed.stdout)["result"]["pid"], old)
+        wait_for(lambda: fetch("127.0.0.1", port) and old not in {w["pid"] for w in self.status(path)["workers"]}
+                 and ids() == [1, 2, 3], what="worker 2 to be replaced")
+        server.wait_for_log(rf"worker 2 \(PID {old}\) exited with status 0")
+
+        removed = ctl("-s", path, "workers", "remove", "2")
+        self.assertEqual(removed.returncode, 0, removed.stderr)
+        wait_for(lambda: ids() == [1], what="workers 2 and 3 to stop")
+        self.assertEqual(server.stop(), 0)
+
 
 if __name__ == "__main__":
     import unittest

@@ -21,7 +21,7 @@ import threading
 import time
 import unittest
 
-from cppdtest import (DEFAULT_TIMEOUT, POETRY_DIR, TempDirTestCase, process_exists, read_text, run_cppd, wait_for)
+from cppdtest import (CPPD, DEFAULT_TIMEOUT, POETRY_DIR, TempDirTestCase, process_exists, read_text, run_cppd, wait_for)
 
 ECSTASY = os.path.join(POETRY_DIR, "ecstasy.txt")
 LOOPBACK = "tcp:0:interface=127.0.0.1"
@@ -326,6 +326,34 @@ class WorkerDaemonTest(WorkersTestCase):
         result = run_cppd(["-n", "--pidfile=", "--logfile", logfile, "--workers", "2", *args], cwd=self.tmp)
         self.assertEqual(result.returncode, 78, result.stderr)
         self.assertIn("stuck: start refused on purpose", result.stderr + read_text(logfile))
+
+    def test_sigterm_while_the_services_bind_is_a_clean_stop(self):
+        """A stop sent as soon as the pidfile names the supervisor, while a slow privileged start still runs,
+        stops it cleanly: the pidfile and the control socket go, no worker is started, the launcher says so."""
+        pidfile, logfile = self.path("cppd.pid"), self.path("cppd.log")
+        args = self.stuck_plugin_args("--mode", "slow-privileged", "--after", "1500")
+        launcher = subprocess.Popen([CPPD, "--workers", "2", "--pidfile", pidfile, "--logfile", logfile, *args],
+                                    cwd=self.tmp, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: "privileged start waiting" in read_text(logfile), what="the slow privileged start")
+            supervisor = int(read_text(pidfile))
+            self.daemons = [supervisor]
+            self.assertTrue(os.path.exists(self.path("cppd.ctl")))
+            os.kill(supervisor, signal.SIGTERM)
+            _, err = launcher.communicate(timeout=DEFAULT_TIMEOUT)
+        finally:
+            if launcher.poll() is None:
+                launcher.kill()
+                launcher.communicate()
+        wait_for(lambda: not process_exists(supervisor), what="the supervisor to exit")
+        self.assertNotEqual(launcher.returncode, 0, err)
+        self.assertIn("stopped before every worker served", err)
+        self.assertFalse(os.path.exists(pidfile), read_text(logfile))
+        self.assertFalse(os.path.exists(self.path("cppd.ctl")), read_text(logfile))
+        log = read_text(logfile)
+        self.assertIn("Received SIGTERM", log)
+        self.assertNotIn("started", "".join(m.group(3) for m in SUPERVISOR_LINE.finditer(log)))
 
     def test_kill_9_of_the_supervisor_ends_the_workers_and_the_port_is_free_at_once(self):
         server, workers = self.start_workers(3)

@@ -5,6 +5,7 @@
 // has seen the worker start first: block-later stops the loop's heartbeat, exit-later dies with status 3 (a crash
 // loop when every replacement does the same).
 
+#include <time.h>
 #include <unistd.h>
 
 #include <cppd/error.hpp>
@@ -22,6 +23,13 @@ class StuckService final : public cppd::Service {
   void privilegedStartService() override {
     if (mode_ == "fail-privileged") {
       throw cppd::Error(cppd::ErrorKind::unavailable, "stuck: privileged start refused on purpose");
+    }
+    if (mode_ == "slow-privileged") {  // binding takes --after ms: a window for a signal sent during the start
+      cppd::log::info("StuckService privileged start waiting {} ms", afterMs_);
+      cppd::log::flush();
+      struct timespec left {static_cast<time_t>(afterMs_ / 1000), static_cast<long>(afterMs_ % 1000) * 1000000L};
+      while (::nanosleep(&left, &left) != 0) {
+      }
     }
     cppd::Service::privilegedStartService();
   }
@@ -80,12 +88,12 @@ class StuckMaker final : public cppd::IServiceMaker {
   std::vector<cppd::OptionSpec> options() const override {
     return {{.longName = "mode",
              .shortName = "m",
-             .help = "stuck, clean, fail-privileged, fail-start, abort, exit, block-start, block-loop, "
+             .help = "stuck, clean, fail-privileged, slow-privileged, fail-start, abort, exit, block-start, block-loop, "
                      "block-later or exit-later.",
              .defaultValue = "stuck"},
             {.longName = "after",
              .shortName = "a",
-             .help = "Milliseconds of serving before a -later mode blocks the loop or exits.",
+             .help = "Milliseconds of serving before a -later mode blocks the loop or exits (slow-privileged: of waiting).",
              .defaultValue = "500",
              .kind = cppd::OptionKind::count}};
   }

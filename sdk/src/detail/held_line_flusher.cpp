@@ -1,5 +1,6 @@
 #include "detail/held_line_flusher.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -30,7 +31,21 @@ class HeldLineFlusher {
     }
   }
 
-  static void start(HeldLineFlusher* flusher) { std::thread([flusher] { flusher->run(); }).detach(); }
+  // The thread takes no signal: one sent to the process must reach the loop's thread, which may be holding it
+  // blocked until its handler exists (a worker, a starting supervisor), not die here by its default action.
+  static void start(HeldLineFlusher* flusher) {
+    sigset_t all;
+    sigset_t previous;
+    ::sigfillset(&all);
+    ::pthread_sigmask(SIG_BLOCK, &all, &previous);
+    try {
+      std::thread([flusher] { flusher->run(); }).detach();
+    } catch (...) {
+      ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+      throw;
+    }
+    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  }
 
  private:
   static constexpr int kQuietRoundsBeforeParking = 10;
