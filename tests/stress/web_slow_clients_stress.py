@@ -1,7 +1,7 @@
 """cppd web under slowhttptest: slow headers, slow bodies and slow readers, each holding half again as many
 connections as --max-connections allows, while a normal client (curl) must be served within a second throughout.
 The server runs with its default deadlines; only --max-connections is set (as the attacks in the issue were run).
-The integration test web_limits_test runs a few seconds of the same; this is the long run (45 s each, 15 quick)."""
+The integration test web_limits_test runs a few seconds of the same; this is the long run (45 s each, 8 quick)."""
 import os
 import shutil
 import subprocess
@@ -31,7 +31,7 @@ def _served_within_a_second(ctx, port, path, deadline):
 def _attack(ctx, name, mode_args, path="/index.html", server_args=()):
     if shutil.which("slowhttptest") is None:
         raise ScenarioFailed("slowhttptest is not installed (cmake/install-deps.sh --test)")
-    seconds = ctx.rounds(45, 15)
+    seconds = ctx.rounds(45, 8)
     root = ctx.path("root")
     os.makedirs(root)
     with open(os.path.join(root, "index.html"), "w") as f:
