@@ -22,6 +22,8 @@
 #include "plugin/plugin_loader.hpp"
 #include "options/plugin_options.hpp"
 #include "plugin/plugin_registry.hpp"
+#include "lifecycle/run_state.hpp"
+#include "process/root_policy.hpp"
 #include "process/process_primitives.hpp"
 #include "options/server_options.hpp"
 
@@ -62,8 +64,28 @@ PluginCatalog discover(const ServerOptions& options) {
   return discoverPlugins(settings);
 }
 
+// --check: everything up to here (the options, the file, the plugins' notes, trust and code, the services they
+// made) is what a start would use; say what would run, and run nothing.
+int reportCheck(const ServerOptions& options, Deployment& deployment) {
+  refuseRootFileServers(options, privilegeTarget(options), deployment.fileServers, systemPrimitives());
+  const SingleProcessDaemon view(deployment.app, DaemonFacts{}, describePlugins(deployment.plugins), {});
+  const auto services = view.services();
+  std::string text = fmt::format("cppd: {}: OK, {} service{}{}\n", options.config ? *options.config : options.command,
+                                 services.size(), services.size() == 1 ? "" : "s",
+                                 options.workers ? fmt::format(", {} workers", *options.workers) : "");
+  for (const auto& service : services) {
+    std::string endpoints;
+    for (const auto& endpoint : service.endpoints) endpoints += (endpoints.empty() ? "" : " ") + endpoint;
+    text += fmt::format("  {}  {}\n", service.name, endpoints.empty() ? "(no listening port)" : endpoints);
+  }
+  print(stdout, text);
+  deployment.release();
+  return 0;
+}
+
 // Runs what a deployment built, then releases the services before the plugins whose code they run.
 int runDeployment(const ServerOptions& options, Deployment deployment) {
+  if (options.check) return reportCheck(options, deployment);
   ApplicationRunner runner(options);
   runner.setPlugins(describePlugins(deployment.plugins));
   const int status = runner.run(deployment.app, deployment.summary, deployment.fileServers, deployment.firstWorkerOnly);

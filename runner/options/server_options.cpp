@@ -40,6 +40,10 @@ const std::vector<OptionSpec>& runnerOptionSpecs() {
       {.longName = "allow-root", .help = "Let plugins that serve files (ftp, web) run as root when no --uid is given",
        .kind = K::flag},
       {.longName = "chroot", .help = "Chroot to a supplied directory before running"},
+      {.longName = "check",
+       .help = "Check the options, the deployment file, the plugins and the services they make, then exit "
+               "(nothing is bound, opened for writing or started)",
+       .kind = K::flag},
       {.longName = "control",
        .help = "The control socket for cppdctl (empty: none) [default: the pidfile's name with .ctl when "
                "daemonizing]"},
@@ -226,6 +230,7 @@ void apply(const Options& v, ServerOptions& o) {
   o.euid = v.get<bool>("euid");
   o.allowRoot = v.get<bool>("allow-root");
   o.listPlugins = v.get<bool>("list-plugins");
+  o.check = v.get<bool>("check");
   o.verbose = v.get<bool>("verbose");
   o.help = v.get<bool>("help");
   o.version = v.get<bool>("version");
@@ -338,7 +343,7 @@ void checkServerOption(const std::string& name, const OptionValue& value) {
 }
 
 bool isCommandLineAction(const std::string& name) {
-  return name == "help" || name == "version" || name == "list-plugins" || name == "config";
+  return name == "help" || name == "version" || name == "list-plugins" || name == "config" || name == "check";
 }
 
 ServerOptions parseServerOptions(int argc, const char* const* argv) {

@@ -47,6 +47,7 @@ struct ServerOptions {
   bool reusePort = false;                     // --reuseport: one SO_REUSEPORT socket per worker
   std::vector<std::string> pluginPath;        // --plugin-path DIR (repeatable, absolute)
   bool listPlugins = false;                   // --list-plugins
+  bool check = false;                         // --check: build everything a start would, run nothing
   bool verbose = false;                       // -v, --verbose
   std::optional<std::string> config;          // -y, --config: a deployment file (absolute)
   bool help = false;                          // -h, --help
@@ -83,8 +84,8 @@ ServerOptions parseServerOptions(const std::vector<std::string>& args, std::map<
 /// The runner's option declarations, in --help order: what a deployment file's [cppd] keys are checked against.
 const std::vector<OptionSpec>& runnerOptionSpecs();
 
-/// True for the options that are actions of the command line (--help, --version, --list-plugins, --config), not
-/// settings of a server: a deployment file that gave them would have them silently ignored.
+/// True for the options that are actions of the command line (--help, --version, --list-plugins, --config,
+/// --check), not settings of a server: a deployment file that gave them would have them silently ignored.
 bool isCommandLineAction(const std::string& name);
 
 /// Checks one runner option's typed value on its own, as the command line checks it (bounds, empty paths, the

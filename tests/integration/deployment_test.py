@@ -143,7 +143,7 @@ poem = "{ECSTASY}"
                                  "2: [cppd] key 'logfile-keep': option --logfile-keep: '-2' is not a count (0 or more)")
 
     def test_command_line_actions_in_the_cppd_table_are_refused(self):
-        for line in ("help = true", "version = true", "list-plugins = true", 'config = "other.toml"'):
+        for line in ("help = true", "version = true", "list-plugins = true", 'config = "other.toml"', "check = true"):
             key = line.split(" ")[0]
             with self.subTest(key=key):
                 self.assert_deploy_error(f"""
@@ -154,6 +154,48 @@ poem = "{ECSTASY}"
 plugin = "fastpoetry"
 """, f"3: [cppd] key '{key}' is a command-line action, not a server setting: remove it "
      f"(give --{key} on the command line instead)")
+
+    def test_check_builds_everything_a_start_would_and_runs_nothing(self):
+        config = self.deploy(f"""
+[cppd]
+workers = 2
+
+[[service]]
+plugin = "fastpoetry"
+name = "ecstasy"
+port = "tcp:10000:interface=127.0.0.1"
+poem = "{ECSTASY}"
+
+[[service]]
+plugin = "web"
+name = "site"
+port = "tcp:8080:interface=127.0.0.1"
+path = "{self.tmp}"
+""")
+        before = sorted(os.listdir(self.tmp))
+        result = run_cppd(["--check", "-y", config], cwd=self.tmp)
+        if os.geteuid() == 0:  # a web server as root without -u is refused, by --check as by a start
+            self.assertEqual(result.returncode, 77, result.stderr)
+            self.assertIn("web (service 'site')", result.stderr)
+            result = run_cppd(["--check", "--allow-root", "-y", config], cwd=self.tmp)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, f"cppd: {config}: OK, 2 services, 2 workers\n"
+                                        "  ecstasy  tcp:10000:interface=127.0.0.1\n"
+                                        "  site  tcp:8080:interface=127.0.0.1\n")
+        self.assertEqual(result.stderr, "")
+        self.assertEqual(sorted(os.listdir(self.tmp)), before)  # no pidfile, log file or control socket
+        # The command line form, and the errors a start would give, with the same exit codes.
+        result = run_cppd(["--check", "fastpoetry", "--port", "tcp:0:interface=127.0.0.1", "--poem", ECSTASY],
+                          cwd=self.tmp)
+        self.assertEqual((result.returncode, result.stdout),
+                         (0, "cppd: fastpoetry: OK, 1 service\n  fastpoetry  tcp:0:interface=127.0.0.1\n"))
+        broken = self.write("broken.toml", f'[[service]]\nplugin = "fastpoetry"\npoem = "{ECSTASY}"\nbogus = 1\n')
+        result = run_cppd(["--check", "-y", broken], cwd=self.tmp)
+        self.assertEqual(result.returncode, 78)
+        self.assertIn(f"{broken}:4: service 'fastpoetry': plugin 'fastpoetry' has no option 'bogus'", result.stderr)
+        result = run_cppd(["--check", "fastpoetri"], cwd=self.tmp)
+        self.assertEqual(result.returncode, 64)
+        self.assertIn("unknown command 'fastpoetri' (did you mean 'fastpoetry'?)", result.stderr)
 
     def test_an_unknown_plugin_names_the_line_and_close_matches(self):
         self.assert_deploy_error('[[service]]\nplugin = "fastpoetri"\n',
