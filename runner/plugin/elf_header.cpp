@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <vector>
 
 #include <cppd/error.hpp>
 #include <cppd/posix/unique_fd.hpp>
@@ -101,22 +100,23 @@ Window readWindow(int fd, std::size_t size, unsigned long long offset, const Rea
   return window;
 }
 
-// Exactly size bytes at offset: from window when they lie inside, else read. Throws when the file ends first.
-std::string bytesAt(int fd, const Window& window, unsigned long long offset, std::size_t size,
-                    const ReadTarget& target) {
-  if (auto inside = window.slice(offset, size)) return std::string(*inside);
-  Window read = readWindow(fd, size, offset, target);
-  if (read.size != size) refuse(failedRead(target, "end of file"));
-  return std::string(read.bytes.get(), read.size);
+// Exactly size bytes at offset: a view into window when they lie inside (the common case, no copy), else read
+// into spill, which then holds them. Throws when the file ends first.
+std::string_view bytesAt(int fd, const Window& window, unsigned long long offset, std::size_t size,
+                         const ReadTarget& target, Window& spill) {
+  if (auto inside = window.slice(offset, size)) return *inside;
+  spill = readWindow(fd, size, offset, target);
+  if (spill.size != size) refuse(failedRead(target, "end of file"));
+  return std::string_view(spill.bytes.get(), spill.size);
 }
 
+// Entry index of a table of T at the start of bytes (which holds enough of them). ELF tables are aligned in
+// the file but not necessarily in a buffer, hence the copy of the one entry.
 template <typename T>
-std::vector<T> tableAt(int fd, const Window& window, unsigned long long offset, std::size_t count,
-                       const ReadTarget& target) {
-  const std::string bytes = bytesAt(fd, window, offset, count * sizeof(T), target);
-  std::vector<T> table(count);
-  if (count > 0) std::memcpy(table.data(), bytes.data(), bytes.size());
-  return table;
+T entryAt(std::string_view bytes, std::size_t index) {
+  T entry;
+  std::memcpy(&entry, bytes.data() + index * sizeof(T), sizeof(T));
+  return entry;
 }
 
 std::string printablePrefix(const unsigned char* bytes, std::size_t size) {
@@ -152,7 +152,11 @@ std::optional<std::string> extentProblem(int fd, const Window& head, const Ehdr&
   unsigned long long shEnd = header.e_shoff + static_cast<unsigned long long>(header.e_shnum) * header.e_shentsize;
   needed = std::max({needed, phEnd, shEnd});
   if (phEnd <= size && header.e_phentsize == sizeof(Phdr)) {
-    for (const auto& segment : tableAt<Phdr>(fd, head, header.e_phoff, header.e_phnum, {"its program headers"})) {
+    Window spill;
+    const std::string_view table =
+        bytesAt(fd, head, header.e_phoff, header.e_phnum * sizeof(Phdr), {"its program headers"}, spill);
+    for (std::size_t i = 0; i < header.e_phnum; ++i) {
+      const auto segment = entryAt<Phdr>(table, i);
       if (segment.p_type == PT_LOAD || segment.p_type == PT_DYNAMIC) {
         needed = std::max<unsigned long long>(needed, segment.p_offset + segment.p_filesz);
       }
@@ -163,9 +167,9 @@ std::optional<std::string> extentProblem(int fd, const Window& head, const Ehdr&
   return std::nullopt;
 }
 
-// The section header table, checked against the file's size and bounded in count, with the bytes before it
-// read in the same pread (tail).
-std::vector<Shdr> sectionHeaders(int fd, const Ehdr& header, off_t fileSize, Window& tail) {
+// The section header table's bytes, checked against the file's size and bounded in count, read in one pread
+// with the bytes before it (tail), which usually hold the name table and the note too.
+std::string_view sectionHeaders(int fd, const Ehdr& header, off_t fileSize, Window& tail, Window& spill) {
   if (header.e_shnum == 0) return {};
   if (header.e_shentsize != sizeof(Shdr)) refuse(fmt::format("section headers of {} bytes, expected {}", header.e_shentsize, sizeof(Shdr)));
   if (header.e_shnum > maxSections) refuse(fmt::format("{} sections, more than {}", header.e_shnum, maxSections));
@@ -176,12 +180,12 @@ std::vector<Shdr> sectionHeaders(int fd, const Ehdr& header, off_t fileSize, Win
   const unsigned long long start = header.e_shoff > tailLead ? header.e_shoff - tailLead : 0;
   const ReadTarget target{"its section headers"};
   tail = readWindow(fd, static_cast<std::size_t>(header.e_shoff - start) + tableSize, start, target);
-  return tableAt<Shdr>(fd, tail, header.e_shoff, header.e_shnum, target);
+  return bytesAt(fd, tail, header.e_shoff, tableSize, target, spill);
 }
 
-// The bytes of one section, checked against the file's size and bounded by maxSize.
-std::string sectionBytes(int fd, const Window& tail, const Shdr& section, off_t fileSize, std::size_t maxSize,
-                         std::string_view name) {
+// The bytes of one section, checked against the file's size and bounded by maxSize: a view into tail or spill.
+std::string_view sectionBytes(int fd, const Window& tail, const Shdr& section, off_t fileSize, std::size_t maxSize,
+                              std::string_view name, Window& spill) {
   if (section.sh_type == SHT_NOBITS) return {};
   if (section.sh_size > maxSize) refuse(fmt::format("section {} is {} bytes, more than {}", name, section.sh_size, maxSize));
   if (section.sh_offset > static_cast<unsigned long long>(fileSize) ||
@@ -189,7 +193,7 @@ std::string sectionBytes(int fd, const Window& tail, const Shdr& section, off_t 
     refuse(fmt::format("section {} claims {} bytes at offset {}, beyond the end of the file ({} bytes)", name,
                        section.sh_size, section.sh_offset, fileSize));
   }
-  return bytesAt(fd, tail, section.sh_offset, section.sh_size, {"section ", name});
+  return bytesAt(fd, tail, section.sh_offset, section.sh_size, {"section ", name}, spill);
 }
 
 }  // namespace
@@ -222,17 +226,20 @@ ElfFile ElfFile::inspect(int fd, off_t fileSize) {
 }
 
 std::optional<std::string> ElfFile::section(std::string_view name, std::size_t maxSize) const {
-  Window tail;
-  const std::vector<Shdr> sections = sectionHeaders(fd_, header_, size_, tail);
-  if (sections.empty()) return std::nullopt;
-  if (header_.e_shstrndx >= sections.size()) refuse("its section name table index is out of range");
-  const std::string names =
-      sectionBytes(fd_, tail, sections[header_.e_shstrndx], size_, maxSectionNamesSize, "name table");
-  for (const Shdr& candidate : sections) {
+  Window tail, tableSpill, namesSpill, sectionSpill;
+  const std::string_view table = sectionHeaders(fd_, header_, size_, tail, tableSpill);
+  const std::size_t count = table.size() / sizeof(Shdr);
+  if (count == 0) return std::nullopt;
+  if (header_.e_shstrndx >= count) refuse("its section name table index is out of range");
+  const std::string_view names = sectionBytes(fd_, tail, entryAt<Shdr>(table, header_.e_shstrndx), size_,
+                                              maxSectionNamesSize, "name table", namesSpill);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto candidate = entryAt<Shdr>(table, i);
     if (candidate.sh_name >= names.size()) continue;
-    const char* start = names.data() + candidate.sh_name;
-    const std::size_t length = ::strnlen(start, names.size() - candidate.sh_name);
-    if (std::string_view(start, length) == name) return sectionBytes(fd_, tail, candidate, size_, maxSize, name);
+    const std::string_view rest = names.substr(candidate.sh_name);
+    if (rest.substr(0, rest.find('\0')) == name) {
+      return std::string(sectionBytes(fd_, tail, candidate, size_, maxSize, name, sectionSpill));
+    }
   }
   return std::nullopt;
 }

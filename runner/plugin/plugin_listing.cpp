@@ -5,6 +5,8 @@
 #include <cppd/log.hpp>
 
 #include <algorithm>
+#include <iterator>
+#include <string_view>
 #include <numeric>
 
 namespace cppd::runner {
@@ -34,7 +36,7 @@ std::size_t editDistance(const std::string& a, const std::string& b) {
   return d[a.size()][b.size()];
 }
 
-std::string firstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+std::string_view firstLine(std::string_view text) { return text.substr(0, text.find('\n')); }
 
 }  // namespace
 
@@ -42,8 +44,12 @@ std::string commandsListing(const PluginCatalog& catalog) {
   std::size_t width = 0;
   for (const auto& plugin : catalog.plugins) width = std::max(width, plugin.tapname.size());
   std::string text = "Commands:\n";
+  std::size_t size = text.size();
+  for (const auto& plugin : catalog.plugins) size += 8 + width + firstLine(plugin.description).size();
+  text.reserve(size);  // one allocation for a listing of hundreds of plugins
   for (const auto& plugin : catalog.plugins) {
-    text += fmt::format("    {:<{}}  {}\n", plugin.tapname, width, firstLine(plugin.description));
+    fmt::format_to(std::back_inserter(text), "    {:<{}}  {}\n", plugin.tapname, width,
+                   firstLine(plugin.description));
   }
   if (catalog.plugins.empty()) text += "    (no plugins found; see cppd --list-plugins -v)\n";
   if (!catalog.rejected.empty()) {

@@ -37,6 +37,18 @@ void putText(std::string& out, std::string_view text) {
   out.append(text);
 }
 
+// Whether text holds anything but printable ASCII: a control byte, DEL or a byte >= 0x80. One pass without
+// branches per byte (a listing checks every text of every plugin's note); the exact byte is looked for only
+// when there is one.
+bool needsCloserLook(std::string_view text) {
+  unsigned flagged = 0;
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    flagged |= static_cast<unsigned>(byte < 0x20) | static_cast<unsigned>(byte >= 0x7f);
+  }
+  return flagged != 0;
+}
+
 // Reads the descriptor front to back; every read is checked against what is left.
 class Reader {
  public:
@@ -65,13 +77,11 @@ class Reader {
   // would make visible, backslashes apart (they are harmless and would only be doubled).
   std::string text(const char* what) {
     std::string_view value = bytes(what, maxTextSize);
-    bool ascii = true;
+    if (!needsCloserLook(value)) return std::string(value);  // printable ASCII: what nearly every note holds
     for (char c : value) {
       const auto byte = static_cast<unsigned char>(c);
       if (byte < 0x20 || byte == 0x7f) refuse(fmt::format("has the control byte {:#04x} in {}", byte, what));
-      ascii = ascii && byte < 0x80;
     }
-    if (ascii) return std::string(value);  // printable ASCII: nothing the escaping below would change
     std::string plain(value);
     plain.erase(std::remove(plain.begin(), plain.end(), '\\'), plain.end());
     std::string escaped;
@@ -79,6 +89,8 @@ class Reader {
     if (escaped != plain) refuse(fmt::format("has a C1 or bidi control or invalid UTF-8 in {}", what));
     return std::string(value);
   }
+
+  std::size_t left() const noexcept { return rest_.size(); }
 
   bool done() const noexcept { return rest_.empty(); }
 
@@ -183,6 +195,8 @@ PluginNote decodePluginNote(std::string_view section) {
   note.version = reader.text("the plugin version");
   const std::uint32_t count = reader.word("the option count");
   if (count > maxOptions) refuse(fmt::format("declares {} options, more than {}", count, maxOptions));
+  // Each option takes at least 24 bytes (four lengths, kind, flag): what is left bounds the reservation.
+  note.options.reserve(std::min<std::size_t>(count, reader.left() / 24));
   for (std::uint32_t i = 0; i < count; ++i) note.options.push_back(readOption(reader));
   if (!reader.done()) refuse("has bytes after its last option");
   try {
