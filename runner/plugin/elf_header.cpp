@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include <cppd/error.hpp>
 #include <cppd/posix/unique_fd.hpp>
@@ -61,19 +62,31 @@ constexpr std::size_t tailLead = 16 * 1024;
 
 [[noreturn]] void refuse(std::string reason) { throw Error(ErrorKind::data, std::move(reason)); }
 
-// A stretch of the file read with one pread; lookups take their bytes from it when they lie inside. The buffer
-// is left uninitialised: the read fills it, and zeroing 20 KiB per plugin file showed in a listing's profile.
+// A stretch of the file read with one pread; lookups take their bytes from it when they lie inside. Its bytes
+// live in a scratch buffer of the thread that is reused from one plugin file to the next (a listing reads
+// hundreds: fresh buffers cost a page fault or two each, inside the read), or in owned for a one-off read.
 struct Window {
   unsigned long long start = 0;
   std::size_t size = 0;
-  std::unique_ptr<char[]> bytes;
+  const char* bytes = nullptr;
+  std::unique_ptr<char[]> owned;
 
   // The bytes [offset, offset + length), or nullopt when they are not all inside.
   std::optional<std::string_view> slice(unsigned long long offset, unsigned long long length) const {
     if (offset < start || offset - start > size || length > size - (offset - start)) return {};
-    return std::string_view(bytes.get() + (offset - start), length);
+    return std::string_view(bytes + (offset - start), length);
   }
 };
+
+// The scratch buffers: one for the front of the file (inspect), one for the section headers and what precedes
+// them (section). Each is in use only during one call, and neither call nests, so reusing them is safe. They
+// grow to the largest read and are left uninitialised beyond what a read fills.
+std::vector<char>& scratch(int which) {
+  thread_local std::vector<char> buffers[2];
+  return buffers[which];
+}
+constexpr int headScratch = 0;
+constexpr int tailScratch = 1;
 
 // What a read was for, in messages: "its section headers", "section .note.cppd.plugin".
 struct ReadTarget {
@@ -86,17 +99,34 @@ std::string failedRead(const ReadTarget& target, const char* why) {
   return fmt::format("cannot read{}{}{}: {}", space, target.what, target.name, why);
 }
 
-// Up to size bytes at offset: fewer only where the file ends. Throws what names the read and its error.
-Window readWindow(int fd, std::size_t size, unsigned long long offset, const ReadTarget& target) {
-  Window window{offset, 0, std::unique_ptr<char[]>(new char[size])};
-  while (window.size < size) {
-    const ssize_t n = ::pread(fd, window.bytes.get() + window.size, size - window.size,
-                              static_cast<off_t>(offset + window.size));
+// Up to size bytes at offset into memory: fewer only where the file ends. Throws what names the read and its
+// error.
+std::size_t readInto(int fd, char* memory, std::size_t size, unsigned long long offset, const ReadTarget& target) {
+  std::size_t got = 0;
+  while (got < size) {
+    const ssize_t n = ::pread(fd, memory + got, size - got, static_cast<off_t>(offset + got));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) refuse(failedRead(target, std::strerror(errno)));
     if (n == 0) break;
-    window.size += static_cast<std::size_t>(n);
+    got += static_cast<std::size_t>(n);
   }
+  return got;
+}
+
+// A window read into the scratch buffer which, or into a buffer of its own when which is -1.
+Window readWindow(int fd, std::size_t size, unsigned long long offset, const ReadTarget& target, int which = -1) {
+  Window window{offset, 0, nullptr, {}};
+  char* memory = nullptr;
+  if (which < 0) {
+    window.owned.reset(new char[size]);
+    memory = window.owned.get();
+  } else {
+    std::vector<char>& buffer = scratch(which);
+    if (buffer.size() < size) buffer.resize(size);
+    memory = buffer.data();
+  }
+  window.size = readInto(fd, memory, size, offset, target);
+  window.bytes = memory;
   return window;
 }
 
@@ -107,7 +137,7 @@ std::string_view bytesAt(int fd, const Window& window, unsigned long long offset
   if (auto inside = window.slice(offset, size)) return *inside;
   spill = readWindow(fd, size, offset, target);
   if (spill.size != size) refuse(failedRead(target, "end of file"));
-  return std::string_view(spill.bytes.get(), spill.size);
+  return std::string_view(spill.bytes, spill.size);
 }
 
 // Entry index of a table of T at the start of bytes (which holds enough of them). ELF tables are aligned in
@@ -179,7 +209,7 @@ std::string_view sectionHeaders(int fd, const Ehdr& header, off_t fileSize, Wind
   }
   const unsigned long long start = header.e_shoff > tailLead ? header.e_shoff - tailLead : 0;
   const ReadTarget target{"its section headers"};
-  tail = readWindow(fd, static_cast<std::size_t>(header.e_shoff - start) + tableSize, start, target);
+  tail = readWindow(fd, static_cast<std::size_t>(header.e_shoff - start) + tableSize, start, target, tailScratch);
   return bytesAt(fd, tail, header.e_shoff, tableSize, target, spill);
 }
 
@@ -206,14 +236,14 @@ ElfFile ElfFile::inspect(int fd) {
 }
 
 ElfFile ElfFile::inspect(int fd, off_t fileSize) {
-  const Window head = readWindow(fd, headSize, 0, {""});
-  const auto* ident = reinterpret_cast<const unsigned char*>(head.bytes.get());
+  const Window head = readWindow(fd, headSize, 0, {""}, headScratch);
+  const auto* ident = reinterpret_cast<const unsigned char*>(head.bytes);
   if (auto problem = identProblem(ident, head.size)) refuse(*problem);
   if (head.size < sizeof(Ehdr)) {
     refuse(fmt::format("truncated ELF file: {} bytes, shorter than an ELF header", head.size));
   }
   Ehdr header{};
-  std::memcpy(&header, head.bytes.get(), sizeof header);
+  std::memcpy(&header, head.bytes, sizeof header);
   if (header.e_type == ET_EXEC) refuse("an ELF executable, not a shared object");
   if (header.e_type != ET_DYN) refuse(fmt::format("an ELF file of type {}, not a shared object", header.e_type));
   if (hostMachine >= 0 && header.e_machine != hostMachine) {
