@@ -5,7 +5,6 @@
 #include <cppd/log.hpp>
 
 #include <algorithm>
-#include <iterator>
 #include <string_view>
 #include <numeric>
 
@@ -47,9 +46,14 @@ std::string commandsListing(const PluginCatalog& catalog) {
   std::size_t size = text.size();
   for (const auto& plugin : catalog.plugins) size += 8 + width + firstLine(plugin.description).size();
   text.reserve(size);  // one allocation for a listing of hundreds of plugins
+  // Appended piece by piece rather than formatted: hundreds of lines, and a tapname is ASCII (its note was
+  // refused otherwise), so its length in bytes is its width.
   for (const auto& plugin : catalog.plugins) {
-    fmt::format_to(std::back_inserter(text), "    {:<{}}  {}\n", plugin.tapname, width,
-                   firstLine(plugin.description));
+    text += "    ";
+    text += plugin.tapname;
+    text.append(width - plugin.tapname.size() + 2, ' ');
+    text += firstLine(plugin.description);
+    text += '\n';
   }
   if (catalog.plugins.empty()) text += "    (no plugins found; see cppd --list-plugins -v)\n";
   if (!catalog.rejected.empty()) {
