@@ -62,19 +62,31 @@ constexpr std::size_t tailLead = 16 * 1024;
 
 [[noreturn]] void refuse(std::string reason) { throw Error(ErrorKind::data, std::move(reason)); }
 
-// A stretch of the file read with one pread; lookups take their bytes from it when they lie inside. The buffer
-// is left uninitialised: the read fills it, and zeroing 20 KiB per plugin file showed in a listing's profile.
+// A stretch of the file read with one pread; lookups take their bytes from it when they lie inside. Its bytes
+// live in a scratch buffer of the thread that is reused from one plugin file to the next (a listing reads
+// hundreds: fresh buffers cost a page fault or two each, inside the read), or in owned for a one-off read.
 struct Window {
   unsigned long long start = 0;
   std::size_t size = 0;
-  std::unique_ptr<char[]> bytes;
+  const char* bytes = nullptr;
+  std::unique_ptr<char[]> owned;
 
   // The bytes [offset, offset + length), or nullopt when they are not all inside.
   std::optional<std::string_view> slice(unsigned long long offset, unsigned long long length) const {
     if (offset < start || offset - start > size || length > size - (offset - start)) return {};
-    return std::string_view(bytes.get() + (offset - start), length);
+    return std::string_view(bytes + (offset - start), length);
   }
 };
+
+// The scratch buffers: one for the front of the file (inspect), one for the section headers and what precedes
+// them (section). Each is in use only during one call, and neither call nests, so reusing them is safe. They
+// grow to the largest read and are left uninitialised beyond what a read fills.
+std::vector<char>& scratch(int which) {
+  thread_local std::vector<char> buffers[2];
+  return buffers[which];
+}
+constexpr int headScratch = 0;
+constexpr int tailScratch = 1;
 
 // What a read was for, in messages: "its section headers", "section .note.cppd.plugin".
 struct ReadTarget {
@@ -87,36 +99,54 @@ std::string failedRead(const ReadTarget& target, const char* why) {
   return fmt::format("cannot read{}{}{}: {}", space, target.what, target.name, why);
 }
 
-// Up to size bytes at offset: fewer only where the file ends. Throws what names the read and its error.
-Window readWindow(int fd, std::size_t size, unsigned long long offset, const ReadTarget& target) {
-  Window window{offset, 0, std::unique_ptr<char[]>(new char[size])};
-  while (window.size < size) {
-    const ssize_t n = ::pread(fd, window.bytes.get() + window.size, size - window.size,
-                              static_cast<off_t>(offset + window.size));
+// Up to size bytes at offset into memory: fewer only where the file ends. Throws what names the read and its
+// error.
+std::size_t readInto(int fd, char* memory, std::size_t size, unsigned long long offset, const ReadTarget& target) {
+  std::size_t got = 0;
+  while (got < size) {
+    const ssize_t n = ::pread(fd, memory + got, size - got, static_cast<off_t>(offset + got));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) refuse(failedRead(target, std::strerror(errno)));
     if (n == 0) break;
-    window.size += static_cast<std::size_t>(n);
+    got += static_cast<std::size_t>(n);
   }
+  return got;
+}
+
+// A window read into the scratch buffer which, or into a buffer of its own when which is -1.
+Window readWindow(int fd, std::size_t size, unsigned long long offset, const ReadTarget& target, int which = -1) {
+  Window window{offset, 0, nullptr, {}};
+  char* memory = nullptr;
+  if (which < 0) {
+    window.owned.reset(new char[size]);
+    memory = window.owned.get();
+  } else {
+    std::vector<char>& buffer = scratch(which);
+    if (buffer.size() < size) buffer.resize(size);
+    memory = buffer.data();
+  }
+  window.size = readInto(fd, memory, size, offset, target);
+  window.bytes = memory;
   return window;
 }
 
-// Exactly size bytes at offset: from window when they lie inside, else read. Throws when the file ends first.
-std::string bytesAt(int fd, const Window& window, unsigned long long offset, std::size_t size,
-                    const ReadTarget& target) {
-  if (auto inside = window.slice(offset, size)) return std::string(*inside);
-  Window read = readWindow(fd, size, offset, target);
-  if (read.size != size) refuse(failedRead(target, "end of file"));
-  return std::string(read.bytes.get(), read.size);
+// Exactly size bytes at offset: a view into window when they lie inside (the common case, no copy), else read
+// into spill, which then holds them. Throws when the file ends first.
+std::string_view bytesAt(int fd, const Window& window, unsigned long long offset, std::size_t size,
+                         const ReadTarget& target, Window& spill) {
+  if (auto inside = window.slice(offset, size)) return *inside;
+  spill = readWindow(fd, size, offset, target);
+  if (spill.size != size) refuse(failedRead(target, "end of file"));
+  return std::string_view(spill.bytes, spill.size);
 }
 
+// Entry index of a table of T at the start of bytes (which holds enough of them). ELF tables are aligned in
+// the file but not necessarily in a buffer, hence the copy of the one entry.
 template <typename T>
-std::vector<T> tableAt(int fd, const Window& window, unsigned long long offset, std::size_t count,
-                       const ReadTarget& target) {
-  const std::string bytes = bytesAt(fd, window, offset, count * sizeof(T), target);
-  std::vector<T> table(count);
-  if (count > 0) std::memcpy(table.data(), bytes.data(), bytes.size());
-  return table;
+T entryAt(std::string_view bytes, std::size_t index) {
+  T entry;
+  std::memcpy(&entry, bytes.data() + index * sizeof(T), sizeof(T));
+  return entry;
 }
 
 std::string printablePrefix(const unsigned char* bytes, std::size_t size) {
@@ -152,7 +182,11 @@ std::optional<std::string> extentProblem(int fd, const Window& head, const Ehdr&
   unsigned long long shEnd = header.e_shoff + static_cast<unsigned long long>(header.e_shnum) * header.e_shentsize;
   needed = std::max({needed, phEnd, shEnd});
   if (phEnd <= size && header.e_phentsize == sizeof(Phdr)) {
-    for (const auto& segment : tableAt<Phdr>(fd, head, header.e_phoff, header.e_phnum, {"its program headers"})) {
+    Window spill;
+    const std::string_view table =
+        bytesAt(fd, head, header.e_phoff, header.e_phnum * sizeof(Phdr), {"its program headers"}, spill);
+    for (std::size_t i = 0; i < header.e_phnum; ++i) {
+      const auto segment = entryAt<Phdr>(table, i);
       if (segment.p_type == PT_LOAD || segment.p_type == PT_DYNAMIC) {
         needed = std::max<unsigned long long>(needed, segment.p_offset + segment.p_filesz);
       }
@@ -163,9 +197,9 @@ std::optional<std::string> extentProblem(int fd, const Window& head, const Ehdr&
   return std::nullopt;
 }
 
-// The section header table, checked against the file's size and bounded in count, with the bytes before it
-// read in the same pread (tail).
-std::vector<Shdr> sectionHeaders(int fd, const Ehdr& header, off_t fileSize, Window& tail) {
+// The section header table's bytes, checked against the file's size and bounded in count, read in one pread
+// with the bytes before it (tail), which usually hold the name table and the note too.
+std::string_view sectionHeaders(int fd, const Ehdr& header, off_t fileSize, Window& tail, Window& spill) {
   if (header.e_shnum == 0) return {};
   if (header.e_shentsize != sizeof(Shdr)) refuse(fmt::format("section headers of {} bytes, expected {}", header.e_shentsize, sizeof(Shdr)));
   if (header.e_shnum > maxSections) refuse(fmt::format("{} sections, more than {}", header.e_shnum, maxSections));
@@ -175,13 +209,13 @@ std::vector<Shdr> sectionHeaders(int fd, const Ehdr& header, off_t fileSize, Win
   }
   const unsigned long long start = header.e_shoff > tailLead ? header.e_shoff - tailLead : 0;
   const ReadTarget target{"its section headers"};
-  tail = readWindow(fd, static_cast<std::size_t>(header.e_shoff - start) + tableSize, start, target);
-  return tableAt<Shdr>(fd, tail, header.e_shoff, header.e_shnum, target);
+  tail = readWindow(fd, static_cast<std::size_t>(header.e_shoff - start) + tableSize, start, target, tailScratch);
+  return bytesAt(fd, tail, header.e_shoff, tableSize, target, spill);
 }
 
-// The bytes of one section, checked against the file's size and bounded by maxSize.
-std::string sectionBytes(int fd, const Window& tail, const Shdr& section, off_t fileSize, std::size_t maxSize,
-                         std::string_view name) {
+// The bytes of one section, checked against the file's size and bounded by maxSize: a view into tail or spill.
+std::string_view sectionBytes(int fd, const Window& tail, const Shdr& section, off_t fileSize, std::size_t maxSize,
+                              std::string_view name, Window& spill) {
   if (section.sh_type == SHT_NOBITS) return {};
   if (section.sh_size > maxSize) refuse(fmt::format("section {} is {} bytes, more than {}", name, section.sh_size, maxSize));
   if (section.sh_offset > static_cast<unsigned long long>(fileSize) ||
@@ -189,7 +223,7 @@ std::string sectionBytes(int fd, const Window& tail, const Shdr& section, off_t 
     refuse(fmt::format("section {} claims {} bytes at offset {}, beyond the end of the file ({} bytes)", name,
                        section.sh_size, section.sh_offset, fileSize));
   }
-  return bytesAt(fd, tail, section.sh_offset, section.sh_size, {"section ", name});
+  return bytesAt(fd, tail, section.sh_offset, section.sh_size, {"section ", name}, spill);
 }
 
 }  // namespace
@@ -202,14 +236,14 @@ ElfFile ElfFile::inspect(int fd) {
 }
 
 ElfFile ElfFile::inspect(int fd, off_t fileSize) {
-  const Window head = readWindow(fd, headSize, 0, {""});
-  const auto* ident = reinterpret_cast<const unsigned char*>(head.bytes.get());
+  const Window head = readWindow(fd, headSize, 0, {""}, headScratch);
+  const auto* ident = reinterpret_cast<const unsigned char*>(head.bytes);
   if (auto problem = identProblem(ident, head.size)) refuse(*problem);
   if (head.size < sizeof(Ehdr)) {
     refuse(fmt::format("truncated ELF file: {} bytes, shorter than an ELF header", head.size));
   }
   Ehdr header{};
-  std::memcpy(&header, head.bytes.get(), sizeof header);
+  std::memcpy(&header, head.bytes, sizeof header);
   if (header.e_type == ET_EXEC) refuse("an ELF executable, not a shared object");
   if (header.e_type != ET_DYN) refuse(fmt::format("an ELF file of type {}, not a shared object", header.e_type));
   if (hostMachine >= 0 && header.e_machine != hostMachine) {
@@ -222,17 +256,20 @@ ElfFile ElfFile::inspect(int fd, off_t fileSize) {
 }
 
 std::optional<std::string> ElfFile::section(std::string_view name, std::size_t maxSize) const {
-  Window tail;
-  const std::vector<Shdr> sections = sectionHeaders(fd_, header_, size_, tail);
-  if (sections.empty()) return std::nullopt;
-  if (header_.e_shstrndx >= sections.size()) refuse("its section name table index is out of range");
-  const std::string names =
-      sectionBytes(fd_, tail, sections[header_.e_shstrndx], size_, maxSectionNamesSize, "name table");
-  for (const Shdr& candidate : sections) {
+  Window tail, tableSpill, namesSpill, sectionSpill;
+  const std::string_view table = sectionHeaders(fd_, header_, size_, tail, tableSpill);
+  const std::size_t count = table.size() / sizeof(Shdr);
+  if (count == 0) return std::nullopt;
+  if (header_.e_shstrndx >= count) refuse("its section name table index is out of range");
+  const std::string_view names = sectionBytes(fd_, tail, entryAt<Shdr>(table, header_.e_shstrndx), size_,
+                                              maxSectionNamesSize, "name table", namesSpill);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto candidate = entryAt<Shdr>(table, i);
     if (candidate.sh_name >= names.size()) continue;
-    const char* start = names.data() + candidate.sh_name;
-    const std::size_t length = ::strnlen(start, names.size() - candidate.sh_name);
-    if (std::string_view(start, length) == name) return sectionBytes(fd_, tail, candidate, size_, maxSize, name);
+    const std::string_view rest = names.substr(candidate.sh_name);
+    if (rest.substr(0, rest.find('\0')) == name) {
+      return std::string(sectionBytes(fd_, tail, candidate, size_, maxSize, name, sectionSpill));
+    }
   }
   return std::nullopt;
 }

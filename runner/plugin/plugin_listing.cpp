@@ -5,6 +5,7 @@
 #include <cppd/log.hpp>
 
 #include <algorithm>
+#include <string_view>
 #include <numeric>
 
 namespace cppd::runner {
@@ -34,7 +35,7 @@ std::size_t editDistance(const std::string& a, const std::string& b) {
   return d[a.size()][b.size()];
 }
 
-std::string firstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+std::string_view firstLine(std::string_view text) { return text.substr(0, text.find('\n')); }
 
 }  // namespace
 
@@ -42,8 +43,17 @@ std::string commandsListing(const PluginCatalog& catalog) {
   std::size_t width = 0;
   for (const auto& plugin : catalog.plugins) width = std::max(width, plugin.tapname.size());
   std::string text = "Commands:\n";
+  std::size_t size = text.size();
+  for (const auto& plugin : catalog.plugins) size += 8 + width + firstLine(plugin.description).size();
+  text.reserve(size);  // one allocation for a listing of hundreds of plugins
+  // Appended piece by piece rather than formatted: hundreds of lines, and a tapname is ASCII (its note was
+  // refused otherwise), so its length in bytes is its width.
   for (const auto& plugin : catalog.plugins) {
-    text += fmt::format("    {:<{}}  {}\n", plugin.tapname, width, firstLine(plugin.description));
+    text += "    ";
+    text += plugin.tapname;
+    text.append(width - plugin.tapname.size() + 2, ' ');
+    text += firstLine(plugin.description);
+    text += '\n';
   }
   if (catalog.plugins.empty()) text += "    (no plugins found; see cppd --list-plugins -v)\n";
   if (!catalog.rejected.empty()) {

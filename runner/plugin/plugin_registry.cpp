@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <set>
 
 #include <cppd/error.hpp>
@@ -128,6 +129,19 @@ void addResult(const Candidate& candidate, NoteResult result, std::map<std::stri
                              std::move(*result.note)});
 }
 
+// Sorts by tapname through an index: a PluginInfo with its note is large, so it is moved once, not at every
+// step of the sort.
+void sortByTapname(std::vector<PluginInfo>& plugins) {
+  std::vector<std::size_t> order(plugins.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return plugins[a].tapname < plugins[b].tapname; });
+  std::vector<PluginInfo> sorted;
+  sorted.reserve(plugins.size());
+  for (std::size_t index : order) sorted.push_back(std::move(plugins[index]));
+  plugins = std::move(sorted);
+}
+
 }  // namespace
 
 std::string toString(PluginSource source) {
@@ -199,9 +213,9 @@ PluginCatalog discoverPlugins(const DiscoverySettings& settings) {
     for (auto& candidate : listDirectory(dir, settings.trust, catalog)) candidates.push_back(std::move(candidate));
   }
   std::map<std::string, const Candidate*> winners;
+  catalog.plugins.reserve(candidates.size());
   for (const auto& candidate : candidates) addResult(candidate, readNote(candidate), winners, catalog);
-  std::sort(catalog.plugins.begin(), catalog.plugins.end(),
-            [](const PluginInfo& a, const PluginInfo& b) { return a.tapname < b.tapname; });
+  sortByTapname(catalog.plugins);
   return catalog;
 }
 

@@ -1,5 +1,6 @@
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdlib.h>
 
 #include <catch2/catch.hpp>
@@ -180,4 +181,66 @@ TEST_CASE("A note whose options the parser or --help would trip on is refused wh
   refusedWith({.longName = "count", .defaultValue = "notanint", .kind = cppd::OptionKind::integer}, "default its kind");
   refusedWith({.longName = "listen", .defaultValue = "99999", .kind = cppd::OptionKind::port}, "default its kind");
   refusedWith({.longName = "x", .shortName = "?"}, "one letter long");
+}
+
+namespace {
+
+// An unlinked temporary file holding bytes, open for reading.
+cppd::posix::UniqueFd fileWith(const std::string& bytes) {
+  char pattern[] = "/tmp/cppd-note-XXXXXX";
+  cppd::posix::UniqueFd fd(::mkstemp(pattern));
+  REQUIRE(fd);
+  ::unlink(pattern);
+  REQUIRE(::write(fd.get(), bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+  return fd;
+}
+
+// The plugin with a gap of gap bytes inserted just before its section headers (e_shoff moved along): the
+// section name table and the note then lie far before the headers, outside the read that fetches them.
+std::string withGapBeforeSectionHeaders(std::string bytes, std::size_t gap) {
+  ElfW(Ehdr) header;
+  REQUIRE(bytes.size() >= sizeof header);
+  std::memcpy(&header, bytes.data(), sizeof header);
+  REQUIRE(header.e_shoff > 0);
+  REQUIRE(header.e_shoff <= bytes.size());
+  bytes.insert(header.e_shoff, gap, '\0');
+  header.e_shoff += gap;
+  std::memcpy(bytes.data(), &header, sizeof header);
+  return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("A note is read the same next to the section headers and far before them", "[plugin][note]") {
+  // cppd_add_plugin's layout puts the name table and the note within the one read that fetches the section
+  // headers; any other layout takes one read more for each, and must give the same note.
+  for (const auto& path : builtPlugins()) {
+    INFO(path);
+    const std::string bytes = readAll(path);
+    const std::string expected = encodePluginNote(noteOfFile(path));
+    for (std::size_t gap : {std::size_t{1}, std::size_t{4096}, std::size_t{64 * 1024}}) {
+      INFO("gap " << gap);
+      auto fd = fileWith(withGapBeforeSectionHeaders(bytes, gap));
+      CHECK(encodePluginNote(readPluginNote(fd.get())) == expected);
+    }
+  }
+}
+
+TEST_CASE("Notes read one after another do not leak into each other, whatever their sizes", "[plugin][note]") {
+  // The reads reuse their buffers from one file to the next: a small or broken file read after a large one
+  // must see only its own bytes.
+  const auto paths = builtPlugins();
+  std::vector<std::string> expected;
+  for (const auto& path : paths) expected.push_back(encodePluginNote(noteOfFile(path)));
+  const std::string hello = readAll(std::string(CPPD_TEST_PLUGIN_DIR) + "/hello.so");
+  for (int round = 0; round < 2; ++round) {
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      INFO(paths[i]);
+      CHECK(encodePluginNote(noteOfFile(paths[i])) == expected[i]);
+      auto cut = fileWith(hello.substr(0, hello.size() - 100));
+      CHECK_THROWS_WITH(readPluginNote(cut.get()), Catch::Contains("truncated ELF file"));
+      auto moved = fileWith(withGapBeforeSectionHeaders(hello, 32 * 1024));
+      CHECK(readPluginNote(moved.get()).tapname == "hello");
+    }
+  }
 }
