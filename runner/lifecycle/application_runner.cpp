@@ -12,6 +12,7 @@
 
 #include <fmt/core.h>
 
+#include <cppd/endpoint.hpp>
 #include <cppd/error.hpp>
 #include <cppd/log.hpp>
 #include <cppd/reactor.hpp>
@@ -21,6 +22,8 @@
 #include "control/control_server.hpp"
 #include "control/single_process_daemon.hpp"
 #include "lifecycle/run_state.hpp"
+#include "metrics/facts_metrics.hpp"
+#include "metrics/metrics_server.hpp"
 #include "lifecycle/shutdown.hpp"
 #include "lifecycle/shutdown_backstop.hpp"
 #include "lifecycle/signals.hpp"
@@ -79,6 +82,7 @@ class Run {
       // Its control socket is served by its own loop, which the workers never run.
       supervisorLoop_.emplace();
       openControl(target, *supervisorLoop_);
+      openMetrics(*supervisorLoop_);  // the supervisor's too: it outlives the workers
       detail::prepareWorkers(*o_.workers, o_.reusePort);
       state_.privilegedStarted = true;
       app_->privilegedStartService();
@@ -86,6 +90,7 @@ class Run {
     }
     installSignals();
     openControl(target, reactor_);  // as root, before the ports: a live socket means another daemon, nothing bound yet
+    openMetrics(reactor_);
     state_.privilegedStarted = true;
     app_->privilegedStartService();
     dropPrivileges(target, os_);
@@ -94,6 +99,7 @@ class Run {
     app_->startService();
     if (!o_.nodaemon) notifier_.mainPid(os_.getpid());  // before the launcher exits
     state_.status.reportSuccess();
+    serving_ = true;
     notifier_.ready(fmt::format("{} running", summary_));
     startWatchdog();
   }
@@ -128,6 +134,7 @@ class Run {
     }
     if (nullFd_ >= 0) os_.close(nullFd_);
     control_.reset();
+    metrics_.reset();
     if (state_.pidFile) state_.pidFile->remove();
     if (state_.status.active()) state_.status.reportFailure(code, reason);
     else std::fprintf(stderr, "cppd: startup failed: %s\n", reason.c_str());
@@ -148,6 +155,7 @@ class Run {
     hooks.started = [this](Reactor& loop) {
       if (!o_.nodaemon) notifier_.mainPid(os_.getpid());
       state_.status.reportSuccess();
+      serving_ = true;
       notifier_.ready(fmt::format("{}, {} workers", summary_, *o_.workers));
       watchdogLoop_ = &loop;
       startWatchdog();
@@ -164,6 +172,7 @@ class Run {
     };
     hooks.status = [this](const std::string& text) { notifier_.status(text); };
     hooks.stopping = [this](const std::string& text) {
+      stopping_ = true;
       notifier_.stopping(text);
       watchdog_.cancel();
     };
@@ -177,6 +186,7 @@ class Run {
                                                             "stopped before every worker served");
     ignoreStopSignals();
     control_.reset();  // before the pidfile: once that is gone, so is the socket
+    metrics_.reset();
     reactor_.closeAll();  // the listening sockets: only now, with every worker gone, does their queue close
     if (state_.pidFile) state_.pidFile->remove();
     log::info("Server Shut Down.");
@@ -190,6 +200,8 @@ class Run {
     // here would take its socket out of the supervisor's epoll set. Let go of it without a word.
     static_cast<void>(control_.release());
     static_cast<void>(controlled_.release());
+    static_cast<void>(metrics_.release());  // the same: the supervisor's port, on the supervisor's loop
+    static_cast<void>(metricsSource_.release());
     state_.pidFile.reset();              // the supervisor's: closing this copy leaves its lock alone
     state_.status = StatusReporter();    // the supervisor reports the start
     notifier_ = SystemdNotifier();       // and speaks to systemd
@@ -244,6 +256,7 @@ class Run {
     // are still alive, never later from static destructors.
     reactor_.closeAll();
     control_.reset();  // before the pidfile: once that is gone, so is the socket
+    metrics_.reset();
     if (state_.pidFile) state_.pidFile->remove();
     log::info("Server Shut Down.");
     log::removeObserver(state_.observer);
@@ -293,6 +306,7 @@ class Run {
     std::shared_ptr<LogFile> logFile = state_.logFile;  // SIGUSR1/SIGHUP are no-ops for stdout and syslog
     SignalHandlers::Actions actions;
     actions.shutdown = [this](int signum) {
+      stopping_ = true;  // /ready answers 503 from now on, while the services drain
       notifier_.stopping(fmt::format("Received {}, shutting down.", signalName(signum)));
       watchdog_.cancel();
       heartbeat_.cancel();  // a draining worker is not stuck: the supervisor waits for it to exit
@@ -327,17 +341,34 @@ class Run {
       log::warn("No control socket: the default path {} is too long for a socket; give --control", path);
       return;
     }
+    makeControlled(path);
+    control_ = std::make_unique<ControlServer>(loop, *controlled_,
+                                               ControlSettings{.path = path, .owner = target.uid, .group = target.gid});
+  }
+
+  // The metrics endpoint, bound here (as root where needed, like the services' ports) and served by loop.
+  void openMetrics(Reactor& loop) {
+    if (!o_.metrics) return;
+    if (!controlled_) makeControlled("");
+    metricsSource_ = std::make_unique<FactsMetrics>(*controlled_, [this] { return serving_ && !stopping_; });
+    metrics_ = std::make_unique<MetricsServer>(loop, *metricsSource_,
+                                               MetricsSettings{.endpoint = Endpoint::parse(*o_.metrics)});
+  }
+
+  // What the control socket and the metrics endpoint ask about the run.
+  void makeControlled(const std::string& controlPath) {
     DaemonFacts facts;
     facts.pid = os_.getpid();
     facts.logFile = o_.syslog ? std::string("syslog") : o_.effectiveLogfile();
     facts.pidFile = o_.pidfile;
-    facts.controlSocket = path;
+    facts.controlSocket = controlPath;
     SingleProcessDaemon::Actions actions;
     actions.stop = [this] {
       if (supervisor_) {
         supervisor_->requestStop("Stop requested on the control socket, shutting down.");
         return;
       }
+      stopping_ = true;
       notifier_.stopping("Stop requested on the control socket, shutting down.");
       watchdog_.cancel();
       shutdown_->begin();
@@ -350,8 +381,6 @@ class Run {
       actions.workers = [this] { return supervisor_ ? supervisor_->workerFacts() : std::vector<WorkerFacts>(); };
     }
     controlled_ = std::make_unique<SingleProcessDaemon>(app_, std::move(facts), plugins_, std::move(actions));
-    control_ = std::make_unique<ControlServer>(loop, *controlled_,
-                                               ControlSettings{.path = path, .owner = target.uid, .group = target.gid});
   }
 
   // WATCHDOG=1 every half WATCHDOG_USEC, when the service manager asked for it.
@@ -383,6 +412,10 @@ class Run {
   std::vector<PluginFacts> plugins_;
   std::unique_ptr<SingleProcessDaemon> controlled_;
   std::unique_ptr<ControlServer> control_;  // after controlled_: it calls into it
+  std::unique_ptr<FactsMetrics> metricsSource_;  // the same
+  std::unique_ptr<MetricsServer> metrics_;       // after metricsSource_: it calls into it
+  bool serving_ = false;   // every service (every worker) started
+  bool stopping_ = false;  // a stop began: /ready answers 503
   std::optional<Reactor> supervisorLoop_;   // a multi-process run's supervisor: its signals, timers and control
   Supervisor* supervisor_ = nullptr;        // while it runs
 };
