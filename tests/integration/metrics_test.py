@@ -211,3 +211,32 @@ class MetricsTest(TempDirTestCase):
         bad = run_cppd(["--nodaemon", "--metrics", "tcp:nine", "fastpoetry", "--poem", ECSTASY], cwd=self.tmp)
         self.assertEqual(bad.returncode, 64, bad.stderr)
         self.assertIn("option --metrics: invalid endpoint 'tcp:nine'", bad.stderr)
+
+    def test_a_deployment_file_sets_metrics_in_its_cppd_table(self):
+        config = self.path("poems.toml")
+        self.write("poems.toml", f"""[cppd]
+metrics = "{LOOPBACK}"
+
+[[service]]
+plugin = "fastpoetry"
+name = "ecstasy"
+port = "{LOOPBACK}"
+poem = "{ECSTASY}"
+""")
+        server = self.start_server(["--config", config])
+        port = int(server.wait_for_log(METRICS_LINE).group(1))
+        families = self.scrape(port)
+        services = {s.labels.get("service") for s in families["cppd_connections_active"].samples}
+        self.assertEqual(services, {"ecstasy"})
+        self.assertEqual(server.stop(), 0)
+        self.write("bad.toml", f"""[cppd]
+metrics = "tcp:nine"
+
+[[service]]
+plugin = "fastpoetry"
+port = "{LOOPBACK}"
+poem = "{ECSTASY}"
+""")
+        bad = run_cppd(["--nodaemon", "--pidfile=", "--config", self.path("bad.toml")], cwd=self.tmp)
+        self.assertIn(bad.returncode, (64, 78), bad.stderr)
+        self.assertIn("invalid endpoint 'tcp:nine'", bad.stderr)
