@@ -14,6 +14,7 @@
 
 #include <cppd/error.hpp>
 #include <cppd/log.hpp>
+#include <cppd/metrics.hpp>
 #include <cppd/reactor.hpp>
 #include <cppd/version.hpp>
 #include <cppd/worker.hpp>
@@ -72,6 +73,7 @@ class Run {
     log::info("reactor class: {}.", reactor_.backendName());
     log::info("plugin: {}", summary_);
     raiseDescriptorLimit();  // before the services open ports and files: every connection needs one
+    detail::setDefaultServiceLabel(app_->name());  // a single plugin's ports: the name cppdctl services shows
     warnIfServingAsRoot(target, os_);
     target_ = target;
     if (o_.workers) {
@@ -95,6 +97,7 @@ class Run {
     if (!o_.nodaemon) notifier_.mainPid(os_.getpid());  // before the launcher exits
     state_.status.reportSuccess();
     notifier_.ready(fmt::format("{} running", summary_));
+    serving_ = true;
     startWatchdog();
   }
 
@@ -348,7 +351,12 @@ class Run {
     };
     if (o_.workers) {
       actions.workers = [this] { return supervisor_ ? supervisor_->workerFacts() : std::vector<WorkerFacts>(); };
+      actions.restarts = [this] { return supervisor_ ? supervisor_->restarts() : 0; };
     }
+    actions.ready = [this] {
+      if (o_.workers) return supervisor_ != nullptr && supervisor_->ready();
+      return serving_ && shutdown_ && !shutdown_->started();
+    };
     controlled_ = std::make_unique<SingleProcessDaemon>(app_, std::move(facts), plugins_, std::move(actions));
     control_ = std::make_unique<ControlServer>(loop, *controlled_,
                                                ControlSettings{.path = path, .owner = target.uid, .group = target.gid});
@@ -380,6 +388,7 @@ class Run {
   std::string summary_;
   std::vector<std::string> firstWorkerOnly_;
   int nullFd_ = -1;
+  bool serving_ = false;  // the single process started every service
   std::vector<PluginFacts> plugins_;
   std::unique_ptr<SingleProcessDaemon> controlled_;
   std::unique_ptr<ControlServer> control_;  // after controlled_: it calls into it

@@ -22,7 +22,9 @@ PortState::PortState(Reactor& reactor, std::shared_ptr<Factory> factory, std::st
     : factory_(std::move(factory)),
       factoryPrefix_(prefixFor(serviceContext) + factory_->logPrefix()),
       description_(std::move(description)),
-      connections_(std::make_shared<ConnectionSet>(reactor, prefixFor(serviceContext), std::move(bound))) {}
+      connections_(std::make_shared<ConnectionSet>(reactor, prefixFor(serviceContext), std::move(bound))) {
+  connections_->setMetrics(ServiceMetrics::forService(serviceContext));
+}
 
 void PortState::listenerClosed() noexcept {
   listener = nullptr;
