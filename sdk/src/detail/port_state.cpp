@@ -22,9 +22,7 @@ PortState::PortState(Reactor& reactor, std::shared_ptr<Factory> factory, std::st
     : factory_(std::move(factory)),
       factoryPrefix_(prefixFor(serviceContext) + factory_->logPrefix()),
       description_(std::move(description)),
-      connections_(std::make_shared<ConnectionSet>(reactor, prefixFor(serviceContext), std::move(bound))) {
-  connections_->setMetrics(ServiceMetrics::forService(serviceContext));
-}
+      connections_(std::make_shared<ConnectionSet>(reactor, prefixFor(serviceContext), std::move(bound))) {}
 
 void PortState::listenerClosed() noexcept {
   listener = nullptr;
