@@ -1,7 +1,7 @@
 #pragma once
 
-// The control server's view of today's single-process run: the application's service tree, the run's files,
-// and the run's own stop and reopen.
+// The control server's (and the metrics endpoint's) view of a run: the application's service tree, the run's
+// files, its numbers, and the run's own stop and reopen. A supervisor of workers uses it too (Actions::workers).
 
 #include <chrono>
 #include <functional>
@@ -23,6 +23,10 @@ class SingleProcessDaemon : public IControlledDaemon {
     /// Set under a supervisor (--workers): the workers it runs. Connection counts then live in the workers,
     /// so the services' and listeners' active counts are shown as unknown.
     std::function<std::vector<WorkerFacts>()> workers;
+    /// Set under a supervisor: worker restarts so far, over every worker id.
+    std::function<std::uint64_t()> restarts;
+    /// Serving, and no stop begun (unset: always).
+    std::function<bool()> ready;
   };
 
   /// facts: the run's pid, files and control socket (version, start time and uptime are filled in here).
@@ -35,6 +39,11 @@ class SingleProcessDaemon : public IControlledDaemon {
   std::vector<ListenerFacts> listeners() const override;
   void stop() override;
   void reopen() override;
+  /// The SDK's series (summed over the workers under a supervisor) and the run's own: cppd_build_info,
+  /// cppd_start_time_seconds, cppd_reloads_total and, under a supervisor only, cppd_workers and
+  /// cppd_worker_restarts_total (a single process has no workers: they are absent, not 0).
+  std::vector<MetricSample> metrics() const override;
+  bool ready() const override;
 
  private:
   std::shared_ptr<Application> app_;

@@ -15,6 +15,7 @@
 #include <cppd/endpoint.hpp>
 #include <cppd/error.hpp>
 #include <cppd/log.hpp>
+#include <cppd/metrics.hpp>
 #include <cppd/reactor.hpp>
 #include <cppd/version.hpp>
 #include <cppd/worker.hpp>
@@ -75,6 +76,7 @@ class Run {
     log::info("reactor class: {}.", reactor_.backendName());
     log::info("plugin: {}", summary_);
     raiseDescriptorLimit();  // before the services open ports and files: every connection needs one
+    detail::setDefaultServiceLabel(app_->name());  // a single plugin's ports: the name cppdctl services shows
     warnIfServingAsRoot(target, os_);
     target_ = target;
     if (o_.workers) {
@@ -101,6 +103,7 @@ class Run {
     state_.status.reportSuccess();
     serving_ = true;
     notifier_.ready(fmt::format("{} running", summary_));
+    serving_ = true;
     startWatchdog();
   }
 
@@ -379,7 +382,12 @@ class Run {
     };
     if (o_.workers) {
       actions.workers = [this] { return supervisor_ ? supervisor_->workerFacts() : std::vector<WorkerFacts>(); };
+      actions.restarts = [this] { return supervisor_ ? supervisor_->restarts() : 0; };
     }
+    actions.ready = [this] {
+      if (o_.workers) return supervisor_ != nullptr && supervisor_->ready();
+      return serving_ && shutdown_ && !shutdown_->started();
+    };
     controlled_ = std::make_unique<SingleProcessDaemon>(app_, std::move(facts), plugins_, std::move(actions));
   }
 
@@ -409,6 +417,7 @@ class Run {
   std::string summary_;
   std::vector<std::string> firstWorkerOnly_;
   int nullFd_ = -1;
+  bool serving_ = false;  // the single process started every service
   std::vector<PluginFacts> plugins_;
   std::unique_ptr<SingleProcessDaemon> controlled_;
   std::unique_ptr<ControlServer> control_;  // after controlled_: it calls into it
