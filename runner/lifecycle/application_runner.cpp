@@ -23,12 +23,11 @@
 #include "control/control_server.hpp"
 #include "control/single_process_daemon.hpp"
 #include "lifecycle/run_state.hpp"
-#include "metrics/facts_metrics.hpp"
-#include "metrics/metrics_server.hpp"
 #include "lifecycle/shutdown.hpp"
 #include "lifecycle/shutdown_backstop.hpp"
 #include "lifecycle/signals.hpp"
 #include "lifecycle/systemd_notifier.hpp"
+#include "metrics/metrics_server.hpp"
 #include "process/child_reaper.hpp"
 #include "process/descriptor_limit.hpp"
 #include "process/root_policy.hpp"
@@ -101,7 +100,6 @@ class Run {
     app_->startService();
     if (!o_.nodaemon) notifier_.mainPid(os_.getpid());  // before the launcher exits
     state_.status.reportSuccess();
-    serving_ = true;
     notifier_.ready(fmt::format("{} running", summary_));
     serving_ = true;
     startWatchdog();
@@ -158,7 +156,6 @@ class Run {
     hooks.started = [this](Reactor& loop) {
       if (!o_.nodaemon) notifier_.mainPid(os_.getpid());
       state_.status.reportSuccess();
-      serving_ = true;
       notifier_.ready(fmt::format("{}, {} workers", summary_, *o_.workers));
       watchdogLoop_ = &loop;
       startWatchdog();
@@ -175,7 +172,6 @@ class Run {
     };
     hooks.status = [this](const std::string& text) { notifier_.status(text); };
     hooks.stopping = [this](const std::string& text) {
-      stopping_ = true;
       notifier_.stopping(text);
       watchdog_.cancel();
     };
@@ -204,7 +200,6 @@ class Run {
     static_cast<void>(control_.release());
     static_cast<void>(controlled_.release());
     static_cast<void>(metrics_.release());  // the same: the supervisor's port, on the supervisor's loop
-    static_cast<void>(metricsSource_.release());
     state_.pidFile.reset();              // the supervisor's: closing this copy leaves its lock alone
     state_.status = StatusReporter();    // the supervisor reports the start
     notifier_ = SystemdNotifier();       // and speaks to systemd
@@ -309,7 +304,6 @@ class Run {
     std::shared_ptr<LogFile> logFile = state_.logFile;  // SIGUSR1/SIGHUP are no-ops for stdout and syslog
     SignalHandlers::Actions actions;
     actions.shutdown = [this](int signum) {
-      stopping_ = true;  // /ready answers 503 from now on, while the services drain
       notifier_.stopping(fmt::format("Received {}, shutting down.", signalName(signum)));
       watchdog_.cancel();
       heartbeat_.cancel();  // a draining worker is not stuck: the supervisor waits for it to exit
@@ -353,8 +347,7 @@ class Run {
   void openMetrics(Reactor& loop) {
     if (!o_.metrics) return;
     if (!controlled_) makeControlled("");
-    metricsSource_ = std::make_unique<FactsMetrics>(*controlled_, [this] { return serving_ && !stopping_; });
-    metrics_ = std::make_unique<MetricsServer>(loop, *metricsSource_,
+    metrics_ = std::make_unique<MetricsServer>(loop, *controlled_,
                                                MetricsSettings{.endpoint = Endpoint::parse(*o_.metrics)});
   }
 
@@ -371,7 +364,6 @@ class Run {
         supervisor_->requestStop("Stop requested on the control socket, shutting down.");
         return;
       }
-      stopping_ = true;
       notifier_.stopping("Stop requested on the control socket, shutting down.");
       watchdog_.cancel();
       shutdown_->begin();
@@ -421,10 +413,7 @@ class Run {
   std::vector<PluginFacts> plugins_;
   std::unique_ptr<SingleProcessDaemon> controlled_;
   std::unique_ptr<ControlServer> control_;  // after controlled_: it calls into it
-  std::unique_ptr<FactsMetrics> metricsSource_;  // the same
-  std::unique_ptr<MetricsServer> metrics_;       // after metricsSource_: it calls into it
-  bool serving_ = false;   // every service (every worker) started
-  bool stopping_ = false;  // a stop began: /ready answers 503
+  std::unique_ptr<MetricsServer> metrics_;   // the same
   std::optional<Reactor> supervisorLoop_;   // a multi-process run's supervisor: its signals, timers and control
   Supervisor* supervisor_ = nullptr;        // while it runs
 };
