@@ -11,6 +11,8 @@ from cppdtest import CPPD, DEFAULT_TIMEOUT, POETRY_DIR, TempDirTestCase, fetch, 
 ECSTASY = os.path.join(POETRY_DIR, "ecstasy.txt")
 LOOPBACK = "tcp:0:interface=127.0.0.1"
 CPPDCTL = os.environ.get("CPPDCTL_BIN", os.path.join(os.path.dirname(CPPD), "cppdctl"))
+# Worker kills while the counters are watched: 20 in CI, 100 in tests/stress (workers_metrics_kills).
+KILLS = int(os.environ.get("CPPD_METRICS_KILLS", "20"))
 
 
 def ctl(*args):
@@ -57,7 +59,7 @@ class WorkersControlTest(TempDirTestCase):
 
         # Counters never go down for a reader while workers die: the supervisor keeps a reaped worker's counts.
         highest, served = 0, 20
-        for round_ in range(20):
+        for round_ in range(KILLS):
             fetch("127.0.0.1", port)
             served += 1
             before = self.status(path)
@@ -76,6 +78,7 @@ class WorkersControlTest(TempDirTestCase):
             wait_for(replaced_and_counted, what=f"round {round_}: the killed worker replaced")
         final = self.status(path)["services"][0]
         self.assertEqual((final["accepted"], final["bytes_sent"]), (served, served * poem))
+        print(f"\n  {KILLS} worker kills: accepted {final['accepted']} of {served}, never going down")
 
         reopen = ctl("-s", path, "reopen")
         self.assertEqual(reopen.returncode, 0, reopen.stderr)
