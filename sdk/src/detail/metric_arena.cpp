@@ -101,9 +101,11 @@ MetricArena& MetricArena::instance() {
   return *arena;
 }
 
-void MetricArena::map(std::size_t partitions) {
+void MetricArena::map(std::size_t partitions, bool shared) {
   const std::size_t bytes = partitions * sizeof(MetricPartition);
-  void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  // Private until share(): a process a plugin forks (or the launcher a daemon leaves) must not count into ours.
+  void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS,
+                        -1, 0);
   if (memory == MAP_FAILED) throw systemError("mmap", fmt::format("the metrics ({} bytes)", bytes), errno);
   // Zero-filled anonymous memory is a valid empty partition: the atomics' object representation is their value.
   auto* fresh = static_cast<MetricPartition*>(memory);
@@ -125,7 +127,7 @@ void MetricArena::map(std::size_t partitions) {
 
 std::uint32_t MetricArena::cell(bool counter, std::string_view name, std::string_view help,
                                 const MetricLabels& labels) {
-  if (own_ == nullptr) map(1);
+  if (own_ == nullptr) map(1, false);
   const std::string key = metricKey(name, labels);
   if (const auto found = index_.find(key); found != index_.end()) {
     const MetricRecord& record = own_->records[found->second];
@@ -162,8 +164,9 @@ std::uint32_t MetricArena::cell(bool counter, std::string_view name, std::string
 }
 
 void MetricArena::share(std::size_t slots) {
-  if (partitions_ >= slots + 1 && partitions_ > 1) return;
-  map(slots + 1);
+  if (shared_ && partitions_ >= slots + 1) return;
+  map(slots + 1, true);
+  shared_ = true;
 }
 
 void MetricArena::use(std::size_t slot) noexcept {

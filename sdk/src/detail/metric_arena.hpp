@@ -73,11 +73,12 @@ class MetricArena {
 
  private:
   MetricArena() = default;
-  void map(std::size_t partitions);
+  void map(std::size_t partitions, bool shared);
   MetricPartition& own() noexcept { return *own_; }
 
   MetricPartition* base_ = nullptr;  // partitions_ partitions: 0 for this process (or the supervisor), then slots
   std::size_t partitions_ = 0;
+  bool shared_ = false;
   MetricPartition* own_ = nullptr;  // where this process counts
   std::unordered_map<std::string, std::uint32_t> index_;  // series key -> cell, this process's
   std::map<std::string, MetricReading> retained_;         // counters of reaped workers, by series key
