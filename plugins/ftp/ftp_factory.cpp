@@ -6,6 +6,7 @@
 
 #include <cppd/log.hpp>
 
+#include "ftp_metrics.hpp"
 #include "ftp_session.hpp"
 
 namespace ftp {
@@ -31,7 +32,9 @@ FtpFactory::FtpFactory(std::shared_ptr<const FtpConfig> config, cppd::Reactor& r
       reactor_(reactor),
       counts_(std::make_shared<Counts>()),
       guard_(std::make_shared<LoginGuard>(config_->maxLoginFailures, config_->loginBlockTime)),
-      refusals_(reactor) {}
+      refusals_(reactor) {
+  FtpMetrics::get();  // registered now: a registration error fails the start, not a session
+}
 
 std::shared_ptr<cppd::Protocol> FtpFactory::buildProtocol(const cppd::Address& addr) {
   if (config_->maxClients != 0 && counts_->sessions >= config_->maxClients) {

@@ -14,6 +14,7 @@
 #include <cppd/log.hpp>
 
 #include "data_connection.hpp"
+#include "ftp_metrics.hpp"
 
 namespace ftp {
 namespace {
@@ -168,6 +169,7 @@ void FtpSession::cmdPass(const std::string& arg) {
 
 // One structured event per login attempt that got an answer: the text as before, the fields for a JSON log.
 void FtpSession::logLogin(bool ok, const std::string& text) {
+  FtpMetrics::get().login(ok);
   cppd::log::event(ok ? cppd::LogLevel::info : cppd::LogLevel::warn, text,
                    {{"event", "login"}, {"peer", peerHost_}, {"user", user_}, {"ok", ok}, {"anonymous", anonymous_}});
 }

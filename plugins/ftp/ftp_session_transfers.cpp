@@ -16,6 +16,7 @@
 #include <cppd/log.hpp>
 
 #include "data_connection.hpp"
+#include "ftp_metrics.hpp"
 #include "ftp_session.hpp"
 #include "listing.hpp"
 #include "upload_target.hpp"
@@ -239,6 +240,7 @@ void FtpSession::transferFinished(bool complete, const std::string& why, std::ui
   data_.reset();
   resetData();
   logTransfer(complete, why, bytes);
+  FtpMetrics::get().transfer(uploading_, std::string_view(transferVerb_) == "RETR", complete, bytes);
   reply(complete ? 226 : 426, complete ? "Transfer complete." : "Connection closed; transfer aborted.");
   drainQueue();
 }

@@ -13,6 +13,7 @@
 
 #include "http_date.hpp"
 #include "http_protocol.hpp"
+#include "web_metrics.hpp"
 
 namespace web {
 namespace {
@@ -45,7 +46,9 @@ HttpFactory::HttpFactory(WebConfig config, cppd::Reactor& reactor)
       reactor_(reactor),
       root_(openDocumentRoot(config_.root)),
       files_(root_, config_.index, config_.listing),
-      limit_(config_.maxConnections) {}
+      limit_(config_.maxConnections) {
+  WebMetrics::get();  // registered now: a registration error fails the start, not a request
+}
 
 HttpFactory::~HttpFactory() { sweep_.cancel(); }
 

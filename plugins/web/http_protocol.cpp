@@ -12,6 +12,7 @@
 #include "http_factory.hpp"
 #include "http_response.hpp"
 #include "request_path.hpp"
+#include "web_metrics.hpp"
 
 namespace web {
 namespace {
@@ -433,6 +434,7 @@ void HttpProtocol::linger() {
 // typed (and the user agent and duration the line lacks) for a JSON log. Every value a client chose is escaped by
 // the log formats, whatever it holds.
 void HttpProtocol::logAccess(int status, std::uint64_t bytes) {
+  WebMetrics::get().answered(status, bytes);
   if (!factory_->config().accessLog) return;
   const bool known = status != 400 && status != 414 && status != 431 && status != 503;
   const std::string_view method = known ? http_method_str(static_cast<http_method>(parser_.method)) : "-";

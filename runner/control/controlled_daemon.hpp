@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "metrics/metric_sample.hpp"
+
 namespace cppd::runner {
 
 struct WorkerFacts {
@@ -58,8 +60,9 @@ struct ListenerFacts {
   std::optional<std::uint64_t> connections;
 };
 
-/// Loop thread only. stop() and reopen() start what they ask and return at once; neither throws.
-class IControlledDaemon {
+/// Loop thread only. stop() and reopen() start what they ask and return at once; neither throws. The metrics it
+/// serves (IMetricsSource) are the same numbers status() and services() show.
+class IControlledDaemon : public IMetricsSource {
  public:
   virtual ~IControlledDaemon() = default;
   virtual DaemonFacts status() const = 0;

@@ -2,12 +2,16 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <exception>
+#include <map>
 
 #include <fmt/core.h>
 
 #include <cppd/address.hpp>
 #include <cppd/error.hpp>
+#include <cppd/log.hpp>
+#include <cppd/metrics.hpp>
 #include <cppd/service_collection.hpp>
 #include <cppd/stream_server_service.hpp>
 #include <cppd/version.hpp>
@@ -57,6 +61,39 @@ std::vector<TopService> topServices(Application& app) {
   return out;
 }
 
+// What the SDK counted for one service (label service = its name), over every process of the run.
+struct ServiceCounts {
+  std::uint64_t accepted = 0;
+  std::int64_t active = 0;
+  std::uint64_t bytesSent = 0;
+  std::uint64_t errors = 0;
+};
+
+std::map<std::string, ServiceCounts> countsByService(const std::vector<detail::MetricReading>& readings) {
+  std::map<std::string, ServiceCounts> out;
+  for (const auto& reading : readings) {
+    if (!reading.name.starts_with("cppd_")) continue;
+    const auto label = std::find_if(reading.labels.begin(), reading.labels.end(),
+                                    [](const auto& pair) { return pair.first == "service"; });
+    if (label == reading.labels.end()) continue;
+    ServiceCounts& counts = out[label->second];
+    if (reading.name == "cppd_connections_accepted_total") counts.accepted = reading.count;
+    else if (reading.name == "cppd_connections_active") counts.active = reading.gauge;
+    else if (reading.name == "cppd_bytes_sent_total") counts.bytesSent = reading.count;
+    else if (reading.name == "cppd_connection_errors_total") counts.errors = reading.count;
+  }
+  return out;
+}
+
+MetricSample sample(std::string name, std::string help, MetricSample::Type type, double value) {
+  MetricSample out;
+  out.name = std::move(name);
+  out.help = std::move(help);
+  out.type = type;
+  out.value = value;
+  return out;
+}
+
 }  // namespace
 
 SingleProcessDaemon::SingleProcessDaemon(std::shared_ptr<Application> app, DaemonFacts facts,
@@ -68,6 +105,8 @@ SingleProcessDaemon::SingleProcessDaemon(std::shared_ptr<Application> app, Daemo
       started_(std::chrono::steady_clock::now()) {
   facts_.version = versionString();
   facts_.startTime = secondsSinceEpoch(std::chrono::system_clock::now());
+  // Registered here too, so that a run whose log never failed shows it at 0 rather than not at all.
+  detail::builtinCounter("cppd_log_lines_lost_total", "Log lines that could not be written.");
 }
 
 DaemonFacts SingleProcessDaemon::status() const {
@@ -78,23 +117,26 @@ DaemonFacts SingleProcessDaemon::status() const {
 }
 
 std::vector<ServiceFacts> SingleProcessDaemon::services() const {
+  std::map<std::string, ServiceCounts> counts = countsByService(detail::readMetrics());
   std::vector<ServiceFacts> out;
   for (const auto& top : topServices(*app_)) {
     ServiceFacts facts;
     facts.name = top.name;
     if (plugins_.size() == 1) facts.plugin = plugins_.front().name;  // several: which made what is not recorded
-    std::uint64_t active = 0;
-    for (const auto* port : top.ports) {
-      facts.endpoints.push_back(port->endpoint().toString());
-      active += port->connectionCount();
-    }
-    if (!actions_.workers) facts.active = active;  // under a supervisor the connections are the workers'
+    for (const auto* port : top.ports) facts.endpoints.push_back(port->endpoint().toString());
+    const ServiceCounts& numbers = counts[top.name];
+    facts.accepted = numbers.accepted;
+    facts.active = static_cast<std::uint64_t>(std::max<std::int64_t>(numbers.active, 0));
+    facts.bytesSent = numbers.bytesSent;
+    facts.errors = numbers.errors;
     out.push_back(std::move(facts));
   }
   return out;
 }
 
 std::vector<ListenerFacts> SingleProcessDaemon::listeners() const {
+  std::map<std::string, ServiceCounts> counts;
+  if (actions_.workers) counts = countsByService(detail::readMetrics());
   std::vector<ListenerFacts> out;
   for (const auto& top : topServices(*app_)) {
     for (const auto* port : top.ports) {
@@ -102,12 +144,47 @@ std::vector<ListenerFacts> SingleProcessDaemon::listeners() const {
       facts.service = top.name;
       facts.endpoint = port->endpoint().toString();
       if (const auto bound = port->boundAddress()) facts.address = shown(*bound);
+      // The workers count per service: a service's only listener has all its connections; of several, which
+      // has how many is not recorded.
       if (!actions_.workers) facts.connections = port->connectionCount();
+      else if (top.ports.size() == 1) facts.connections = std::max<std::int64_t>(counts[top.name].active, 0);
       out.push_back(std::move(facts));
     }
   }
   return out;
 }
+
+std::vector<MetricSample> SingleProcessDaemon::metrics() const {
+  std::vector<MetricSample> out;
+  try {
+    for (auto& reading : detail::readMetrics()) {
+      MetricSample s = sample(std::move(reading.name), std::move(reading.help),
+                              reading.counter ? MetricSample::Type::counter : MetricSample::Type::gauge,
+                              reading.counter ? static_cast<double>(reading.count) : static_cast<double>(reading.gauge));
+      s.labels = std::move(reading.labels);
+      out.push_back(std::move(s));
+    }
+    using Type = MetricSample::Type;
+    MetricSample build = sample("cppd_build_info", "The version of cppd that runs, as a label.", Type::gauge, 1);
+    build.labels.emplace_back("version", facts_.version);
+    out.push_back(std::move(build));
+    out.push_back(sample("cppd_start_time_seconds", "When the daemon started, in seconds since the epoch.",
+                         Type::gauge, facts_.startTime));
+    out.push_back(sample("cppd_reloads_total", "Reloads of the configuration.", Type::counter,
+                         static_cast<double>(facts_.generation - 1)));
+    if (actions_.workers) {
+      out.push_back(sample("cppd_workers", "Worker processes alive now.", Type::gauge,
+                           static_cast<double>(actions_.workers().size())));
+      out.push_back(sample("cppd_worker_restarts_total", "Workers started again after one died.", Type::counter,
+                           static_cast<double>(actions_.restarts ? actions_.restarts() : 0)));
+    }
+  } catch (const std::exception& e) {
+    log::error("collect metrics: {}", e.what());  // a partial scrape: what was collected so far
+  }
+  return out;
+}
+
+bool SingleProcessDaemon::ready() const { return !actions_.ready || actions_.ready(); }
 
 void SingleProcessDaemon::stop() {
   if (actions_.stop) actions_.stop();

@@ -1,7 +1,7 @@
 #pragma once
 
-// The control server's view of today's single-process run: the application's service tree, the run's files,
-// and the run's own stop and reopen.
+// The control server's (and the metrics endpoint's) view of a run: the application's service tree, the run's
+// files, its numbers, and the run's own stop and reopen. A supervisor of workers uses it too (Actions::workers).
 
 #include <chrono>
 #include <functional>
@@ -25,6 +25,10 @@ class SingleProcessDaemon : public IControlledDaemon {
     std::function<std::vector<WorkerFacts>()> workers;
     std::function<unsigned(int delta)> changeWorkers;  // set under a supervisor
     std::function<pid_t(unsigned id)> replaceWorker;    // set under a supervisor
+    /// Set under a supervisor: worker restarts so far, over every worker id.
+    std::function<std::uint64_t()> restarts;
+    /// Serving, and no stop begun (unset: always).
+    std::function<bool()> ready;
   };
 
   /// facts: the run's pid, files and control socket (version, start time and uptime are filled in here).
@@ -39,6 +43,11 @@ class SingleProcessDaemon : public IControlledDaemon {
   void reopen() override;
   unsigned changeWorkers(int delta) override;
   pid_t replaceWorker(unsigned id) override;
+  /// The SDK's series (summed over the workers under a supervisor) and the run's own: cppd_build_info,
+  /// cppd_start_time_seconds, cppd_reloads_total and, under a supervisor only, cppd_workers and
+  /// cppd_worker_restarts_total (a single process has no workers: they are absent, not 0).
+  std::vector<MetricSample> metrics() const override;
+  bool ready() const override;
 
  private:
   std::shared_ptr<Application> app_;

@@ -12,8 +12,10 @@
 
 #include <fmt/core.h>
 
+#include <cppd/endpoint.hpp>
 #include <cppd/error.hpp>
 #include <cppd/log.hpp>
+#include <cppd/metrics.hpp>
 #include <cppd/reactor.hpp>
 #include <cppd/version.hpp>
 #include <cppd/worker.hpp>
@@ -25,6 +27,7 @@
 #include "lifecycle/shutdown_backstop.hpp"
 #include "lifecycle/signals.hpp"
 #include "lifecycle/systemd_notifier.hpp"
+#include "metrics/metrics_server.hpp"
 #include "process/child_reaper.hpp"
 #include "process/descriptor_limit.hpp"
 #include "process/root_policy.hpp"
@@ -73,6 +76,7 @@ class Run {
     log::info("reactor class: {}.", reactor_.backendName());
     log::info("plugin: {}", summary_);
     raiseDescriptorLimit();  // before the services open ports and files: every connection needs one
+    detail::setDefaultServiceLabel(app_->name());  // a single plugin's ports: the name cppdctl services shows
     warnIfServingAsRoot(target, os_);
     target_ = target;
     if (o_.workers) {
@@ -80,6 +84,7 @@ class Run {
       // Its control socket is served by its own loop, which the workers never run.
       supervisorLoop_.emplace();
       openControl(target, *supervisorLoop_);
+      openMetrics(*supervisorLoop_);  // the supervisor's too: it outlives the workers
       detail::prepareWorkers(*o_.workers, o_.reusePort);
       state_.privilegedStarted = true;
       app_->privilegedStartService();
@@ -87,6 +92,7 @@ class Run {
     }
     installSignals();
     openControl(target, reactor_);  // as root, before the ports: a live socket means another daemon, nothing bound yet
+    openMetrics(reactor_);
     state_.privilegedStarted = true;
     app_->privilegedStartService();
     dropPrivileges(target, os_);
@@ -96,6 +102,7 @@ class Run {
     if (!o_.nodaemon) notifier_.mainPid(os_.getpid());  // before the launcher exits
     state_.status.reportSuccess();
     notifier_.ready(fmt::format("{} running", summary_));
+    serving_ = true;
     startWatchdog();
   }
 
@@ -129,6 +136,7 @@ class Run {
     }
     if (nullFd_ >= 0) os_.close(nullFd_);
     control_.reset();
+    metrics_.reset();
     if (state_.pidFile) state_.pidFile->remove();
     if (state_.status.active()) state_.status.reportFailure(code, reason);
     else std::fprintf(stderr, "cppd: startup failed: %s\n", reason.c_str());
@@ -178,6 +186,7 @@ class Run {
                                                             "stopped before every worker served");
     ignoreStopSignals();
     control_.reset();  // before the pidfile: once that is gone, so is the socket
+    metrics_.reset();
     reactor_.closeAll();  // the listening sockets: only now, with every worker gone, does their queue close
     if (state_.pidFile) state_.pidFile->remove();
     log::info("Server Shut Down.");
@@ -191,6 +200,7 @@ class Run {
     // here would take its socket out of the supervisor's epoll set. Let go of it without a word.
     static_cast<void>(control_.release());
     static_cast<void>(controlled_.release());
+    static_cast<void>(metrics_.release());  // the same: the supervisor's port, on the supervisor's loop
     state_.pidFile.reset();              // the supervisor's: closing this copy leaves its lock alone
     state_.status = StatusReporter();    // the supervisor reports the start
     notifier_ = SystemdNotifier();       // and speaks to systemd
@@ -245,6 +255,7 @@ class Run {
     // are still alive, never later from static destructors.
     reactor_.closeAll();
     control_.reset();  // before the pidfile: once that is gone, so is the socket
+    metrics_.reset();
     if (state_.pidFile) state_.pidFile->remove();
     log::info("Server Shut Down.");
     log::removeObserver(state_.observer);
@@ -328,11 +339,26 @@ class Run {
       log::warn("No control socket: the default path {} is too long for a socket; give --control", path);
       return;
     }
+    makeControlled(path);
+    control_ = std::make_unique<ControlServer>(loop, *controlled_,
+                                               ControlSettings{.path = path, .owner = target.uid, .group = target.gid});
+  }
+
+  // The metrics endpoint, bound here (as root where needed, like the services' ports) and served by loop.
+  void openMetrics(Reactor& loop) {
+    if (!o_.metrics) return;
+    if (!controlled_) makeControlled("");
+    metrics_ = std::make_unique<MetricsServer>(loop, *controlled_,
+                                               MetricsSettings{.endpoint = Endpoint::parse(*o_.metrics)});
+  }
+
+  // What the control socket and the metrics endpoint ask about the run.
+  void makeControlled(const std::string& controlPath) {
     DaemonFacts facts;
     facts.pid = os_.getpid();
     facts.logFile = o_.syslog ? std::string("syslog") : o_.effectiveLogfile();
     facts.pidFile = o_.pidfile;
-    facts.controlSocket = path;
+    facts.controlSocket = controlPath;
     SingleProcessDaemon::Actions actions;
     actions.stop = [this] {
       if (supervisor_) {
@@ -353,10 +379,13 @@ class Run {
         return startedSupervisor().changeWorkers(delta, delta > 0 ? "cppdctl workers add" : "cppdctl workers remove");
       };
       actions.replaceWorker = [this](unsigned id) { return startedSupervisor().replaceWorker(id, "cppdctl worker kill"); };
+      actions.restarts = [this] { return supervisor_ ? supervisor_->restarts() : 0; };
     }
+    actions.ready = [this] {
+      if (o_.workers) return supervisor_ != nullptr && supervisor_->ready();
+      return serving_ && shutdown_ && !shutdown_->started();
+    };
     controlled_ = std::make_unique<SingleProcessDaemon>(app_, std::move(facts), plugins_, std::move(actions));
-    control_ = std::make_unique<ControlServer>(loop, *controlled_,
-                                               ControlSettings{.path = path, .owner = target.uid, .group = target.gid});
   }
 
   Supervisor& startedSupervisor() {
@@ -390,9 +419,11 @@ class Run {
   std::string summary_;
   std::vector<std::string> firstWorkerOnly_;
   int nullFd_ = -1;
+  bool serving_ = false;  // the single process started every service
   std::vector<PluginFacts> plugins_;
   std::unique_ptr<SingleProcessDaemon> controlled_;
   std::unique_ptr<ControlServer> control_;  // after controlled_: it calls into it
+  std::unique_ptr<MetricsServer> metrics_;   // the same
   std::optional<Reactor> supervisorLoop_;   // a multi-process run's supervisor: its signals, timers and control
   Supervisor* supervisor_ = nullptr;        // while it runs
 };

@@ -91,6 +91,7 @@ DirectoryEntry openEntry(const std::string& path) {
 }  // namespace
 
 LogFile::LogFile(LogFileOptions options) : options_(std::move(options)), entry_(openEntry(options_.path)) {
+  linesLost_ = detail::builtinCounter("cppd_log_lines_lost_total", "Log lines that could not be written.");
   if (!options_.reportError) {
     options_.reportError = [](std::string_view message) {
       std::fprintf(stderr, "cppd: %.*s\n", static_cast<int>(message.size()), message.data());
@@ -176,6 +177,11 @@ bool LogFile::append(std::string_view text, int& err) {
   return append(text, err, written);
 }
 
+void LogFile::lose(std::uint64_t lines) noexcept {
+  lostLines_ += lines;
+  linesLost_.add(lines);
+}
+
 // Writes whole lines (one or a loop iteration's worth). Every line that does not get out whole is counted lost.
 void LogFile::writeLocked(std::string_view data) {
   int err = 0;
@@ -187,7 +193,7 @@ void LogFile::writeLocked(std::string_view data) {
     std::string notice = midLine_ ? "\n" : "";
     formatLine(options_.format, event, notice);
     if (!append(notice, err)) {
-      lostLines_ += lineCount(data);
+      lose(lineCount(data));
       return;
     }
     lostLines_ = 0;
@@ -196,7 +202,7 @@ void LogFile::writeLocked(std::string_view data) {
   std::size_t written = 0;
   if (append(data, err, written)) return;
   // A full disk or a failing device must not take the server down: count, report once, go on.
-  lostLines_ += lineCount(data.substr(written));
+  lose(lineCount(data.substr(written)));
   lostReason_ = fmt::format("write log file {}: {}", options_.path, std::strerror(err));
   report("write", lostReason_ + " (lines are dropped until writing works again; the server keeps running)");
 }
@@ -228,7 +234,7 @@ void LogFile::flushLocked() noexcept {
     writeLocked(lines);
   } catch (const std::exception& e) {
     // Out of memory while reporting a write error: the lines are lost like those of a failed write.
-    lostLines_ += lineCount(lines);
+    lose(lineCount(lines));
     lostReason_ = fmt::format("write log file {}: {}", options_.path, e.what());
   }
   held_.release();

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include <cppd/log.hpp>
+#include <cppd/metrics.hpp>
 
 #include "logging/line_buffer.hpp"
 #include "logging/log_format.hpp"
@@ -82,6 +83,7 @@ class LogFile final : public IBufferedLogObserver {
   void reopenLocked();
   void flushLocked() noexcept;
   void writeLocked(std::string_view data);
+  void lose(std::uint64_t lines) noexcept;
   // Write text, keeping size_ and midLine_ right; written says how much went out.
   bool append(std::string_view text, int& err, std::size_t& written);
   bool append(std::string_view text, int& err);
@@ -96,6 +98,7 @@ class LogFile final : public IBufferedLogObserver {
   mode_t mode_ = 0;
   std::uint64_t size_ = 0;
   std::uint64_t lostLines_ = 0;
+  Counter linesLost_;  // cppd_log_lines_lost_total: every line lost, also those already reported
   std::string lostReason_;
   bool midLine_ = false;  // a failed write left part of a line: the next line must start on a new one
   std::string reported_;  // keys of the problems already reported

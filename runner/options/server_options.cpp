@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include <cppd/endpoint.hpp>
 #include <cppd/error.hpp>
 #include <cppd/option_spec.hpp>
 
@@ -61,6 +62,9 @@ const std::vector<OptionSpec>& runnerOptionSpecs() {
       {.longName = "max-requests-jitter",
        .help = "Add up to this many to --max-requests, at random per worker, so workers do not all restart at once",
        .defaultValue = "0", .kind = K::count},
+      {.longName = "metrics",
+       .help = "Serve GET /metrics (Prometheus) and GET /ready over HTTP on this endpoint, e.g. "
+               "tcp:9100:interface=127.0.0.1 (empty: none)"},
       {.longName = "pidfile", .help = "Name of the pidfile (empty: no pidfile)", .defaultValue = "cppd.pid"},
       {.longName = "plugin-path", .help = "Also search DIR for plugins (repeatable)"},
       {.longName = "prefix", .help = "use the given prefix when syslogging", .defaultValue = "cppd"},
@@ -247,6 +251,14 @@ void apply(const Options& v, ServerOptions& o) {
   if (o.control && o.control->size() > maxSocketPath) {
     throw UsageError(fmt::format("option --control: '{}' is {} bytes; a socket path can have at most {}: give a "
                                  "shorter path", *o.control, o.control->size(), maxSocketPath));
+  }
+  if (auto metrics = text("metrics"); metrics && !metrics->empty()) {
+    try {
+      static_cast<void>(Endpoint::parse(*metrics));
+    } catch (const UsageError& e) {
+      throw UsageError(fmt::format("option --metrics: {}", e.what()));
+    }
+    o.metrics = *metrics;
   }
   for (const char* name : {"chroot", "config", "rundir"}) {
     if (auto given = text(name); given && given->empty()) {

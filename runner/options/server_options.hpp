@@ -29,6 +29,7 @@ struct ServerOptions {
   std::string rundir;                         // -d, --rundir; default "." resolved (launchDir), "/" with --chroot
   std::optional<std::string> chroot;          // --chroot
   std::optional<std::string> control;         // --control: the control socket (absolute); "" = none
+  std::optional<std::string> metrics;         // --metrics: the metrics endpoint (checked); unset = none
   std::optional<uid_t> uid;                   // -u, --uid (resolved)
   std::string uidName;                        // the user as given (name or number), empty if none
   std::string userName;                       // -u's passwd name (for initgroups); empty without an entry

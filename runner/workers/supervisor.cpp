@@ -16,6 +16,7 @@
 
 #include <cppd/error.hpp>
 #include <cppd/log.hpp>
+#include <cppd/metrics.hpp>
 
 #include "workers/worker_count.hpp"
 
@@ -120,6 +121,7 @@ void Supervisor::becomeWorker(unsigned id, std::size_t slot, const sigset_t& mas
   // (memory and the signal table; no epoll call) and never runs or closes anything else of it.
   stopSignals_->close();
   for (auto& watch : watches_) watch.stop();
+  detail::useWorkerMetrics(slot);  // before any connection: its numbers go where the supervisor reads them
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGHUP, &ignore, nullptr);  // until the worker's own handlers exist: the log signals must not kill
@@ -241,6 +243,7 @@ void Supervisor::reap() {
 }
 
 void Supervisor::exited(Worker w, int status) {
+  detail::foldWorkerMetrics(w.slot);  // its counters stay counted; the slot's next worker starts at zero
   board_.release(w.slot);
   const bool expected = w.stopSent && cleanExit(status);
   if (expected) log::info("worker {} {}", describe(w), howItEnded(status));
@@ -316,11 +319,29 @@ std::vector<WorkerFacts> Supervisor::workerFacts() const {
     facts.id = w.id;
     facts.pid = w.pid;
     facts.startTime = std::chrono::duration<double>(w.startedAt.time_since_epoch()).count();
-    facts.accepted = board_.slot(w.slot).accepted.load(std::memory_order_relaxed);  // as of its last heartbeat
+    countConnections(facts, w.slot);
     facts.restarts = restartCount_.empty() ? 0 : restartCount_[w.id];
     out.push_back(facts);
   }
   return out;
+}
+
+// What the worker's loop counted so far, from the memory it counts into (no heartbeat needed).
+void Supervisor::countConnections(WorkerFacts& facts, std::size_t slot) {
+  std::uint64_t accepted = 0;
+  std::int64_t active = 0;
+  for (const auto& reading : detail::readWorkerMetrics(slot)) {
+    if (reading.name == "cppd_connections_accepted_total") accepted += reading.count;
+    else if (reading.name == "cppd_connections_active") active += reading.gauge;
+  }
+  facts.accepted = accepted;
+  facts.active = static_cast<std::uint64_t>(std::max<std::int64_t>(active, 0));
+}
+
+std::uint64_t Supervisor::restarts() const noexcept {
+  std::uint64_t total = 0;
+  for (const std::uint64_t count : restartCount_) total += count;
+  return total;
 }
 
 void Supervisor::requestStop(const std::string& why) {

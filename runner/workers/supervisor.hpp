@@ -67,6 +67,10 @@ class Supervisor {
 
   /// What the control socket shows: each live worker (id, PID, start time, accepted, restarts of its id).
   std::vector<WorkerFacts> workerFacts() const;
+  /// Every worker of the first start serves and no stop has begun (what GET /ready answers).
+  bool ready() const noexcept { return !starting_ && !stopping_; }
+  /// Workers started again after one died, over every id.
+  std::uint64_t restarts() const noexcept;
   /// As SIGTERM, said with why.
   void requestStop(const std::string& why);
   /// As SIGHUP: reopen the log here and in every worker.
@@ -111,6 +115,7 @@ class Supervisor {
   void finishIfDone();
   void scheduleTick();
   std::string describe(const Worker& w) const;
+  static void countConnections(WorkerFacts& facts, std::size_t slot);
   Worker* find(pid_t pid);
 
   Settings settings_;

@@ -79,6 +79,10 @@ ListeningPort ListeningPortAccess::open(const Endpoint& endpoint, std::shared_pt
   return ListeningPort(std::move(impl));
 }
 
+void ListeningPortAccess::countAsService(ListeningPort& port, std::string_view serviceContext) noexcept {
+  if (port.impl_) port.impl_->port->connections()->setMetrics(ServiceMetrics::forService(serviceContext));
+}
+
 Completion ListeningPortAccess::stopAndDrain(ListeningPort& port) noexcept {
   if (!port.impl_) return Completion::done();
   return port.impl_->port->beginStop();

@@ -28,7 +28,9 @@ void StreamServerService::Impl::listen() {
   if (port.listening()) return;
   // Listening inside a named service's context (a deployment file's [[service]]): tag its lines with the name.
   const std::string_view context = LogContext::current();
-  port = detail::ListeningPortAccess::open(endpoint, factory, reactor, context == "-" ? std::string_view() : context);
+  const std::string_view service = context == "-" ? std::string_view() : context;
+  port = detail::ListeningPortAccess::open(endpoint, factory, reactor, service);
+  detail::ListeningPortAccess::countAsService(port, service);  // before the loop runs: no connection missed
 }
 
 StreamServerService::StreamServerService(Endpoint endpoint, std::shared_ptr<Factory> factory, Reactor& reactor) {

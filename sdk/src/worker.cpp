@@ -4,6 +4,7 @@
 #include <string>
 
 #include "detail/log_tag.hpp"
+#include "detail/metric_arena.hpp"
 #include "detail/process_role.hpp"
 #include "detail/reactor_impl.hpp"
 #include "detail/reuse_port_group.hpp"
@@ -37,7 +38,12 @@ void limitAccepts(std::uint64_t count, std::function<void()> reached) {
   acceptLimitReached = std::move(reached);
 }
 
-void prepareWorkers(unsigned workers, bool reusePort) { setReusePortSockets(reusePort ? workers : 0); }
+void prepareWorkers(unsigned workers, bool reusePort) {
+  setReusePortSockets(reusePort ? workers : 0);
+  // The supervisor's board hands out the lowest free slot: the workers, their replacements while they retire,
+  // and a few more added by SIGTTIN fit; a worker beyond counts only for itself.
+  MetricArena::instance().share(2 * static_cast<std::size_t>(workers) + 8);
+}
 
 void becomeWorker(unsigned id) {
   currentWorker = id;

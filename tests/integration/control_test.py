@@ -121,6 +121,15 @@ class CommandTest(ControlTestCase):
         self.assertEqual(status["workers"], [])
         self.assertEqual([s["name"] for s in status["services"]], ["fastpoetry"])
         self.assertEqual(status["services"][0]["endpoints"], [LOOPBACK])
+        # The service's connections are counted (the control socket's own are not).
+        for _ in range(3):
+            fetch("127.0.0.1", self.port)
+        def service():
+            return json.loads(ctl("-s", self.control, "--json", "status").stdout)["result"]["services"][0]
+        served = service()
+        self.assertEqual((served["accepted"], served["bytes_sent"], served["errors"]),
+                         (3, 3 * os.path.getsize(ECSTASY), 0))
+        wait_for(lambda: service()["active"] == 0, what="no connection open")
         human = ctl("-s", self.control, "status")
         self.assertEqual(human.returncode, 0, human.stderr)
         self.assertIn(f"pid: {server.pid}\n", human.stdout)

@@ -11,6 +11,8 @@ from cppdtest import CPPD, DEFAULT_TIMEOUT, POETRY_DIR, TempDirTestCase, fetch, 
 ECSTASY = os.path.join(POETRY_DIR, "ecstasy.txt")
 LOOPBACK = "tcp:0:interface=127.0.0.1"
 CPPDCTL = os.environ.get("CPPDCTL_BIN", os.path.join(os.path.dirname(CPPD), "cppdctl"))
+# Worker kills while the counters are watched: 20 in CI, 100 in tests/stress (workers_metrics_kills).
+KILLS = int(os.environ.get("CPPD_METRICS_KILLS", "20"))
 
 
 def ctl(*args):
@@ -39,9 +41,13 @@ class WorkersControlTest(TempDirTestCase):
         pids = {w["pid"] for w in workers}
         self.assertEqual(len(pids), 2)
         self.assertNotIn(server.pid, pids)
-        # The accepted counts arrive with the workers' heartbeats (at least once a second).
-        wait_for(lambda: sum(w["accepted"] for w in self.status(path)["workers"]) == 20,
-                 what="the workers' accepted counts to add up to the 20 connections")
+        # The workers count into memory the supervisor reads: exact as soon as the clients have their poems.
+        self.assertEqual(sum(w["accepted"] for w in workers), 20)
+        service = status["services"][0]
+        poem = os.path.getsize(ECSTASY)
+        self.assertEqual((service["accepted"], service["bytes_sent"], service["errors"]), (20, 20 * poem, 0))
+        # A connection leaves the open count in its close callback, just after the client saw the end.
+        wait_for(lambda: self.status(path)["services"][0]["active"] == 0, what="no connection open")
 
         # A worker killed from outside is replaced under the same id, with its restart counted.
         victim = next(w for w in workers if w["id"] == 1)
@@ -51,6 +57,29 @@ class WorkersControlTest(TempDirTestCase):
                             what="worker 1 to be replaced")
         self.assertEqual(replaced["restarts"], 1)
 
+        # Counters never go down for a reader while workers die: the supervisor keeps a reaped worker's counts.
+        highest, served = 0, 20
+        for round_ in range(KILLS):
+            fetch("127.0.0.1", port)
+            served += 1
+            before = self.status(path)
+            accepted = before["services"][0]["accepted"]
+            self.assertGreaterEqual(accepted, max(highest, served), f"round {round_}: {before}")
+            highest = accepted
+            victim = before["workers"][round_ % len(before["workers"])]["pid"]
+            os.kill(victim, signal.SIGKILL)
+
+            def replaced_and_counted():
+                now = self.status(path)
+                counted = now["services"][0]["accepted"]
+                self.assertGreaterEqual(counted, highest, f"round {round_}: the count went down: {now}")
+                pids = [w["pid"] for w in now["workers"]]
+                return victim not in pids and len(pids) == 2
+            wait_for(replaced_and_counted, what=f"round {round_}: the killed worker replaced")
+        final = self.status(path)["services"][0]
+        self.assertEqual((final["accepted"], final["bytes_sent"]), (served, served * poem))
+        print(f"\n  {KILLS} worker kills: accepted {final['accepted']} of {served}, never going down")
+
         reopen = ctl("-s", path, "reopen")
         self.assertEqual(reopen.returncode, 0, reopen.stderr)
         stop = ctl("-s", path, "stop")
@@ -58,7 +87,7 @@ class WorkersControlTest(TempDirTestCase):
         self.assertEqual(server.proc.wait(DEFAULT_TIMEOUT), 0)
         self.assertIn("Stop requested on the control socket, shutting down.", server.log())
         self.assertFalse(os.path.exists(path))
-        for pid in pids | {replaced["pid"]}:
+        for pid in pids | {replaced["pid"]}:  # the first workers (the later ones are checked by the kill loop)
             self.assertFalse(os.path.exists(f"/proc/{pid}/status") and "State:\tZ" not in open(
                 f"/proc/{pid}/status").read(), f"worker {pid} outlived the stop")
 

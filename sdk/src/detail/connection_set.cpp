@@ -15,6 +15,8 @@ void ConnectionSet::add(StreamConnection& connection) noexcept {
   if (first_ != nullptr) first_->prev_ = &connection;
   first_ = &connection;
   ++count_;
+  metrics_.accepted.add();
+  metrics_.active.add();
 }
 
 void ConnectionSet::remove(StreamConnection& connection) noexcept {
@@ -26,6 +28,7 @@ void ConnectionSet::remove(StreamConnection& connection) noexcept {
   if (connection.next_ != nullptr) connection.next_->prev_ = connection.prev_;
   connection.prev_ = connection.next_ = nullptr;
   --count_;
+  metrics_.active.sub();
   notifyIfEmpty();
 }
 

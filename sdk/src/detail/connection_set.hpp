@@ -8,6 +8,8 @@
 #include <cppd/address.hpp>
 #include <cppd/reactor.hpp>
 
+#include "detail/metric_service.hpp"
+
 namespace cppd::detail {
 
 class StreamConnection;
@@ -31,6 +33,9 @@ class ConnectionSet {
   const std::string& unixLabel() const noexcept { return local_.path(); }
 
   std::uint64_t nextSession() noexcept { return session_++; }
+  /// The service's series these connections count into (sinks for connections a plugin made).
+  const ServiceMetrics& metrics() const noexcept { return metrics_; }
+  void setMetrics(ServiceMetrics metrics) noexcept { metrics_ = metrics; }
   std::size_t size() const noexcept { return count_; }
 
   void add(StreamConnection& connection) noexcept;
@@ -52,6 +57,7 @@ class ConnectionSet {
   StreamConnection* first_ = nullptr;  // intrusive list through StreamConnection::prev_/next_
   std::size_t count_ = 0;
   std::function<void()> whenEmpty_;
+  ServiceMetrics metrics_;
 };
 
 }  // namespace cppd::detail

@@ -22,6 +22,10 @@ struct ListeningPortAccess {
   /// Stops listening, asks every accepted connection to loseConnection(), and returns the completion that fires
   /// (after factory.doStop()) once the last has closed. An empty port gives a completion that has fired.
   static Completion stopAndDrain(ListeningPort& port) noexcept;
+
+  /// A service's port counts its connections into the service's series (metric_service.hpp); a port a plugin
+  /// or the runner opened with cppd::listen counts nowhere.
+  static void countAsService(ListeningPort& port, std::string_view serviceContext) noexcept;
 };
 
 }  // namespace cppd::detail

@@ -34,6 +34,7 @@ struct StreamConnection::WriteRequest {
   uv_write_t request{};
   std::string owned;
   std::shared_ptr<const std::string> shared;
+  std::size_t length = 0;  // bytes it sends
 };
 
 StreamConnection::StreamConnection(std::shared_ptr<ConnectionSet> connections, Address peer,
@@ -147,6 +148,7 @@ std::size_t StreamConnection::tryWrite(const uv_buf_t* buffers, unsigned count, 
     const ssize_t sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
     written = sent >= 0 ? static_cast<int>(sent) : (errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN : -errno);
   }
+  if (written > 0) set_->metrics().bytesSent.add(static_cast<std::uint64_t>(written));
   if (written >= 0 || written == UV_EAGAIN) return written >= 0 ? static_cast<std::size_t>(written) : 0;
   closeWithStatus("write", written);
   return total;
@@ -158,6 +160,7 @@ void StreamConnection::enqueue(WriteRequest* request, const char* data, std::siz
     return;
   }
   request->request.data = request;
+  request->length = length;
   const uv_buf_t buffer = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(length));
   const int status = uv_write(&request->request, stream(), &buffer, 1, &StreamConnection::onWritten);
   if (status != 0) {
@@ -241,7 +244,9 @@ void StreamConnection::onWritable() {
 
 void StreamConnection::onWritten(uv_write_t* request, int status) noexcept {
   StreamConnection& self = fromHandle(request->handle);
-  delete static_cast<WriteRequest*>(request->data);
+  auto* done = static_cast<WriteRequest*>(request->data);
+  if (status >= 0) self.set_->metrics().bytesSent.add(done->length);
+  delete done;
   --self.pendingWrites_;
   if (status < 0) {
     if (status != UV_ECANCELED) self.closeWithStatus("write", status);
@@ -365,6 +370,7 @@ void StreamConnection::afterClose() noexcept {
     ProtocolAccess::detach(*protocol_);
   }
   protocol_.reset();
+  if (!reason_->clean) set_->metrics().errors.add();
   set_->remove(*this);
 }
 

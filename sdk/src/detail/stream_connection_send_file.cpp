@@ -96,6 +96,7 @@ bool StreamConnection::sendFromFile(Deferred& item) {
       item.remaining -= n;
       deferredBytes_ -= n;
       turn += n;
+      set_->metrics().bytesSent.add(n);
     } else if (sent == 0) {
       closeWith(false, fmt::format("Connection aborted: sendFile: the file ended at byte {}, {} bytes short of "
                                    "the range promised to the peer.", item.offset, item.remaining));

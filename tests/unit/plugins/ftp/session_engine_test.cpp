@@ -13,6 +13,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cppd/metrics.hpp>
 #include <cppd/reactor.hpp>
 #include <cppd/testing/string_transport.hpp>
 
@@ -90,5 +91,34 @@ TEST_CASE("An FTP session takes no command while its replies are unsent, and dro
     CHECK(transport.aborted());
     transport.disconnect(cppd::DisconnectReason{false, "aborted"});
   }
+  CHECK(reactor.tryClose());
+}
+
+TEST_CASE("FTP logins are counted by result", "[ftp][metrics]") {
+  const auto logins = [](const std::string& result) {
+    for (const auto& r : cppd::detail::readMetrics()) {
+      if (r.name == "ftp_logins_total" && r.labels.size() == 1 && r.labels[0].second == result) return r.count;
+    }
+    return std::uint64_t{0};
+  };
+  const std::uint64_t ok = logins("ok");
+  const std::uint64_t failed = logins("failed");
+  cppd::Reactor reactor;
+  cppd::testing::StringTransport transport(cppd::Address::ipv4("127.0.0.1", 40000),
+                                           cppd::Address::ipv4("127.0.0.1", 2121));
+  {
+    auto settings = config();
+    settings->anonymous = true;
+    auto session = std::make_shared<ftp::FtpSession>(settings, reactor, nullptr);
+    transport.connect(*session);
+    transport.receive("USER anonymous\r\n");
+    pass(reactor);
+    transport.receive("PASS guest@example.org\r\n");
+    pass(reactor);
+    CHECK(count(transport, "230 ") == 1);
+    transport.disconnect();
+  }
+  CHECK(logins("ok") == ok + 1);
+  CHECK(logins("failed") == failed);
   CHECK(reactor.tryClose());
 }

@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cppd/metrics.hpp>
 #include <cppd/reactor.hpp>
 #include <cppd/testing/string_transport.hpp>
 
@@ -120,6 +121,28 @@ TEST_CASE("An over-long target is 414 and an over-large header section 431, then
   CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 431 Request Header Fields Too Large"});
   CHECK(closed);
   CHECK(halfClosed);
+}
+
+namespace {
+
+std::uint64_t counted(const std::string& name, const std::string& code = {}) {
+  for (const auto& r : cppd::detail::readMetrics()) {
+    if (r.name == name && (code.empty() || (r.labels.size() == 1 && r.labels[0].second == code))) return r.count;
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("Answers are counted by status class, with the bytes of their bodies", "[web][metrics]") {
+  Root root;
+  const std::uint64_t ok = counted("web_requests_total", "2xx");
+  const std::uint64_t missing = counted("web_requests_total", "4xx");
+  const std::uint64_t bytes = counted("web_response_bytes_total");
+  exchange(root.dir, "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+  CHECK(counted("web_requests_total", "2xx") == ok + 1);
+  CHECK(counted("web_requests_total", "4xx") == missing + 1);
+  CHECK(counted("web_response_bytes_total") > bytes + 13);  // hello.txt and the 404's page
 }
 
 TEST_CASE("HTTP/1.0 closes after the answer unless it asks for keep-alive", "[web]") {

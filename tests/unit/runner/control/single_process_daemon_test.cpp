@@ -1,0 +1,75 @@
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <cppd/application.hpp>
+#include <cppd/version.hpp>
+
+#include "control/single_process_daemon.hpp"
+
+using cppd::runner::MetricSample;
+using cppd::runner::SingleProcessDaemon;
+
+namespace {
+
+const MetricSample* find(const std::vector<MetricSample>& samples, const std::string& name) {
+  const auto it = std::find_if(samples.begin(), samples.end(), [&](const MetricSample& s) { return s.name == name; });
+  return it == samples.end() ? nullptr : &*it;
+}
+
+SingleProcessDaemon daemon(SingleProcessDaemon::Actions actions) {
+  return SingleProcessDaemon(std::make_shared<cppd::Application>("spd"), {}, {}, std::move(actions));
+}
+
+}  // namespace
+
+TEST_CASE("A single process reports its build, start time, reloads and lost log lines, and no workers",
+          "[control][metrics]") {
+  const auto samples = daemon({}).metrics();
+  const MetricSample* build = find(samples, "cppd_build_info");
+  REQUIRE(build != nullptr);
+  CHECK(build->value == 1);
+  CHECK(build->labels == std::vector<std::pair<std::string, std::string>>{{"version", cppd::versionString()}});
+  REQUIRE(find(samples, "cppd_start_time_seconds") != nullptr);
+  CHECK(find(samples, "cppd_start_time_seconds")->value > 1.7e9);
+  REQUIRE(find(samples, "cppd_reloads_total") != nullptr);
+  CHECK(find(samples, "cppd_reloads_total")->type == MetricSample::Type::counter);
+  CHECK(find(samples, "cppd_reloads_total")->value == 0);
+  REQUIRE(find(samples, "cppd_log_lines_lost_total") != nullptr);
+  CHECK(find(samples, "cppd_workers") == nullptr);
+  CHECK(find(samples, "cppd_worker_restarts_total") == nullptr);
+}
+
+TEST_CASE("A supervisor reports its live workers and their restarts", "[control][metrics]") {
+  SingleProcessDaemon::Actions actions;
+  actions.workers = [] { return std::vector<cppd::runner::WorkerFacts>(3); };
+  actions.restarts = [] { return std::uint64_t{7}; };
+  const auto samples = daemon(std::move(actions)).metrics();
+  REQUIRE(find(samples, "cppd_workers") != nullptr);
+  CHECK(find(samples, "cppd_workers")->value == 3);
+  REQUIRE(find(samples, "cppd_worker_restarts_total") != nullptr);
+  CHECK(find(samples, "cppd_worker_restarts_total")->value == 7);
+}
+
+TEST_CASE("Samples of one name are adjacent", "[control][metrics]") {
+  const auto samples = daemon({}).metrics();
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    for (std::size_t j = i + 2; j < samples.size(); ++j) {
+      if (samples[j].name == samples[i].name) CHECK(samples[j - 1].name == samples[i].name);
+    }
+  }
+}
+
+TEST_CASE("ready() follows the run: true without a hook, else what the run says", "[control][metrics]") {
+  CHECK(daemon({}).ready());
+  bool serving = true;
+  SingleProcessDaemon::Actions actions;
+  actions.ready = [&serving] { return serving; };
+  const SingleProcessDaemon d = daemon(std::move(actions));
+  CHECK(d.ready());
+  serving = false;
+  CHECK_FALSE(d.ready());
+}
