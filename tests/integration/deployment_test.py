@@ -3,6 +3,7 @@ the line and the key.
 """
 import os
 import re
+import shutil
 import signal
 import subprocess
 import unittest
@@ -201,6 +202,41 @@ plugin = "fastpoetry"
         result = run_cppd(["--nodaemon", "-y", config, "fastpoetry"], cwd=self.tmp)
         self.assertEqual(result.returncode, 64)
         self.assertIn("not both", result.stderr)
+
+
+STRACE = shutil.which("strace")
+
+
+def strace_works():
+    if STRACE is None:
+        return False
+    return subprocess.run([STRACE, "-o", "/dev/null", "true"], capture_output=True, timeout=30).returncode == 0
+
+
+@unittest.skipUnless(strace_works(), "strace is missing or cannot trace here (no ptrace)")
+class AccountLookupTest(TempDirTestCase):
+    """The user and group a run names are looked up once: the run uses what the check found."""
+
+    def passwd_and_group_opens(self, args):
+        log = self.path("strace.log")
+        # LeakSanitizer (a sanitizer build) cannot run under ptrace.
+        env = dict(os.environ, ASAN_OPTIONS=":".join(filter(None, [os.environ.get("ASAN_OPTIONS"), "detect_leaks=0"])))
+        result = subprocess.run([STRACE, "-f", "-o", log, "-e", "trace=open,openat", CPPD, "--nodaemon", "--pidfile=",
+                                 *args], cwd=self.tmp, env=env, capture_output=True, text=True,
+                                timeout=DEFAULT_TIMEOUT)
+        self.assertEqual(result.returncode, 78, result.stderr)  # stops at the unknown plugin, after the lookups
+        self.assertIn("unknown plugin 'no-such-plugin-cppd'", result.stderr)
+        calls = read_text(log)
+        return calls.count('"/etc/passwd"'), calls.count('"/etc/group"')
+
+    def test_a_deployment_files_user_and_group_are_looked_up_once(self):
+        config = self.write("deploy.toml", '[cppd]\nuid = "nobody"\ngid = "nogroup"\n'
+                                           '[[service]]\nplugin = "no-such-plugin-cppd"\n')
+        self.assertEqual(self.passwd_and_group_opens(["-y", config]), (1, 1))
+
+    def test_a_command_lines_user_and_group_with_a_deployment_file_are_looked_up_once(self):
+        config = self.write("deploy.toml", '[[service]]\nplugin = "no-such-plugin-cppd"\n')
+        self.assertEqual(self.passwd_and_group_opens(["-u", "nobody", "-g", "nogroup", "-y", config]), (1, 1))
 
 
 if __name__ == "__main__":
