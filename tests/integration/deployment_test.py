@@ -3,21 +3,15 @@ the line and the key.
 """
 import os
 import re
-import shutil
 import signal
 import subprocess
 import unittest
 
-from cppdtest import (CPPD, DEFAULT_TIMEOUT, POETRY_DIR, SOURCE_DIR, TempDirTestCase, fetch, read_text, run_cppd,
-                      wait_for, wait_for_log)
+from cppdtest import (CPPD, DEFAULT_TIMEOUT, POETRY_DIR, SOURCE_DIR, STRACE, TempDirTestCase, fetch, read_bytes,
+                      read_text, run_cppd, strace_works, wait_for, wait_for_log, without_leak_check)
 
 ECSTASY = os.path.join(POETRY_DIR, "ecstasy.txt")
 SONNET = os.path.join(POETRY_DIR, "sonnet18.txt")
-
-
-def read_bytes(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 class DeploymentFileTest(TempDirTestCase):
@@ -204,26 +198,15 @@ plugin = "fastpoetry"
         self.assertIn("not both", result.stderr)
 
 
-STRACE = shutil.which("strace")
-
-
-def strace_works():
-    if STRACE is None:
-        return False
-    return subprocess.run([STRACE, "-o", "/dev/null", "true"], capture_output=True, timeout=30).returncode == 0
-
-
 @unittest.skipUnless(strace_works(), "strace is missing or cannot trace here (no ptrace)")
 class AccountLookupTest(TempDirTestCase):
     """The user and group a run names are looked up once: the run uses what the check found."""
 
     def passwd_and_group_opens(self, args):
         log = self.path("strace.log")
-        # LeakSanitizer (a sanitizer build) cannot run under ptrace.
-        env = dict(os.environ, ASAN_OPTIONS=":".join(filter(None, [os.environ.get("ASAN_OPTIONS"), "detect_leaks=0"])))
         result = subprocess.run([STRACE, "-f", "-o", log, "-e", "trace=open,openat", CPPD, "--nodaemon", "--pidfile=",
-                                 *args], cwd=self.tmp, env=env, capture_output=True, text=True,
-                                timeout=DEFAULT_TIMEOUT)
+                                 *args], cwd=self.tmp, env=without_leak_check(os.environ), capture_output=True,
+                                text=True, timeout=DEFAULT_TIMEOUT)
         self.assertEqual(result.returncode, 78, result.stderr)  # stops at the unknown plugin, after the lookups
         self.assertIn("unknown plugin 'no-such-plugin-cppd'", result.stderr)
         calls = read_text(log)

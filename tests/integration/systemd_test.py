@@ -8,24 +8,11 @@ import socket
 import subprocess
 import unittest
 
-from cppdtest import (CPPD, DEFAULT_TIMEOUT, POETRY_DIR, TempDirTestCase, fetch, read_text, wait_for,
-                      wait_for_log)
+from cppdtest import (CPPD, DEFAULT_TIMEOUT, POETRY_DIR, TempDirTestCase, children_of, fetch, read_bytes, read_text,
+                      wait_for, wait_for_log)
 
 ECSTASY = os.path.join(POETRY_DIR, "ecstasy.txt")
 LOOPBACK = "tcp:0:interface=127.0.0.1"
-
-
-def read_bytes(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def children_of(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except FileNotFoundError:
-        return []
 
 
 def state_of(pid):
@@ -37,14 +24,6 @@ def state_of(pid):
 
 
 class NotifyTest(TempDirTestCase):
-    def notify_socket(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        path = self.path("notify")
-        sock.bind(path)
-        sock.settimeout(DEFAULT_TIMEOUT)
-        self.addCleanup(sock.close)
-        return sock, path
-
     def test_ready_then_stopping_reach_the_notification_socket(self):
         sock, path = self.notify_socket()
         env = dict(os.environ, NOTIFY_SOCKET=path)

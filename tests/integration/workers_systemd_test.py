@@ -8,8 +8,8 @@ import socket
 import subprocess
 import unittest
 
-from cppdtest import CPPD, DEFAULT_TIMEOUT, POETRY_DIR, TempDirTestCase, fetch, read_text, wait_for, wait_for_log
-from systemd_test import children_of, read_bytes
+from cppdtest import (CPPD, DEFAULT_TIMEOUT, POETRY_DIR, TempDirTestCase, children_of, fetch, read_bytes, read_text,
+                      wait_for, wait_for_log)
 
 ECSTASY = os.path.join(POETRY_DIR, "ecstasy.txt")
 LOOPBACK = "tcp:0:interface=127.0.0.1"
@@ -20,42 +20,29 @@ def workers_serving(log):
 
 
 class WorkersNotifyTest(TempDirTestCase):
-    def notify_socket(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        path = self.path("notify")
-        sock.bind(path)
-        sock.settimeout(DEFAULT_TIMEOUT)
-        self.addCleanup(sock.close)
-        return sock, path
+    """What only --workers adds to sd_notify (systemd_test covers READY=1, MAINPID= and STOPPING=1 themselves): the
+    supervisor is the main PID, and READY=1 waits for every worker and names their count."""
 
-    def test_ready_comes_once_every_worker_serves_and_names_the_count(self):
+    def test_ready_names_the_supervisor_and_comes_once_every_worker_serves(self):
         sock, path = self.notify_socket()
-        server = self.start_server(["--workers", "3", "fastpoetry", "--port", LOOPBACK, "--poem", ECSTASY],
-                                   env=dict(os.environ, NOTIFY_SOCKET=path))
-        ready = sock.recv(4096).decode()
-        self.assertIn("READY=1", ready)
-        self.assertIn("3 workers", ready)
-        # By the time READY=1 was sent, the supervisor had seen every worker serve (its lines leave the log's
-        # batch at the end of that loop iteration, so they are waited for).
-        server.wait_for_log(r"all workers serving \(3\)")
-        log = server.log()
-        self.assertEqual(len(re.findall(r"\[supervisor\] worker \d \(PID \d+\) serving", log)), 3)
-        server.signal(signal.SIGTERM)
-        self.assertIn("STOPPING=1", sock.recv(4096).decode())
-        self.assertEqual(server.proc.wait(DEFAULT_TIMEOUT), 0)
-
-    def test_daemon_mode_reports_the_supervisor_as_main_pid(self):
-        sock, path = self.notify_socket()
-        result = subprocess.run([CPPD, "--workers", "2", "--pidfile", self.path("cppd.pid"), "--logfile",
-                                 self.path("cppd.log"), "fastpoetry", "--port", LOOPBACK, "--poem", ECSTASY],
+        logfile = self.path("cppd.log")
+        result = subprocess.run([CPPD, "--workers", "3", "--pidfile", self.path("cppd.pid"), "--logfile", logfile,
+                                 "fastpoetry", "--port", LOOPBACK, "--poem", ECSTASY],
                                 cwd=self.tmp, env=dict(os.environ, NOTIFY_SOCKET=path), capture_output=True,
                                 text=True, timeout=DEFAULT_TIMEOUT)
         self.assertEqual(result.returncode, 0, result.stderr)
         pid = int(read_text(self.path("cppd.pid")))
         self.addCleanup(lambda: os.kill(pid, signal.SIGKILL) if os.path.exists(f"/proc/{pid}") else None)
         self.assertEqual(sock.recv(4096).decode(), f"MAINPID={pid}")
-        self.assertIn("READY=1", sock.recv(4096).decode())
-        self.assertEqual(len(children_of(pid)), 2)
+        ready = sock.recv(4096).decode()
+        self.assertIn("READY=1", ready)
+        self.assertIn("3 workers", ready)
+        self.assertEqual(len(children_of(pid)), 3)
+        # By the time READY=1 was sent, the supervisor had seen every worker serve (its lines leave the log's
+        # batch at the end of that loop iteration, so they are waited for).
+        wait_for_log(logfile, r"all workers serving \(3\)")
+        log = read_text(logfile)
+        self.assertEqual(len(re.findall(r"\[supervisor\] worker \d \(PID \d+\) serving", log)), 3)
         os.kill(pid, signal.SIGTERM)
         wait_for(lambda: not os.path.exists(self.path("cppd.pid")), what="the supervisor to remove its pidfile")
 

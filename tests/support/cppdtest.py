@@ -36,6 +36,35 @@ def wait_for(predicate, timeout=DEFAULT_TIMEOUT, interval=0.01, what="condition"
         time.sleep(interval)
 
 
+STRACE = shutil.which("strace")
+
+
+def strace_works():
+    """True when strace is installed and may trace here (a container may forbid ptrace)."""
+    if STRACE is None:
+        return False
+    return subprocess.run([STRACE, "-o", "/dev/null", "true"], capture_output=True, timeout=30).returncode == 0
+
+
+def without_leak_check(env):
+    """env for a process traced with ptrace: LeakSanitizer (a sanitizer build) cannot run under it."""
+    return dict(env, ASAN_OPTIONS=":".join(filter(None, [env.get("ASAN_OPTIONS"), "detect_leaks=0"])))
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def children_of(pid):
+    """The PIDs of pid's children (from /proc: what the kernel says, not a log)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
 def read_text(path):
     try:
         with open(path, "r", encoding="utf-8", errors="replace") as f:
@@ -167,6 +196,15 @@ class TempDirTestCase(unittest.TestCase):
 
     def path(self, *parts):
         return os.path.join(self.tmp, *parts)
+
+    def notify_socket(self):
+        """A service manager's notification socket (sd_notify's NOTIFY_SOCKET): (the bound socket, its path)."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        path = self.path("notify")
+        sock.bind(path)
+        sock.settimeout(DEFAULT_TIMEOUT)
+        self.addCleanup(sock.close)
+        return sock, path
 
     def write(self, name, content, mode=0o644):
         p = self.path(name)
