@@ -4,12 +4,11 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import unittest
 
-from cppdtest import (CPPD, DEFAULT_TIMEOUT, POETRY_DIR, TempDirTestCase, children_of, fetch, read_bytes, read_text,
-                      wait_for, wait_for_log)
+from cppdtest import (CPPD, DEFAULT_TIMEOUT, POETRY_DIR, TempDirTestCase, children_of, fetch,
+                      fetch_when_listening, read_bytes, read_text, wait_for, wait_for_log)
 
 ECSTASY = os.path.join(POETRY_DIR, "ecstasy.txt")
 LOOPBACK = "tcp:0:interface=127.0.0.1"
@@ -50,23 +49,11 @@ class WorkersNotifyTest(TempDirTestCase):
 @unittest.skipUnless(shutil.which("systemd-socket-activate"), "systemd-socket-activate is not installed")
 class WorkersSocketActivationTest(TempDirTestCase):
     def test_every_worker_serves_the_activated_socket(self):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        log = self.path("cppd.log")
-        proc = subprocess.Popen(["systemd-socket-activate", "-l", f"127.0.0.1:{port}", "--fdname=poetry", CPPD,
-                                 "--nodaemon", "--pidfile=", "--logfile", log, "--workers", "2",
-                                 "fastpoetry", "--port", "systemd:domain=INET:name=poetry", "--poem", ECSTASY],
-                                cwd=self.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.wait()))
+        proc, port, log = self.socket_activated(["--workers", "2", "fastpoetry", "--port",
+                                                 "systemd:domain=INET:name=poetry", "--poem", ECSTASY],
+                                                ["--fdname=poetry"])
         poem = read_bytes(ECSTASY)
-
-        def fetch_when_listening():
-            try:
-                return fetch("127.0.0.1", port)
-            except ConnectionRefusedError:
-                return None
-        self.assertEqual(wait_for(fetch_when_listening, what="the activated socket"), poem)
+        self.assertEqual(fetch_when_listening(port), poem)
         wait_for_log(log, r"all workers serving \(2\)")
         for _ in range(200):
             self.assertEqual(fetch("127.0.0.1", port), poem)

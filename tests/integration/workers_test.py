@@ -19,9 +19,9 @@ import threading
 import time
 import unittest
 
-from cppdtest import DEFAULT_TIMEOUT, process_exists, read_text, run_cppd, wait_for
+from cppdtest import DEFAULT_TIMEOUT, process_exists, read_text, run_cppd, wait_for, write_poem
 from workers import (ECSTASY, LOOPBACK, MIB, SENDING_LINE, SUPERVISOR_LINE, WHOLE_LINE, Client, LoadLoop, Workers,
-                     WorkersTestCase, parent_pid, write_poem)
+                     WorkersTestCase, parent_pid)
 
 STORM_SECONDS = float(os.environ.get("CPPD_WORKER_STORM_SECONDS", "3"))
 RESPAWNS = int(os.environ.get("CPPD_WORKER_RESPAWNS", "30"))

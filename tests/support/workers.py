@@ -37,14 +37,6 @@ def parent_pid(pid):
         return None
 
 
-def write_poem(path, size):
-    line = b"Thou still unravish'd bride of quietness,\n"
-    data = (line * (size // len(line) + 1))[:size]
-    with open(path, "wb") as f:
-        f.write(data)
-    return data
-
-
 class Workers:
     """What the supervisor's log says about its workers, checked against /proc: only live children count."""
 
