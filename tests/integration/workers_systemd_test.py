@@ -7,15 +7,9 @@ import signal
 import subprocess
 import unittest
 
-from cppdtest import (CPPD, DEFAULT_TIMEOUT, POETRY_DIR, TempDirTestCase, children_of, fetch,
-                      fetch_when_listening, read_bytes, read_text, wait_for, wait_for_log)
-
-ECSTASY = os.path.join(POETRY_DIR, "ecstasy.txt")
-LOOPBACK = "tcp:0:interface=127.0.0.1"
-
-
-def workers_serving(log):
-    return set(re.findall(r"\[PoetryProtocol,w(\d+),", log))
+from cppdtest import (CPPD, DEFAULT_TIMEOUT, TempDirTestCase, children_of, fetch, fetch_when_listening, read_bytes,
+                      read_text, wait_for, wait_for_log)
+from workers import ECSTASY, LOOPBACK, workers_in_log
 
 
 class WorkersNotifyTest(TempDirTestCase):
@@ -57,9 +51,9 @@ class WorkersSocketActivationTest(TempDirTestCase):
         wait_for_log(log, r"all workers serving \(2\)")
         for _ in range(200):
             self.assertEqual(fetch("127.0.0.1", port), poem)
-            if workers_serving(read_text(log)) == {"1", "2"}:
+            if workers_in_log(read_text(log)) == {1, 2}:
                 break
-        wait_for(lambda: workers_serving(read_text(log)) == {"1", "2"}, what="both workers to serve a client")
+        wait_for(lambda: workers_in_log(read_text(log)) == {1, 2}, what="both workers to serve a client")
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(DEFAULT_TIMEOUT), 0)
 

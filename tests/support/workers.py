@@ -37,6 +37,11 @@ def parent_pid(pid):
         return None
 
 
+def workers_in_log(text, system="PoetryProtocol"):
+    """The ids of the workers whose connections of system ("FtpSession", "PoetryProtocol") the log text shows."""
+    return {int(w) for w in re.findall(rf"\[{system},w(\d+),", text)}
+
+
 class Workers:
     """What the supervisor's log says about its workers, checked against /proc: only live children count."""
 
