@@ -43,7 +43,7 @@ class UsageErrorWithHelp : public UsageError {
 
 std::string runnerUsage() { return "Usage: cppd [options] COMMAND [command options]\n\n" + serverOptionsUsage(); }
 
-// Without the user and group looked up: dispatch and runDeploymentFile do that once (resolveAccounts).
+// Without the user and group looked up: dispatch and runDeploymentFile do that once (resolveUsers).
 ServerOptions parseRunnerOptions(const std::vector<std::string>& args,
                                  std::map<std::string, OptionValue> preset = {}) {
   try {

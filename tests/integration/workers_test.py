@@ -4,7 +4,7 @@ Against the contract of issue 16 (the supervisor's log lines, its signals, the w
 that find workers and clients through the log are in tests/support/workers.py.
 
 Every load is bounded in count and in time. CPPD_WORKER_STORM_SECONDS (default 3) is the length of the kill -9
-storm and CPPD_WORKER_RESPAWNS (default 30) the respawn-latency sample; tests/stress runs both at full size.
+storm and CPPD_WORKER_RESPAWNS (default 10) the respawn-latency sample; tests/stress runs both at full size.
 """
 import concurrent.futures
 import hashlib
@@ -24,7 +24,8 @@ from workers import (ECSTASY, LOOPBACK, MIB, SENDING_LINE, SUPERVISOR_LINE, WHOL
                      WorkersTestCase, parent_pid)
 
 STORM_SECONDS = float(os.environ.get("CPPD_WORKER_STORM_SECONDS", "3"))
-RESPAWNS = int(os.environ.get("CPPD_WORKER_RESPAWNS", "30"))
+# The respawn latency is measured and printed, not asserted: a small sample here, the stress run measures 30 to 200.
+RESPAWNS = int(os.environ.get("CPPD_WORKER_RESPAWNS", "10"))
 
 
 class WorkerOptionsTest(WorkersTestCase):
