@@ -101,3 +101,8 @@ TEST_CASE("valueNameFor names each kind as help shows it", "[plugin][options]") 
   CHECK(cppd::valueNameFor(cppd::OptionKind::path) == "PATH");
   CHECK(cppd::valueNameFor(cppd::OptionKind::count) == "COUNT");
 }
+
+// A plugin reads the options it is handed; only the runner records values (through detail::OptionsAccess).
+template <typename O>
+constexpr bool canSet = requires(O options, cppd::OptionValue value) { options.set("name", value); };
+static_assert(!canSet<cppd::Options>, "Options::set must not be public API");

@@ -227,3 +227,21 @@ TEST_CASE("checkOptionSpecs refuses exactly the option names the parser refuses,
   CHECK(tried > 1000);
   CHECK(disagreements == 0);
 }
+
+TEST_CASE("A validator that throws something other than a UsageError is the plugin's fault, like any plugin call",
+          "[plugin][options]") {
+  auto specs = helloSpecs();
+  specs[1].validator = [](const std::string&) { throw std::runtime_error("stoll"); };
+  try {
+    parsePluginOptions("hello", specs, {"--root", "x", "--count=5"}, "/launch");
+    FAIL("the broken check passed");
+  } catch (const cppd::UsageError&) {
+    FAIL("a broken check was reported as the user's mistake");
+  } catch (const cppd::Error& e) {
+    CHECK(e.kind() == cppd::ErrorKind::software);
+    CHECK(std::string(e.what()) == "plugin hello: option --count: its check failed: stoll");
+  }
+  specs[1].validator = [](const std::string&) { throw 42; };
+  CHECK_THROWS_WITH(parsePluginOptions("hello", specs, {"--root", "x", "--count=5"}, "/launch"),
+                    "plugin hello: option --count: its check threw an exception not derived from std::exception");
+}
