@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -17,6 +18,7 @@
 #include "options/plugin_options.hpp"
 #include "options/server_options.hpp"
 #include "posix/text_file.hpp"
+#include "process/privileges.hpp"
 
 namespace cppd::runner {
 namespace {
@@ -86,7 +88,8 @@ std::optional<std::string> typeMismatch(const OptionSpec& spec, const Deployment
 }
 
 // One [cppd] value, typed and checked on its own; errors name its line and key.
-OptionValue runnerValue(const std::string& path, const DeploymentOption& option, const std::string& launchDir) {
+OptionValue runnerValue(const std::string& path, const DeploymentOption& option, const std::string& launchDir,
+                        AccountLookups& accounts) {
   const auto& specs = runnerOptionSpecs();
   auto spec = std::find_if(specs.begin(), specs.end(), [&](const OptionSpec& s) { return s.longName == option.key; });
   const auto where = fmt::format("[cppd] key '{}'", option.key);
@@ -104,7 +107,15 @@ OptionValue runnerValue(const std::string& path, const DeploymentOption& option,
     fail(path, option.line, fmt::format("{}: option --{}: {}", where, option.key, e.what()));
   }
   try {
-    checkServerOption(option.key, value);  // its bounds, the user or group it names
+    checkServerOption(option.key, value);  // its bounds, empty paths
+    // The user or group it names, looked up here to name the line, and only here: the run uses what was found.
+    if (option.key == "uid") {
+      accounts.user = resolveUser(value.text);
+      accounts.uidName = value.text;
+    } else if (option.key == "gid") {
+      accounts.group = resolveGroup(value.text);
+      accounts.gidName = value.text;
+    }
   } catch (const Error& e) {
     fail(path, option.line, fmt::format("{}: {}", where, e.what()));
   }
@@ -188,9 +199,12 @@ DeploymentFile readDeploymentFile(const std::string& path) {
   return file;
 }
 
-std::map<std::string, OptionValue> runnerOptions(const DeploymentFile& file, const std::string& launchDir) {
+std::map<std::string, OptionValue> runnerOptions(const DeploymentFile& file, const std::string& launchDir,
+                                                 AccountLookups* accounts) {
+  AccountLookups found;
   std::map<std::string, OptionValue> values;
-  for (const auto& option : file.runner) values[option.key] = runnerValue(file.path, option, launchDir);
+  for (const auto& option : file.runner) values[option.key] = runnerValue(file.path, option, launchDir, found);
+  if (accounts) *accounts = std::move(found);
   return values;
 }
 

@@ -26,6 +26,8 @@
 #include <cppd/option_spec.hpp>
 #include <cppd/options.hpp>
 
+#include "options/server_options.hpp"
+
 namespace cppd::runner {
 
 /// One `key = value` of a [cppd] or [[service]] table, with its TOML type.
@@ -63,7 +65,10 @@ DeploymentFile readDeploymentFile(const std::string& path);
 /// command line would check it. An unknown key, a command-line action (help, version...), a wrong type or a
 /// bad value is a cppd::Error(config) naming the file, the key's line, the key and the value
 /// ("FILE:3: [cppd] key 'umask': option --umask: '1777' is more than 0777").
-std::map<std::string, OptionValue> runnerOptions(const DeploymentFile& file, const std::string& launchDir);
+/// The user and group the table names are looked up here, once: accounts (when not null) receives what was found,
+/// for resolveAccounts.
+std::map<std::string, OptionValue> runnerOptions(const DeploymentFile& file, const std::string& launchDir,
+                                                 AccountLookups* accounts = nullptr);
 
 /// The options of service for a plugin declaring specs: each value converted by its option's kind without a
 /// detour through a command line, then defaults, required options and validators as on the command line

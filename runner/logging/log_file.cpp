@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include <fmt/core.h>
@@ -59,13 +60,11 @@ bool hold(LineBuffer& held, std::string_view line, Flush&& flush) {
 // The numbers N of the existing "<base>.N" files (N >= 1), highest first.
 std::vector<unsigned long> rotatedNumbers(int dirFd, const std::string& base) {
   std::vector<unsigned long> numbers;
-  const int fd = ::openat(dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return numbers;
-  DIR* dir = ::fdopendir(fd);
-  if (!dir) {
-    ::close(fd);
-    return numbers;
-  }
+  posix::UniqueFd fd(::openat(dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return numbers;
+  DIR* dir = ::fdopendir(fd.get());
+  if (!dir) return numbers;
+  fd.release();  // closedir closes it
   while (const dirent* entry = ::readdir(dir)) {
     const std::string_view name = entry->d_name;
     if (name.size() <= base.size() + 1 || name.substr(0, base.size()) != base || name[base.size()] != '.') continue;
@@ -105,7 +104,7 @@ LogFile::~LogFile() {
   std::lock_guard lock(mutex_);
   flushLocked();
   held_.setFd(-1);  // before the close, for the fatal-signal flush
-  if (fd_ >= 0) ::close(fd_);
+  fd_.reset();
 }
 
 void LogFile::openLocked(bool first) {
@@ -127,7 +126,7 @@ void LogFile::openLocked(bool first) {
     if (first) throw Error(ErrorKind::cantCreate, message);
     throw std::runtime_error(message);
   }
-  const int fd = opened.fd.release();
+  const int fd = opened.fd.get();
   const struct stat& st = opened.status;
   const bool regular = S_ISREG(st.st_mode);
   if (regular) {
@@ -144,8 +143,7 @@ void LogFile::openLocked(bool first) {
   // The fatal-signal flush writes to held_'s descriptor: point it at the new file before the old one is closed,
   // so a crash in between never writes to a closed (or reused) descriptor.
   held_.setFd(fd);
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
+  fd_ = std::move(opened.fd);  // closes the old one
   if (regular && st.st_size == 0) midLine_ = false;  // a fresh file has no fragment to end
   regular_ = regular;
   size_ = regular ? static_cast<std::uint64_t>(st.st_size) : 0;
@@ -156,7 +154,7 @@ void LogFile::report(const std::string& key, const std::string& message) {
   if (reported_.find(tagged) != std::string::npos) return;
   reported_ += tagged;
   options_.reportError(message);
-  if (fd_ >= 0 && key != "write") {  // leave a trace in the log itself when it still takes writes
+  if (fd_ && key != "write") {  // leave a trace in the log itself when it still takes writes
     LogEvent event{std::chrono::system_clock::now(), LogLevel::error, "cppd.logfile", message};
     std::string line;
     formatLine(options_.format, event, line);
@@ -166,7 +164,7 @@ void LogFile::report(const std::string& key, const std::string& message) {
 }
 
 bool LogFile::append(std::string_view text, int& err, std::size_t& written) {
-  const bool ok = writeAll(fd_, text, err, written);
+  const bool ok = writeAll(fd_.get(), text, err, written);
   size_ += written;
   if (written > 0) midLine_ = text[written - 1] != '\n';
   return ok;
@@ -285,7 +283,7 @@ void LogFile::reopenLocked() {
   }
 }
 
-bool LogFile::pathNamesOpenFile() const { return entry_.names(fd_); }
+bool LogFile::pathNamesOpenFile() const { return entry_.names(fd_.get()); }
 
 // Each of these first writes what is held into the file it was logged to: rotation and reopen stay line-exact.
 void LogFile::rotate() {
@@ -328,9 +326,9 @@ void LogFile::leaveRotationToSupervisor() {
 
 bool LogFile::rotateIfFull() {
   std::lock_guard lock(mutex_);
-  if (!regular_ || options_.maxSize == 0 || fd_ < 0) return false;
+  if (!regular_ || options_.maxSize == 0 || !fd_) return false;
   struct stat info {};
-  if (::fstat(fd_, &info) != 0 || static_cast<std::uint64_t>(info.st_size) < options_.maxSize) return false;
+  if (::fstat(fd_.get(), &info) != 0 || static_cast<std::uint64_t>(info.st_size) < options_.maxSize) return false;
   flushLocked();
   rotateLocked();
   return true;
@@ -343,7 +341,7 @@ std::uint64_t LogFile::size() const {
 
 int LogFile::fd() const {
   std::lock_guard lock(mutex_);
-  return fd_;
+  return fd_.get();
 }
 
 StdoutObserver::StdoutObserver(LogFormat format) : format_(format) { held_.setFd(STDOUT_FILENO); }

@@ -17,6 +17,7 @@
 
 #include <cppd/log.hpp>
 #include <cppd/metrics.hpp>
+#include <cppd/posix/unique_fd.hpp>
 
 #include "logging/line_buffer.hpp"
 #include "logging/log_format.hpp"
@@ -93,7 +94,7 @@ class LogFile final : public IBufferedLogObserver {
   LogFileOptions options_;
   DirectoryEntry entry_;
   mutable std::mutex mutex_;
-  int fd_ = -1;
+  posix::UniqueFd fd_;
   bool regular_ = false;
   mode_t mode_ = 0;
   std::uint64_t size_ = 0;

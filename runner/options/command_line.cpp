@@ -45,12 +45,22 @@ class UsageErrorWithHelp : public UsageError {
 
 std::string runnerUsage() { return "Usage: cppd [options] COMMAND [command options]\n\n" + serverOptionsUsage(); }
 
+// Without the user and group looked up: dispatch and runDeploymentFile do that once (resolveUsers).
 ServerOptions parseRunnerOptions(const std::vector<std::string>& args,
                                  std::map<std::string, OptionValue> preset = {}) {
   try {
-    return parseServerOptions(args, std::move(preset));
+    return parseServerOptions(args, std::move(preset), AccountLookup::later);
   } catch (const UsageErrorWithHelp&) {
     throw;
+  } catch (const UsageError& e) {
+    throw UsageErrorWithHelp(e.what(), runnerUsage());
+  }
+}
+
+// Looks up --uid and --gid (those found already are not looked up again), refused with the runner's usage.
+void resolveUsers(ServerOptions& options, const AccountLookups& found = {}) {
+  try {
+    resolveAccounts(options, found);
   } catch (const UsageError& e) {
     throw UsageErrorWithHelp(e.what(), runnerUsage());
   }
@@ -138,8 +148,10 @@ int runDeploymentFile(int argc, char** argv, const ServerOptions& cli) {
                                  *cli.config, cli.command));
   }
   const DeploymentFile file = readDeploymentFile(*cli.config);
-  const ServerOptions options =
-      parseRunnerOptions(std::vector<std::string>(argv + 1, argv + argc), runnerOptions(file, cli.launchDir));
+  AccountLookups found;  // the [cppd] table's user and group, looked up with its other checks
+  ServerOptions options =
+      parseRunnerOptions(std::vector<std::string>(argv + 1, argv + argc), runnerOptions(file, cli.launchDir, &found));
+  resolveUsers(options, found);
   DeploymentDescription description;
   description.file = file.path;
   description.refusal = ErrorKind::config;
@@ -163,6 +175,7 @@ int dispatch(int argc, char** argv) {
   if (options.config && !options.version && !options.help && !options.listPlugins) {
     return runDeploymentFile(argc, argv, options);
   }
+  resolveUsers(options);
   if (options.version) {
     print(stdout,
           fmt::format("cppd (the C++ daemon runner) {}\nplugin SDK ABI {}\n", versionString(), sdkAbiVersion()));

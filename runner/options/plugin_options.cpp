@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <set>
 
+#include "detail/options_access.hpp"
 #include "options/option_value.hpp"
+#include "plugin/plugin_call.hpp"
 
 namespace cppd::runner {
 namespace {
@@ -125,27 +127,19 @@ std::optional<OptionValue> defaultValue(const OptionSpec& spec, const std::strin
   }
 }
 
-// Runs the plugin's check of one value. It is plugin code: whatever it throws refuses the value, named.
-void validate(const OptionSpec& spec, const std::string& text, const std::string& tapname) {
+// Runs the plugin's check of one value. It is plugin code, called through callPlugin like the rest: a UsageError
+// refuses the value (the user's mistake, or the plugin's for a default), anything else is the plugin's fault.
+void validateValue(const OptionSpec& spec, const std::string& text, bool isGiven, const std::string& tapname) {
   if (!spec.validator) return;
   try {
-    spec.validator(text);
-  } catch (const std::exception& e) {
-    throw UsageError(fmt::format("{}option --{}: {}", lead(tapname), spec.longName, e.what()));
-  } catch (...) {
-    throw UsageError(fmt::format("{}option --{}: its check threw an exception not derived from std::exception",
-                                 lead(tapname), spec.longName));
-  }
-}
-
-// validate(), where a default the check refuses is the plugin's fault, not the user's.
-void validateValue(const OptionSpec& spec, const std::string& text, bool isGiven, const std::string& tapname) {
-  try {
-    validate(spec, text, tapname);
+    callPlugin("", "its check", ErrorKind::usage, [&] { spec.validator(text); });
   } catch (const UsageError& e) {
-    if (isGiven) throw;
-    throw Error(ErrorKind::software, fmt::format("plugin {}: default of option --{} is invalid: {}", tapname,
-                                                 spec.longName, e.what()));
+    const auto refusal = fmt::format("{}option --{}: {}", lead(tapname), spec.longName, e.what());
+    if (isGiven) throw UsageError(refusal);
+    throw Error(ErrorKind::software,
+                fmt::format("plugin {}: default of option --{} is invalid: {}", tapname, spec.longName, refusal));
+  } catch (const Error& e) {
+    throw Error(e.kind(), fmt::format("plugin {}: option --{}: {}", tapname, spec.longName, e.what()));
   }
 }
 
@@ -164,7 +158,7 @@ Options completeOptions(const std::string& tapname, const std::vector<OptionSpec
     }
     value->given = isGiven;
     validateValue(spec, value->text, isGiven, tapname);
-    options.set(spec.longName, std::move(*value));
+    detail::OptionsAccess::set(options, spec.longName, std::move(*value));
   }
   return options;
 }
@@ -183,7 +177,8 @@ namespace {
 // required options and validators (completeOptions). nullopt when --help was given and specs do not declare it.
 std::optional<Options> parseWords(const std::string& context, const std::vector<OptionSpec>& specs,
                                   const std::vector<std::string>& words, const std::string& launchDir,
-                                  std::map<std::string, OptionValue> preset = {}) {
+                                  std::map<std::string, OptionValue> preset = {},
+                                  std::vector<std::pair<std::string, std::string>>* every = nullptr) {
   cxxopts::Options parser(context.empty() ? "cppd" : "cppd " + context);
   try {
     addSpecs(parser, context, specs);
@@ -195,6 +190,9 @@ std::optional<Options> parseWords(const std::string& context, const std::vector<
   if (!ownHelp && result.count("help") != 0) return std::nullopt;
   if (!result.unmatched().empty()) {
     throw UsageError(fmt::format("{}unexpected argument '{}'", lead(context), result.unmatched().front()));
+  }
+  if (every) {
+    for (const auto& argument : result.arguments()) every->emplace_back(argument.key(), argument.value());
   }
   auto given = givenValues(specs, result, context, launchDir);
   given.merge(preset);  // keeps the words' value where both give one
@@ -253,8 +251,9 @@ PluginCommandLine parsePluginOptions(const std::string& tapname, const std::vect
 
 Options parseOptionWords(const std::string& context, const std::vector<OptionSpec>& specs,
                          const std::vector<std::string>& words, const std::string& launchDir,
-                         std::map<std::string, OptionValue> preset) {
-  return parseWords(context, specs, words, launchDir, std::move(preset)).value();
+                         std::map<std::string, OptionValue> preset,
+                         std::vector<std::pair<std::string, std::string>>* every) {
+  return parseWords(context, specs, words, launchDir, std::move(preset), every).value();
 }
 
 void checkOptionSpecs(const std::string& tapname, const std::vector<OptionSpec>& specs) {

@@ -9,6 +9,7 @@
 #include <cppd/options.hpp>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cppd::runner {
@@ -27,11 +28,14 @@ PluginCommandLine parsePluginOptions(const std::string& tapname, const std::vect
                                      const std::vector<std::string>& args, const std::string& launchDir);
 
 /// The same engine for the runner's own options (server_options.cpp), which declare their --help: words in
-/// the forms cxxopts reads ("--name=value", "--flag", "-nv"), messages without a leading "CONTEXT: " when
-/// context is empty. preset holds values already converted (a deployment file's), which the words override.
+/// the forms cxxopts reads ("--name value", "--name=value", "--flag", "-nv", "-l file"), messages without a
+/// leading "CONTEXT: " when context is empty. preset holds values already converted (a deployment file's), which
+/// the words override. When every is not null, each (long name, value as written) the words give is appended to
+/// it in order: an option that may repeat (--plugin-path) reads all its values there.
 Options parseOptionWords(const std::string& context, const std::vector<OptionSpec>& specs,
                          const std::vector<std::string>& words, const std::string& launchDir,
-                         std::map<std::string, OptionValue> preset = {});
+                         std::map<std::string, OptionValue> preset = {},
+                         std::vector<std::pair<std::string, std::string>>* every = nullptr);
 
 /// The options of specs from the values given (already converted, by name): marks them given, adds each
 /// default, refuses a missing required option ("hello: option --name is required") and runs the validators

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string_view>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include <fmt/core.h>
 
@@ -114,78 +116,63 @@ const OptionSpec* findShort(char c) {
   return nullptr;
 }
 
-// getopt's spellings ("--nodaem", "-nv", "-lfile", "-l file", "--opt value") as canonical words for the
-// engine ("--nodaemon", "--logfile=file"). cxxopts has neither prefixes nor a stop at the first word that is not
-// an option, which is where the plugin's own command line begins. --plugin-path may repeat, so it is collected
-// here.
+// Where the runner's options end and the plugin's command line begins: at the first word that is neither an
+// option nor an option's value, or after "--" (getopt's "+" mode; cxxopts reads options anywhere). Finding it
+// means knowing which words take the next one as their value, so the scan also refuses what it cannot place (an
+// unknown option, an ambiguous prefix, a missing value) and hands cxxopts each word in a spelling cxxopts reads:
+// a long name in full (getopt takes unique prefixes) and a short option's attached value as a word of its own
+// (cxxopts reads "-lfile" only when the value is alphanumeric). cxxopts does the parsing.
 struct RunnerWords {
   std::vector<std::string> words;
-  std::vector<std::string> pluginPath;
   std::size_t next = 0;  // the first word after the runner's options
 };
 
-class Splitter {
- public:
-  explicit Splitter(const std::vector<std::string>& args) : args_(args) {}
+// "--name", "--name=value" or a unique prefix of the name, spelled in full. True when the next word is its value.
+bool longWord(const std::string& arg, std::vector<std::string>& words) {
+  const std::size_t eq = arg.find('=');
+  const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+  const OptionSpec* spec = findLong(name);
+  if (!spec) throw UsageError(fmt::format("unknown option '--{}'", name));
+  const bool flag = spec->kind == OptionKind::flag;
+  if (flag && eq != std::string::npos) {
+    // cxxopts would read "--nodaemon=1" as a value for the flag; getopt refuses it.
+    throw UsageError(fmt::format("option --{} must not have an argument", spec->longName));
+  }
+  words.push_back("--" + spec->longName + (eq == std::string::npos ? "" : arg.substr(eq)));
+  return !flag && eq == std::string::npos;
+}
 
-  RunnerWords split() {
-    for (; out_.next < args_.size(); ++out_.next) {
-      const std::string& arg = args_[out_.next];
-      if (arg == "--") {
-        ++out_.next;
-        break;
-      }
-      if (arg.size() < 2 || arg[0] != '-') break;  // the plugin name
-      if (arg[1] == '-') longOption(arg);
-      else shortOptions(arg);
+// Short options, combined ("-nv", "-nl file", "-lfile"): the first that takes a value takes the rest of the word,
+// or the next word. True when the next word is its value.
+bool shortWord(const std::string& arg, std::vector<std::string>& words) {
+  for (std::size_t k = 1; k < arg.size(); ++k) {
+    const OptionSpec* spec = findShort(arg[k]);
+    if (!spec) throw UsageError(fmt::format("unknown option '-{}'", arg[k]));
+    if (spec->kind == OptionKind::flag) continue;
+    words.push_back(arg.substr(0, k + 1));
+    if (k + 1 == arg.size()) return true;
+    words.push_back(arg.substr(k + 1));
+    return false;
+  }
+  words.push_back(arg);
+  return false;
+}
+
+RunnerWords runnerWords(const std::vector<std::string>& args) {
+  RunnerWords out;
+  for (; out.next < args.size(); ++out.next) {
+    const std::string& arg = args[out.next];
+    if (arg == "--") {
+      ++out.next;
+      break;
     }
-    return std::move(out_);
+    if (arg.size() < 2 || arg[0] != '-') break;  // the plugin name
+    if (!(arg[1] == '-' ? longWord(arg, out.words) : shortWord(arg, out.words))) continue;
+    if (out.next + 1 >= args.size()) throw UsageError(fmt::format("option {} requires an argument", arg));
+    out.words.push_back(args[++out.next]);
   }
-
- private:
-  void longOption(const std::string& arg) {
-    const std::size_t eq = arg.find('=');
-    const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-    const OptionSpec* spec = findLong(name);
-    if (!spec) throw UsageError(fmt::format("unknown option '--{}'", name));
-    if (spec->kind == OptionKind::flag) {
-      if (eq != std::string::npos) {
-        throw UsageError(fmt::format("option --{} must not have an argument", spec->longName));
-      }
-      take(*spec);
-      return;
-    }
-    take(*spec, eq != std::string::npos ? arg.substr(eq + 1) : following("--" + spec->longName));
-  }
-
-  void shortOptions(const std::string& arg) {  // combined short flags: -nv, -lfile, -l file
-    for (std::size_t k = 1; k < arg.size(); ++k) {
-      const OptionSpec* spec = findShort(arg[k]);
-      if (!spec) throw UsageError(fmt::format("unknown option '-{}'", arg[k]));
-      if (spec->kind == OptionKind::flag) {
-        take(*spec);
-        continue;
-      }
-      take(*spec, k + 1 < arg.size() ? arg.substr(k + 1) : following(fmt::format("-{}", arg[k])));
-      return;
-    }
-  }
-
-  std::string following(const std::string& spelling) {
-    if (out_.next + 1 >= args_.size()) throw UsageError(fmt::format("option {} requires an argument", spelling));
-    return args_[++out_.next];
-  }
-
-  void take(const OptionSpec& flag) { out_.words.push_back("--" + flag.longName); }
-
-  void take(const OptionSpec& spec, const std::string& value) {
-    if (spec.longName == "plugin-path") out_.pluginPath.push_back(value);
-    else out_.words.push_back(fmt::format("--{}={}", spec.longName, value));
-  }
-
-  const std::vector<std::string>& args_;
-  RunnerWords out_;
-};
+  return out;
+}
 
 std::string absolute(const std::string& launchDir, const std::string& path) {
   if (path.empty() || path.front() == '/') return path;
@@ -207,22 +194,6 @@ std::optional<T> bounded(const Options& given, const std::string& name, T max, s
     throw UsageError(fmt::format("option --{}: '{}' is more than {}", name, shown, maxText));
   }
   return value;
-}
-
-void resolveIds(ServerOptions& o) {
-  if (!o.uidName.empty()) {
-    const ResolvedUser user = resolveUser(o.uidName);  // the only lookup: the run uses what it found
-    o.uid = user.uid;
-    o.userName = user.name;
-    if (o.gidName.empty()) {
-      if (!user.primaryGid) {
-        throw UsageError(fmt::format("uid {} has no passwd entry, so its primary group is unknown: give --gid",
-                                     o.uidName));
-      }
-      o.gid = *user.primaryGid;
-    }
-  }
-  if (!o.gidName.empty()) o.gid = resolveGroup(o.gidName);
 }
 
 // The typed values as ServerOptions, relative paths made absolute against the launch directory.
@@ -285,6 +256,23 @@ void apply(const Options& v, ServerOptions& o) {
 
 }  // namespace
 
+void resolveAccounts(ServerOptions& o, const AccountLookups& found) {
+  if (!o.uidName.empty()) {
+    const bool known = found.user && found.uidName == o.uidName;
+    const ResolvedUser user = known ? *found.user : resolveUser(o.uidName);
+    o.uid = user.uid;
+    o.userName = user.name;
+    if (o.gidName.empty()) {
+      if (!user.primaryGid) {
+        throw UsageError(fmt::format("uid {} has no passwd entry, so its primary group is unknown: give --gid",
+                                     o.uidName));
+      }
+      o.gid = *user.primaryGid;
+    }
+  }
+  if (!o.gidName.empty()) o.gid = found.group && found.gidName == o.gidName ? *found.group : resolveGroup(o.gidName);
+}
+
 std::string ServerOptions::effectiveLogfile() const {
   if (logfile) return *logfile;
   return nodaemon ? std::string("-") : absolute(launchDir, "cppd.log");
@@ -309,30 +297,34 @@ std::optional<mode_t> ServerOptions::effectiveUmask() const {
 
 namespace {
 
-// The options from args and preset, each checked on its own; parseServerOptions adds the checks between them.
+// The options from args and preset, each checked on its own; parseServerOptions adds the checks between them and
+// the lookup of the user and group.
 ServerOptions readServerOptions(const std::vector<std::string>& args, std::map<std::string, OptionValue> preset) {
   ServerOptions o;
   std::error_code ec;
   o.launchDir = std::filesystem::current_path(ec).string();
   if (ec) throw systemError("getcwd", ".", ec.value());
-  RunnerWords split = Splitter(args).split();
+  const RunnerWords runner = runnerWords(args);
   if (auto path = preset.extract("plugin-path")) o.pluginPath.push_back(absolute(o.launchDir, path.mapped().text));
-  apply(parseOptionWords("", runnerOptionSpecs(), split.words, o.launchDir, std::move(preset)), o);
-  for (const auto& dir : split.pluginPath) o.pluginPath.push_back(absolute(o.launchDir, dir));
-  if (split.next < args.size()) {
-    if (args[split.next].empty()) {
+  std::vector<std::pair<std::string, std::string>> given;  // --plugin-path repeats: every value, in order
+  apply(parseOptionWords("", runnerOptionSpecs(), runner.words, o.launchDir, std::move(preset), &given), o);
+  for (const auto& [name, dir] : given) {
+    if (name == "plugin-path") o.pluginPath.push_back(absolute(o.launchDir, dir));
+  }
+  if (runner.next < args.size()) {
+    if (args[runner.next].empty()) {
       throw UsageError("the command (plugin name) is empty; 'cppd --help' lists the commands");
     }
-    o.command = args[split.next];
-    o.commandArgs.assign(args.begin() + static_cast<std::ptrdiff_t>(split.next) + 1, args.end());
+    o.command = args[runner.next];
+    o.commandArgs.assign(args.begin() + static_cast<std::ptrdiff_t>(runner.next) + 1, args.end());
   }
-  resolveIds(o);
   return o;
 }
 
 }  // namespace
 
-ServerOptions parseServerOptions(const std::vector<std::string>& args, std::map<std::string, OptionValue> preset) {
+ServerOptions parseServerOptions(const std::vector<std::string>& args, std::map<std::string, OptionValue> preset,
+                                 AccountLookup lookup) {
   ServerOptions o = readServerOptions(args, std::move(preset));
   if (!o.nodaemon && !o.syslog && o.logfile == "-" && !o.help && !o.version && !o.listPlugins) {
     throw UsageError("Daemons cannot log to stdout: use --nodaemon, --syslog or a --logfile path");
@@ -345,10 +337,15 @@ ServerOptions parseServerOptions(const std::vector<std::string>& args, std::map<
       throw UsageError(fmt::format("option --{} needs --workers N (it is about worker processes)", needsWorkers));
     }
   }
+  if (lookup == AccountLookup::now) resolveAccounts(o);
   return o;
 }
 
 ServerOptions parseServerOptions(const std::vector<std::string>& args) { return parseServerOptions(args, {}); }
+
+ServerOptions parseServerOptions(const std::vector<std::string>& args, std::map<std::string, OptionValue> preset) {
+  return parseServerOptions(args, std::move(preset), AccountLookup::now);
+}
 
 void checkServerOption(const std::string& name, const OptionValue& value) {
   (void)readServerOptions({}, {{name, value}});

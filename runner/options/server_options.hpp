@@ -14,6 +14,7 @@
 #include <cppd/options.hpp>
 
 #include "logging/log_format.hpp"
+#include "process/privileges.hpp"
 
 namespace cppd::runner {
 
@@ -82,6 +83,26 @@ ServerOptions parseServerOptions(const std::vector<std::string>& args);  // args
 /// searched before the words' ones). Same errors.
 ServerOptions parseServerOptions(const std::vector<std::string>& args, std::map<std::string, OptionValue> preset);
 
+/// Whether parseServerOptions looks up --uid and --gid, or leaves it to the caller (resolveAccounts), who parses
+/// more than once or has looked them up already.
+enum class AccountLookup { now, later };
+ServerOptions parseServerOptions(const std::vector<std::string>& args, std::map<std::string, OptionValue> preset,
+                                 AccountLookup lookup);
+
+/// The user and group named by --uid and --gid (as written) as they were looked up, so that the run uses what one
+/// lookup found: a deployment file's [cppd] check looks them up to name its line in an error.
+struct AccountLookups {
+  std::string uidName;
+  std::optional<ResolvedUser> user;
+  std::string gidName;
+  std::optional<gid_t> group;
+};
+
+/// Sets uid, userName and gid (the user's primary group without gidName) from uidName and gidName, looking up
+/// only what found has not for the same name. Throws cppd::UsageError naming the user or group ("unknown user
+/// 'x' (--uid): ..."), or asking for --gid for a uid without a passwd entry.
+void resolveAccounts(ServerOptions& options, const AccountLookups& found = {});
+
 /// The runner's option declarations, in --help order: what a deployment file's [cppd] keys are checked against.
 const std::vector<OptionSpec>& runnerOptionSpecs();
 
@@ -89,8 +110,8 @@ const std::vector<OptionSpec>& runnerOptionSpecs();
 /// --check), not settings of a server: a deployment file that gave them would have them silently ignored.
 bool isCommandLineAction(const std::string& name);
 
-/// Checks one runner option's typed value on its own, as the command line checks it (bounds, empty paths, the
-/// user or group it names), leaving checks between options to parseServerOptions. Throws cppd::UsageError with
+/// Checks one runner option's typed value on its own, as the command line checks it (bounds, empty paths),
+/// leaving checks between options, and the lookup of the user or group it names, to parseServerOptions. Throws cppd::UsageError with
 /// the command line's message ("option --umask: '1000' is more than 0777").
 void checkServerOption(const std::string& name, const OptionValue& value);
 

@@ -47,12 +47,13 @@ bool isInside(const fs::path& file, const fs::path& directory) {
 // The *.so names in the open directory, sorted.
 std::vector<std::string> soNames(const TrustedDirectory& dir) {
   std::vector<std::string> names;
-  const int fd = ::openat(dir.fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR* handle = fd < 0 ? nullptr : ::fdopendir(fd);
+  posix::UniqueFd fd(::openat(dir.fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  DIR* handle = fd ? ::fdopendir(fd.get()) : nullptr;
   if (handle == nullptr) {
-    if (fd >= 0) ::close(fd);
-    throw Error(ErrorKind::noInput, std::strerror(errno));
+    const int err = errno;  // before fd closes
+    throw Error(ErrorKind::noInput, std::strerror(err));
   }
+  fd.release();  // closedir closes it
   while (dirent* entry = ::readdir(handle)) {
     std::string_view name(entry->d_name);
     if (name.size() > 3 && name.front() != '.' && name.substr(name.size() - 3) == ".so") names.emplace_back(name);

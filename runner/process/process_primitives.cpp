@@ -76,7 +76,7 @@ void SystemPrimitives::closeInheritedFds(const std::vector<int>& keep) {
   for (const int fd : startupFds()) {
     if (std::find(keep.begin(), keep.end(), fd) != keep.end()) continue;
     const int flags = ::fcntl(fd, F_GETFD);
-    if (flags >= 0 && !(flags & FD_CLOEXEC)) ::close(fd);
+    if (flags >= 0 && !(flags & FD_CLOEXEC)) ::close(fd);  // a stray nobody here owns: no RAII to hand it to
   }
 }
 

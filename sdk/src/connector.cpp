@@ -14,6 +14,7 @@
 
 #include <cppd/error.hpp>
 #include <cppd/log.hpp>
+#include <cppd/posix/unique_fd.hpp>
 
 #include "detail/connection_set.hpp"
 #include "detail/factory_access.hpp"
@@ -64,7 +65,7 @@ class TcpConnector final : public LoopHandle {
   std::shared_ptr<Connector::State> state_;
   std::shared_ptr<ClientFactory> factory_;
   uv_poll_t poll_{};
-  int fd_ = -1;
+  posix::UniqueFd fd_;
   DelayedCall timeout_;
 };
 
@@ -89,7 +90,7 @@ std::string failureMessage(const char* why, const Address& destination, int stat
 }
 
 void TcpConnector::begin(int fd, std::chrono::milliseconds timeout) {
-  fd_ = fd;
+  fd_.reset(fd);
   state_->pending = this;
   poll_.data = static_cast<LoopHandle*>(this);
   const int status = uv_poll_start(&poll_, UV_WRITABLE, &TcpConnector::onWritable);
@@ -103,14 +104,14 @@ void TcpConnector::onWritable(uv_poll_t* poll, int status, int) noexcept {
   // libuv reports EPOLLERR as UV_EBADF; the socket's pending error says what really happened.
   int error = 0;
   socklen_t size = sizeof error;
-  if (::getsockopt(self.fd_, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
+  if (::getsockopt(self.fd_.get(), SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
   if (error != 0) return self.fail(-error, "connect");
   if (status < 0) return self.fail(status, "connect");
   runGuarded("connected", [&self] { self.connected(); });
 }
 
 void TcpConnector::connected() {
-  const int fd = std::exchange(fd_, -1);
+  posix::UniqueFd fd = std::move(fd_);
   const Address destination = state_->destination;
   auto factory = factory_;
   Reactor& reactor = reactor_;
@@ -123,11 +124,8 @@ void TcpConnector::connected() {
     LogContext context(factory->logPrefix());
     runGuarded("buildProtocol", [&] { protocol = factory->buildProtocol(destination); });
   }
-  if (!protocol) {
-    ::close(fd);
-    return;
-  }
-  StreamConnection::start(std::make_shared<ConnectionSet>(reactor, "", destination), fd, destination,
+  if (!protocol) return;  // refused by the factory: fd closes
+  StreamConnection::start(std::make_shared<ConnectionSet>(reactor, "", destination), fd.release(), destination,
                           std::move(protocol));
 }
 
@@ -143,8 +141,7 @@ void TcpConnector::onClose() noexcept {
   timeout_.cancel();
   if (state_->pending == this) state_->pending = nullptr;
   uv_poll_stop(&poll_);
-  if (fd_ >= 0) ::close(fd_);  // uv_close of a poll handle leaves the descriptor to its owner
-  fd_ = -1;
+  fd_.reset();  // uv_close of a poll handle leaves the descriptor to its owner
 }
 
 }  // namespace detail
@@ -189,23 +186,23 @@ Connector connectTCP(const std::string& host, std::uint16_t port, std::shared_pt
     throw UsageError(fmt::format("connectTCP: '{}' is not a numeric IPv4 or IPv6 address", host));
   }
   detail::FactoryAccess::doStart(*factory);
-  const int fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int status = fd < 0 ? -errno : 0;
-  if (status == 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0 && errno != EINPROGRESS) {
+  posix::UniqueFd fd(::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  int status = fd ? 0 : -errno;
+  if (status == 0 && ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), length) != 0 && errno != EINPROGRESS) {
     status = -errno;
   }
   std::unique_ptr<detail::TcpConnector> attempt;
   if (status == 0) {
     attempt = std::make_unique<detail::TcpConnector>(reactor, state, factory);
-    status = uv_poll_init(detail::uvLoop(reactor), attempt->poll(), fd);
+    status = uv_poll_init(detail::uvLoop(reactor), attempt->poll(), fd.get());
   }
   if (status != 0) {
-    if (fd >= 0) ::close(fd);
+    fd.reset();
     detail::reportFailure(reactor, std::move(factory), state->destination,
                           detail::failureMessage("connect", state->destination, status));
     return detail::ConnectorAccess::make(std::move(state));
   }
-  attempt.release()->begin(fd, timeout);  // the loop owns it from here: its close callback frees it
+  attempt.release()->begin(fd.release(), timeout);  // the loop owns it from here: its close callback frees it
   return detail::ConnectorAccess::make(std::move(state));
 }
 

@@ -7,16 +7,11 @@ import signal
 import subprocess
 import unittest
 
-from cppdtest import (CPPD, DEFAULT_TIMEOUT, POETRY_DIR, SOURCE_DIR, TempDirTestCase, fetch, read_text, run_cppd,
-                      wait_for, wait_for_log)
+from cppdtest import (CPPD, DEFAULT_TIMEOUT, POETRY_DIR, SOURCE_DIR, STRACE, TempDirTestCase, fetch, read_bytes,
+                      read_text, run_cppd, strace_works, wait_for, wait_for_log, without_leak_check)
 
 ECSTASY = os.path.join(POETRY_DIR, "ecstasy.txt")
 SONNET = os.path.join(POETRY_DIR, "sonnet18.txt")
-
-
-def read_bytes(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 class DeploymentFileTest(TempDirTestCase):
@@ -243,6 +238,30 @@ path = "{self.tmp}"
         result = run_cppd(["--nodaemon", "-y", config, "fastpoetry"], cwd=self.tmp)
         self.assertEqual(result.returncode, 64)
         self.assertIn("not both", result.stderr)
+
+
+@unittest.skipUnless(strace_works(), "strace is missing or cannot trace here (no ptrace)")
+class AccountLookupTest(TempDirTestCase):
+    """The user and group a run names are looked up once: the run uses what the check found."""
+
+    def passwd_and_group_opens(self, args):
+        log = self.path("strace.log")
+        result = subprocess.run([STRACE, "-f", "-o", log, "-e", "trace=open,openat", CPPD, "--nodaemon", "--pidfile=",
+                                 *args], cwd=self.tmp, env=without_leak_check(os.environ), capture_output=True,
+                                text=True, timeout=DEFAULT_TIMEOUT)
+        self.assertEqual(result.returncode, 78, result.stderr)  # stops at the unknown plugin, after the lookups
+        self.assertIn("unknown plugin 'no-such-plugin-cppd'", result.stderr)
+        calls = read_text(log)
+        return calls.count('"/etc/passwd"'), calls.count('"/etc/group"')
+
+    def test_a_deployment_files_user_and_group_are_looked_up_once(self):
+        config = self.write("deploy.toml", '[cppd]\nuid = "nobody"\ngid = "nogroup"\n'
+                                           '[[service]]\nplugin = "no-such-plugin-cppd"\n')
+        self.assertEqual(self.passwd_and_group_opens(["-y", config]), (1, 1))
+
+    def test_a_command_lines_user_and_group_with_a_deployment_file_are_looked_up_once(self):
+        config = self.write("deploy.toml", '[[service]]\nplugin = "no-such-plugin-cppd"\n')
+        self.assertEqual(self.passwd_and_group_opens(["-u", "nobody", "-g", "nogroup", "-y", config]), (1, 1))
 
 
 if __name__ == "__main__":

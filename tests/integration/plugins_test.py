@@ -14,7 +14,7 @@ import sys
 import time
 import unittest
 
-from cppdtest import PLUGIN_DIR, TempDirTestCase, run_cppd
+from cppdtest import PLUGIN_DIR, STRACE, TempDirTestCase, run_cppd, strace_works, without_leak_check
 
 TEST_PLUGINS = os.environ.get("CPPD_TEST_PLUGIN_DIR", "")
 ATTACKER_PLUGIN = os.environ.get("CPPD_TEST_ATTACKER_PLUGIN", "")
@@ -334,15 +334,6 @@ class NoteTests(PluginTestCase):
         self.assertIn("unknown command 'zz\\x1b[31m'", unknown.stderr)
 
 
-STRACE = shutil.which("strace")
-
-
-def strace_works():
-    if STRACE is None:
-        return False
-    return subprocess.run([STRACE, "-o", "/dev/null", "true"], capture_output=True, timeout=30).returncode == 0
-
-
 @unittest.skipUnless(strace_works(), "strace is missing or cannot trace here (no ptrace)")
 class NoLoadingTests(PluginTestCase):
     """What cppd shows about plugins it does not start comes from their notes: no process, no mapping."""
@@ -351,8 +342,7 @@ class NoLoadingTests(PluginTestCase):
         log = self.path("strace.log")
         command = [STRACE, "-f", "-y", "-o", log, "-e", "trace=clone,clone3,fork,vfork,execve,mmap",
                    os.environ["CPPD_BIN"], "--plugin-path", self.plugins, *args]
-        # LeakSanitizer (a sanitizer build) cannot run under ptrace and would stop the world with a clone.
-        env = dict(self.env, ASAN_OPTIONS=":".join(filter(None, [self.env.get("ASAN_OPTIONS"), "detect_leaks=0"])))
+        env = without_leak_check(self.env)  # LeakSanitizer would stop the world with a clone
         result = subprocess.run(command, env=env, cwd=self.tmp, capture_output=True, text=True, timeout=60)
         self.assertEqual(result.returncode, 0, result.stderr)
         with open(log) as f:

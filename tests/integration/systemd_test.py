@@ -4,28 +4,14 @@ socket, socket activation through Debian's real systemd-socket-activate, and PID
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import unittest
 
-from cppdtest import (CPPD, DEFAULT_TIMEOUT, POETRY_DIR, TempDirTestCase, fetch, read_text, wait_for,
-                      wait_for_log)
+from cppdtest import (CPPD, DEFAULT_TIMEOUT, POETRY_DIR, TempDirTestCase, children_of, fetch,
+                      fetch_when_listening, read_bytes, read_text, wait_for, wait_for_log)
 
 ECSTASY = os.path.join(POETRY_DIR, "ecstasy.txt")
 LOOPBACK = "tcp:0:interface=127.0.0.1"
-
-
-def read_bytes(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def children_of(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except FileNotFoundError:
-        return []
 
 
 def state_of(pid):
@@ -37,14 +23,6 @@ def state_of(pid):
 
 
 class NotifyTest(TempDirTestCase):
-    def notify_socket(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        path = self.path("notify")
-        sock.bind(path)
-        sock.settimeout(DEFAULT_TIMEOUT)
-        self.addCleanup(sock.close)
-        return sock, path
-
     def test_ready_then_stopping_reach_the_notification_socket(self):
         sock, path = self.notify_socket()
         env = dict(os.environ, NOTIFY_SOCKET=path)
@@ -114,32 +92,12 @@ class StartStopDaemonTest(TempDirTestCase):
 
 @unittest.skipUnless(shutil.which("systemd-socket-activate"), "systemd-socket-activate is not installed")
 class SocketActivationTest(TempDirTestCase):
-    def free_port(self):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
-
     def activate(self, endpoint, extra=()):
-        port = self.free_port()
-        log = self.path("cppd.log")
-        proc = subprocess.Popen(["systemd-socket-activate", "-l", f"127.0.0.1:{port}", *extra, CPPD,
-                                 "--nodaemon", "--pidfile=", "--logfile", log,
-                                 "fastpoetry", "--port", endpoint, "--poem", ECSTASY],
-                                cwd=self.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.wait()))
-        return proc, port, log
-
-    def connect_when_listening(self, port):
-        def attempt():
-            try:
-                return fetch("127.0.0.1", port)
-            except ConnectionRefusedError:
-                return None
-        return wait_for(attempt, what=f"systemd-socket-activate listening on {port}")
+        return self.socket_activated(["fastpoetry", "--port", endpoint, "--poem", ECSTASY], extra)
 
     def test_the_systemd_endpoint_adopts_the_activated_socket_by_name(self):
         proc, port, log = self.activate("systemd:domain=INET:name=poetry", ["--fdname=poetry"])
-        self.assertEqual(self.connect_when_listening(port), read_bytes(ECSTASY))
+        self.assertEqual(fetch_when_listening(port), read_bytes(ECSTASY))
         self.assertEqual(fetch("127.0.0.1", port), read_bytes(ECSTASY))
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(DEFAULT_TIMEOUT), 0)
@@ -147,7 +105,7 @@ class SocketActivationTest(TempDirTestCase):
 
     def test_the_systemd_endpoint_adopts_the_activated_socket_by_index(self):
         proc, port, log = self.activate("systemd:domain=INET:index=0")
-        self.assertEqual(self.connect_when_listening(port), read_bytes(ECSTASY))
+        self.assertEqual(fetch_when_listening(port), read_bytes(ECSTASY))
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(DEFAULT_TIMEOUT), 0)
 

@@ -6,10 +6,9 @@ import os
 import signal
 import subprocess
 
-from cppdtest import CPPD, DEFAULT_TIMEOUT, POETRY_DIR, TempDirTestCase, fetch, wait_for
+from cppdtest import CPPD, DEFAULT_TIMEOUT, TempDirTestCase, fetch, wait_for
+from workers import ECSTASY, LOOPBACK
 
-ECSTASY = os.path.join(POETRY_DIR, "ecstasy.txt")
-LOOPBACK = "tcp:0:interface=127.0.0.1"
 CPPDCTL = os.environ.get("CPPDCTL_BIN", os.path.join(os.path.dirname(CPPD), "cppdctl"))
 # Worker kills while the counters are watched: 20 in CI, 100 in tests/stress (workers_metrics_kills).
 KILLS = int(os.environ.get("CPPD_METRICS_KILLS", "20"))

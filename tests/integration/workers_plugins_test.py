@@ -11,6 +11,7 @@ import subprocess
 import unittest
 
 from cppdtest import DEFAULT_TIMEOUT, TempDirTestCase, wait_for
+from workers import workers_in_log
 
 CLIENTS = 24
 
@@ -22,9 +23,6 @@ class WorkersPluginsTest(TempDirTestCase):
         os.makedirs(os.path.join(self.root, "pub"))
         self.data = os.urandom(300_000)
         self.write("root/pub/data.bin", self.data)
-
-    def workers_in_log(self, server, system):
-        return set(re.findall(rf"\[{system},w(\d+),", server.log()))
 
     def test_ftp_sessions_list_and_download_in_every_worker(self):
         server = self.start_server(["--allow-root", "--workers", "3", "ftp", "--port", "tcp:0:interface=127.0.0.1",
@@ -52,7 +50,7 @@ class WorkersPluginsTest(TempDirTestCase):
             self.assertEqual(data, self.data)
         wait_for(lambda: len(re.findall(r"RETR /pub/data.bin .*complete", server.log())) == CLIENTS,
                  what="every transfer logged")
-        self.assertGreater(len(self.workers_in_log(server, "FtpSession")), 1, server.log()[-3000:])
+        self.assertGreater(len(workers_in_log(server.log(), "FtpSession")), 1, server.log()[-3000:])
         self.assertEqual(server.stop(), 0)
 
     @unittest.skipUnless(shutil.which("curl"), "curl is not installed")

@@ -4,58 +4,38 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import unittest
 
-from cppdtest import CPPD, DEFAULT_TIMEOUT, POETRY_DIR, TempDirTestCase, fetch, read_text, wait_for, wait_for_log
-from systemd_test import children_of, read_bytes
-
-ECSTASY = os.path.join(POETRY_DIR, "ecstasy.txt")
-LOOPBACK = "tcp:0:interface=127.0.0.1"
-
-
-def workers_serving(log):
-    return set(re.findall(r"\[PoetryProtocol,w(\d+),", log))
+from cppdtest import (CPPD, DEFAULT_TIMEOUT, TempDirTestCase, children_of, fetch, fetch_when_listening, read_bytes,
+                      read_text, wait_for, wait_for_log)
+from workers import ECSTASY, LOOPBACK, workers_in_log
 
 
 class WorkersNotifyTest(TempDirTestCase):
-    def notify_socket(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        path = self.path("notify")
-        sock.bind(path)
-        sock.settimeout(DEFAULT_TIMEOUT)
-        self.addCleanup(sock.close)
-        return sock, path
+    """What only --workers adds to sd_notify (systemd_test covers READY=1, MAINPID= and STOPPING=1 themselves): the
+    supervisor is the main PID, and READY=1 waits for every worker and names their count."""
 
-    def test_ready_comes_once_every_worker_serves_and_names_the_count(self):
+    def test_ready_names_the_supervisor_and_comes_once_every_worker_serves(self):
         sock, path = self.notify_socket()
-        server = self.start_server(["--workers", "3", "fastpoetry", "--port", LOOPBACK, "--poem", ECSTASY],
-                                   env=dict(os.environ, NOTIFY_SOCKET=path))
-        ready = sock.recv(4096).decode()
-        self.assertIn("READY=1", ready)
-        self.assertIn("3 workers", ready)
-        # By the time READY=1 was sent, the supervisor had seen every worker serve (its lines leave the log's
-        # batch at the end of that loop iteration, so they are waited for).
-        server.wait_for_log(r"all workers serving \(3\)")
-        log = server.log()
-        self.assertEqual(len(re.findall(r"\[supervisor\] worker \d \(PID \d+\) serving", log)), 3)
-        server.signal(signal.SIGTERM)
-        self.assertIn("STOPPING=1", sock.recv(4096).decode())
-        self.assertEqual(server.proc.wait(DEFAULT_TIMEOUT), 0)
-
-    def test_daemon_mode_reports_the_supervisor_as_main_pid(self):
-        sock, path = self.notify_socket()
-        result = subprocess.run([CPPD, "--workers", "2", "--pidfile", self.path("cppd.pid"), "--logfile",
-                                 self.path("cppd.log"), "fastpoetry", "--port", LOOPBACK, "--poem", ECSTASY],
+        logfile = self.path("cppd.log")
+        result = subprocess.run([CPPD, "--workers", "3", "--pidfile", self.path("cppd.pid"), "--logfile", logfile,
+                                 "fastpoetry", "--port", LOOPBACK, "--poem", ECSTASY],
                                 cwd=self.tmp, env=dict(os.environ, NOTIFY_SOCKET=path), capture_output=True,
                                 text=True, timeout=DEFAULT_TIMEOUT)
         self.assertEqual(result.returncode, 0, result.stderr)
         pid = int(read_text(self.path("cppd.pid")))
         self.addCleanup(lambda: os.kill(pid, signal.SIGKILL) if os.path.exists(f"/proc/{pid}") else None)
         self.assertEqual(sock.recv(4096).decode(), f"MAINPID={pid}")
-        self.assertIn("READY=1", sock.recv(4096).decode())
-        self.assertEqual(len(children_of(pid)), 2)
+        ready = sock.recv(4096).decode()
+        self.assertIn("READY=1", ready)
+        self.assertIn("3 workers", ready)
+        self.assertEqual(len(children_of(pid)), 3)
+        # By the time READY=1 was sent, the supervisor had seen every worker serve (its lines leave the log's
+        # batch at the end of that loop iteration, so they are waited for).
+        wait_for_log(logfile, r"all workers serving \(3\)")
+        log = read_text(logfile)
+        self.assertEqual(len(re.findall(r"\[supervisor\] worker \d \(PID \d+\) serving", log)), 3)
         os.kill(pid, signal.SIGTERM)
         wait_for(lambda: not os.path.exists(self.path("cppd.pid")), what="the supervisor to remove its pidfile")
 
@@ -63,29 +43,17 @@ class WorkersNotifyTest(TempDirTestCase):
 @unittest.skipUnless(shutil.which("systemd-socket-activate"), "systemd-socket-activate is not installed")
 class WorkersSocketActivationTest(TempDirTestCase):
     def test_every_worker_serves_the_activated_socket(self):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        log = self.path("cppd.log")
-        proc = subprocess.Popen(["systemd-socket-activate", "-l", f"127.0.0.1:{port}", "--fdname=poetry", CPPD,
-                                 "--nodaemon", "--pidfile=", "--logfile", log, "--workers", "2",
-                                 "fastpoetry", "--port", "systemd:domain=INET:name=poetry", "--poem", ECSTASY],
-                                cwd=self.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.wait()))
+        proc, port, log = self.socket_activated(["--workers", "2", "fastpoetry", "--port",
+                                                 "systemd:domain=INET:name=poetry", "--poem", ECSTASY],
+                                                ["--fdname=poetry"])
         poem = read_bytes(ECSTASY)
-
-        def fetch_when_listening():
-            try:
-                return fetch("127.0.0.1", port)
-            except ConnectionRefusedError:
-                return None
-        self.assertEqual(wait_for(fetch_when_listening, what="the activated socket"), poem)
+        self.assertEqual(fetch_when_listening(port), poem)
         wait_for_log(log, r"all workers serving \(2\)")
         for _ in range(200):
             self.assertEqual(fetch("127.0.0.1", port), poem)
-            if workers_serving(read_text(log)) == {"1", "2"}:
+            if workers_in_log(read_text(log)) == {1, 2}:
                 break
-        wait_for(lambda: workers_serving(read_text(log)) == {"1", "2"}, what="both workers to serve a client")
+        wait_for(lambda: workers_in_log(read_text(log)) == {1, 2}, what="both workers to serve a client")
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(DEFAULT_TIMEOUT), 0)
 

@@ -84,11 +84,7 @@ def read_text(path):
 
 
 def write_poem(path, size):
-    line = b"And feed deep, deep upon her peerless eyes.\n"
-    data = (line * (size // len(line) + 1))[:size]
-    with open(path, "wb") as f:
-        f.write(data)
-    return data
+    return cppdtest.write_poem(path, size, b"And feed deep, deep upon her peerless eyes.\n")
 
 
 # Whether pid names a live process (a zombie does not count): the integration tests' own check.

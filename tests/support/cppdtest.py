@@ -36,6 +36,43 @@ def wait_for(predicate, timeout=DEFAULT_TIMEOUT, interval=0.01, what="condition"
         time.sleep(interval)
 
 
+STRACE = shutil.which("strace")
+
+
+def strace_works():
+    """True when strace is installed and may trace here (a container may forbid ptrace)."""
+    if STRACE is None:
+        return False
+    return subprocess.run([STRACE, "-o", "/dev/null", "true"], capture_output=True, timeout=30).returncode == 0
+
+
+def without_leak_check(env):
+    """env for a process traced with ptrace: LeakSanitizer (a sanitizer build) cannot run under it."""
+    return dict(env, ASAN_OPTIONS=":".join(filter(None, [env.get("ASAN_OPTIONS"), "detect_leaks=0"])))
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def children_of(pid):
+    """The PIDs of pid's children (from /proc: what the kernel says, not a log)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def write_poem(path, size, line=b"Thou still unravish'd bride of quietness,\n"):
+    """Writes size bytes of line repeated to path; returns them."""
+    data = (line * (size // len(line) + 1))[:size]
+    with open(path, "wb") as f:
+        f.write(data)
+    return data
+
+
 def read_text(path):
     try:
         with open(path, "r", encoding="utf-8", errors="replace") as f:
@@ -146,6 +183,16 @@ def fetch(host, port, timeout=DEFAULT_TIMEOUT):
             chunks.append(data)
 
 
+def fetch_when_listening(port):
+    """fetch() once something listens on port (a socket a service manager binds in its own time)."""
+    def attempt():
+        try:
+            return fetch("127.0.0.1", port)
+        except ConnectionRefusedError:
+            return None
+    return wait_for(attempt, what=f"something listening on {port}")
+
+
 class TempDirTestCase(unittest.TestCase):
     """Gives each test self.tmp, a fresh directory removed afterwards, and stops servers it started."""
 
@@ -167,6 +214,27 @@ class TempDirTestCase(unittest.TestCase):
 
     def path(self, *parts):
         return os.path.join(self.tmp, *parts)
+
+    def socket_activated(self, cppd_args, activate_args=()):
+        """cppd -n run by systemd-socket-activate on a free loopback port: (the process, the port, the log)."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        log = self.path("cppd.log")
+        proc = subprocess.Popen(["systemd-socket-activate", "-l", f"127.0.0.1:{port}", *activate_args, CPPD,
+                                 "--nodaemon", "--pidfile=", "--logfile", log, *cppd_args],
+                                cwd=self.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.wait()))
+        return proc, port, log
+
+    def notify_socket(self):
+        """A service manager's notification socket (sd_notify's NOTIFY_SOCKET): (the bound socket, its path)."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        path = self.path("notify")
+        sock.bind(path)
+        sock.settimeout(DEFAULT_TIMEOUT)
+        self.addCleanup(sock.close)
+        return sock, path
 
     def write(self, name, content, mode=0o644):
         p = self.path(name)

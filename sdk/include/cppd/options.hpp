@@ -15,6 +15,10 @@
 
 namespace cppd {
 
+namespace detail {
+struct OptionsAccess;
+}
+
 /// One option's value as the runner checked it against the option's kind: the text (paths absolute, octal and
 /// size values in decimal, flags "true"/"false") and the typed value the kind converts to, converted once.
 struct OptionValue {
@@ -39,9 +43,6 @@ struct OptionValue {
 /// cppd::UsageError naming the option and the value when the value does not fit T (get<std::uint8_t> of 300).
 class CPPD_API Options {
  public:
-  /// Records a value (the runner's option parser and deployment reader do this).
-  void set(const std::string& name, OptionValue value);
-
   /// True when the option has a value (given or defaulted).
   bool has(const std::string& name) const;
 
@@ -67,6 +68,10 @@ class CPPD_API Options {
   Endpoint endpoint(const std::string& name, std::string_view defaultInterface) const;
 
  private:
+  friend struct detail::OptionsAccess;
+  /// Records a value: only the runner's option parser and deployment reader do this (detail::OptionsAccess).
+  void set(const std::string& name, OptionValue value);
+
   template <typename T>
   struct isOptional : std::false_type {};
   template <typename T>

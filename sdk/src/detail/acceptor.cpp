@@ -8,6 +8,7 @@
 #include <utility>
 
 #include <cppd/log.hpp>
+#include <cppd/posix/unique_fd.hpp>
 
 #include "detail/process_role.hpp"
 #include "detail/socket_address.hpp"
@@ -98,16 +99,14 @@ void Acceptor::acceptBatch() {
 }
 
 void Acceptor::handOver(int fd, Address peer) {
+  posix::UniqueFd socket(fd);  // closed unless a protocol takes it
   std::shared_ptr<Protocol> protocol;
   {
     LogContext context(state_->factoryPrefix());
     runGuarded("buildProtocol", [&] { protocol = state_->factory().buildProtocol(peer); });
   }
-  if (!protocol) {
-    ::close(fd);  // refused by the factory
-    return;
-  }
-  StreamConnection::start(state_->connections(), fd, std::move(peer), std::move(protocol));
+  if (!protocol) return;  // refused by the factory
+  StreamConnection::start(state_->connections(), socket.release(), std::move(peer), std::move(protocol));
 }
 
 void Acceptor::pause(int error) {

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <cppd/error.hpp>
+#include <cppd/posix/unique_fd.hpp>
 
 #include "detail/process_role.hpp"
 #include "detail/reactor_impl.hpp"
@@ -22,22 +23,6 @@
 
 namespace cppd::detail {
 namespace {
-
-// Closes fd on scope exit unless released; keeps every error path of openListenSocket leak-free.
-class FdGuard {
- public:
-  explicit FdGuard(int fd) noexcept : fd_(fd) {}
-  ~FdGuard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FdGuard(const FdGuard&) = delete;
-  FdGuard& operator=(const FdGuard&) = delete;
-  int get() const noexcept { return fd_; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 [[noreturn]] void throwErrno(const std::string& target) { throw uvError("listen", target, -errno); }
 
@@ -65,7 +50,7 @@ socklen_t interfaceAddress(const Endpoint& endpoint, sockaddr_storage& out, cons
 ListenSocket openTcp(const Endpoint& endpoint, const std::string& target) {
   sockaddr_storage address{};
   const socklen_t length = interfaceAddress(endpoint, address, target);
-  FdGuard fd(::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  posix::UniqueFd fd(::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) throwErrno(target);
   const int on = 1;
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) throwErrno(target);
@@ -91,7 +76,7 @@ ListenSocket openTcp(const Endpoint& endpoint, const std::string& target) {
 bool staleUnixSocket(const sockaddr_un& address) {
   struct stat info {};
   if (::lstat(address.sun_path, &info) != 0 || !S_ISSOCK(info.st_mode)) return false;
-  FdGuard probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  posix::UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (probe.get() < 0) return false;
   return ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 &&
          errno == ECONNREFUSED;
@@ -107,7 +92,7 @@ ListenSocket openUnix(const Endpoint& endpoint, const std::string& target) {
                                                "NUL byte", target, path.size(), sizeof address.sun_path - 1));
   }
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  FdGuard fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  posix::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) throwErrno(target);
   const auto* raw = reinterpret_cast<const sockaddr*>(&address);
   if (::bind(fd.get(), raw, sizeof address) != 0) {

@@ -6,16 +6,18 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <cppd/error.hpp>
+#include <cppd/posix/unique_fd.hpp>
 
 namespace cppd::detail {
 namespace {
 
 struct Group {
   int mainFd = -1;
-  std::vector<int> others;  // sockets 2..N of the port
+  std::vector<posix::UniqueFd> others;  // sockets 2..N of the port
 };
 
 unsigned socketsPerPort = 0;
@@ -33,15 +35,14 @@ unsigned reusePortSockets() noexcept { return socketsPerPort; }
 void openReusePortGroup(int mainFd, const sockaddr* address, socklen_t length, int backlog, const char* target) {
   Group group;
   group.mainFd = mainFd;
-  const auto fail = [&](const char* operation) {
-    const int error = errno;
-    for (const int fd : group.others) ::close(fd);
-    throw systemError(operation, std::string(target) + " (SO_REUSEPORT socket for a worker)", error);
+  const auto fail = [&](const char* operation) {  // group's sockets close as it goes
+    throw systemError(operation, std::string(target) + " (SO_REUSEPORT socket for a worker)", errno);
   };
   for (unsigned i = 1; i < socketsPerPort; ++i) {
-    const int fd = ::socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) fail("socket");
-    group.others.push_back(fd);
+    posix::UniqueFd socket(::socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!socket) fail("socket");
+    const int fd = socket.get();
+    group.others.push_back(std::move(socket));
     const int on = 1;
     if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) fail("setsockopt");
     if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) fail("setsockopt");
@@ -55,8 +56,7 @@ void closeReusePortGroup(int mainFd) noexcept {
   auto& all = groups();
   for (auto it = all.begin(); it != all.end(); ++it) {
     if (it->mainFd != mainFd) continue;
-    for (const int fd : it->others) ::close(fd);
-    all.erase(it);
+    all.erase(it);  // closes its other sockets
     return;
   }
 }
@@ -64,10 +64,9 @@ void closeReusePortGroup(int mainFd) noexcept {
 void adoptReusePortSockets(unsigned workerId) noexcept {
   for (const Group& group : groups()) {
     const std::size_t index = (workerId - 1) % (group.others.size() + 1);
-    if (index != 0) ::dup3(group.others[index - 1], group.mainFd, O_CLOEXEC);
-    for (const int fd : group.others) ::close(fd);
+    if (index != 0) ::dup3(group.others[index - 1].get(), group.mainFd, O_CLOEXEC);
   }
-  groups().clear();
+  groups().clear();  // closes every other socket: this worker listens on its own only
 }
 
 }  // namespace cppd::detail

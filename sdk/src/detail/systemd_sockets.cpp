@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <cppd/error.hpp>
+#include <cppd/posix/unique_fd.hpp>
 
 #include "detail/reactor_impl.hpp"
 
@@ -104,15 +105,13 @@ int adoptSystemdSocket(const Endpoint& endpoint) {
   const int fd = kFirstFd + static_cast<int>(chooseIndex(endpoint, passed, target));
   checkSocket(fd, endpoint, target);
   // A duplicate, so stopping (and starting again) never closes systemd's own descriptor.
-  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, kFirstFd);
-  if (copy < 0) throw uvError("listen", target, -errno);
-  const int flags = ::fcntl(copy, F_GETFL);
-  if (flags < 0 || ::fcntl(copy, F_SETFL, flags | O_NONBLOCK) != 0) {
-    const int error = errno;
-    ::close(copy);
-    throw uvError("listen", target, -error);
+  posix::UniqueFd copy(::fcntl(fd, F_DUPFD_CLOEXEC, kFirstFd));
+  if (!copy) throw uvError("listen", target, -errno);
+  const int flags = ::fcntl(copy.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(copy.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
+    throw uvError("listen", target, -errno);  // the message is made before copy closes
   }
-  return copy;
+  return copy.release();
 }
 
 }  // namespace cppd::detail

@@ -13,7 +13,7 @@ WritableWatch::WritableWatch(Reactor& reactor, int fd, std::function<void()> onW
   poll_.data = static_cast<LoopHandle*>(this);
 }
 
-WritableWatch::~WritableWatch() { ::close(fd_); }
+WritableWatch::~WritableWatch() = default;  // closes the duplicate after libuv let go of it
 
 WritableWatch* WritableWatch::create(Reactor& reactor, int socket, std::function<void()> onWritable) {
   const int fd = ::fcntl(socket, F_DUPFD_CLOEXEC, 0);

@@ -4,6 +4,8 @@
 
 #include <functional>
 
+#include <cppd/posix/unique_fd.hpp>
+
 #include "detail/reactor_impl.hpp"
 
 namespace cppd::detail {
@@ -31,7 +33,7 @@ class WritableWatch final : public LoopHandle {
   static void onPoll(uv_poll_t* handle, int status, int events) noexcept;
 
   uv_poll_t poll_{};
-  int fd_;
+  posix::UniqueFd fd_;
   std::function<void()> onWritable_;
 };
 

@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "detail/options_access.hpp"
+
 namespace {
 
 cppd::OptionValue value(cppd::OptionKind kind, std::string text, decltype(cppd::OptionValue::typed) typed,
@@ -22,18 +24,22 @@ cppd::OptionValue value(cppd::OptionKind kind, std::string text, decltype(cppd::
   return v;
 }
 
+void set(cppd::Options& options, const std::string& name, cppd::OptionValue value) {
+  cppd::detail::OptionsAccess::set(options, name, std::move(value));
+}
+
 cppd::Options sample() {
   using cppd::OptionKind;
   cppd::Options opts;
-  opts.set("count", value(OptionKind::integer, "42", std::int64_t{42}));
-  opts.set("negative", value(OptionKind::integer, "-1", std::int64_t{-1}));
-  opts.set("port", value(OptionKind::port, "8080", std::uint64_t{8080}, false));
-  opts.set("big", value(OptionKind::count, "70000", std::uint64_t{70000}));
-  opts.set("timeout", value(OptionKind::seconds, "2.5", 2.5));
-  opts.set("name", value(OptionKind::string, "world", std::monostate{}, false));
-  opts.set("root", value(OptionKind::path, "/srv", std::monostate{}));
-  opts.set("loud", value(OptionKind::flag, "true", true));
-  opts.set("listen", value(OptionKind::endpoint, "8000", cppd::Endpoint::parse("8000")));
+  set(opts, "count", value(OptionKind::integer, "42", std::int64_t{42}));
+  set(opts, "negative", value(OptionKind::integer, "-1", std::int64_t{-1}));
+  set(opts, "port", value(OptionKind::port, "8080", std::uint64_t{8080}, false));
+  set(opts, "big", value(OptionKind::count, "70000", std::uint64_t{70000}));
+  set(opts, "timeout", value(OptionKind::seconds, "2.5", 2.5));
+  set(opts, "name", value(OptionKind::string, "world", std::monostate{}, false));
+  set(opts, "root", value(OptionKind::path, "/srv", std::monostate{}));
+  set(opts, "loud", value(OptionKind::flag, "true", true));
+  set(opts, "listen", value(OptionKind::endpoint, "8000", cppd::Endpoint::parse("8000")));
   return opts;
 }
 
@@ -95,3 +101,8 @@ TEST_CASE("valueNameFor names each kind as help shows it", "[plugin][options]") 
   CHECK(cppd::valueNameFor(cppd::OptionKind::path) == "PATH");
   CHECK(cppd::valueNameFor(cppd::OptionKind::count) == "COUNT");
 }
+
+// A plugin reads the options it is handed; only the runner records values (through detail::OptionsAccess).
+template <typename O>
+constexpr bool canSet = requires(O options, cppd::OptionValue value) { options.set("name", value); };
+static_assert(!canSet<cppd::Options>, "Options::set must not be public API");

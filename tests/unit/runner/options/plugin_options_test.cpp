@@ -168,8 +168,8 @@ TEST_CASE("Options parsed from a note's declarations get the code's validators r
     FAIL("a refused default was reported as the user's mistake");
   } catch (const cppd::Error& e) {
     CHECK(e.kind() == cppd::ErrorKind::software);
-    CHECK(std::string(e.what()) == "plugin hello: default of option --count is invalid: hello: option --count: one is "
-                                   "not allowed");
+    // Not a UsageError: the check broke its contract, the plugin's fault as for any plugin call (callPlugin).
+    CHECK(std::string(e.what()) == "plugin hello: option --count: its check failed: one is not allowed");
   }
   // An option without a value (no default, not given) is not checked.
   auto listen = helloSpecs();
@@ -226,4 +226,21 @@ TEST_CASE("checkOptionSpecs refuses exactly the option names the parser refuses,
   }
   CHECK(tried > 1000);
   CHECK(disagreements == 0);
+}
+
+TEST_CASE("A validator that throws something other than a UsageError is the plugin's fault, like any plugin call",
+          "[plugin][options]") {
+  auto specs = helloSpecs();
+  specs[1].validator = [](const std::string&) { throw std::runtime_error("stoll"); };
+  const auto pluginsFault = Catch::Predicate<cppd::Error>(
+      [](const cppd::Error& e) {
+        return e.kind() == cppd::ErrorKind::software &&
+               std::string(e.what()) == "plugin hello: option --count: its check failed: stoll";
+      },
+      "a software error naming the plugin, the option and the check's message");
+  CHECK_THROWS_MATCHES(parsePluginOptions("hello", specs, {"--root", "x", "--count=5"}, "/launch"), cppd::Error,
+                       pluginsFault);
+  specs[1].validator = [](const std::string&) { throw 42; };
+  CHECK_THROWS_WITH(parsePluginOptions("hello", specs, {"--root", "x", "--count=5"}, "/launch"),
+                    "plugin hello: option --count: its check threw an exception not derived from std::exception");
 }

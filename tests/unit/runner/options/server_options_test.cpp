@@ -195,3 +195,19 @@ TEST_CASE("The log format (--log-format) is text (the default, twistd's) or json
   CHECK(error.find("'xml'") != std::string::npos);
   CHECK(error.find("text or json") != std::string::npos);
 }
+
+TEST_CASE("twistd's spellings reach cxxopts whole: -nl x, --logfile=-, -l -, an option's value that looks like one",
+          "[runner]") {
+  const ServerOptions grouped = parseServerOptions(Args{"-nl", "x.log", "--pidfile", "--", "web", "--port", "1"});
+  CHECK(grouped.nodaemon);
+  CHECK(grouped.logfile == cwd() + "/x.log");
+  CHECK(grouped.pidfile == cwd() + "/--");  // a value, not the end of the options
+  CHECK(grouped.command == "web");
+  CHECK(grouped.commandArgs == Args{"--port", "1"});
+  CHECK(parseServerOptions(Args{"-n", "--logfile=-"}).effectiveLogfile() == "-");
+  CHECK(parseServerOptions(Args{"-nl-"}).effectiveLogfile() == "-");
+  CHECK(parseServerOptions(Args{"--logfile-keep", "-1", "--logfile-keep=3"}).logfileKeep == 3u);  // the last wins
+  CHECK(parseServerOptions(Args{"--plugin-path=a,b", "--plugin-pa", "c"}).pluginPath ==
+        Args{cwd() + "/a,b", cwd() + "/c"});  // repeated, in order, a comma kept
+  CHECK(usageErrorOf(Args{"-nl"}).find("requires an argument") != std::string::npos);
+}
