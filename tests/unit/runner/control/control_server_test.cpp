@@ -26,6 +26,10 @@ class IdleDaemon final : public cppd::runner::IControlledDaemon {
   std::vector<cppd::runner::ListenerFacts> listeners() const override { return {}; }
   void stop() override {}
   void reopen() override {}
+  unsigned changeWorkers(int) override { return 0; }
+  pid_t replaceWorker(unsigned) override { return 0; }
+  std::vector<cppd::runner::MetricSample> metrics() const override { return {}; }
+  bool ready() const override { return true; }
 };
 
 }  // namespace
