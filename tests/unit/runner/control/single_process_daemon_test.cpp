@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <cppd/application.hpp>
+#include <cppd/metrics.hpp>
 #include <cppd/version.hpp>
 
 #include "control/single_process_daemon.hpp"
@@ -55,7 +56,13 @@ TEST_CASE("A supervisor reports its live workers and their restarts", "[control]
 }
 
 TEST_CASE("Samples of one name are adjacent", "[control][metrics]") {
+  // Registered apart, collected together: the two series of one name, with another name between them.
+  cppd::counter("adjacency_test_total", "A test counter.", {{"k", "a"}}).add();
+  cppd::counter("adjacency_other_total", "Another test counter.").add();
+  cppd::counter("adjacency_test_total", "A test counter.", {{"k", "b"}}).add();
   const auto samples = daemon({}).metrics();
+  CHECK(std::count_if(samples.begin(), samples.end(),
+                      [](const MetricSample& s) { return s.name == "adjacency_test_total"; }) == 2);
   for (std::size_t i = 0; i < samples.size(); ++i) {
     for (std::size_t j = i + 2; j < samples.size(); ++j) {
       if (samples[j].name == samples[i].name) CHECK(samples[j - 1].name == samples[i].name);
