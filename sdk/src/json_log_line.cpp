@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "detail/log_tag.hpp"
+#include "detail/plain_ascii_run.hpp"
 #include "detail/utf8_sequence.hpp"
 
 namespace cppd {
@@ -159,7 +160,7 @@ void appendJsonStringBody(std::string_view text, std::string& out) {
   std::size_t i = 0;
   while (i < text.size()) {
     const std::size_t start = i;
-    while (i < text.size() && isPlainJsonByte(static_cast<unsigned char>(text[i]))) ++i;
+    i = detail::endOfPlainRun(text, i, '"', '\\', [](unsigned char c) { return isPlainJsonByte(c); });
     out.append(text.substr(start, i - start));
     if (i == text.size()) break;
     i += appendEscapedCharacter(text.substr(i), out);

@@ -3,7 +3,7 @@
 #include <uv.h>
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -112,7 +112,8 @@ class StreamConnection final : public LoopHandle, public ITransport {
   std::shared_ptr<Protocol> protocol_;
   std::string context_;  // "PoetryProtocol,3,127.0.0.1"
   std::vector<std::function<void()>> drainCallbacks_;
-  std::deque<Deferred> deferred_;      // output waiting behind a file range, in order
+  std::list<Deferred> deferred_;       // output waiting behind a file range, in order (a list: an empty one
+                                       // allocates nothing, and most connections never defer)
   std::uint64_t deferredBytes_ = 0;    // bytes in deferred_ not yet sent
   WritableWatch* watch_ = nullptr;     // created on the first full socket during a sendFile
   std::optional<DisconnectReason> reason_;
