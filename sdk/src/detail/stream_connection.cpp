@@ -42,6 +42,13 @@ std::string connectionContext(ConnectionSet& set, const std::string& protocol, c
   return context;
 }
 
+// The reason of every orderly close, made once: a reason built per connection cost a heap allocation for its
+// message. Never destroyed, as connections may still close during the process's exit.
+const DisconnectReason& cleanReason() {
+  static const auto* const reason = new DisconnectReason{};
+  return *reason;
+}
+
 }  // namespace
 
 // A queued write: the request and whatever keeps its bytes alive until libuv is done with them.
@@ -142,7 +149,7 @@ void StreamConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t
     const std::string_view data(buffer->base, static_cast<std::size_t>(nread));
     self.guarded("dataReceived", [&self, data] { self.protocol_->dataReceived(data); });
   } else if (nread == UV_EOF) {
-    self.closeWith(true, "Connection was closed cleanly.");
+    self.closeCleanly();
   } else if (nread < 0) {
     self.closeWithStatus("read", static_cast<int>(nread));
   }
@@ -278,7 +285,7 @@ void StreamConnection::drained() {
     guarded("whenDrained callback", callback);
   }
   if (disconnecting_ && pendingWrites_ == 0 && deferred_.empty()) {
-    closeWith(true, "Connection was closed cleanly.");
+    closeCleanly();
     return;
   }
   shutdownWhenSent();
@@ -297,7 +304,7 @@ void StreamConnection::loseConnection() {
   if (disconnecting_ || closing()) return;
   disconnecting_ = true;
   uv_read_stop(stream());
-  if (pendingWrites_ == 0 && deferred_.empty()) closeWith(true, "Connection was closed cleanly.");
+  if (pendingWrites_ == 0 && deferred_.empty()) closeCleanly();
 }
 
 void StreamConnection::loseWriteConnection() {
@@ -347,6 +354,12 @@ void StreamConnection::closeWith(bool clean, std::string message) noexcept {
   close();
 }
 
+void StreamConnection::closeCleanly() noexcept {
+  if (closing()) return;
+  closedCleanly_ = true;
+  close();
+}
+
 void StreamConnection::closeWithStatus(const char* what, int status) noexcept {
   if (closing()) return;
   try {
@@ -367,7 +380,8 @@ void StreamConnection::onClose() noexcept {
     watch_->close();
     watch_ = nullptr;
   }
-  if (!reason_) runGuarded("close", [this] { reason_ = DisconnectReason{false, "The event loop closed the connection."}; });
+  if (reason_ || closedCleanly_) return;
+  runGuarded("close", [this] { reason_ = DisconnectReason{false, "The event loop closed the connection."}; });
   if (!reason_) reason_.emplace();  // out of memory: a default reason, never a missing one
 }
 
@@ -375,7 +389,7 @@ void StreamConnection::onClose() noexcept {
 // whose emptying may complete a service's stop: by then no protocol of that service is left).
 void StreamConnection::afterClose() noexcept {
   if (made_) {
-    guarded("connectionLost", [this] { protocol_->connectionLost(*reason_); });
+    guarded("connectionLost", [this] { protocol_->connectionLost(reason_ ? *reason_ : cleanReason()); });
     ProtocolAccess::detach(*protocol_);
   }
   protocol_.reset();

@@ -90,6 +90,7 @@ class StreamConnection final : public LoopHandle, public ITransport {
   void waitWritable();
   void onWritable();
   void closeWith(bool clean, std::string message) noexcept;
+  void closeCleanly() noexcept;
   void closeWithStatus(const char* what, int status) noexcept;
   void onClose() noexcept override;
   void afterClose() noexcept override;
@@ -116,7 +117,8 @@ class StreamConnection final : public LoopHandle, public ITransport {
                                        // allocates nothing, and most connections never defer)
   std::uint64_t deferredBytes_ = 0;    // bytes in deferred_ not yet sent
   WritableWatch* watch_ = nullptr;     // created on the first full socket during a sendFile
-  std::optional<DisconnectReason> reason_;
+  std::optional<DisconnectReason> reason_;  // unset after closeCleanly(), which gives the shared clean reason
+  bool closedCleanly_ = false;
   int fd_ = -1;             // the accepted socket; owned by libuv once attached_
   bool attached_ = false;   // fd_ has been given to the uv handle
   unsigned pendingWrites_ = 0;
