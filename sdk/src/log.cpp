@@ -249,7 +249,7 @@ void appendEscapedLogText(std::string_view text, std::string& out) {
   std::size_t i = 0;
   while (i < text.size()) {
     const std::size_t start = i;
-    i = detail::endOfPlainRun(text, i, '\\', '\\', [](unsigned char c) { return isPlainLogByte(c); });
+    i = detail::endOfPlainRun<'\\', '\\'>(text, i, [](unsigned char c) { return isPlainLogByte(c); });
     out.append(text.substr(start, i - start));
     if (i == text.size()) break;
     const auto c = static_cast<unsigned char>(text[i]);

@@ -26,8 +26,8 @@ TEST_CASE("A word is plain exactly when each of its bytes is, whatever the byte 
         std::memcpy(&word, bytes, sizeof word);
         const auto c = static_cast<unsigned char>(value);
         INFO("byte " << value << " at " << position << " among '" << filler << "'");
-        CHECK(cppd::detail::isPlainAsciiWord(word, '\\', '\\') == plainText(c));
-        CHECK(cppd::detail::isPlainAsciiWord(word, '"', '\\') == plainJson(c));
+        CHECK(cppd::detail::isPlainAsciiWord<'\\', '\\'>(word) == plainText(c));
+        CHECK(cppd::detail::isPlainAsciiWord<'"', '\\'>(word) == plainJson(c));
       }
     }
   }
@@ -38,9 +38,9 @@ TEST_CASE("endOfPlainRun stops at the first byte that needs escaping, in the fas
   for (std::size_t at = 0; at < text.size(); ++at) {
     std::string marked = text;
     marked[at] = '\x1b';
-    CHECK(cppd::detail::endOfPlainRun(marked, 0, '\\', '\\', &plainText) == at);
-    CHECK(cppd::detail::endOfPlainRun(marked, at + 1, '\\', '\\', &plainText) == marked.size());
+    CHECK(cppd::detail::endOfPlainRun<'\\', '\\'>(marked, 0, &plainText) == at);
+    CHECK(cppd::detail::endOfPlainRun<'\\', '\\'>(marked, at + 1, &plainText) == marked.size());
   }
-  CHECK(cppd::detail::endOfPlainRun("", 0, '\\', '\\', &plainText) == 0);
-  CHECK(cppd::detail::endOfPlainRun("abc\"def", 0, '"', '\\', &plainJson) == 3);
+  CHECK(cppd::detail::endOfPlainRun<'\\', '\\'>("", 0, &plainText) == 0);
+  CHECK(cppd::detail::endOfPlainRun<'"', '\\'>("abc\"def", 0, &plainJson) == 3);
 }
