@@ -41,7 +41,7 @@ PoetryService::~PoetryService() = default;
 
 void PoetryService::startService() {
   if (!poemFd_) fail("open poem", poemPath_, openError_);
-  factory_->setPoem(std::make_shared<const std::string>(readPoem(poemFd_.get(), poemPath_)));
+  factory_->setPoem(std::make_shared<const Poem>(readPoem(poemFd_.get(), poemPath_)));
   cppd::log::info("loaded a poem from: {}", poemPath_);
   MultiService::startService();
 }

@@ -1,7 +1,10 @@
 #pragma once
 
-// Builds one line of JSON. Strings are escaped so that whatever bytes they hold (a path with a quote, a control
-// byte, invalid UTF-8 from a file name) the output is valid JSON and valid UTF-8: invalid bytes become U+FFFD.
+// Builds one line of JSON. Strings are written by the SDK's appendJsonString, the routine JSON log lines use, so
+// the control socket and the log follow one policy: whatever bytes a string holds (a path with a quote, a control
+// byte, invalid UTF-8 from a file name) the output is valid JSON and valid UTF-8, control, bidi and line-break
+// characters are \uXXXX escapes, and a byte that is not UTF-8 becomes the four characters \xHH (Python's
+// "backslashreplace"), which keeps the byte's value where U+FFFD would lose it.
 
 #include <cstdint>
 #include <string>

@@ -17,6 +17,7 @@
 
 #include "detail/held_line_flusher.hpp"
 #include "detail/log_tag.hpp"
+#include "detail/plain_ascii_run.hpp"
 #include "detail/utf8_sequence.hpp"
 
 namespace cppd {
@@ -248,7 +249,7 @@ void appendEscapedLogText(std::string_view text, std::string& out) {
   std::size_t i = 0;
   while (i < text.size()) {
     const std::size_t start = i;
-    while (i < text.size() && isPlainLogByte(static_cast<unsigned char>(text[i]))) ++i;
+    i = detail::endOfPlainRun<'\\', '\\'>(text, i, [](unsigned char c) { return isPlainLogByte(c); });
     out.append(text.substr(start, i - start));
     if (i == text.size()) break;
     const auto c = static_cast<unsigned char>(text[i]);

@@ -1,6 +1,7 @@
 #include <cppd/protocol.hpp>
 
 #include <stdexcept>
+#include <typeinfo>
 
 #include "detail/protocol_access.hpp"
 #include "detail/type_name.hpp"
@@ -26,6 +27,17 @@ ITransport& Protocol::transport() const {
   return *transport_;
 }
 
-std::string Protocol::logPrefix() const { return detail::shortTypeName(typeid(*this)); }
+std::string Protocol::logPrefix() const {
+  // The last type asked about on this thread: every connection asks once, almost always about the same protocol
+  // type, and shortTypeName's names are never freed, so a pointer to one stays valid.
+  thread_local const std::type_info* lastType = nullptr;
+  thread_local const std::string* lastName = nullptr;
+  const std::type_info& type = typeid(*this);
+  if (&type != lastType) {
+    lastName = &detail::shortTypeName(type);
+    lastType = &type;
+  }
+  return *lastName;
+}
 
 }  // namespace cppd

@@ -27,6 +27,28 @@ StreamConnection& fromHandle(void* handle) {
   return static_cast<StreamConnection&>(*static_cast<LoopHandle*>(static_cast<uv_handle_t*>(handle)->data));
 }
 
+// "ecstasy:PoetryProtocol,3,127.0.0.1", twistd's per-connection system. Appended piece by piece: it is built for
+// every connection, and fmt::format's run-time parsing of the pattern cost more than the rest of the constructor.
+std::string connectionContext(ConnectionSet& set, const std::string& protocol, const std::string& host) {
+  const fmt::format_int session(set.nextSession());
+  std::string context;
+  context.reserve(set.contextPrefix().size() + protocol.size() + session.size() + host.size() + 2);
+  context.append(set.contextPrefix());
+  context.append(protocol);
+  context.push_back(',');
+  context.append(session.data(), session.size());
+  context.push_back(',');
+  context.append(host);
+  return context;
+}
+
+// The reason of every orderly close, made once: a reason built per connection cost a heap allocation for its
+// message. Never destroyed, as connections may still close during the process's exit.
+const DisconnectReason& cleanReason() {
+  static const auto* const reason = new DisconnectReason{};
+  return *reason;
+}
+
 }  // namespace
 
 // A queued write: the request and whatever keeps its bytes alive until libuv is done with them.
@@ -43,8 +65,7 @@ StreamConnection::StreamConnection(std::shared_ptr<ConnectionSet> connections, A
       set_(std::move(connections)),
       peer_(std::move(peer)),
       protocol_(std::move(protocol)) {
-  const std::string& host = peer_.isTcp() ? peer_.host() : set_->unixLabel();
-  context_ = fmt::format("{}{},{},{}", set_->contextPrefix(), protocol_->logPrefix(), set_->nextSession(), host);
+  context_ = connectionContext(*set_, protocol_->logPrefix(), peer_.isTcp() ? peer_.host() : set_->unixLabel());
   if (peer_.isTcp()) {
     uv_tcp_init(uvLoop(set_->reactor()), &handle_.tcp);  // cannot fail: no socket is created here
   } else {
@@ -129,7 +150,7 @@ void StreamConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t
     const std::string_view data(buffer->base, static_cast<std::size_t>(nread));
     self.guarded("dataReceived", [&self, data] { self.protocol_->dataReceived(data); });
   } else if (nread == UV_EOF) {
-    self.closeWith(true, "Connection was closed cleanly.");
+    self.closeCleanly();
   } else if (nread < 0) {
     self.closeWithStatus("read", static_cast<int>(nread));
   }
@@ -269,7 +290,7 @@ void StreamConnection::drained() {
     guarded("whenDrained callback", callback);
   }
   if (disconnecting_ && pendingWrites_ == 0 && deferred_.empty()) {
-    closeWith(true, "Connection was closed cleanly.");
+    closeCleanly();
     return;
   }
   shutdownWhenSent();
@@ -288,7 +309,7 @@ void StreamConnection::loseConnection() {
   if (disconnecting_ || closing()) return;
   disconnecting_ = true;
   uv_read_stop(stream());
-  if (pendingWrites_ == 0 && deferred_.empty()) closeWith(true, "Connection was closed cleanly.");
+  if (pendingWrites_ == 0 && deferred_.empty()) closeCleanly();
 }
 
 void StreamConnection::loseWriteConnection() {
@@ -338,6 +359,12 @@ void StreamConnection::closeWith(bool clean, std::string message) noexcept {
   close();
 }
 
+void StreamConnection::closeCleanly() noexcept {
+  if (closing()) return;
+  closedCleanly_ = true;
+  close();
+}
+
 void StreamConnection::closeWithStatus(const char* what, int status) noexcept {
   if (closing()) return;
   try {
@@ -358,7 +385,8 @@ void StreamConnection::onClose() noexcept {
     watch_->close();
     watch_ = nullptr;
   }
-  if (!reason_) runGuarded("close", [this] { reason_ = DisconnectReason{false, "The event loop closed the connection."}; });
+  if (reason_ || closedCleanly_) return;
+  runGuarded("close", [this] { reason_ = DisconnectReason{false, "The event loop closed the connection."}; });
   if (!reason_) reason_.emplace();  // out of memory: a default reason, never a missing one
 }
 
@@ -366,7 +394,7 @@ void StreamConnection::onClose() noexcept {
 // whose emptying may complete a service's stop: by then no protocol of that service is left).
 void StreamConnection::afterClose() noexcept {
   if (made_) {
-    guarded("connectionLost", [this] { protocol_->connectionLost(*reason_); });
+    guarded("connectionLost", [this] { protocol_->connectionLost(reason_ ? *reason_ : cleanReason()); });
     ProtocolAccess::detach(*protocol_);
   }
   protocol_.reset();

@@ -3,7 +3,7 @@
 #include <uv.h>
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -90,6 +90,7 @@ class StreamConnection final : public LoopHandle, public ITransport {
   void waitWritable();
   void onWritable();
   void closeWith(bool clean, std::string message) noexcept;
+  void closeCleanly() noexcept;
   void closeWithStatus(const char* what, int status) noexcept;
   void onClose() noexcept override;
   void afterClose() noexcept override;
@@ -112,10 +113,12 @@ class StreamConnection final : public LoopHandle, public ITransport {
   std::shared_ptr<Protocol> protocol_;
   std::string context_;  // "PoetryProtocol,3,127.0.0.1"
   std::vector<std::function<void()>> drainCallbacks_;
-  std::deque<Deferred> deferred_;      // output waiting behind a file range, in order
+  std::list<Deferred> deferred_;       // output waiting behind a file range, in order (a list: an empty one
+                                       // allocates nothing, and most connections never defer)
   std::uint64_t deferredBytes_ = 0;    // bytes in deferred_ not yet sent
   WritableWatch* watch_ = nullptr;     // created on the first full socket during a sendFile
-  std::optional<DisconnectReason> reason_;
+  std::optional<DisconnectReason> reason_;  // unset after closeCleanly(), which gives the shared clean reason
+  bool closedCleanly_ = false;
   int fd_ = -1;             // the accepted socket; owned by libuv once attached_
   bool attached_ = false;   // fd_ has been given to the uv handle
   unsigned pendingWrites_ = 0;

@@ -4,7 +4,10 @@
 #include <cppd/error.hpp>
 #include <cppd/listening_port.hpp>
 
+#include <arpa/inet.h>
+
 #include <csignal>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -182,5 +185,70 @@ TEST_CASE("stopConnecting abandons an attempt and reports it, and connectTCP ref
   reactor.callLater(std::chrono::milliseconds(0), [&] { reactor.stop(); });
   loopback::runWithDeadline(reactor);
   CHECK_THROWS_AS(cppd::connectTCP("localhost", 21, client, std::chrono::seconds(1), reactor), cppd::UsageError);
+  REQUIRE(reactor.tryClose());
+}
+
+namespace {
+
+// Answers every connection with its peer as the SDK saw it at accept, then closes.
+class PeerEcho final : public cppd::Protocol {
+ public:
+  void connectionMade() override {
+    transport().write(transport().getPeer().toString());
+    transport().loseConnection();
+  }
+};
+
+class PeerEchoFactory final : public cppd::Factory {
+ public:
+  std::shared_ptr<cppd::Protocol> buildProtocol(const cppd::Address&) override { return std::make_shared<PeerEcho>(); }
+};
+
+// What the server says about a client connecting from source (any 127.0.0.0/8 address is on the loopback).
+std::string peerSeenFrom(const char* source, std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  REQUIRE(::inet_pton(AF_INET, source, &local.sin_addr) == 1);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0);
+  sockaddr_in server{};
+  server.sin_family = AF_INET;
+  server.sin_port = htons(port);
+  server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&server), sizeof server) == 0);
+  socklen_t length = sizeof local;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0);
+  std::string answer;
+  char buffer[128];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
+  ::close(fd);
+  return answer + " from port " + std::to_string(ntohs(local.sin_port));
+}
+
+}  // namespace
+
+TEST_CASE("An accepted IPv4 peer reads as inet_ntop writes it, for one-, two- and three-digit bytes", "[net]") {
+  cppd::Reactor reactor;
+  {
+    cppd::ListeningPort port =
+        cppd::listen(cppd::Endpoint::tcp(0, "127.0.0.1"), std::make_shared<PeerEchoFactory>(), reactor);
+    const std::uint16_t portNumber = port.getHost().port();
+    loopback::serveWhile(reactor, [&] {
+      for (const char* source : {"127.0.0.1", "127.10.200.3", "127.255.0.99", "127.1.23.255", "127.100.9.10"}) {
+        const std::string seen = peerSeenFrom(source, portNumber);
+        const std::string prefix = std::string("IPv4Address(TCP, '") + source + "', ";
+        CHECK(seen.substr(0, prefix.size()) == prefix);
+        const std::size_t close = seen.find(") from port ");
+        REQUIRE(close != std::string::npos);
+        CHECK(seen.substr(prefix.size(), close - prefix.size()) == seen.substr(close + 12));
+      }
+    });
+    reactor.callLater(std::chrono::milliseconds(0), [&] {
+      port.stopListening();
+      reactor.stop();
+    });
+    loopback::runWithDeadline(reactor);
+  }
   REQUIRE(reactor.tryClose());
 }

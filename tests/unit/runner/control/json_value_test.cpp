@@ -42,15 +42,17 @@ TEST_CASE("parseJson bounds the nesting", "[control]") {
   CHECK_THAT(deep.error, Catch::Contains("nested deeper than 16 levels"));
 }
 
-TEST_CASE("JsonWriter escapes every byte into valid JSON and UTF-8", "[control]") {
+TEST_CASE("JsonWriter escapes every byte into valid JSON and UTF-8, by the JSON log lines' policy", "[control]") {
   JsonWriter w;
   const std::string hostile = std::string("q\"b\\n\nt\tc\x01" "d\x7f" "e\xff" "f\xc3\xa9") + '\0';
   w.beginObject().key(hostile).value(hostile).key("n").value(std::uint64_t{18446744073709551615ULL});
   w.key("a").beginArray().value(true).null().value(-1.5).endArray().endObject();
-  CHECK(w.str() == R"({"q\"b\\n\nt\tc\u0001d\u007fe\ufffdfé\u0000":"q\"b\\n\nt\tc\u0001d\u007fe\ufffdfé\u0000",)"
+  // The SDK's JSON string policy, as in JSON log lines: a byte that is not UTF-8 is written as \xHH.
+  CHECK(w.str() == R"({"q\"b\\n\nt\tc\u0001d\u007fe\\xfffé\u0000":"q\"b\\n\nt\tc\u0001d\u007fe\\xfffé\u0000",)"
                    R"("n":18446744073709551615,"a":[true,null,-1.500]})");
   const auto back = parseJson(w.str());
   REQUIRE(back.value);
   CHECK(*back.value->object()->at(0).second.string() ==
-        std::string("q\"b\\n\nt\tc\x01" "d\x7f" "e\xef\xbf\xbd" "f\xc3\xa9") + '\0');
+        std::string("q\"b\\n\nt\tc\x01" "d\x7f" "e\\xff" "f\xc3\xa9") + '\0');  // Characters that reorder or break a displayed line are escaped too, as in a JSON log line.
+  CHECK(JsonWriter().value("a\xe2\x80\xae" "b\xe2\x80\xa8" "c\xc2\x9b").str() == R"("a\u202eb\u2028c\u009b")");
 }
