@@ -393,12 +393,13 @@ void StreamConnection::onClose() noexcept {
 // The handle is closed: the protocol learns why, exactly once, then goes (before the connection leaves its set,
 // whose emptying may complete a service's stop: by then no protocol of that service is left).
 void StreamConnection::afterClose() noexcept {
+  const DisconnectReason& reason = reason_ ? *reason_ : cleanReason();  // a clean close keeps no reason of its own
   if (made_) {
-    guarded("connectionLost", [this] { protocol_->connectionLost(reason_ ? *reason_ : cleanReason()); });
+    guarded("connectionLost", [this, &reason] { protocol_->connectionLost(reason); });
     ProtocolAccess::detach(*protocol_);
   }
   protocol_.reset();
-  if (!reason_->clean) set_->metrics().errors.add();
+  if (!reason.clean) set_->metrics().errors.add();
   set_->remove(*this);
 }
 
