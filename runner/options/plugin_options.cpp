@@ -132,7 +132,17 @@ std::optional<OptionValue> defaultValue(const OptionSpec& spec, const std::strin
 void validateValue(const OptionSpec& spec, const std::string& text, bool isGiven, const std::string& tapname) {
   if (!spec.validator) return;
   try {
-    callPlugin("", "its check", ErrorKind::usage, [&] { spec.validator(text); });
+    // As twistd's coerce: a check that fails with any standard exception (std::stoi's invalid_argument, say)
+    // refuses the value, the user's mistake; only what is not an exception at all is the plugin's fault.
+    callPlugin("", "its check", ErrorKind::usage, [&] {
+      try {
+        spec.validator(text);
+      } catch (const Error&) {
+        throw;
+      } catch (const std::exception& e) {
+        throw UsageError(e.what());
+      }
+    });
   } catch (const UsageError& e) {
     const auto refusal = fmt::format("{}option --{}: {}", lead(tapname), spec.longName, e.what());
     if (isGiven) throw UsageError(refusal);

@@ -228,19 +228,20 @@ TEST_CASE("checkOptionSpecs refuses exactly the option names the parser refuses,
   CHECK(disagreements == 0);
 }
 
-TEST_CASE("A validator that throws something other than a UsageError is the plugin's fault, like any plugin call",
-          "[plugin][options]") {
+TEST_CASE("A validator that fails with a standard exception refuses the value; one that throws a non-exception is "
+          "the plugin's fault", "[plugin][options]") {
   auto specs = helloSpecs();
-  specs[1].validator = [](const std::string&) { throw std::runtime_error("stoll"); };
+  specs[1].validator = [](const std::string&) { throw std::invalid_argument("stoll"); };
+  CHECK_THROWS_MATCHES(parsePluginOptions("hello", specs, {"--root", "x", "--count=5"}, "/launch"), cppd::UsageError,
+                       Catch::Message("hello: option --count: stoll"));
+  specs[1].validator = [](const std::string&) { throw 42; };
   const auto pluginsFault = Catch::Predicate<cppd::Error>(
       [](const cppd::Error& e) {
         return e.kind() == cppd::ErrorKind::software &&
-               std::string(e.what()) == "plugin hello: option --count: its check failed: stoll";
+               std::string(e.what()) ==
+                   "plugin hello: option --count: its check threw an exception not derived from std::exception";
       },
-      "a software error naming the plugin, the option and the check's message");
+      "a software error naming the plugin, the option and what went wrong");
   CHECK_THROWS_MATCHES(parsePluginOptions("hello", specs, {"--root", "x", "--count=5"}, "/launch"), cppd::Error,
                        pluginsFault);
-  specs[1].validator = [](const std::string&) { throw 42; };
-  CHECK_THROWS_WITH(parsePluginOptions("hello", specs, {"--root", "x", "--count=5"}, "/launch"),
-                    "plugin hello: option --count: its check threw an exception not derived from std::exception");
 }
