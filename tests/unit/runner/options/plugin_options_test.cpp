@@ -168,8 +168,8 @@ TEST_CASE("Options parsed from a note's declarations get the code's validators r
     FAIL("a refused default was reported as the user's mistake");
   } catch (const cppd::Error& e) {
     CHECK(e.kind() == cppd::ErrorKind::software);
-    // Not a UsageError: the check broke its contract, the plugin's fault as for any plugin call (callPlugin).
-    CHECK(std::string(e.what()) == "plugin hello: option --count: its check failed: one is not allowed");
+    CHECK(std::string(e.what()) == "plugin hello: default of option --count is invalid: hello: option --count: one is "
+                                   "not allowed");
   }
   // An option without a value (no default, not given) is not checked.
   auto listen = helloSpecs();
