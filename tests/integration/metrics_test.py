@@ -47,14 +47,7 @@ def names(families):
 
 def exchange(port, request, timeout=DEFAULT_TIMEOUT):
     """Sends raw request bytes, returns everything the server sends until it closes."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(request)
-        chunks = []
-        while True:
-            data = s.recv(65536)
-            if not data:
-                return b"".join(chunks)
-            chunks.append(data)
+    return fetch("127.0.0.1", port, timeout, request)
 
 
 def status_of(response):

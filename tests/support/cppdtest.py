@@ -169,12 +169,14 @@ class Server:
                 stream.close()
 
 
-def fetch(host, port, timeout=DEFAULT_TIMEOUT):
-    """Connects, reads to EOF, returns the bytes."""
+def fetch(host, port, timeout=DEFAULT_TIMEOUT, request=None):
+    """Connects, sends request (bytes) if given, reads to EOF, returns the bytes."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect((host, port))
+        if request:
+            s.sendall(request)
         chunks = []
         while True:
             data = s.recv(65536)
