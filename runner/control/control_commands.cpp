@@ -56,6 +56,8 @@ void writeStatus(JsonWriter& w, IControlledDaemon& daemon) {
   w.key("start_time").value(facts.startTime).key("uptime").value(facts.uptime);
   w.key("log_file").value(facts.logFile).key("pidfile").value(facts.pidFile);
   w.key("control_socket").value(facts.controlSocket).key("generation").value(facts.generation);
+  w.key("reloads").value(facts.reloads).key("failed_reloads").value(facts.failedReloads);
+  w.key("reloading").value(facts.reloading).key("last_reload").value(facts.lastReload);
   writeWorkers(w, facts.workers);
   writeServices(w, daemon.services());
 }
@@ -154,6 +156,15 @@ const std::map<std::string, Command, std::less<>>& commands() {
          w.key("pid").value(std::int64_t{d.status().pid}).key("stopping").value(true);
          return AfterReply::stop;
        }},
+      {"reload", [](JsonWriter& w, IControlledDaemon& d, const Args& args) {
+         const bool check = args.size() == 1 && args[0] == "--check";
+         if (!args.empty() && !check) throw Error(ErrorKind::usage, "usage: reload [--check]");
+         const DaemonFacts before = d.status();
+         w.key("check").value(check).key("outcome").value(d.reload(check));
+         w.key("generation").value(before.generation).key("reloads").value(before.reloads);
+         w.key("failed_reloads").value(before.failedReloads);
+         return AfterReply::nothing;
+       }},
       {"workers", workers},
       {"worker", worker},
   };
@@ -172,10 +183,6 @@ std::string errorReply(std::string_view error, std::string_view command) {
 
 ControlAnswer answerRequest(const ControlRequest& request, IControlledDaemon& daemon) {
   ControlAnswer answer;
-  if (request.command == "reload") {
-    answer.line = errorReply("reload is not supported by this version", request.command);
-    return answer;
-  }
   const auto found = commands().find(request.command);
   if (found == commands().end()) {
     answer.line = errorReply(fmt::format("unknown command (known: listeners, plugins, reload, reopen, services, "

@@ -17,6 +17,7 @@
 #include <cppd/log.hpp>
 #include <cppd/posix/unique_fd.hpp>
 #include <cppd/protocol.hpp>
+#include <cppd/worker.hpp>
 
 #include "control/control_commands.hpp"
 #include "control/control_request.hpp"
@@ -176,7 +177,10 @@ class ControlServer::Factory : public cppd::Factory {
 
 ControlServer::ControlServer(Reactor& reactor, IControlledDaemon& daemon, ControlSettings settings)
     : settings_(std::move(settings)) {
-  refuseOccupied(settings_.path);
+  // A reload's new image takes the socket over: it answers because it is ours.
+  if (!detail::isInheritedListener(Endpoint::unixSocket(settings_.path, 0600, 64).toString())) {
+    refuseOccupied(settings_.path);
+  }
   factory_ = std::make_shared<Factory>(std::make_shared<Shared>(Shared{&reactor, &daemon, settings_}));
   port_ = listen(Endpoint::unixSocket(settings_.path, 0600, 64), factory_, reactor);
   if ((settings_.owner || settings_.group) &&

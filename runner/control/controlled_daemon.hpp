@@ -31,7 +31,11 @@ struct DaemonFacts {
   std::string logFile;   // a path, "-" for stdout, "syslog"
   std::string pidFile;   // empty: none
   std::string controlSocket;
-  std::uint64_t generation = 1;  // bumped by each reload
+  std::uint64_t generation = 1;  // bumped by each reload that succeeded
+  std::uint64_t reloads = 0;     // reloads that succeeded
+  std::uint64_t failedReloads = 0;
+  bool reloading = false;        // a reload is under way (checking, or its new workers are starting)
+  std::string lastReload;        // "reloaded: generation 2, 4 workers", "reload failed: ...", or empty
   std::vector<WorkerFacts> workers;  // empty in the single-process model
 };
 
@@ -79,6 +83,10 @@ class IControlledDaemon : public IMetricsSource {
   /// `worker kill ID`: a fresh worker replaces worker id (the old one drains once the new one serves); returns
   /// the old one's PID. Throws cppd::Error saying why not (one process; no such worker; stopping).
   virtual pid_t replaceWorker(unsigned id) = 0;
+  /// `reload`: starts a reload (or queues it behind one under way) and returns at once with what it did
+  /// ("started", "queued"); its outcome shows in status(). `reload --check`: runs the reload's check only and
+  /// returns what it said. Throws cppd::Error saying why not (one process; stopping; the check failed).
+  virtual std::string reload(bool checkOnly) = 0;
 };
 
 }  // namespace cppd::runner

@@ -97,14 +97,15 @@ MetricSample sample(std::string name, std::string help, MetricSample::Type type,
 }  // namespace
 
 SingleProcessDaemon::SingleProcessDaemon(std::shared_ptr<Application> app, DaemonFacts facts,
-                                         std::vector<PluginFacts> plugins, Actions actions)
+                                         std::vector<PluginFacts> plugins, Actions actions, std::int64_t startedNs)
     : app_(std::move(app)),
       facts_(std::move(facts)),
       plugins_(std::move(plugins)),
       actions_(std::move(actions)),
-      started_(std::chrono::steady_clock::now()) {
+      started_(startedNs != 0 ? std::chrono::steady_clock::time_point(std::chrono::nanoseconds(startedNs))
+                              : std::chrono::steady_clock::now()) {
   facts_.version = versionString();
-  facts_.startTime = secondsSinceEpoch(std::chrono::system_clock::now());
+  if (facts_.startTime == 0) facts_.startTime = secondsSinceEpoch(std::chrono::system_clock::now());
   // Registered here too, so that a run whose log never failed shows it at 0 rather than not at all.
   detail::builtinCounter("cppd_log_lines_lost_total", "Log lines that could not be written.");
 }
@@ -113,6 +114,7 @@ DaemonFacts SingleProcessDaemon::status() const {
   DaemonFacts facts = facts_;
   facts.uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   if (actions_.workers) facts.workers = actions_.workers();
+  if (actions_.reloadFacts) actions_.reloadFacts(facts);
   return facts;
 }
 
@@ -170,8 +172,14 @@ std::vector<MetricSample> SingleProcessDaemon::metrics() const {
     out.push_back(std::move(build));
     out.push_back(sample("cppd_start_time_seconds", "When the daemon started, in seconds since the epoch.",
                          Type::gauge, facts_.startTime));
-    out.push_back(sample("cppd_reloads_total", "Reloads of the configuration.", Type::counter,
-                         static_cast<double>(facts_.generation - 1)));
+    DaemonFacts reloads;
+    if (actions_.reloadFacts) actions_.reloadFacts(reloads);
+    out.push_back(sample("cppd_reloads_total", "Reloads of the configuration that succeeded.", Type::counter,
+                         static_cast<double>(reloads.reloads)));
+    out.push_back(sample("cppd_reload_failures_total", "Reloads that failed (the serving generation stayed).",
+                         Type::counter, static_cast<double>(reloads.failedReloads)));
+    out.push_back(sample("cppd_generation", "The generation of the workers serving (1 + reloads).", Type::gauge,
+                         static_cast<double>(reloads.generation)));
     if (actions_.workers) {
       out.push_back(sample("cppd_workers", "Worker processes alive now.", Type::gauge,
                            static_cast<double>(actions_.workers().size())));
@@ -192,6 +200,15 @@ void SingleProcessDaemon::stop() {
 
 void SingleProcessDaemon::reopen() {
   if (actions_.reopen) actions_.reopen();
+}
+
+std::string SingleProcessDaemon::reload(bool checkOnly) {
+  if (!actions_.reload) {
+    throw Error(ErrorKind::usage, "this daemon runs in one process: a reload needs --workers N (a supervisor keeps "
+                                  "the listening sockets while a new generation of workers starts); restart it "
+                                  "instead");
+  }
+  return actions_.reload(checkOnly);
 }
 
 unsigned SingleProcessDaemon::changeWorkers(int delta) {

@@ -29,11 +29,15 @@ class SingleProcessDaemon : public IControlledDaemon {
     std::function<std::uint64_t()> restarts;
     /// Serving, and no stop begun (unset: always).
     std::function<bool()> ready;
+    /// Set under a supervisor: reload(checkOnly) as IControlledDaemon says, and the reload facts for status().
+    std::function<std::string(bool checkOnly)> reload;
+    std::function<void(DaemonFacts&)> reloadFacts;
   };
 
-  /// facts: the run's pid, files and control socket (version, start time and uptime are filled in here).
+  /// facts: the run's pid, files and control socket (version, start time and uptime are filled in here unless
+  /// startTime is set: a reload's new image keeps the daemon's first start, and startedNs is its CLOCK_MONOTONIC).
   SingleProcessDaemon(std::shared_ptr<Application> app, DaemonFacts facts, std::vector<PluginFacts> plugins,
-                      Actions actions);
+                      Actions actions, std::int64_t startedNs = 0);
 
   DaemonFacts status() const override;
   std::vector<ServiceFacts> services() const override;
@@ -43,6 +47,7 @@ class SingleProcessDaemon : public IControlledDaemon {
   void reopen() override;
   unsigned changeWorkers(int delta) override;
   pid_t replaceWorker(unsigned id) override;
+  std::string reload(bool checkOnly) override;
   /// The SDK's series (summed over the workers under a supervisor) and the run's own: cppd_build_info,
   /// cppd_start_time_seconds, cppd_reloads_total and, under a supervisor only, cppd_workers and
   /// cppd_worker_restarts_total (a single process has no workers: they are absent, not 0).

@@ -15,6 +15,7 @@
 #include "control/json_value.hpp"
 #include "control/json_writer.hpp"
 #include "cppdctl/control_client.hpp"
+#include "cppdctl/reload_wait.hpp"
 #include "cppdctl/reply_printer.hpp"
 
 namespace {
@@ -33,13 +34,15 @@ constexpr const char* usage =
     "  stop        stop the daemon (as SIGTERM) and wait until it has exited\n"
     "  workers add|remove [N]  run N more or fewer workers (--workers only)\n"
     "  worker kill ID          replace worker ID by a fresh one (--workers only)\n"
-    "  reload      not supported by this version\n"
+    "  reload [--check]        reload (as SIGUSR2; --workers only): the binary and configuration as they\n"
+    "                          are now start a new generation of workers; waits for the outcome\n"
+    "                          (--check: only check what a reload would start)\n"
     "\n"
     "Options:\n"
     "  -s, --socket PATH    the daemon's control socket [default: cppd.ctl]\n"
     "      --json           print the daemon's reply as it came (one JSON line)\n"
-    "      --no-wait        stop: return once the daemon has begun stopping\n"
-    "      --timeout SECS   how long to wait for a reply [default: 10]\n"
+    "      --no-wait        stop, reload: return once the daemon has begun\n"
+    "      --timeout SECS   how long to wait for a reply [default: 10; for a reload's outcome: 120]\n"
     "  -h, --help           show this help\n"
     "      --version        show the version\n";
 
@@ -48,6 +51,7 @@ struct Invocation {
   bool json = false;
   bool wait = true;
   double timeout = 10;
+  bool timeoutGiven = false;
   std::vector<std::string> words;  // the command and its arguments
 };
 
@@ -91,6 +95,7 @@ Invocation parse(int argc, char** argv) {
       inv.socket = std::string(arg.substr(2));
     } else if (arg.starts_with("--timeout")) {
       inv.timeout = seconds(valueOf(arg, "--timeout"));
+      inv.timeoutGiven = true;
     } else if (arg == "--") {
       ++i;
       break;
@@ -118,6 +123,39 @@ std::string requestLine(const Invocation& inv) {
   return w.str();
 }
 
+std::string text(const cppd::runner::JsonValue& result, std::string_view name) {
+  const auto* value = result.member(name);
+  return value && value->string() ? *value->string() : std::string();
+}
+
+std::uint64_t number(const cppd::runner::JsonValue& result, std::string_view name) {
+  const auto* value = result.member(name);
+  return value && value->number() ? std::strtoull(value->number()->text.c_str(), nullptr, 10) : 0;
+}
+
+// reload: the daemon has started it (or queued it); wait for its outcome unless --no-wait. reload --check: the
+// check's own words.
+int finishReload(const Invocation& inv, const cppd::runner::JsonValue& result) {
+  const auto* check = result.member("check");
+  if (check && check->boolean() && *check->boolean()) {
+    if (!inv.json) std::printf("%s", text(result, "outcome").c_str());
+    return 0;
+  }
+  if (!inv.wait) {
+    if (!inv.json) std::printf("reload %s\n", text(result, "outcome").c_str());
+    return 0;
+  }
+  const cppd::ctl::ReloadCounts before{number(result, "reloads"), number(result, "failed_reloads")};
+  const auto wait = std::chrono::milliseconds(static_cast<long long>((inv.timeoutGiven ? inv.timeout : 120) * 1000));
+  const cppd::ctl::ReloadOutcome outcome = cppd::ctl::waitForReload(inv.socket, before, wait);
+  if (!outcome.ok) {
+    std::fprintf(stderr, "cppdctl: reload: %s\n", outcome.text.c_str());
+    return 1;
+  }
+  if (!inv.json) std::printf("%s\n", outcome.text.c_str());
+  return 0;
+}
+
 // Shows the reply and returns the exit code; for a stop, waits for the daemon's exit first.
 int finish(const Invocation& inv, cppd::ctl::ControlClient& client, const std::string& line) {
   const auto parsed = cppd::runner::parseJson(line);
@@ -135,6 +173,7 @@ int finish(const Invocation& inv, cppd::ctl::ControlClient& client, const std::s
   }
   const cppd::runner::JsonValue* result = parsed.value->member("result");
   const bool stopping = inv.words.front() == "stop";
+  if (inv.words.front() == "reload" && result) return finishReload(inv, *result);
   if (!inv.json && result && !stopping) std::fputs(cppd::ctl::formatResult(*result).c_str(), stdout);
   if (stopping) {
     const auto* pid = result ? result->member("pid") : nullptr;

@@ -31,6 +31,8 @@
 #include "process/child_reaper.hpp"
 #include "process/descriptor_limit.hpp"
 #include "process/root_policy.hpp"
+#include "reload/handover.hpp"
+#include "reload/reload_exec.hpp"
 #include "workers/supervisor.hpp"
 
 namespace cppd::runner {
@@ -50,15 +52,22 @@ class Run {
         app_(std::move(app)),
         reactor_(globalReactor()),
         firstWorkerOnly_(std::move(firstWorkerOnly)),
-        plugins_(std::move(plugins)) {}
+        plugins_(std::move(plugins)),
+        handover_(startedWithHandover() ? &*startedWithHandover() : nullptr) {}
 
   // Everything up to "tell the launcher it worked". Daemonizing, only the daemon comes back from detach().
   void start(const std::string& pluginInfo, const std::vector<std::string>& fileServers) {
     summary_ = pluginInfo.empty() ? app_->name() : pluginInfo;
+    startTime_ = handover_ ? handover_->startTime
+                           : std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    startedNs_ = handover_ ? handover_->startMonotonicNs
+                           : std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch()).count();
     const PrivilegeTarget target = privilegeTarget(o_);  // before chroot: the databases are outside
     refuseRootFileServers(o_, target, fileServers, os_);  // before the pidfile: nothing to undo
     ignoreLogSignalsUntilHandled();  // before the pidfile exists, so nobody can signal too early
     ignoreBrokenPipes();
+    if (handover_) return startReloaded(target);
     // Daemonizing, the file stays empty until the daemon writes its own PID: never the launcher's.
     if (!o_.pidfile.empty()) state_.pidFile = std::make_unique<PidFile>(o_.pidfile, o_.nodaemon);
     if (const auto mask = o_.effectiveUmask()) os_.umask(*mask);
@@ -106,6 +115,58 @@ class Run {
     startWatchdog();
   }
 
+  // A reload's new image (this process, exec'd by the previous image): the pidfile, the listening sockets, the
+  // control socket and the shared memory are taken over, not created; nothing daemonizes. The supervisor then
+  // adopts the old generation's workers (supervise()).
+  void startReloaded(const PrivilegeTarget& target) {
+    Handover& h = *handover_;
+    if (h.pidFileFd >= 0 && !o_.pidfile.empty()) {
+      state_.pidFile = std::make_unique<PidFile>(o_.pidfile, posix::UniqueFd(std::exchange(h.pidFileFd, -1)));
+    }
+    if (const auto mask = o_.effectiveUmask()) os_.umask(*mask);
+    openLog(o_, target, state_);
+    enterEnvironment(o_, os_);
+    notifier_ = SystemdNotifier::fromEnvironment();
+    SystemdNotifier::forgetEnvironment();
+    log::info("cppd {} starting up (reload of PID {}, generation {}: {}).", versionString(), os_.getpid(),
+              h.generation + 1, h.why);
+    log::info("plugin: {}", summary_);
+    target_ = target;
+    supervisorLoop_.emplace();
+    detail::inheritListeners(std::exchange(h.listeners, {}));
+    detail::prepareReloadedWorkers(o_.workers.value_or(1), o_.reusePort, std::exchange(h.metricsFd, -1),
+                                   std::exchange(h.totalsFd, -1));
+    openControl(target, *supervisorLoop_);
+    openMetrics(*supervisorLoop_);
+    if (!o_.workers) {
+      throw Error(ErrorKind::config, "the new configuration runs one process (no --workers): a reload cannot "
+                                     "change that; restart instead");
+    }
+    detail::setDefaultServiceLabel(app_->name());
+    state_.privilegedStarted = true;
+    app_->privilegedStartService();
+    for (const auto& key : detail::closeUnclaimedListeners()) {
+      log::info("Listening socket {} is no longer configured: closed once the old workers have stopped", key);
+    }
+  }
+
+  // The new image's own start failed: the old generation keeps serving under this supervisor, with nothing
+  // rolled back (the sockets the old workers use stay open here for the next reload to hand over).
+  int superviseAfterFailedReload(const std::string& reason) {
+    failedReload_ = reason.empty() ? "the new image's start failed" : reason;
+    if (!supervisorLoop_) supervisorLoop_.emplace();
+    return supervise();
+  }
+
+  void addReloadHooks(Supervisor::Hooks& hooks) {
+    hooks.checkReload = [this] { return checkReload(o_); };
+    hooks.execReload = [this](Handover& h) {
+      return execReload(h, o_, state_.pidFile.get(), notifier_, startTime_, startedNs_);
+    };
+    hooks.reloading = [this](const std::string& text) { notifier_.reloading(text); };
+    hooks.reloaded = [this](const std::string& text) { notifier_.ready(text); };
+  }
+
   int failWorker(WorkerBoard::Slot& slot, int code, const std::string& reason) {
     log::error("startup failed: {}", reason);
     slot.fail(code, reason);
@@ -147,17 +208,18 @@ class Run {
   // A multi-process run: the supervisor forks the workers from here and returns when they have all stopped.
   int supervise() {
     Supervisor::Settings settings;
-    settings.workers = *o_.workers;
+    settings.workers = o_.workers.value_or(1);
     settings.workerTimeout = roundedUp(o_.workerTimeout);
     settings.maxRequests = o_.maxRequests;
     settings.maxRequestsJitter = o_.maxRequestsJitter;
     settings.shutdownTimeout = roundedUp(o_.shutdownTimeout);
+    settings.reloadTimeout = roundedUp(o_.reloadTimeout);
     Supervisor::Hooks hooks;
     hooks.worker = [this](unsigned id, WorkerBoard::Slot& slot, std::uint64_t limit) { return work(id, slot, limit); };
     hooks.started = [this](Reactor& loop) {
       if (!o_.nodaemon) notifier_.mainPid(os_.getpid());
       state_.status.reportSuccess();
-      notifier_.ready(fmt::format("{}, {} workers", summary_, *o_.workers));
+      notifier_.ready(fmt::format("{}, {} workers", summary_, o_.workers.value_or(1)));
       watchdogLoop_ = &loop;
       startWatchdog();
     };
@@ -176,7 +238,9 @@ class Run {
       notifier_.stopping(text);
       watchdog_.cancel();
     };
+    addReloadHooks(hooks);
     Supervisor supervisor(*supervisorLoop_, settings, std::move(hooks));
+    if (handover_) supervisor.adopt(*handover_, failedReload_);
     supervisor_ = &supervisor;
     Supervisor::Outcome outcome = supervisor.run();
     supervisor_ = nullptr;
@@ -319,6 +383,12 @@ class Run {
     actions.reopen = [logFile] {
       if (logFile) logFile->reopen();
     };
+    if (!worker) {
+      actions.reload = [] {
+        log::warn("Received SIGUSR2: a reload needs --workers N (a supervisor keeps the listening sockets while a "
+                  "new generation of workers starts); this daemon runs in one process: restart it instead");
+      };
+    }
     signals_.emplace(reactor_, std::move(actions));
     // After the reactor's handlers exist: the backstop chains in front of them, for a loop that never comes back.
     ShutdownBackstop::Settings backstop;
@@ -359,6 +429,7 @@ class Run {
     facts.logFile = o_.syslog ? std::string("syslog") : o_.effectiveLogfile();
     facts.pidFile = o_.pidfile;
     facts.controlSocket = controlPath;
+    facts.startTime = startTime_;
     SingleProcessDaemon::Actions actions;
     actions.stop = [this] {
       if (supervisor_) {
@@ -380,12 +451,39 @@ class Run {
       };
       actions.replaceWorker = [this](unsigned id) { return startedSupervisor().replaceWorker(id, "cppdctl worker kill"); };
       actions.restarts = [this] { return supervisor_ ? supervisor_->restarts() : 0; };
+      actions.reload = [this](bool checkOnly) { return reload(checkOnly); };
+      actions.reloadFacts = [this](DaemonFacts& shown) {
+        if (!supervisor_) return;
+        const Supervisor::ReloadFacts reload = supervisor_->reloadFacts();
+        shown.generation = reload.generation;
+        shown.reloads = reload.reloads;
+        shown.failedReloads = reload.failed;
+        shown.reloading = reload.inProgress || reload.queued;
+        shown.lastReload = reload.last;
+      };
     }
     actions.ready = [this] {
       if (o_.workers) return supervisor_ != nullptr && supervisor_->ready();
       return serving_ && shutdown_ && !shutdown_->started();
     };
-    controlled_ = std::make_unique<SingleProcessDaemon>(app_, std::move(facts), plugins_, std::move(actions));
+    controlled_ =
+        std::make_unique<SingleProcessDaemon>(app_, std::move(facts), plugins_, std::move(actions), startedNs_);
+  }
+
+  // `cppdctl reload [--check]`.
+  std::string reload(bool checkOnly) {
+    Supervisor& supervisor = startedSupervisor();
+    if (std::string refusal = reloadRefusal(o_); !refusal.empty()) throw Error(ErrorKind::unavailable, refusal);
+    if (!checkOnly) {
+      supervisor.requestReload("cppdctl reload");
+      return supervisor.reloadFacts().queued ? "queued" : "started";
+    }
+    // The check alone, here on the loop: it is bounded by --reload-timeout, and the workers serve meanwhile.
+    const ReloadCheck check = checkReload(o_);
+    if (std::string failure = check.verdict(std::nullopt); !failure.empty()) {
+      throw Error(ErrorKind::config, fmt::format("the check failed: {}", failure));
+    }
+    return check.output;
   }
 
   Supervisor& startedSupervisor() {
@@ -426,6 +524,10 @@ class Run {
   std::unique_ptr<MetricsServer> metrics_;   // the same
   std::optional<Reactor> supervisorLoop_;   // a multi-process run's supervisor: its signals, timers and control
   Supervisor* supervisor_ = nullptr;        // while it runs
+  Handover* handover_ = nullptr;            // a reload's new image: what the previous image handed over
+  std::string failedReload_;                // the new image's own start failed: why
+  double startTime_ = 0;                    // the daemon's first start (seconds since the epoch)
+  std::int64_t startedNs_ = 0;              // and its CLOCK_MONOTONIC
 };
 
 }  // namespace
@@ -436,10 +538,13 @@ int ApplicationRunner::run(std::shared_ptr<Application> app, const std::string& 
   try {
     run.start(pluginInfo, fileServers);
   } catch (const Error& e) {
+    if (startedWithHandover()) return run.superviseAfterFailedReload(e.what());
     return run.fail(exitCodeFor(e.kind()), e.what());
   } catch (const std::exception& e) {
+    if (startedWithHandover()) return run.superviseAfterFailedReload(e.what());
     return run.fail(exitCodeFor(ErrorKind::software), e.what());
   } catch (...) {
+    if (startedWithHandover()) return run.superviseAfterFailedReload("an exception not derived from std::exception");
     return run.fail(exitCodeFor(ErrorKind::software), "a service threw an exception not derived from std::exception");
   }
   return options_.workers ? run.supervise() : run.serve();

@@ -15,6 +15,11 @@ void ignoreLogSignalsUntilHandled() {
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
   for (const int signum : {SIGUSR1, SIGHUP}) ::sigaction(signum, &ignore, nullptr);
+  // A reload's new image comes with SIGUSR2 blocked (a reload asked for meanwhile is pending, and kept until the
+  // supervisor handles it): ignoring it now would discard that reload.
+  sigset_t blocked;
+  ::pthread_sigmask(SIG_BLOCK, nullptr, &blocked);
+  if (::sigismember(&blocked, SIGUSR2) != 1) ::sigaction(SIGUSR2, &ignore, nullptr);
 }
 
 void ignoreStopSignals() {
@@ -44,7 +49,7 @@ namespace {
 sigset_t supervisorSignals() {
   sigset_t set;
   ::sigemptyset(&set);
-  for (const int signum : {SIGTERM, SIGINT, SIGTTIN, SIGTTOU}) ::sigaddset(&set, signum);
+  for (const int signum : {SIGTERM, SIGINT, SIGTTIN, SIGTTOU, SIGUSR2}) ::sigaddset(&set, signum);
   return set;
 }
 
@@ -80,6 +85,9 @@ SignalHandlers::SignalHandlers(Reactor& reactor, Actions actions) : actions_(std
   watches_.push_back(reactor.onSignal(SIGHUP, [this](int) {
     if (actions_.reopen) actions_.reopen();
   }));
+  if (actions_.reload) {  // otherwise SIGUSR2 stays ignored (ignoreLogSignalsUntilHandled)
+    watches_.push_back(reactor.onSignal(SIGUSR2, [this](int) { actions_.reload(); }));
+  }
 }
 
 SignalHandlers::~SignalHandlers() { close(); }

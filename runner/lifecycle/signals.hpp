@@ -11,8 +11,9 @@
 
 namespace cppd::runner {
 
-/// Ignores SIGUSR1 and SIGHUP until SignalHandlers subscribes to them, so a log signal sent as soon as the
-/// pidfile exists (logrotate, a test) cannot kill a server that is still starting (their default action).
+/// Ignores SIGUSR1, SIGHUP and SIGUSR2 until SignalHandlers subscribes to them, so a log or reload signal sent as
+/// soon as the pidfile exists (logrotate, a test) cannot kill a server that is still starting (their default
+/// action).
 void ignoreLogSignalsUntilHandled();
 
 /// Ignores SIGTERM and SIGINT: used once the shutdown has run and only the final clean-up is left.
@@ -21,10 +22,11 @@ void ignoreStopSignals();
 /// Unblocks SIGTERM and SIGINT for the calling thread (a worker blocks them until its handlers exist).
 void unblockStopSignals();
 
-/// The signals a supervisor answers (SIGTERM, SIGINT, SIGTTIN, SIGTTOU), blocked for the calling thread from the
-/// moment its pidfile names it until its handlers exist: a stop sent while the services bind is then a clean stop,
-/// where the default action would leave the pidfile and the control socket behind (and SIGTTIN's would freeze
-/// it). Returns whether a SIGTERM or SIGINT was already waiting when released.
+/// The signals a supervisor answers (SIGTERM, SIGINT, SIGTTIN, SIGTTOU, SIGUSR2), blocked for the calling thread
+/// from the moment its pidfile names it until its handlers exist: a stop sent while the services bind is then a
+/// clean stop, where the default action would leave the pidfile and the control socket behind (and SIGTTIN's would
+/// freeze it), and a reload asked for then waits. Returns whether a SIGTERM or SIGINT was already waiting when
+/// released.
 void holdSupervisorSignals();
 bool releaseSupervisorSignals();
 
@@ -42,9 +44,11 @@ class SignalHandlers {
     std::function<void(int signum)> force;     // every further SIGTERM/SIGINT
     std::function<void()> rotate;              // SIGUSR1 (may be empty: harmless no-op)
     std::function<void()> reopen;              // SIGHUP (may be empty: harmless no-op)
+    std::function<void()> reload;              // SIGUSR2 (may be empty: the signal stays ignored)
   };
 
-  /// Subscribes to SIGTERM, SIGINT, SIGUSR1 and SIGHUP on reactor. Logs "Received SIGTERM, shutting down."
+  /// Subscribes to SIGTERM, SIGINT, SIGUSR1, SIGHUP and, with a reload action, SIGUSR2 on reactor. Logs
+  /// "Received SIGTERM, shutting down."
   /// before calling shutdown, and "Received SIGTERM again while shutting down: forcing the exit." before force.
   SignalHandlers(Reactor& reactor, Actions actions);
   ~SignalHandlers();

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -57,6 +58,24 @@ void SystemdNotifier::ready(std::string_view status) const {
 
 void SystemdNotifier::stopping(std::string_view status) const {
   send(fmt::format("STOPPING=1\nSTATUS={}", status));
+}
+
+void SystemdNotifier::reloading(std::string_view status) const {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  const auto usec = static_cast<std::uint64_t>(now.tv_sec) * 1000000 + static_cast<std::uint64_t>(now.tv_nsec) / 1000;
+  send(fmt::format("RELOADING=1\nMONOTONIC_USEC={}\nSTATUS={}", usec, status));
+}
+
+std::vector<std::string> SystemdNotifier::environment() const {
+  std::vector<std::string> out;
+  if (!enabled_) return out;
+  out.push_back("NOTIFY_SOCKET=" + socketPath_);
+  if (watchdogInterval_) {
+    out.push_back(fmt::format("WATCHDOG_USEC={}", watchdogInterval_->count() * 2));
+    out.push_back(fmt::format("WATCHDOG_PID={}", ::getpid()));
+  }
+  return out;
 }
 
 void SystemdNotifier::status(std::string_view status) const { send(fmt::format("STATUS={}", status)); }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cppd::runner {
 
@@ -28,6 +29,11 @@ class SystemdNotifier {
   /// STOPPING=1 with a STATUS= line: shutdown has begun.
   void stopping(std::string_view status) const;
 
+  /// RELOADING=1 with MONOTONIC_USEC= (now) and a STATUS= line: a reload has begun; ready() ends it either way.
+  void reloading(std::string_view status) const;
+  /// NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID (this process) as "NAME=value", for the next image of this
+  /// process (a reload's exec keeps the PID systemd tracks); empty when not enabled.
+  std::vector<std::string> environment() const;
   /// A STATUS= line alone.
   void status(std::string_view status) const;
 

@@ -24,6 +24,8 @@
 #include "plugin/plugin_registry.hpp"
 #include "lifecycle/run_state.hpp"
 #include "process/root_policy.hpp"
+#include "reload/handover.hpp"
+#include "reload/process_image.hpp"
 #include "process/process_primitives.hpp"
 #include "options/server_options.hpp"
 
@@ -201,7 +203,9 @@ int dispatch(int argc, char** argv) {
 
 int runCommandLine(int argc, char** argv) {
   ensureStandardDescriptors();
+  ProcessImage::remember(argc, argv);  // what a reload runs again
   try {
+    startedWithHandover() = Handover::fromEnvironment();
     return dispatch(argc, argv);
   } catch (const UsageErrorWithHelp& e) {
     print(stderr, fmt::format("cppd: {}\n\n{}", e.what(), e.usage()));

@@ -70,6 +70,10 @@ const std::vector<OptionSpec>& runnerOptionSpecs() {
       {.longName = "pidfile", .help = "Name of the pidfile (empty: no pidfile)", .defaultValue = "cppd.pid"},
       {.longName = "plugin-path", .help = "Also search DIR for plugins (repeatable)"},
       {.longName = "prefix", .help = "use the given prefix when syslogging", .defaultValue = "cppd"},
+      {.longName = "reload-timeout",
+       .help = "With --workers: seconds a reload's check and new workers may take before it is abandoned and the "
+               "serving workers stay",
+       .defaultValue = "30", .kind = K::seconds},
       {.longName = "reuseport",
        .help = "With --workers: give each worker its own listening socket (SO_REUSEPORT) and accept queue",
        .kind = K::flag},
@@ -248,6 +252,8 @@ void apply(const Options& v, ServerOptions& o) {
   o.shutdownTimeout = *bounded<double>(v, "shutdown-timeout", 1e7, "10000000 seconds");
   if (auto workers = text("workers")) o.workers = parseWorkerCount(*workers);
   o.workerTimeout = *bounded<double>(v, "worker-timeout", 1e7, "10000000 seconds");
+  o.reloadTimeout = *bounded<double>(v, "reload-timeout", 1e7, "10000000 seconds");
+  if (o.reloadTimeout <= 0) throw UsageError("--reload-timeout: 0 is not allowed (a reload must end)");
   o.maxRequests = v.get<std::uint64_t>("max-requests");
   o.maxRequestsJitter = v.get<std::uint64_t>("max-requests-jitter");
   o.reusePort = v.get<bool>("reuseport");

@@ -42,6 +42,7 @@ struct ServerOptions {
   std::uint64_t logfileMaxSize = 1000000;     // --logfile-max-size (bytes, k/M suffixes; 0 = never rotate)
   std::optional<unsigned> logfileKeep = 10;   // --logfile-keep: a rotation renames each kept file, so bounded
   double shutdownTimeout = 30.0;              // --shutdown-timeout (seconds; 0 = no timeout)
+  double reloadTimeout = 30.0;                // --reload-timeout (seconds, > 0)
   std::optional<unsigned> workers;            // --workers N|auto (resolved); unset = one process, no supervisor
   double workerTimeout = 30.0;                // --worker-timeout (seconds without a heartbeat; 0 = none)
   std::uint64_t maxRequests = 0;              // --max-requests (connections before a worker is recycled; 0 = never)

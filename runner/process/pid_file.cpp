@@ -78,6 +78,14 @@ PidFile::PidFile(std::string path, bool writeOwnPid) : path_(std::move(path)), e
   }
 }
 
+PidFile::PidFile(std::string path, posix::UniqueFd locked)
+    : path_(std::move(path)), entry_(openEntry(path_)), fd_(std::move(locked)) {
+  if (!entry_.names(fd_.get())) {
+    throw Error(ErrorKind::software, fmt::format("adopt pidfile {}: the descriptor handed over is not that file (a "
+                                                 "reload cannot move the pidfile; restart to do that)", path_));
+  }
+}
+
 void PidFile::openChecked() {
   // Nothing touches the file (no chmod, truncate, write, read) before it is known to be a regular file with
   // one link that this user owns: the name may have been planted (/dev/null, a hard link to a secret, a FIFO).

@@ -28,6 +28,10 @@ class PidFile {
   /// writeOwnPid false (a launcher about to daemonize) leaves the file empty until writePid(daemon's PID), so a
   /// second start meanwhile waits for, and names, the daemon rather than a launcher about to exit.
   explicit PidFile(std::string path, bool writeOwnPid = true);
+  /// A reload's new image: the pidfile at path is already this process's, open as locked (flock'ed, with this
+  /// PID in it) by the previous image of this process. Re-checks it on the descriptor. Throws cppd::Error when
+  /// fd is not that file.
+  PidFile(std::string path, posix::UniqueFd locked);
   ~PidFile() = default;  // closes (releasing the lock) without removing; call remove() on a clean stop
   PidFile(const PidFile&) = delete;
   PidFile& operator=(const PidFile&) = delete;

@@ -64,11 +64,21 @@ Supervisor::Outcome Supervisor::run() {
   watches_.push_back(loop_.onSignal(SIGCHLD, [this](int) { reap(); }));
   watches_.push_back(loop_.onSignal(SIGTTIN, [this](int) { scale(+1, "SIGTTIN"); }));
   watches_.push_back(loop_.onSignal(SIGTTOU, [this](int) { scale(-1, "SIGTTOU"); }));
+  watches_.push_back(loop_.onSignal(SIGUSR2, [this](int) {
+    try {
+      requestReload("SIGUSR2");
+    } catch (const Error& e) {
+      log::info("Received SIGUSR2: no reload ({})", e.what());
+    }
+  }));
   quickDeaths_.assign(kMaxWorkers + 1, 0);
   restartCount_.assign(kMaxWorkers + 1, 0);
   restarts_.resize(kMaxWorkers + 1);
+  if (!board_) board_ = std::make_unique<WorkerBoard>();
+  adoptWorkers();
   // A stop that came while the services bound is handled by the loop in a moment: start no worker for it.
   const bool stopWaiting = releaseSupervisorSignals();
+  if (!adoptedFailure_.empty()) failReload(adoptedFailure_);
   for (unsigned id = 1; id <= target_ && !stopWaiting; ++id) spawn(id);
   scheduleTick();
   loop_.run();
@@ -76,14 +86,15 @@ Supervisor::Outcome Supervisor::run() {
   watches_.clear();
   tick_.cancel();
   deadline_.cancel();
+  reloadDeadline_.cancel();
   for (auto& restart : restarts_) restart.cancel();
   if (forced_ && outcome_.failure.empty()) outcome_.code = exitCodeFor(ErrorKind::software);
   return outcome_;
 }
 
 void Supervisor::spawn(unsigned id, pid_t replacing) {
-  if (stopping_) return;
-  const std::optional<std::size_t> slot = board_.take();
+  if (stopping_ || degraded_) return;
+  const std::optional<std::size_t> slot = board_->take();
   if (!slot) {
     log::error("worker {}: no free slot on the board; not started", id);
     return;
@@ -99,7 +110,7 @@ void Supervisor::spawn(unsigned id, pid_t replacing) {
   const int error = errno;
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (pid < 0) {
-    board_.release(*slot);
+    board_->release(*slot);
     log::error("fork worker {}: {}", id, std::strerror(error));
     scheduleRestart(id, true);
     return;
@@ -111,6 +122,7 @@ void Supervisor::spawn(unsigned id, pid_t replacing) {
   w.started = Clock::now();
   w.startedAt = std::chrono::system_clock::now();
   w.replacing = replacing;
+  w.generation = spawnGeneration();
   workers_.push_back(w);
   log::info("worker {} (PID {}) started", id, pid);
   scheduleTick();
@@ -126,6 +138,7 @@ void Supervisor::becomeWorker(unsigned id, std::size_t slot, const sigset_t& mas
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGHUP, &ignore, nullptr);  // until the worker's own handlers exist: the log signals must not kill
   ::sigaction(SIGUSR1, &ignore, nullptr);
+  ::sigaction(SIGUSR2, &ignore, nullptr);  // a reload is the supervisor's: a worker never reloads
   // SIGTERM and SIGINT stay blocked until the worker's own handlers exist (hooks_.worker unblocks them): a stop
   // that comes while it starts is then a clean stop, not death by signal.
   sigset_t startMask = mask;
@@ -142,7 +155,7 @@ void Supervisor::becomeWorker(unsigned id, std::size_t slot, const sigset_t& mas
   }
   int code = exitCodeFor(ErrorKind::software);
   try {
-    code = hooks_.worker(id, board_.slot(slot), limit);
+    code = hooks_.worker(id, board_->slot(slot), limit);
   } catch (const std::exception& e) {
     log::error("worker {}: {}", id, e.what());
   } catch (...) {
@@ -179,16 +192,21 @@ void Supervisor::tick() {
       starting_ = false;
       log::info("all workers serving ({})", serving);
       if (hooks_.started) hooks_.started(loop_);
+      if (reloadQueued_ && mayStartReload()) startReload();  // a SIGUSR2 that came during the start
     }
   }
+  if (reloadPhase_ == ReloadPhase::starting && !stopping_) reloadProgress();
   if (hooks_.rotateLogIfFull) hooks_.rotateLogIfFull();
 }
 
 void Supervisor::checkWorker(Worker& w, std::int64_t now) {
-  WorkerBoard::Slot& slot = board_.slot(w.slot);
+  WorkerBoard::Slot& slot = board_->slot(w.slot);
   const WorkerBoard::State state = slot.state.load(std::memory_order_acquire);
   if (state == WorkerBoard::State::failed) {
     if (starting_ && !stopping_) failStart(slot.failureCode.load(), slot.failureReason());
+    if (reloadPhase_ == ReloadPhase::starting && w.generation == spawnGeneration() && !stopping_) {
+      failReload(fmt::format("worker {}: {}", describe(w), slot.failureReason()));
+    }
     return;  // it exits on its own; reap() decides what comes next
   }
   if (!w.serving && (state == WorkerBoard::State::serving || state == WorkerBoard::State::retiring)) {
@@ -203,7 +221,10 @@ void Supervisor::checkWorker(Worker& w, std::int64_t now) {
     }
     if (hooks_.status && !starting_) hooks_.status(fmt::format("{} workers", workers_.size()));
   }
-  if (state == WorkerBoard::State::retiring && !w.retiring && !stopping_ && !w.stopSent) {
+  // An old generation's worker is not replaced: the new generation takes over (or, after a failed reload, it
+  // serves until it ends).
+  if (state == WorkerBoard::State::retiring && !w.retiring && !stopping_ && !w.stopSent &&
+      w.generation == spawnGeneration() && !degraded_) {
     w.retiring = true;
     w.removed = true;
     log::info("worker {} accepted {} connections; replacing it", describe(w), slot.accepted.load());
@@ -230,7 +251,9 @@ void Supervisor::reap() {
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) break;
     Worker* w = find(pid);
-    if (w == nullptr) {  // an orphan reparented to us (PID 1 in a container): collected, nothing more
+    if (w == nullptr) {  // a reload's check, or an orphan reparented to us (PID 1 in a container)
+      recordOtherExit(pid, status);
+      if (reloadPhase_ == ReloadPhase::checking) continue;  // the check's thread reads it from there
       log::info("reaped child PID {} ({})", pid, WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
                                                                     : howItEnded(status));
       continue;
@@ -244,7 +267,7 @@ void Supervisor::reap() {
 
 void Supervisor::exited(Worker w, int status) {
   detail::foldWorkerMetrics(w.slot);  // its counters stay counted; the slot's next worker starts at zero
-  board_.release(w.slot);
+  board_->release(w.slot);
   const bool expected = w.stopSent && cleanExit(status);
   if (expected) log::info("worker {} {}", describe(w), howItEnded(status));
   else log::warn("worker {} {}", describe(w), howItEnded(status));
@@ -252,8 +275,20 @@ void Supervisor::exited(Worker w, int status) {
     if (!cleanExit(status)) forced_ = true;
     return;
   }
+  if (reloadPhase_ == ReloadPhase::starting && w.generation == spawnGeneration() && !w.serving) {
+    WorkerBoard::Slot& slot = board_->slot(w.slot);
+    failReload(slot.state.load() == WorkerBoard::State::failed
+                   ? fmt::format("worker {}: {}", describe(w), slot.failureReason())
+                   : fmt::format("worker {} {} before it served", describe(w), howItEnded(status)));
+    return;
+  }
+  if (w.generation != spawnGeneration()) {
+    if (degraded_ && !w.stopSent) log::warn("worker {} of generation {} ended; the failed reload left nothing to "
+                                            "replace it (reload again)", describe(w), w.generation);
+    return;  // an old generation's: never replaced
+  }
   if (starting_ && !w.serving) {
-    WorkerBoard::Slot& slot = board_.slot(w.slot);
+    WorkerBoard::Slot& slot = board_->slot(w.slot);
     if (slot.state.load() == WorkerBoard::State::failed) {
       failStart(slot.failureCode.load(), slot.failureReason());
     } else {
@@ -292,6 +327,9 @@ void Supervisor::scheduleRestart(unsigned id, bool quick) {
 void Supervisor::beginStop(int signum) {
   if (stopping_) return;
   stopping_ = true;
+  reloadPhase_ = ReloadPhase::idle;
+  reloadQueued_ = false;
+  reloadDeadline_.cancel();
   if (hooks_.stopping) hooks_.stopping(fmt::format("Received {}, shutting down.", signalName(signum)));
   for (auto& restart : restarts_) restart.cancel();
   for (Worker& w : workers_) {
@@ -339,7 +377,7 @@ void Supervisor::countConnections(WorkerFacts& facts, std::size_t slot) {
 }
 
 std::uint64_t Supervisor::restarts() const noexcept {
-  std::uint64_t total = 0;
+  std::uint64_t total = restartsBefore_;
   for (const std::uint64_t count : restartCount_) total += count;
   return total;
 }
@@ -377,6 +415,7 @@ void Supervisor::failStart(int code, const std::string& reason) {
 
 void Supervisor::finishIfDone() {
   if (stopping_ && workers_.empty()) loop_.stop();
+  if (reloadQueued_ && mayStartReload()) startReload();
 }
 
 std::string Supervisor::describe(const Worker& w) const { return fmt::format("{} (PID {})", w.id, w.pid); }

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +23,8 @@
 
 #include "control/controlled_daemon.hpp"
 #include "lifecycle/signals.hpp"
+#include "reload/handover.hpp"
+#include "reload/reload_check.hpp"
 #include "workers/worker_board.hpp"
 
 namespace cppd::runner {
@@ -33,6 +37,7 @@ class Supervisor {
     std::uint64_t maxRequests = 0;                   // zero: never recycle
     std::uint64_t maxRequestsJitter = 0;
     std::chrono::milliseconds shutdownTimeout{30000};  // the workers' own drain deadline; zero: none
+    std::chrono::milliseconds reloadTimeout{30000};    // a reload's new workers must all serve by then
   };
 
   struct Hooks {
@@ -46,6 +51,25 @@ class Supervisor {
     std::function<void()> rotateLogIfFull;  // checked on every tick: the workers write, the supervisor rotates
     std::function<void(const std::string&)> status;  // STATUS= for systemd
     std::function<void(const std::string&)> stopping;  // STOPPING=1
+    /// A reload's first step, on a thread-pool thread (never touching the loop): runs the cppd binary as
+    /// installed now with --check and the daemon's command line (ReloadCheck::run).
+    std::function<ReloadCheck()> checkReload;
+    /// A reload's second step: execs the new image with handover (the supervisor filled in its part: the
+    /// workers, the board, the counts). Returns only when the exec could not be done, with why.
+    std::function<std::string(Handover& handover)> execReload;
+    /// A reload began (RELOADING=1) / ended (READY=1 with what happened).
+    std::function<void(const std::string&)> reloading;
+    std::function<void(const std::string&)> reloaded;
+  };
+
+  /// What status shows about reloads.
+  struct ReloadFacts {
+    std::uint64_t generation = 1;  // of the workers serving
+    std::uint64_t reloads = 0;     // succeeded
+    std::uint64_t failed = 0;
+    bool inProgress = false;       // checking, or the new generation is starting
+    bool queued = false;
+    std::string last;              // "reloaded: generation 7, 4 workers" / "reload failed: ..." / ""
   };
 
   /// How the run ended. failure non-empty: the first start failed (code is its exit code); otherwise code is 0
@@ -62,8 +86,18 @@ class Supervisor {
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
+  /// A reload's new image, before run(): the previous generation's workers (still this process's children),
+  /// its board and counts. run() then starts the new generation and drains the old one once it all serves; when
+  /// the new one fails (or reason is given: this image's own start failed), the old one keeps serving.
+  void adopt(const Handover& handover, const std::string& failedStart = {});
+
   /// Starts the workers and supervises them until they have all stopped. Returns only in the supervisor.
   Outcome run();
+
+  /// SIGUSR2 / `cppdctl reload`: starts a reload, or queues one while a reload or an old generation's drain is
+  /// under way (at most two generations serve at once). Throws cppd::Error when stopping.
+  void requestReload(const std::string& why);
+  ReloadFacts reloadFacts() const;
 
   /// What the control socket shows: each live worker (id, PID, start time, accepted, restarts of its id).
   std::vector<WorkerFacts> workerFacts() const;
@@ -97,7 +131,9 @@ class Supervisor {
     bool killed = false;       // SIGKILL sent (heartbeat)
     bool removed = false;      // not to be replaced (TTOU, stop, replaced)
     pid_t replacing = 0;       // the retiring worker this one replaces, stopped once this one serves
+    std::uint64_t generation = 1;
   };
+  enum class ReloadPhase { idle, checking, starting };
 
   void spawn(unsigned id, pid_t replacing = 0);
   [[noreturn]] void becomeWorker(unsigned id, std::size_t slot, const sigset_t& mask);
@@ -109,6 +145,7 @@ class Supervisor {
   void beginStop(int signum);
   void force(int signum);
   void scale(int delta, const char* why);
+  void refuseWhileReloading() const;
   void addOne();
   void removeOne();
   void failStart(int code, const std::string& reason);
@@ -117,12 +154,22 @@ class Supervisor {
   std::string describe(const Worker& w) const;
   static void countConnections(WorkerFacts& facts, std::size_t slot);
   Worker* find(pid_t pid);
+  // Reloads (supervisor_reload.cpp).
+  void adoptWorkers();
+  std::uint64_t spawnGeneration() const noexcept;
+  bool mayStartReload() const noexcept;
+  void startReload();
+  void checked(const ReloadCheck& check);
+  void reloadProgress();
+  void finishReload();
+  void failReload(const std::string& reason);
+  void recordOtherExit(pid_t pid, int status);
 
   Settings settings_;
   Hooks hooks_;
   Reactor& loop_;
   std::vector<std::uint64_t> restartCount_;  // per id
-  WorkerBoard board_;
+  std::unique_ptr<WorkerBoard> board_;
   pid_t self_ = 0;
   unsigned target_ = 0;            // workers wanted now (SIGTTIN/SIGTTOU change it)
   std::vector<Worker> workers_;    // live processes, current and retiring
@@ -136,6 +183,20 @@ class Supervisor {
   std::vector<SignalWatch> watches_;
   DelayedCall tick_;
   DelayedCall deadline_;
+  // Reloads.
+  ReloadPhase reloadPhase_ = ReloadPhase::idle;
+  bool reloadQueued_ = false;
+  bool degraded_ = false;  // a reload failed after the exec: the old generation serves, nothing new starts
+  std::string reloadWhy_;
+  std::uint64_t generation_ = 1;
+  std::uint64_t reloads_ = 0;
+  std::uint64_t failedReloads_ = 0;
+  std::uint64_t restartsBefore_ = 0;  // restarts counted by earlier images
+  std::string lastReload_;
+  DelayedCall reloadDeadline_;
+  std::map<pid_t, int> otherExits_;  // children that were not workers (a reload's check), as the reaper found them
+  std::string adoptedFailure_;
+  std::vector<Handover::Worker> adopted_;
 };
 
 }  // namespace cppd::runner

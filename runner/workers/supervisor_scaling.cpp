@@ -22,8 +22,18 @@ void Supervisor::scale(int delta, const char* why) {
   }
 }
 
-unsigned Supervisor::changeWorkers(int delta, const std::string& why) {
+// Worker changes wait for a reload to end; after a failed one only another reload brings new workers.
+void Supervisor::refuseWhileReloading() const {
   if (stopping_) throw Error(ErrorKind::unavailable, "the daemon is stopping");
+  if (reloadPhase_ != ReloadPhase::idle) throw Error(ErrorKind::unavailable, "a reload is under way; try again");
+  if (degraded_) {
+    throw Error(ErrorKind::unavailable, fmt::format("the last reload failed and generation {} serves as it was; "
+                                                    "reload again", generation_));
+  }
+}
+
+unsigned Supervisor::changeWorkers(int delta, const std::string& why) {
+  refuseWhileReloading();
   const long long wanted = static_cast<long long>(target_) + delta;
   if (wanted < 1) {
     throw Error(ErrorKind::usage, fmt::format("cannot remove {} of {} workers: at least one must remain", -delta,
@@ -62,7 +72,7 @@ void Supervisor::removeOne() {
 }
 
 pid_t Supervisor::replaceWorker(unsigned id, const std::string& why) {
-  if (stopping_) throw Error(ErrorKind::unavailable, "the daemon is stopping");
+  refuseWhileReloading();
   Worker* old = nullptr;
   for (Worker& w : workers_) {
     if (w.id == id && !w.removed) old = &w;

@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 
+#include <cppd/posix/unique_fd.hpp>
+
 namespace cppd::runner {
 
 class WorkerBoard {
@@ -40,8 +42,12 @@ class WorkerBoard {
 
   static constexpr std::size_t kSlots = 2048;  // twice the worker limit: a retiring worker and its replacement
 
-  /// Maps the board (anonymous, shared with every child forked later). Throws cppd::Error naming mmap.
+  /// Maps the board: a memfd shared with every child forked later and, across a reload's exec, with the next
+  /// image of the supervisor. Throws cppd::Error naming the step that failed.
   WorkerBoard();
+  /// A reload's new image: maps the board the previous image handed over (fd, taken); the slots of the workers it
+  /// adopts are marked used (adoptSlot).
+  explicit WorkerBoard(int handedFd);
   ~WorkerBoard();
   WorkerBoard(const WorkerBoard&) = delete;
   WorkerBoard& operator=(const WorkerBoard&) = delete;
@@ -49,6 +55,10 @@ class WorkerBoard {
   /// A free slot, reset (starting, heartbeat now), or nullopt when all are taken.
   std::optional<std::size_t> take();
   void release(std::size_t index) noexcept;
+  /// A reload's new image: slot index belongs to a worker of the previous generation, still running.
+  void adoptSlot(std::size_t index) noexcept;
+  /// The board's memfd (close-on-exec), for the next image.
+  int fd() const noexcept { return fd_.get(); }
   Slot& slot(std::size_t index) noexcept { return slots_[index]; }
   const Slot& slot(std::size_t index) const noexcept { return slots_[index]; }
 
@@ -56,6 +66,8 @@ class WorkerBoard {
   static std::int64_t now() noexcept;
 
  private:
+  void map();
+  posix::UniqueFd fd_;
   Slot* slots_ = nullptr;
   bool used_[kSlots]{};         // supervisor only
   bool constructed_[kSlots]{};  // supervisor only

@@ -45,6 +45,16 @@ void prepareWorkers(unsigned workers, bool reusePort) {
   MetricArena::instance().share(2 * static_cast<std::size_t>(workers) + 8);
 }
 
+void prepareReloadedWorkers(unsigned workers, bool reusePort, int metricsFd, int totalsFd) {
+  setReusePortSockets(reusePort ? workers : 0);
+  MetricArena::instance().adopt(metricsFd, 2 * static_cast<std::size_t>(workers) + 8);
+  if (totalsFd >= 0) MetricArena::instance().adoptTotals(totalsFd);
+}
+
+int sharedMetricsFd() noexcept { return MetricArena::instance().sharedFd(); }
+
+int exportMetricTotals() { return MetricArena::instance().exportTotals(); }
+
 void becomeWorker(unsigned id) {
   currentWorker = id;
   ownsListenerPaths = false;

@@ -19,6 +19,7 @@
 #include "detail/reactor_impl.hpp"
 #include "detail/reuse_port_group.hpp"
 #include "detail/socket_address.hpp"
+#include "detail/socket_handover.hpp"
 #include "detail/systemd_sockets.hpp"
 
 namespace cppd::detail {
@@ -121,10 +122,26 @@ ListenSocket openUnix(const Endpoint& endpoint, const std::string& target) {
   return socket;
 }
 
-}  // namespace
+// A socket the previous image of a reloading runner handed over for this endpoint, or an fd of -1.
+ListenSocket inheritedSocket(const Endpoint& endpoint, const std::string& target) {
+  ListenSocket socket;
+  socket.fd = takeInheritedListener(target);
+  if (socket.fd < 0) return socket;
+  socket.bound = endpoint.type() == EndpointType::unixSocket ? Address::unixSocket(endpoint.path())
+                                                             : localAddress(socket.fd);
+  if (endpoint.type() == EndpointType::unixSocket) socket.unlinkPath = endpoint.path();
+  if (reusePortSockets() > 1 && endpoint.type() != EndpointType::unixSocket) {
+    sockaddr_storage bound{};
+    socklen_t length = sizeof bound;
+    if (::getsockname(socket.fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0) throwErrno(target);
+    openReusePortGroup(socket.fd, reinterpret_cast<const sockaddr*>(&bound), length, endpoint.backlog(),
+                       target.c_str());
+  }
+  return socket;
+}
 
-ListenSocket openListenSocket(const Endpoint& endpoint) {
-  const std::string target = endpoint.toString();
+ListenSocket openSocket(const Endpoint& endpoint, const std::string& target) {
+  if (ListenSocket inherited = inheritedSocket(endpoint, target); inherited.fd >= 0) return inherited;
   switch (endpoint.type()) {
     case EndpointType::tcp:
     case EndpointType::tcp6:
@@ -140,8 +157,18 @@ ListenSocket openListenSocket(const Endpoint& endpoint) {
   return socket;
 }
 
+}  // namespace
+
+ListenSocket openListenSocket(const Endpoint& endpoint) {
+  const std::string target = endpoint.toString();
+  ListenSocket socket = openSocket(endpoint, target);
+  recordListener(target, socket.fd);
+  return socket;
+}
+
 void closeListenSocket(ListenSocket& socket) noexcept {
   if (socket.fd >= 0) {
+    forgetListener(socket.fd);
     closeReusePortGroup(socket.fd);
     ::close(socket.fd);
   }

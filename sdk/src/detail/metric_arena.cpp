@@ -1,16 +1,21 @@
 #include "detail/metric_arena.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <new>
 
 #include <fmt/core.h>
 
 #include <cppd/error.hpp>
 #include <cppd/log.hpp>
+#include <cppd/posix/unique_fd.hpp>
 
 #include "detail/reactor_impl.hpp"
 
@@ -104,12 +109,28 @@ MetricArena& MetricArena::instance() {
 void MetricArena::map(std::size_t partitions, bool shared) {
   const std::size_t bytes = partitions * sizeof(MetricPartition);
   // Private until share(): a process a plugin forks (or the launcher a daemon leaves) must not count into ours.
-  void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS,
-                        -1, 0);
+  // Shared, the memory is a memfd, so that a reload's new image (exec) maps the same partitions the workers of
+  // the old one still count into.
+  void* memory = nullptr;
+  if (shared) {
+    posix::UniqueFd fd(::memfd_create("cppd-metrics", MFD_CLOEXEC));
+    if (!fd) throw systemError("memfd_create", "the metrics", errno);
+    if (::ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0) {
+      throw systemError("ftruncate", fmt::format("the metrics ({} bytes)", bytes), errno);
+    }
+    memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    sharedFd_ = std::move(fd);
+  } else {
+    memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  }
   if (memory == MAP_FAILED) throw systemError("mmap", fmt::format("the metrics ({} bytes)", bytes), errno);
-  // Zero-filled anonymous memory is a valid empty partition: the atomics' object representation is their value.
-  auto* fresh = static_cast<MetricPartition*>(memory);
-  if (own_ != nullptr) {
+  // Zero-filled memory is a valid empty partition: the atomics' object representation is their value.
+  install(static_cast<MetricPartition*>(memory), partitions);
+}
+
+// Makes fresh (partitions of them) this process's mapping, its partition 0 holding the series counted so far.
+void MetricArena::install(MetricPartition* fresh, std::size_t partitions) {
+  if (own_ != nullptr && own_ != &fresh[0]) {
     const std::uint32_t count = own_->count.load(std::memory_order_relaxed);
     for (std::uint32_t i = 0; i < count; ++i) {
       fresh[0].values[i].store(own_->values[i].load(std::memory_order_relaxed), std::memory_order_relaxed);
@@ -167,6 +188,79 @@ void MetricArena::share(std::size_t slots) {
   if (shared_ && partitions_ >= slots + 1) return;
   map(slots + 1, true);
   shared_ = true;
+}
+
+void MetricArena::adopt(int fd, std::size_t slots) {
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) throw systemError("fstat", "the handed-over metrics", errno);
+  const auto had = static_cast<std::size_t>(info.st_size) / sizeof(MetricPartition);
+  if (had == 0) throw Error(ErrorKind::software, fmt::format("adopt metrics: the handed-over memory holds no "
+                                                             "partition ({} bytes)", info.st_size));
+  const std::size_t partitions = std::max(had, slots + 1);
+  const std::size_t bytes = partitions * sizeof(MetricPartition);
+  // Growing leaves the partitions the old workers count into where they are: they keep their smaller mapping.
+  if (partitions > had && ::ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
+    throw systemError("ftruncate", "the handed-over metrics", errno);
+  }
+  void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (memory == MAP_FAILED) throw systemError("mmap", "the handed-over metrics", errno);
+  auto* fresh = static_cast<MetricPartition*>(memory);
+  // Partition 0 was the previous image's own: its counters came over as totals (adoptTotals); start it empty.
+  fresh[0].count.store(0, std::memory_order_release);
+  for (auto& value : fresh[0].values) value.store(0, std::memory_order_relaxed);
+  sharedFd_ = posix::UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+  ::close(fd);
+  install(fresh, partitions);
+  shared_ = true;
+}
+
+int MetricArena::exportTotals() const {
+  posix::UniqueFd fd(::memfd_create("cppd-metric-totals", MFD_CLOEXEC));
+  if (!fd) throw systemError("memfd_create", "the metric totals", errno);
+  auto partition = std::make_unique<MetricPartition>();
+  std::uint32_t count = 0;
+  const auto add = [&](const MetricReading& reading) {
+    if (!reading.counter || count >= kMetricSeriesMax) return;
+    partition->records[count] = describe(true, reading.name, reading.help, reading.labels);
+    partition->values[count].store(reading.count, std::memory_order_relaxed);
+    ++count;
+  };
+  // This process's own counters and those of reaped workers: a live worker's partition stays in the shared
+  // memory, where the next image reads it.
+  if (own_ != nullptr) {
+    const std::uint32_t own = own_->count.load(std::memory_order_acquire);
+    for (std::uint32_t i = 0; i < own && i < kMetricSeriesMax; ++i) {
+      add(readRecord(own_->records[i], own_->values[i].load(std::memory_order_relaxed)));
+    }
+  }
+  for (const auto& [key, reading] : retained_) add(reading);
+  partition->count.store(count, std::memory_order_relaxed);
+  const auto* bytes = reinterpret_cast<const char*>(partition.get());
+  std::size_t done = 0;
+  while (done < sizeof(MetricPartition)) {
+    const ssize_t n = ::write(fd.get(), bytes + done, sizeof(MetricPartition) - done);
+    if (n <= 0) throw systemError("write", "the metric totals", n < 0 ? errno : EIO);
+    done += static_cast<std::size_t>(n);
+  }
+  return fd.release();
+}
+
+void MetricArena::adoptTotals(int fd) {
+  posix::UniqueFd owned(fd);
+  auto partition = std::make_unique<MetricPartition>();
+  const ssize_t n = ::pread(fd, partition.get(), sizeof(MetricPartition), 0);
+  if (n != static_cast<ssize_t>(sizeof(MetricPartition))) {
+    throw Error(ErrorKind::software, fmt::format("adopt metric totals: read {} of {} bytes", n,
+                                                 sizeof(MetricPartition)));
+  }
+  const std::uint32_t count = std::min<std::uint32_t>(partition->count.load(), kMetricSeriesMax);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (partition->records[i].counter == 0) continue;
+    MetricReading reading = readRecord(partition->records[i], partition->values[i].load());
+    const std::string key = metricKey(reading.name, reading.labels);
+    const auto [found, inserted] = retained_.emplace(key, reading);
+    if (!inserted) found->second.count += reading.count;
+  }
 }
 
 void MetricArena::use(std::size_t slot) noexcept {

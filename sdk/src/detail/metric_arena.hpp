@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <cppd/metrics.hpp>
+#include <cppd/posix/unique_fd.hpp>
 
 namespace cppd::detail {
 
@@ -57,6 +58,17 @@ class MetricArena {
   /// Before the first fork: moves the series into a shared mapping with room for slots worker partitions.
   /// Throws cppd::Error naming mmap.
   void share(std::size_t slots);
+  /// In a reload's new image, instead of share(): maps the shared memory the previous image handed over (fd, which
+  /// it takes), grown to room for slots worker partitions; the old workers' partitions stay as they are. Throws
+  /// cppd::Error naming the step that failed.
+  void adopt(int fd, std::size_t slots);
+  /// The shared memory's descriptor (close-on-exec), -1 before share()/adopt().
+  int sharedFd() const noexcept { return sharedFd_.get(); }
+  /// Before a reload's exec: a new memfd (close-on-exec) holding the counters only this image knows (its own and
+  /// those of reaped workers), in one partition's layout. Throws cppd::Error.
+  int exportTotals() const;
+  /// In the new image: adds the totals exportTotals() wrote to the reaped workers' counters (takes fd).
+  void adoptTotals(int fd);
   /// In a worker after fork: counts into slot's partition (a private one when slot is beyond the mapping), which
   /// starts with the series the supervisor had, at zero.
   void use(std::size_t slot) noexcept;
@@ -74,11 +86,13 @@ class MetricArena {
  private:
   MetricArena() = default;
   void map(std::size_t partitions, bool shared);
+  void install(MetricPartition* fresh, std::size_t partitions);
   MetricPartition& own() noexcept { return *own_; }
 
   MetricPartition* base_ = nullptr;  // partitions_ partitions: 0 for this process (or the supervisor), then slots
   std::size_t partitions_ = 0;
   bool shared_ = false;
+  posix::UniqueFd sharedFd_;  // the shared mapping's memfd
   MetricPartition* own_ = nullptr;  // where this process counts
   std::unordered_map<std::string, std::uint32_t> index_;  // series key -> cell, this process's
   std::map<std::string, MetricReading> retained_;         // counters of reaped workers, by series key

@@ -9,13 +9,18 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include <cppd/error.hpp>
 #include <cppd/posix/unique_fd.hpp>
+
+#include "detail/socket_handover.hpp"
 
 namespace cppd::detail {
 namespace {
 
 struct Group {
+  std::string key;
   int mainFd = -1;
   std::vector<posix::UniqueFd> others;  // sockets 2..N of the port
 };
@@ -34,11 +39,16 @@ unsigned reusePortSockets() noexcept { return socketsPerPort; }
 
 void openReusePortGroup(int mainFd, const sockaddr* address, socklen_t length, int backlog, const char* target) {
   Group group;
+  group.key = target;
   group.mainFd = mainFd;
   const auto fail = [&](const char* operation) {  // group's sockets close as it goes
     throw systemError(operation, std::string(target) + " (SO_REUSEPORT socket for a worker)", errno);
   };
   for (unsigned i = 1; i < socketsPerPort; ++i) {
+    if (posix::UniqueFd handed(takeInheritedListener(fmt::format("{}#{}", target, i))); handed) {
+      group.others.push_back(std::move(handed));  // a reload's: the same socket, its queue kept
+      continue;
+    }
     posix::UniqueFd socket(::socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!socket) fail("socket");
     const int fd = socket.get();
@@ -58,6 +68,14 @@ void closeReusePortGroup(int mainFd) noexcept {
     if (it->mainFd != mainFd) continue;
     all.erase(it);  // closes its other sockets
     return;
+  }
+}
+
+void listReusePortSockets(std::vector<HandedSocket>& out) {
+  for (const Group& group : groups()) {
+    for (std::size_t i = 0; i < group.others.size(); ++i) {
+      out.push_back(HandedSocket{fmt::format("{}#{}", group.key, i + 1), group.others[i].get()});
+    }
   }
 }
 

@@ -6,6 +6,10 @@
 
 #include <sys/socket.h>
 
+#include <vector>
+
+#include <cppd/worker.hpp>
+
 namespace cppd::detail {
 
 /// Sockets per port: 0 (the default) shares one socket between all workers.
@@ -18,6 +22,9 @@ void openReusePortGroup(int mainFd, const sockaddr* address, socklen_t length, i
 
 /// In the supervisor when a port closes: closes its other sockets. Never throws.
 void closeReusePortGroup(int mainFd) noexcept;
+
+/// Appends every group's other sockets as "<endpoint>#<i>" (a reload hands them to the next image).
+void listReusePortSockets(std::vector<HandedSocket>& out);
 
 /// In worker id (1..N) after fork: every port's first descriptor now refers to the worker's own socket
 /// ((id - 1) modulo the group's size), and the worker's copies of the others are closed.

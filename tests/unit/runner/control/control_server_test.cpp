@@ -28,6 +28,7 @@ class IdleDaemon final : public cppd::runner::IControlledDaemon {
   void reopen() override {}
   unsigned changeWorkers(int) override { return 0; }
   pid_t replaceWorker(unsigned) override { return 0; }
+  std::string reload(bool) override { return "started"; }
   std::vector<cppd::runner::MetricSample> metrics() const override { return {}; }
   bool ready() const override { return true; }
 };
