@@ -90,8 +90,10 @@ std::vector<int> Handover::descriptors() const {
 
 std::string Handover::text() const {
   std::string out = fmt::format("{}\n", kMagic);
-  out += fmt::format("generation {}\nreloads {}\nfailed {}\nstart {:.6f} {}\nrestarts {}\nwhy {}\nrequested {}\n",
-                     generation, reloads, failedReloads, startTime, startMonotonicNs, restarts, hex(why), requestedNs);
+  out += fmt::format("generation {}\nreloads {}\nfailed {}\nstart {:.6f} {}\nrestarts {}\nwhy {}\nqueued {}\n"
+                     "requested {}\n",
+                     generation, reloads, failedReloads, startTime, startMonotonicNs, restarts, hex(why), queued ? 1 : 0,
+                     requestedNs);
   out += fmt::format("fds {} {} {} {}\n", pidFileFd, boardFd, metricsFd, totalsFd);
   for (const auto& socket : listeners) out += fmt::format("listener {} {}\n", socket.fd, hex(socket.key));
   for (const auto& w : workers) out += fmt::format("worker {} {} {} {:.6f}\n", w.id, w.pid, w.slot, w.startTime);
@@ -125,6 +127,7 @@ Handover Handover::parse(std::string_view text) {
     else if (key == "start") { want(3); h.startTime = real(f[1]); h.startMonotonicNs = number<std::int64_t>(f[2]); }
     else if (key == "restarts") { want(2); h.restarts = number<std::uint64_t>(f[1]); }
     else if (key == "why") { want(2); h.why = unhex(f[1]); }
+    else if (key == "queued") { want(2); h.queued = number<unsigned>(f[1]) != 0; }
     else if (key == "requested") { want(2); h.requestedNs = number<std::int64_t>(f[1]); }
     else if (key == "fds") {
       want(5);

@@ -35,6 +35,7 @@ struct Handover {
   std::int64_t startMonotonicNs = 0;
   std::uint64_t restarts = 0;    // workers restarted after dying, over every generation
   std::string why;               // what asked for the reload ("SIGUSR2", "cppdctl reload")
+  bool queued = false;           // another reload was asked for meanwhile: it runs once this one is done
   std::int64_t requestedNs = 0;  // CLOCK_MONOTONIC when it was asked for
   int pidFileFd = -1;  // open and flock'ed: the lock goes with it
   int boardFd = -1;

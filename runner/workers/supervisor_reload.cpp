@@ -34,6 +34,7 @@ void Supervisor::adopt(const Handover& handover, const std::string& failedStart)
   reloadWhy_ = handover.why;
   adopted_ = handover.workers;
   adoptedFailure_ = failedStart;
+  reloadQueued_ = handover.queued;
   starting_ = false;  // the daemon started long ago: this image's workers are a reload's
   reloadPhase_ = ReloadPhase::starting;
 }
@@ -126,6 +127,7 @@ void Supervisor::checked(const ReloadCheck& check) {
   handover.failedReloads = failedReloads_;
   handover.restarts = restarts();
   handover.why = reloadWhy_;
+  handover.queued = reloadQueued_;
   handover.boardFd = board_->fd();
   for (const Worker& w : workers_) {
     handover.workers.push_back(Handover::Worker{

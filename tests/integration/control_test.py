@@ -175,11 +175,15 @@ class CommandTest(ControlTestCase):
         self.assertIn("is stopping", result.stdout)
         self.assertEqual(server.proc.wait(DEFAULT_TIMEOUT), 0)
 
-    def test_reload_is_refused_with_exit_1(self):
-        self.start_poetry()
+    def test_reload_of_one_process_is_refused_with_exit_1_and_sigusr2_does_not_kill_it(self):
+        server = self.start_poetry()
         result = ctl("-s", self.control, "reload")
         self.assertEqual(result.returncode, 1)
-        self.assertIn("reload is not supported by this version", result.stderr)
+        self.assertIn("a reload needs --workers N", result.stderr)
+        server.signal(signal.SIGUSR2)
+        server.wait_for_log(r"Received SIGUSR2: a reload needs --workers N")
+        self.assertIsNone(server.proc.poll())
+        self.assertEqual(ctl("-s", self.control, "status").returncode, 0)
 
     def test_an_unknown_command_or_stray_argument_is_refused_with_exit_1(self):
         self.start_poetry()
