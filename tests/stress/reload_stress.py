@@ -39,6 +39,7 @@ def prove(ctx, name, disrupt, count, tried):
     settings = types.SimpleNamespace(build=build, disrupt=disrupt, count=count, interval=0.3,
                                      rest_seconds=2.0 if quick else 10.0, keepalive=50 if quick else 200,
                                      oneshot=4 if quick else 8, poetry=4 if quick else 8, pause_ms=0, workers=2,
+                                     reuseport=False,
                                      **paths)
     lines = []
     try:
