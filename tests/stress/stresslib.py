@@ -32,6 +32,11 @@ class ScenarioFailed(AssertionError):
     """A check inside a scenario failed; the message says what was expected and what happened."""
 
 
+class ScenarioSkipped(Exception):
+    """A scenario that cannot run here (a feature this cppd lacks); the message says why. Reported as SKIPPED,
+    never as a pass."""
+
+
 @dataclasses.dataclass
 class Result:
     scenario: str
@@ -40,6 +45,7 @@ class Result:
     seconds: float = 0.0
     ok: bool = True
     detail: str = ""     # measurements worth keeping (printed under the table)
+    skipped: bool = False  # ok stays True: a skip fails nothing, but it is shown as SKIPPED, not as a pass
 
 
 @dataclasses.dataclass
