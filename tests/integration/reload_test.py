@@ -39,10 +39,10 @@ class ReloadTest(WorkersTestCase):
         self.write("deploy.toml", f'[[service]]\nplugin = "fastpoetry"\nname = "poems"\nport = "{port}"\n'
                                   f'poem = "{ECSTASY}"\n{extra}')
 
-    def start(self, workers=2, runner=(), binary=None):
+    def start(self, workers=2, runner=(), binary=None, env=None):
         self.deployment()
         args = ["--workers", str(workers), "--control", self.control, *runner, "-y", self.path("deploy.toml")]
-        server = self.start_server(args) if binary is None else self.start_binary(binary, args)
+        server = self.start_server(args, env=env) if binary is None else self.start_binary(binary, args)
         server.wait_for_log(r"\[supervisor\] all workers serving")
         return server, Workers(server), server.listening_port()
 
@@ -207,6 +207,27 @@ class ReloadTest(WorkersTestCase):
             except ConnectionRefusedError:
                 return True
         wait_for(closed, what=f"port {other} to close once its old workers stopped")
+
+    def test_systemd_hears_reloading_then_ready_with_the_outcome(self):
+        sock, path = self.notify_socket()
+        server, workers, port = self.start(env={**os.environ, "NOTIFY_SOCKET": path})
+        messages = []
+
+        def heard(text):
+            while not any(text in m for m in messages):
+                messages.append(sock.recv(4096).decode())
+            return True
+        heard("READY=1")
+        result = self.reload()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        heard("STATUS=reloaded: generation 2, 2 workers")
+        reloading = [m for m in messages if m.startswith("RELOADING=1")]
+        self.assertEqual(len(reloading), 1, messages)
+        self.assertRegex(reloading[0], r"\nMONOTONIC_USEC=\d+\n")
+        self.assertFalse([m for m in messages if m.startswith("MAINPID=") and m != f"MAINPID={server.pid}"])
+        self.write("deploy.toml", "[[service]]\nplugin = \"nosuchplugin\"\n")
+        self.assertEqual(self.reload().returncode, 1)
+        heard("STATUS=reload failed: ")
 
     def test_metrics_stay_monotonic_across_a_reload(self):
         server, workers, port = self.start(runner=("--metrics", "tcp:0:interface=127.0.0.1"))

@@ -48,7 +48,8 @@ struct HandedSocket {
 CPPD_API void inheritListeners(std::vector<HandedSocket> sockets);
 /// Whether a handed-over socket for key is still waiting to be taken.
 CPPD_API bool isInheritedListener(const std::string& key) noexcept;
-/// Every listening socket this process has open now (ports, their SO_REUSEPORT groups), for the next image.
+/// Every listening socket this process has open now (ports, their SO_REUSEPORT groups, and handed-over ones no
+/// port has taken yet), for the next image.
 CPPD_API std::vector<HandedSocket> listenersToHandOver();
 /// After the new image's ports opened: closes the handed-over sockets no endpoint took (endpoints removed from
 /// the configuration; the old workers keep their own copies until they stop) and returns their keys.

@@ -53,6 +53,9 @@ bool isInheritedListener(const std::string& key) noexcept {
 std::vector<HandedSocket> listenersToHandOver() {
   std::vector<HandedSocket> all = open();
   listReusePortSockets(all);
+  // Handed over and not taken yet: a reload whose start failed keeps them for the next one (the old workers
+  // still accept on them).
+  all.insert(all.end(), inherited().begin(), inherited().end());
   return all;
 }
 
