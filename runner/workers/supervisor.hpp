@@ -194,6 +194,7 @@ class Supervisor {
   std::uint64_t restartsBefore_ = 0;  // restarts counted by earlier images
   std::string lastReload_;
   DelayedCall reloadDeadline_;
+  DelayedCall failedKill_;  // the workers of a failed reload that do not stop
   std::map<pid_t, int> otherExits_;  // children that were not workers (a reload's check), as the reaper found them
   std::string adoptedFailure_;
   std::vector<Handover::Worker> adopted_;

@@ -21,6 +21,8 @@
 namespace cppd::runner {
 namespace {
 
+constexpr std::chrono::milliseconds kFailedWorkerGrace{5000};
+
 std::string plural(std::size_t n, const char* what) { return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s"); }
 
 }  // namespace
@@ -188,6 +190,16 @@ void Supervisor::failReload(const std::string& reason) {
     }
   }
   for (auto& restart : restarts_) restart.cancel();
+  // A new worker stuck in its start never handles the SIGTERM: it served nothing, so it is killed soon after,
+  // and the next reload is not held up by it.
+  failedKill_ = loop_.callLater(kFailedWorkerGrace, [this, failed] {
+    for (Worker& w : workers_) {
+      if (w.generation != failed) continue;
+      log::warn("worker {} of the failed generation {} did not stop; killing it", describe(w), failed);
+      w.killed = true;
+      ::kill(w.pid, SIGKILL);
+    }
+  });
   lastReload_ = fmt::format("reload failed: {}; generation {} keeps serving ({})", reason, generation_,
                             plural(serving, "worker"));
   log::error("{}", lastReload_);

@@ -133,12 +133,16 @@ class ReloadTest(WorkersTestCase):
         self.assertEqual(workers.serving(), old)
         self.assertEqual(self.status()["generation"], 1)
 
-    def test_new_workers_that_fail_to_start_leave_the_old_generation_serving(self):
+    def stuck_plugin(self):
         if not TEST_PLUGIN_DIR or not os.path.exists(os.path.join(TEST_PLUGIN_DIR, "stuck.so")):
             self.skipTest("the stuck test plugin is not built (target test_plugin_stuck)")
         plugins = self.path("plugins")
         os.makedirs(plugins, exist_ok=True)
         shutil.copy(os.path.join(TEST_PLUGIN_DIR, "stuck.so"), plugins)
+        return plugins
+
+    def test_new_workers_that_fail_to_start_leave_the_old_generation_serving(self):
+        plugins = self.stuck_plugin()
         server, workers, port = self.start(runner=("--plugin-path", plugins))
         old = workers.wait_serving(2)
         self.deployment('[[service]]\nplugin = "stuck"\nmode = "fail-start"\n')
@@ -156,6 +160,21 @@ class ReloadTest(WorkersTestCase):
         self.assertEqual(result.returncode, 0, result.stderr + server.log()[-3000:])
         self.assertEqual(result.stdout.strip(), "reloaded: generation 2, 2 workers")
         self.assert_serves(port)
+
+    def test_new_workers_not_serving_within_the_reload_timeout_are_abandoned(self):
+        plugins = self.stuck_plugin()
+        server, workers, port = self.start(runner=("--plugin-path", plugins, "--reload-timeout", "0.5"))
+        old = workers.wait_serving(2)
+        self.deployment('[[service]]\nplugin = "stuck"\nmode = "block-start"\n')
+        result = self.reload()
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("did not all serve within --reload-timeout (0.5 s)", result.stderr)
+        self.assertEqual(workers.serving(), old)
+        self.assert_serves(port)
+        server.wait_for_log(r"of the failed generation 2 did not stop; killing it")
+        self.deployment()
+        result = self.reload()
+        self.assertEqual(result.returncode, 0, result.stderr + server.log()[-3000:])
 
     def test_an_upgraded_binary_takes_effect_and_a_missing_one_is_refused(self):
         bindir = self.path("bin")
