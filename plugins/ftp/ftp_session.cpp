@@ -100,6 +100,23 @@ void FtpSession::connectionLost(const cppd::DisconnectReason& reason) {
   if (onClosed_) std::exchange(onClosed_, nullptr)();
 }
 
+// A session with a login (or a login in progress) finishes its work; one without has none to finish.
+void FtpSession::stopRequested() {
+  stopping_ = true;
+  if (!loggedIn_ && user_.empty() && !busy_) closeForShutdown("Service shutting down: closing control connection.");
+}
+
+void FtpSession::stopDeadline() {
+  if (transferring_) cppd::log::info("the shutdown deadline has come during a transfer: {}", transferWhat_);
+  closeForShutdown("Service shutting down: closing control connection.");
+}
+
+void FtpSession::closeForShutdown(std::string_view text) {
+  if (closed_ || !connected()) return;
+  reply(421, text);
+  transport().loseConnection();  // after the reply has been sent
+}
+
 void FtpSession::execute(const CommandLine& line) {
   const CommandInfo* info = lookup(line.verb);
   if (info == nullptr) return reply(502, fmt::format("Command '{}' not implemented.", line.verb));
@@ -128,6 +145,7 @@ bool FtpSession::mayWrite(int deniedCode) {
 
 void FtpSession::cmdUser(const std::string& arg) {
   if (arg.empty()) return reply(501, "USER needs a user name.");
+  if (stopping_) return closeForShutdown("Service shutting down: not accepting new logins.");
   if (!guard_->allowed(peerHost_)) {
     cppd::log::warn("refusing a login from {}: too many failed logins (--max-login-failures)", peerHost_);
     reply(421, "Too many failed logins from your address; try again later.");

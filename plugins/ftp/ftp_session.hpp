@@ -41,7 +41,11 @@ class DataProtocol;
 /// so no text, whoever chose it, can end a reply line early.
 ///
 /// While a transfer runs, ABOR, STAT, NOOP and QUIT are answered at once; other commands wait their turn (at
-/// most kMaxQueued, beyond which the client is disconnected: it is not speaking FTP). Loop thread only.
+/// most kMaxQueued, beyond which the client is disconnected: it is not speaking FTP).
+///
+/// When the server stops (stopRequested), a logged-in session goes on, its transfer included, until the client
+/// quits; one not logged in, and any new USER, gets 421 and is closed. At the stop's deadline (stopDeadline) the
+/// client gets "421 Service shutting down: closing control connection." before the close. Loop thread only.
 class FtpSession final : public cppd::Protocol, public std::enable_shared_from_this<FtpSession> {
  public:
   static constexpr std::size_t kMaxInput = 64 * 1024;    // received, not yet executed
@@ -55,6 +59,8 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   void connectionMade() override;
   void dataReceived(std::string_view data) override;
   void connectionLost(const cppd::DisconnectReason& reason) override;
+  void stopRequested() override;
+  void stopDeadline() override;
   std::string logPrefix() const override { return "FtpSession"; }
 
   /// Called by the data side.
@@ -141,6 +147,7 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
                      bool upload = false);
   void logTransfer(bool complete, const std::string& why, std::uint64_t bytes);
   void logLogin(bool ok, const std::string& text);
+  void closeForShutdown(std::string_view text);
   void runTransfer();
   void resetData();
 
@@ -172,6 +179,7 @@ class FtpSession final : public cppd::Protocol, public std::enable_shared_from_t
   std::optional<std::string> renameFrom_;  // virtual path after RNFR
   bool epsvAll_ = false;
   bool closed_ = false;
+  bool stopping_ = false;  // the server is stopping: no new login
 
   // The data connection: passive (a listener) or active (an address to connect to), at most one at a time.
   enum class DataMode { none, passive, active };

@@ -30,6 +30,7 @@ struct WebConfig {
   double headerTimeout = 10;            // --header-timeout: from a request's first byte (or the accept) to its end
   double bodyTimeout = 10;              // --body-timeout: from the end of a request's head to the end of its body
   double sendTimeout = 60;              // --send-timeout: longest time without sending progress
+  double drainGrace = 1;                // --drain-grace: a stopping server's idle connections wait this long
   bool accessLog = false;               // --access-log
 };
 
@@ -61,6 +62,7 @@ class HttpFactory final : public cppd::Factory, public std::enable_shared_from_t
   std::string logPrefix() const override { return "HttpFactory"; }
 
   const WebConfig& config() const noexcept { return config_; }
+  cppd::Reactor& reactor() const noexcept { return reactor_; }
   FileCache& files() noexcept { return files_; }
 
   /// The connection limit in force: --max-connections, or the one derived from RLIMIT_NOFILE.

@@ -19,9 +19,6 @@ namespace {
 
 HttpProtocol& self(http_parser* parser) { return *static_cast<HttpProtocol*>(parser->data); }
 
-// Seconds of a deadline as sweep ticks, rounded up: a deadline is never shorter than asked.
-std::uint64_t ticks(double seconds) { return static_cast<std::uint64_t>(std::ceil(seconds)); }
-
 }  // namespace
 
 HttpProtocol::HttpProtocol(std::shared_ptr<HttpFactory> factory, std::string peerHost, Admission admission)
@@ -30,7 +27,10 @@ HttpProtocol::HttpProtocol(std::shared_ptr<HttpFactory> factory, std::string pee
   parser_.data = this;
 }
 
-HttpProtocol::~HttpProtocol() { ConnectionList::remove(this); }
+HttpProtocol::~HttpProtocol() {
+  grace_.cancel();
+  ConnectionList::remove(this);
+}
 
 const http_parser_settings& HttpProtocol::settings() {
   static const http_parser_settings kSettings = [] {
@@ -65,40 +65,9 @@ void HttpProtocol::connectionMade() {
   factory_->reading().push(this, phaseStart_);
 }
 
-void HttpProtocol::connectionLost(const cppd::DisconnectReason&) { factory_->remove(this); }
-
-void HttpProtocol::evict() {
+void HttpProtocol::connectionLost(const cppd::DisconnectReason&) {
+  grace_.cancel();
   factory_->remove(this);
-  if (transport().bufferedBytes() == 0) {
-    transport().loseConnection();  // ends a lingering (half-closed) connection too
-  } else {
-    transport().abortConnection();
-  }
-}
-
-bool HttpProtocol::deadlinePassed(std::uint64_t now) {
-  const std::size_t buffered = transport().bufferedBytes();
-  // An answer to a request with a chunked body can be a whole file: it is sent under the send timeout first.
-  if (lingering_ && (buffered == 0 || !bodyUnread_)) return now >= phaseStart_ + lingerTicks_;
-  const WebConfig& config = factory_->config();
-  if (buffered != lastBuffered_ || buffered == 0) {
-    lastBuffered_ = buffered;
-    sendProgress_ = now;
-  }
-  if (buffered != 0) return now > sendProgress_ + ticks(config.sendTimeout);
-  switch (phase_) {
-    case Phase::waiting:
-    case Phase::head: return now > phaseStart_ + ticks(config.headerTimeout);
-    case Phase::body: return now > phaseStart_ + ticks(config.bodyTimeout);
-    case Phase::idle: return now > phaseStart_ + ticks(config.keepAliveTimeout);
-    case Phase::answering: return now > phaseStart_ + ticks(config.sendTimeout);
-  }
-  return false;
-}
-
-std::uint64_t HttpProtocol::stalledSince(std::uint64_t now) const {
-  if (refused() || lingering_ || lastBuffered_ == 0 || sendProgress_ >= now) return 0;
-  return transport().bufferedBytes() == lastBuffered_ ? sendProgress_ + 1 : 0;
 }
 
 void HttpProtocol::enter(Phase phase) {
@@ -116,6 +85,7 @@ void HttpProtocol::idleWhenSent() {
     if (phase_ != Phase::answering || closing_) return;
     enter(Phase::idle);
     factory_->idle().push(this, phaseStart_);
+    if (draining_) closeIdleAfterGrace();
   });
 }
 
@@ -139,17 +109,27 @@ void HttpProtocol::dataReceived(std::string_view data) {
 void HttpProtocol::feed(std::string_view data) {
   now_ = std::time(nullptr);
   std::size_t parsed = execute(data);
-  while (HTTP_PARSER_ERRNO(&parser_) == HPE_PAUSED && headEnded_) {
-    // Paused by onHeadersComplete on the byte that ended the head. http_parser takes any byte after the CR of
-    // the empty line for its LF: a bare CR, which RFC 9112 2.2 makes invalid, and which would move where the
-    // body and the next request begin by one byte.
-    headEnded_ = false;
-    if (parsed >= data.size() || data[parsed] != '\n') {
-      fail(400);
-      return;
+  while (HTTP_PARSER_ERRNO(&parser_) == HPE_PAUSED && (headEnded_ || answerPaused_)) {
+    if (std::exchange(headEnded_, false)) {
+      // Paused by onHeadersComplete on the byte that ended the head. http_parser takes any byte after the CR of
+      // the empty line for its LF: a bare CR, which RFC 9112 2.2 makes invalid, and which would move where the
+      // body and the next request begin by one byte.
+      if (parsed >= data.size() || data[parsed] != '\n') {
+        fail(400);
+        return;
+      }
+    } else {
+      // Paused by onMessageComplete while the server stops, just after the request's last byte: only here is it
+      // known whether more input follows, and so whether this answer is the one that says "Connection: close".
+      answerPaused_ = false;
+      data.remove_prefix(std::min(parsed, data.size()));
+      parsed = 0;
+      if (!answer(data.empty())) return;
+      if (backlogged()) break;  // stays paused: the rest waits in pending_ below
     }
     http_parser_pause(&parser_, 0);
     data.remove_prefix(parsed);
+    if (data.empty()) return;  // an empty input would tell http_parser the stream has ended
     parsed = execute(data);
   }
   const auto error = HTTP_PARSER_ERRNO(&parser_);
@@ -270,19 +250,34 @@ int HttpProtocol::onHeadersComplete(http_parser* parser) {
 
 int HttpProtocol::onMessageComplete(http_parser* parser) {
   HttpProtocol& p = self(parser);
-  ConnectionList::remove(&p);
-  p.enter(Phase::answering);
-  p.handleRequest();
-  if (p.bodyUnread_ && p.closing_ && !p.lingering_) p.linger();  // the body still comes: drop it, then close
-  if (p.closing_) return 1;  // stop: nothing after this request is answered
-  if (p.transport().bufferedBytes() + p.out_.size() > kMaxBacklog) http_parser_pause(parser, 1);
+  if (p.draining_) {
+    p.answerPaused_ = true;  // feed answers it, knowing whether it is the last request read
+    http_parser_pause(parser, 1);
+    return 0;
+  }
+  if (!p.answer(false)) return 1;  // stop: nothing after this request is answered
+  if (p.backlogged()) http_parser_pause(parser, 1);
   return 0;
 }
+
+// Answers the request just parsed; last (only while draining) makes the answer close the connection. False when
+// the answer closes it: nothing after this request is read.
+bool HttpProtocol::answer(bool last) {
+  ConnectionList::remove(this);
+  enter(Phase::answering);
+  lastRead_ = last;
+  handleRequest();
+  if (bodyUnread_ && closing_ && !lingering_) linger();  // the body still comes: drop it, then close
+  return !closing_;
+}
+
+bool HttpProtocol::backlogged() const { return transport().bufferedBytes() + out_.size() > kMaxBacklog; }
 
 void HttpProtocol::handleRequest() {
   const double timeout = factory_->config().keepAliveTimeout;
   // An Upgrade (or CONNECT) is not followed: the answer closes the connection instead.
-  keepAlive_ = http_should_keep_alive(&parser_) != 0 && timeout > 0 && parser_.upgrade == 0 && !bodyUnread_;
+  keepAlive_ =
+      http_should_keep_alive(&parser_) != 0 && timeout > 0 && parser_.upgrade == 0 && !bodyUnread_ && !lastRead_;
   headRequest_ = parser_.method == HTTP_HEAD;
   if (parser_.http_major != 1) {
     fail(505);

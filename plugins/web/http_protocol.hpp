@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include <cppd/protocol.hpp>
+#include <cppd/reactor.hpp>
 
 #include "byte_range.hpp"
 #include "connection_list.hpp"
@@ -35,6 +36,12 @@ class HttpFactory;
 ///   timeout (from the accept for a connection's first request, from the first byte for later ones), the body
 ///   within the body timeout of the head's end, the next request's first byte within the keep-alive timeout of
 ///   the previous answer having been sent, and output waiting to be sent must move within the send timeout.
+/// - When the server stops (stopRequested), no client may send a request into a connection being closed under
+///   it: the request in flight is finished and its answer says "Connection: close" (of pipelined requests
+///   already read, the last one's does), and an idle connection stays open for a short grace (--drain-grace, at
+///   most the keep-alive timeout), in which a request that arrives is answered the same way, before it closes:
+///   a client that sent its next request just as the stop began gets an answer, not a reset (nginx's
+///   keepalive_min_timeout, Envoy's drain-close).
 ///
 /// Loop thread only (it is a Protocol).
 class HttpProtocol final : public cppd::Protocol {
@@ -55,6 +62,7 @@ class HttpProtocol final : public cppd::Protocol {
   void connectionMade() override;
   void dataReceived(std::string_view data) override;
   void connectionLost(const cppd::DisconnectReason& reason) override;
+  void stopRequested() override;
   std::string logPrefix() const override { return "HttpProtocol"; }
 
   /// True when one of the deadlines above (or the lingering time after a refusal) has passed at tick `now`.
@@ -90,7 +98,11 @@ class HttpProtocol final : public cppd::Protocol {
   bool startsLine(const char* at) const;
   void enter(Phase phase);
   void idleWhenSent();
+  bool answer(bool last);
+  bool backlogged() const;
   void handleRequest();
+  void closeIdleAfterGrace();
+  void closeIfIdle();
   void serveLookup(const Lookup& found);
   void serveFile(const FileEntry& file);
   void respondSimple(int status, std::string_view extraHeaders, bool withBody);
@@ -116,6 +128,9 @@ class HttpProtocol final : public cppd::Protocol {
   bool headEnded_ = false;  // onHeadersComplete paused the parser on the head's last byte
   bool bodyUnread_ = false; // a chunked body follows the head and is dropped: the answer closes the connection
   bool idleWatch_ = false;  // a whenDrained callback will mark the connection idle
+  bool draining_ = false;   // the server is stopping: the last request read is answered with "Connection: close"
+  bool answerPaused_ = false;  // draining: onMessageComplete paused the parser for feed to answer the request
+  bool lastRead_ = false;   // draining: the request being answered is the last of the input read so far
   std::string out_;         // responses gathered during one dataReceived
   std::string pending_;     // input received while parsing is paused
   const char* chunkBegin_ = nullptr;  // the input being parsed, for looking back from a callback's data
@@ -126,6 +141,7 @@ class HttpProtocol final : public cppd::Protocol {
   std::size_t lastBuffered_ = 0;      // bufferedBytes() at the previous sweep
   std::uint64_t sendProgress_ = 0;    // tick at which the waiting output last moved
   ListHook hook_;
+  cppd::DelayedCall grace_;  // draining: closes the connection if it is still idle
   std::time_t now_ = 0;
   std::chrono::steady_clock::time_point requestStart_{};  // for the access log's duration_ms
 };

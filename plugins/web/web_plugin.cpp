@@ -1,6 +1,6 @@
 // The web plugin: `cppd web --port 8080 --path DIR [--index index.html] [--no-listing] [--max-connections N]
 // [--max-connections-per-address N] [--keepalive-timeout S] [--header-timeout S] [--body-timeout S]
-// [--send-timeout S] [--access-log]`.
+// [--send-timeout S] [--drain-grace S] [--access-log]`.
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -81,6 +81,10 @@ class WebMaker final : public cppd::IServiceMaker {
          .defaultValue = "10", .kind = OptionKind::seconds},
         {.longName = "send-timeout", .help = "Close a connection whose answer has not moved for this long.",
          .defaultValue = "60", .kind = OptionKind::seconds},
+        {.longName = "drain-grace",
+         .help = "When the server stops, how long an idle persistent connection stays open for one more request "
+                 "(answered with Connection: close) before it is closed; at most --keepalive-timeout.",
+         .defaultValue = "1", .kind = OptionKind::seconds},
         {.longName = "access-log", .help = "Log every request in the common log format.", .kind = OptionKind::flag},
     };
   }
@@ -97,6 +101,7 @@ class WebMaker final : public cppd::IServiceMaker {
     config.headerTimeout = seconds(options, "header-timeout", false);
     config.bodyTimeout = seconds(options, "body-timeout", false);
     config.sendTimeout = seconds(options, "send-timeout", false);
+    config.drainGrace = seconds(options, "drain-grace", true);
     config.accessLog = options.get<bool>("access-log");
     return std::make_shared<WebService>(std::move(config), options.get<cppd::Endpoint>("port"));
   }

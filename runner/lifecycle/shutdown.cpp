@@ -5,12 +5,14 @@
 #include <cstdlib>
 #include <exception>
 #include <typeinfo>
+#include <utility>
 
 #include <fmt/core.h>
 
 #include <cppd/application.hpp>
 #include <cppd/log.hpp>
 #include <cppd/multi_service.hpp>
+#include <cppd/stream_server_service.hpp>
 
 namespace cppd::runner {
 
@@ -68,21 +70,43 @@ void Shutdown::begin() {
   }
   all.whenDone([this, alive = std::weak_ptr<bool>(alive_)](const std::optional<std::string>& failure) {
     if (alive.expired() || finished_) return;
-    finished_ = true;
-    timer_.cancel();
     if (failure) log::error("Stopping services failed: {}", *failure);
-    reactor_.stop();
+    finish();
   });
 }
 
 void Shutdown::force(const std::string& why) {
-  if (finished_) return;
-  finished_ = true;
+  if (finished_ || forced_) return;
   forced_ = true;
   timer_.cancel();
   std::string names;
   for (const auto& name : pending()) names += (names.empty() ? "" : ", ") + name;
   log::error("Shutdown forced ({}); services not stopped: {}", why, names.empty() ? "none" : names);
+  // The last words (an ftp 421) need the loop to leave; the stop's completion ends the wait early once every
+  // connection has closed. Never unbounded: the timer ends it, and the backstop is behind that.
+  if (!started_ || announceDeadline(*root_) == 0) return finish();
+  timer_ = reactor_.callLater(kDeadlineGrace, [this, alive = std::weak_ptr<bool>(alive_)] {
+    if (!alive.expired()) finish();
+  });
+}
+
+// Walks the whole tree, whatever stopService a MultiService subclass has: a plugin's service (web's, poetry's)
+// holds its StreamServerServices as children. Returns how many connections were still open.
+std::size_t Shutdown::announceDeadline(IService& service) {
+  std::size_t open = 0;
+  if (auto* server = dynamic_cast<StreamServerService*>(&service)) {
+    open = server->connectionCount();
+    if (open != 0) server->stopDeadline();
+  }
+  if (auto* multi = dynamic_cast<MultiService*>(&service)) {
+    for (const auto& child : multi->services()) open += announceDeadline(*child);
+  }
+  return open;
+}
+
+void Shutdown::finish() {
+  if (std::exchange(finished_, true)) return;
+  timer_.cancel();
   reactor_.stop();
 }
 

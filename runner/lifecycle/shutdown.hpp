@@ -24,8 +24,15 @@ class Shutdown {
   /// in reverse order, as MultiService does) and stops the reactor when every stop has fired, or forces the
   /// exit when the timeout expires. Calling it again does nothing.
   void begin();
-  /// Gives up waiting: logs "Shutdown forced (<why>); services not stopped: a, b" and stops the reactor.
+  /// Gives up waiting: logs "Shutdown forced (<why>); services not stopped: a, b", tells the connections still
+  /// open that the deadline has come (StreamServerService::stopDeadline: an ftp session says 421), and stops the
+  /// reactor once they have closed or kDeadlineGrace has passed, whichever is first. Calling it again does
+  /// nothing.
   void force(const std::string& why);
+
+  /// How long the connections told of the deadline get to send their last words and close before the loop
+  /// stops (and the runner closes whatever is left). Well inside the backstop's grace (shutdown_backstop.hpp).
+  static constexpr std::chrono::milliseconds kDeadlineGrace{300};
 
   bool started() const noexcept { return started_; }
   bool forced() const noexcept { return forced_; }
@@ -34,6 +41,8 @@ class Shutdown {
 
  private:
   Completion stopTree(IService& service, const std::string& path);
+  std::size_t announceDeadline(IService& service);
+  void finish();
 
   Reactor& reactor_;
   std::shared_ptr<IService> root_;

@@ -79,6 +79,10 @@ ListeningPort ListeningPortAccess::open(const Endpoint& endpoint, std::shared_pt
   return ListeningPort(std::move(impl));
 }
 
+void ListeningPortAccess::stopDeadline(ListeningPort& port) noexcept {
+  if (port.impl_) port.impl_->port->stopDeadline();
+}
+
 void ListeningPortAccess::countAsService(ListeningPort& port, std::string_view serviceContext) noexcept {
   if (port.impl_) port.impl_->port->connections()->setMetrics(ServiceMetrics::forService(serviceContext));
 }

@@ -22,6 +22,12 @@ void Protocol::dataReceived(std::string_view) {}
 
 void Protocol::connectionLost(const DisconnectReason&) {}
 
+void Protocol::stopRequested() {
+  if (connected()) transport().loseConnection();
+}
+
+void Protocol::stopDeadline() {}
+
 ITransport& Protocol::transport() const {
   if (transport_ == nullptr) throw std::logic_error(logPrefix() + " has no transport (not connected)");
   return *transport_;

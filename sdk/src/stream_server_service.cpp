@@ -58,6 +58,8 @@ Completion StreamServerService::stopService() {
   return detail::ListeningPortAccess::stopAndDrain(impl_->port);
 }
 
+void StreamServerService::stopDeadline() { detail::ListeningPortAccess::stopDeadline(impl_->port); }
+
 const Endpoint& StreamServerService::endpoint() const noexcept { return impl_->endpoint; }
 
 const std::shared_ptr<Factory>& StreamServerService::factory() const noexcept { return impl_->factory; }

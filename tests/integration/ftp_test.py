@@ -9,6 +9,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -493,6 +494,48 @@ class FtpTest(TempDirTestCase):
         data_port = int(re.search(r"\|\|\|(\d+)\|", reply).group(1))
         self.assertTrue(40000 <= data_port <= 40100, reply)
         client.quit()
+
+    def test_a_stop_lets_a_transfer_finish_and_tells_an_idle_session_421_at_the_deadline(self):
+        big = os.urandom(1 << 20) * 8  # 8 MiB: far more than the socket buffers hold, so it is still being sent
+        self.write("root/big.bin", big)
+        server, port = self.start_ftp(runner_args=["--shutdown-timeout", "2"])
+        downloading = self.ftp(port)
+        downloading.voidcmd("TYPE I")
+        data = downloading.transfercmd("RETR big.bin")
+        self.addCleanup(data.close)
+        received = bytearray(data.recv(65536))
+        idle = Control(port)
+        self.addCleanup(idle.close)
+        self.assertTrue(idle.command(b"USER anonymous").startswith(b"331"))
+        self.assertTrue(idle.command(b"PASS guest@").startswith(b"230"))
+        anonymous = Control(port)  # connected, not logged in: nothing in flight
+        self.addCleanup(anonymous.close)
+        server.signal(signal.SIGTERM)
+        server.wait_for_log(rf"\(TCP Port {port} Closed\)")
+        started = time.monotonic()
+        # A session with no login has no work to finish: it is told at once.
+        self.assertEqual(anonymous.reply(), b"421 Service shutting down: closing control connection.")
+        self.assertEqual(anonymous.sock.recv(1), b"")
+        # The transfer in progress completes, and its session goes on, but takes no new login.
+        while len(received) < len(big):
+            chunk = data.recv(1 << 20)
+            if not chunk:
+                break
+            received += chunk
+        data.close()
+        self.assertEqual(len(received), len(big))
+        self.assertTrue(received == big, "the transfer is not byte for byte")
+        self.assertTrue(downloading.voidresp().startswith("226"))
+        self.assertEqual(downloading.sendcmd("NOOP"), "200 NOOP ok.")
+        with self.assertRaises(ftplib.error_temp) as refused:
+            downloading.sendcmd("USER alice")
+        self.assertEqual(str(refused.exception), "421 Service shutting down: not accepting new logins.")
+        # The idle session goes on until the deadline, then hears why it is closed before the close.
+        self.assertEqual(idle.reply(), b"421 Service shutting down: closing control connection.")
+        self.assertGreater(time.monotonic() - started, 1)
+        self.assertEqual(idle.sock.recv(1), b"")
+        self.assertEqual(server.stop(), 70)
+        self.assertIn("Shutdown forced (the shutdown timeout of 2s expired)", server.log())
 
     def test_a_directory_swapped_with_a_symlink_out_leaks_nothing(self):
         # A hostile local user exchanges root/swap with a symlink to a directory outside, as fast as the kernel

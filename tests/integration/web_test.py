@@ -6,6 +6,7 @@ import email.utils
 import hashlib
 import os
 import re
+import signal
 import socket
 import subprocess
 import time
@@ -57,6 +58,15 @@ class RawClient:
             self._fill()
         body, self.buffer = self.buffer[:length], self.buffer[length:]
         return status, headers, body
+
+    def rest_until_closed(self):
+        """What the server sends until it closes its end cleanly (a reset fails the test)."""
+        while True:
+            data = self.sock.recv(65536)
+            if not data:
+                rest, self.buffer = self.buffer, b""
+                return rest
+            self.buffer += data
 
     def closed_by_server(self):
         """True once the server has closed its end (after whatever was left to read)."""
@@ -385,6 +395,33 @@ class WebTest(WebCase):
         started = time.monotonic()
         self.assertTrue(client.closed_by_server())
         self.assertLess(time.monotonic() - started, 5)
+
+    # Stopping: a graceful drain, so that no client sends a request into a connection being closed.
+
+    def test_a_stop_answers_requests_still_coming_with_connection_close_and_closes_idle_connections_after_a_grace(
+            self):
+        server = self.start_web("--drain-grace", "2")  # room for a loaded machine; 1 s by default
+        idle, late, pipelined = self.raw(), self.raw(), self.raw()
+        for client in (idle, late, pipelined):
+            client.send(get("/hello.txt"))
+            self.assertEqual(client.response()[0], 200)
+        server.signal(signal.SIGTERM)
+        server.wait_for_log(rf"\(TCP Port {self.port} Closed\)")  # the stop has begun; the connections are open
+        # A keep-alive client sending its next request right after the stop began gets a whole answer that says
+        # the connection ends, never a reset.
+        late.send(get("/digits.bin"))
+        status, headers, body = late.response()
+        self.assertEqual((status, headers.get("connection"), body), (200, "close", self.digits))
+        self.assertEqual(late.rest_until_closed(), b"")
+        # Pipelined requests already sent are all answered; only the last answer closes the connection.
+        pipelined.send(get("/hello.txt") + get("/style.css"))
+        first, second = pipelined.response(), pipelined.response()
+        self.assertEqual((first[0], first[1].get("connection"), first[2]), (200, None, b"hello, world\n"))
+        self.assertEqual((second[0], second[1].get("connection"), second[2]), (200, "close", b"body{}\n"))
+        self.assertEqual(pipelined.rest_until_closed(), b"")
+        # An idle connection that sends nothing is closed cleanly once the grace is over, and the server exits.
+        self.assertEqual(idle.rest_until_closed(), b"")
+        self.assertEqual(server.stop(), 0)
 
     def test_access_log_lines_use_the_common_log_format(self):
         server = self.start_web("--access-log")

@@ -47,6 +47,18 @@ class CPPD_API Protocol {
   /// Default: nothing.
   virtual void connectionLost(const DisconnectReason& reason);
 
+  /// The service this connection belongs to is stopping (its stopService() was called: the process is shutting
+  /// down, or an old generation of workers is draining). The connection may finish what is in flight and close
+  /// itself when done; it is closed anyway once the runner's --shutdown-timeout has passed (see stopDeadline).
+  /// Called once, only while connected. Default: transport().loseConnection(), which sends what is queued and
+  /// closes: a protocol with nothing to finish needs no override.
+  virtual void stopRequested();
+
+  /// The stop's deadline has come: the connection will be closed very soon whatever it does (after a short,
+  /// bounded moment for what it writes now to leave). The place for a last word to the client, such as an
+  /// FTP 421. Called at most once, only while connected and after stopRequested(). Default: nothing.
+  virtual void stopDeadline();
+
   /// The transport. Throws std::logic_error when not connected (before makeConnection, after connectionLost).
   ITransport& transport() const;
 

@@ -21,9 +21,11 @@ namespace cppd {
 ///   below 1024 work before the runner drops privileges. Failures throw cppd::Error naming the endpoint and the
 ///   errno text: "listen tcp:8000:interface=127.0.0.1: address already in use (EADDRINUSE)". It then logs
 ///   "PoetryFactory starting on 43211" with the port actually bound.
-/// - stopService() stops accepting, logs "(TCP Port 43211 Closed)", asks every open connection to
-///   loseConnection() (pending writes are still sent: a stop never cuts a poem short), and returns a completion
-///   that fires once the last connection has closed. The runner bounds the wait with its shutdown timeout.
+/// - stopService() stops accepting, logs "(TCP Port 43211 Closed)", tells every open connection's protocol
+///   stopRequested() (by default it loses the connection; pending writes are still sent: a stop never cuts a
+///   poem short, and a protocol may finish the request in flight first), and returns a completion that fires
+///   once the last connection has closed. The runner bounds the wait with its shutdown timeout, at which it
+///   calls stopDeadline().
 /// - Running out of file descriptors (EMFILE/ENFILE) pauses accepting, is logged once per episode, and is
 ///   retried with a growing delay; pending clients wait in the backlog.
 ///
@@ -37,6 +39,11 @@ class CPPD_API StreamServerService : public Service {
   void privilegedStartService() override;
   void startService() override;
   Completion stopService() override;
+
+  /// The stop's deadline has come (the runner's --shutdown-timeout passed, or a second stop signal): tells every
+  /// connection still open its protocol's stopDeadline(), a last chance to say goodbye before the runner closes
+  /// it. Does nothing unless stopService() was called.
+  void stopDeadline();
 
   const Endpoint& endpoint() const noexcept;
   const std::shared_ptr<Factory>& factory() const noexcept;

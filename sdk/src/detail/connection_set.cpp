@@ -32,10 +32,17 @@ void ConnectionSet::remove(StreamConnection& connection) noexcept {
   notifyIfEmpty();
 }
 
-void ConnectionSet::loseAll() noexcept {
-  // loseConnection() only starts closing; connections leave the list in their close callbacks, later.
+// Safe to walk while the hooks run: closing only starts a close (connections leave the list in their close
+// callbacks, later), and a connection that joins meanwhile goes in front of where the walk began.
+void ConnectionSet::stopAll() noexcept {
   for (StreamConnection* connection = first_; connection != nullptr; connection = connection->next_) {
-    connection->loseConnection();
+    connection->stopRequested();
+  }
+}
+
+void ConnectionSet::stopDeadlineAll() noexcept {
+  for (StreamConnection* connection = first_; connection != nullptr; connection = connection->next_) {
+    connection->stopDeadline();
   }
 }
 

@@ -41,8 +41,11 @@ class ConnectionSet {
   void add(StreamConnection& connection) noexcept;
   void remove(StreamConnection& connection) noexcept;
 
-  /// Asks every open connection to loseConnection(); they leave the set later, from their close callbacks.
-  void loseAll() noexcept;
+  /// Tells every open connection's protocol stopRequested() (by default it loses the connection); connections
+  /// leave the set later, from their close callbacks, never during this call.
+  void stopAll() noexcept;
+  /// Tells every connection still open that was told stopRequested() its protocol's stopDeadline().
+  void stopDeadlineAll() noexcept;
 
   /// Runs callback (once) when the set is empty: now if it is, else when the last connection leaves.
   void whenEmpty(std::function<void()> callback) noexcept;

@@ -19,9 +19,12 @@ struct ListeningPortAccess {
   static ListeningPort open(const Endpoint& endpoint, std::shared_ptr<Factory> factory, Reactor& reactor,
                             std::string_view serviceContext);
 
-  /// Stops listening, asks every accepted connection to loseConnection(), and returns the completion that fires
-  /// (after factory.doStop()) once the last has closed. An empty port gives a completion that has fired.
+  /// Stops listening, tells every accepted connection's protocol stopRequested() (by default it loses the
+  /// connection), and returns the completion that fires (after factory.doStop()) once the last has closed. An
+  /// empty port gives a completion that has fired.
   static Completion stopAndDrain(ListeningPort& port) noexcept;
+  /// After stopAndDrain: tells every connection still open its protocol's stopDeadline().
+  static void stopDeadline(ListeningPort& port) noexcept;
 
   /// A service's port counts its connections into the service's series (metric_service.hpp); a port a plugin
   /// or the runner opened with cppd::listen counts nowhere.

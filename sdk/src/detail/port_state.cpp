@@ -60,11 +60,15 @@ Completion PortState::beginStop() noexcept {
   if (draining_) return stopped_;
   draining_ = true;
   closeListener();
-  connections_->loseAll();
+  connections_->stopAll();
   // Keeps this port alive until the completion has fired, even if the last connection closes in this call.
   Completion stopped = stopped_;
   runGuarded("port stop", [this] { connections_->whenEmpty([self = shared_from_this()] { self->maybeFinish(); }); });
   return stopped;
+}
+
+void PortState::stopDeadline() noexcept {
+  if (draining_) connections_->stopDeadlineAll();
 }
 
 void PortState::maybeFinish() noexcept {

@@ -20,8 +20,9 @@ class Acceptor;
 /// the ConnectionSet. Loop thread only.
 ///
 /// Two ways to stop: stopListening() closes the acceptor and stops the factory at once, leaving accepted
-/// connections to end on their own (Twisted's Port.stopListening, for cppd::listen); beginStop() also asks every
-/// connection to loseConnection() and stops the factory once the last has closed (a service's stopService).
+/// connections to end on their own (Twisted's Port.stopListening, for cppd::listen); beginStop() also tells every
+/// connection's protocol stopRequested() and stops the factory once the last has closed (a service's
+/// stopService); stopDeadline() then tells the connections still open that the stop's time is up.
 class PortState : public std::enable_shared_from_this<PortState> {
  public:
   /// serviceContext: the log context the port is opened in when it belongs to a named service ("ecstasy"), put in
@@ -48,10 +49,12 @@ class PortState : public std::enable_shared_from_this<PortState> {
   /// Closes the acceptor, logs "(TCP Port N Closed)" (once per port) and, unless beginStop() is draining the
   /// connections, calls factory.doStop(). Idempotent.
   void stopListening() noexcept;
-  /// Closes the acceptor, logs "(TCP Port N Closed)", asks every connection to loseConnection(), and returns the
-  /// completion that fires (after factory.doStop()) once the acceptor and every connection have closed.
-  /// Idempotent.
+  /// Closes the acceptor, logs "(TCP Port N Closed)", tells every connection's protocol stopRequested() (by
+  /// default: loseConnection), and returns the completion that fires (after factory.doStop()) once the acceptor
+  /// and every connection have closed. Idempotent.
   Completion beginStop() noexcept;
+  /// After beginStop(): tells every connection still open its protocol's stopDeadline(). Otherwise nothing.
+  void stopDeadline() noexcept;
 
  private:
   void closeListener() noexcept;

@@ -312,6 +312,16 @@ void StreamConnection::loseConnection() {
   if (pendingWrites_ == 0 && deferred_.empty()) closeCleanly();
 }
 
+void StreamConnection::stopRequested() noexcept {
+  if (!made_ || !readable() || std::exchange(stopRequested_, true)) return;
+  guarded("stopRequested", [this] { protocol_->stopRequested(); });
+}
+
+void StreamConnection::stopDeadline() noexcept {
+  if (!stopRequested_ || !readable() || std::exchange(stopDeadline_, true)) return;
+  guarded("stopDeadline", [this] { protocol_->stopDeadline(); });
+}
+
 void StreamConnection::loseWriteConnection() {
   if (!writable()) return;
   writeClosed_ = true;

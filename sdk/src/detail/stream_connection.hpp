@@ -59,6 +59,11 @@ class StreamConnection final : public LoopHandle, public ITransport {
 
   uv_handle_t* uvHandle() noexcept override { return reinterpret_cast<uv_handle_t*>(&handle_); }
 
+  /// Tells the protocol stopRequested() (once), in the connection's log context, unless it is already closing.
+  void stopRequested() noexcept;
+  /// Tells the protocol stopDeadline() (once, after stopRequested), unless it is already closing.
+  void stopDeadline() noexcept;
+
  private:
   friend class ConnectionSet;
   struct WriteRequest;
@@ -127,6 +132,8 @@ class StreamConnection final : public LoopHandle, public ITransport {
   bool reading_ = false;        // uv_read_start succeeded
   bool writeClosed_ = false;    // loseWriteConnection was called: shut down sending once the output is sent
   bool shutdownStarted_ = false;
+  bool stopRequested_ = false;  // the protocol was told stopRequested()
+  bool stopDeadline_ = false;   // the protocol was told stopDeadline()
   uv_shutdown_t shutdown_{};
   StreamConnection* prev_ = nullptr;  // ConnectionSet's list
   StreamConnection* next_ = nullptr;

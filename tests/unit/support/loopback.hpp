@@ -184,6 +184,8 @@ struct Script {
   std::function<void(ScriptedProtocol&)> made;
   std::function<void(ScriptedProtocol&, std::string_view)> data;
   std::function<void(ScriptedProtocol&, const cppd::DisconnectReason&)> lost;
+  std::function<void(ScriptedProtocol&)> stopRequested;  // unset: Protocol's (loseConnection)
+  std::function<void(ScriptedProtocol&)> stopDeadline;
 };
 
 /// A protocol driven by a Script that records what happened to it.
@@ -201,6 +203,17 @@ class ScriptedProtocol final : public cppd::Protocol {
     lost = reason;
     if (script_.lost) script_.lost(*this, reason);
   }
+  void stopRequested() override {
+    ++stopsRequested;
+    if (!script_.stopRequested) return Protocol::stopRequested();
+    script_.stopRequested(*this);
+  }
+  void stopDeadline() override {
+    ++deadlines;
+    if (script_.stopDeadline) script_.stopDeadline(*this);
+  }
+  int stopsRequested = 0;
+  int deadlines = 0;
   std::string received;
   std::optional<cppd::DisconnectReason> lost;
 

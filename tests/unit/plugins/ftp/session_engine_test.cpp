@@ -122,3 +122,54 @@ TEST_CASE("FTP logins are counted by result", "[ftp][metrics]") {
   CHECK(logins("failed") == failed);
   CHECK(reactor.tryClose());
 }
+
+TEST_CASE("A stopping server's FTP session goes on once logged in, refuses a new login, and hears 421 at the deadline",
+          "[ftp]") {
+  cppd::Reactor reactor;
+  cppd::testing::StringTransport transport(cppd::Address::ipv4("127.0.0.1", 40000),
+                                           cppd::Address::ipv4("127.0.0.1", 2121));
+  {
+    auto settings = config();
+    settings->anonymous = true;
+    auto session = std::make_shared<ftp::FtpSession>(settings, reactor, nullptr);
+    transport.connect(*session);
+    transport.receive("USER anonymous\r\nPASS guest@example.org\r\n");
+    pass(reactor);
+    REQUIRE(count(transport, "230 ") == 1);
+    session->stopRequested();
+    transport.receive("NOOP\r\n");
+    pass(reactor);
+    CHECK(count(transport, "200 NOOP ok.") == 1);
+    CHECK_FALSE(transport.disconnecting());
+    session->stopDeadline();
+    CHECK(count(transport, "421 Service shutting down: closing control connection.\r\n") == 1);
+    CHECK(transport.disconnecting());
+    transport.disconnect();
+  }
+  {
+    cppd::testing::StringTransport other(cppd::Address::ipv4("127.0.0.1", 40001),
+                                         cppd::Address::ipv4("127.0.0.1", 2121));
+    auto session = std::make_shared<ftp::FtpSession>(config(), reactor, nullptr);
+    other.connect(*session);
+    other.receive("USER anonymous\r\n");  // a login in progress goes on
+    pass(reactor);
+    session->stopRequested();
+    CHECK_FALSE(other.disconnecting());
+    other.receive("USER someone\r\n");  // a new one does not
+    pass(reactor);
+    CHECK(count(other, "421 Service shutting down: not accepting new logins.\r\n") == 1);
+    CHECK(other.disconnecting());
+    other.disconnect();
+  }
+  {
+    cppd::testing::StringTransport idle(cppd::Address::ipv4("127.0.0.1", 40002),
+                                        cppd::Address::ipv4("127.0.0.1", 2121));
+    auto session = std::make_shared<ftp::FtpSession>(config(), reactor, nullptr);
+    idle.connect(*session);
+    session->stopRequested();  // no login: nothing to finish
+    CHECK(count(idle, "421 Service shutting down: closing control connection.\r\n") == 1);
+    CHECK(idle.disconnecting());
+    idle.disconnect();
+  }
+  CHECK(reactor.tryClose());
+}

@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -296,4 +297,91 @@ TEST_CASE("A redirect does not echo the client's raw bytes into the Location fie
   const std::string output = exchange(root.dir, "GET /docs?x=\xc2\x85y<z> HTTP/1.1\r\nHost: x\r\n\r\n", 0);
   CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 301 Moved Permanently"});
   CHECK(output.find("Location: /docs/?x=%C2%85y%3Cz%3E\r\n") != std::string::npos);
+}
+
+namespace {
+
+// A connection that has answered one request, then is told the server stops, then receives input (whole, or in
+// chunks of that many bytes); returns what it wrote after the stop, and whether it ended the connection.
+std::string afterStop(const std::string& root, const std::string& input, std::size_t chunk, bool& closed) {
+  cppd::Reactor reactor;
+  web::WebConfig config;
+  config.root = root;
+  auto factory = std::make_shared<web::HttpFactory>(config, reactor);
+  StringTransport transport(cppd::Address::ipv4("127.0.0.1", 40000), cppd::Address::ipv4("127.0.0.1", 8080));
+  {
+    auto protocol = std::make_shared<web::HttpProtocol>(factory);
+    transport.connect(*protocol);
+    transport.receive("GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(transport.value().find("Connection: close") == std::string::npos);
+    transport.clear();
+    protocol->stopRequested();
+    CHECK_FALSE(transport.disconnecting());  // idle: it waits out the grace for a request already on its way
+    transport.receive(input, chunk);
+    closed = transport.disconnecting();
+    transport.disconnect();
+  }
+  return transport.value();
+}
+
+}  // namespace
+
+TEST_CASE("A stopping server answers every request already read, and only the last answer closes the connection",
+          "[web]") {
+  Root root;
+  const std::string one = "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string two = "GET /missing HTTP/1.1\r\nHost: x\r\n\r\n";
+  bool closed = false;
+  SECTION("read in one piece: all are answered, the last with Connection: close") {
+    const std::string output = afterStop(root.dir, one + two + one, 0, closed);
+    CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found",
+                                                           "HTTP/1.1 200 OK"});
+    CHECK(output.find("Connection: close") == output.rfind("Connection: close"));
+    CHECK(output.find("Connection: close") > output.rfind("HTTP/1.1 200 OK"));
+    CHECK(closed);
+  }
+  SECTION("read one byte at a time: the first answered is the last read, and closes") {
+    const std::string output = afterStop(root.dir, one + two, 1, closed);
+    CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 200 OK"});
+    CHECK(output.find("Connection: close") != std::string::npos);
+    CHECK(closed);
+  }
+  SECTION("a body and part of the next request read with it: the answer keeps the connection for the rest") {
+    const std::string post = "POST /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody";
+    const std::string output = afterStop(root.dir, post + one.substr(0, 10), 0, closed);
+    CHECK(statusLines(output) == std::vector<std::string>{"HTTP/1.1 405 Method Not Allowed"});
+    CHECK(output.find("Connection: close") == std::string::npos);
+    CHECK_FALSE(closed);
+  }
+}
+
+TEST_CASE("A stopping server closes an idle keep-alive connection after --drain-grace", "[web]") {
+  Root root;
+  cppd::Reactor reactor;
+  web::WebConfig config;
+  config.root = root.dir;
+  config.drainGrace = 0.02;
+  auto factory = std::make_shared<web::HttpFactory>(config, reactor);
+  StringTransport transport(cppd::Address::ipv4("127.0.0.1", 40000), cppd::Address::ipv4("127.0.0.1", 8080));
+  {
+    auto protocol = std::make_shared<web::HttpProtocol>(factory);
+    transport.connect(*protocol);
+    transport.receive("GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    protocol->stopRequested();
+    CHECK_FALSE(transport.disconnecting());
+    cppd::DelayedCall deadline = reactor.callLater(std::chrono::seconds(10), [&] { reactor.stop(); });
+    cppd::DelayedCall poll;
+    std::function<void()> check = [&] {
+      if (transport.disconnecting()) return reactor.stop();
+      poll = reactor.callLater(std::chrono::milliseconds(5), check);
+    };
+    check();
+    reactor.run();
+    deadline.cancel();
+    poll.cancel();
+    CHECK(transport.disconnecting());
+    CHECK(transport.value().find("Connection: close") == std::string::npos);
+    transport.disconnect();
+  }
+  CHECK(factory->liveConnections() == 0);
 }

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -11,7 +12,9 @@
 #include <cppd/application.hpp>
 #include <cppd/multi_service.hpp>
 #include <cppd/reactor.hpp>
+#include <cppd/stream_server_service.hpp>
 
+#include "unit/support/loopback.hpp"
 #include "unit/support/recording_service.hpp"
 #include "unit/support/runner_test_support.hpp"
 
@@ -55,7 +58,79 @@ struct StartedTree {
   }
 };
 
+// A plugin's service (web's, poetry's): a MultiService subclass holding a StreamServerService, with one client
+// connected whose protocol stays when asked to stop (an ftp session with a login).
+struct ServerTree {
+  LogCapture log;
+  cppd::Reactor reactor;
+  std::shared_ptr<loopback::ScriptedFactory> factory = std::make_shared<loopback::ScriptedFactory>();
+  std::shared_ptr<cppd::Application> app = std::make_shared<cppd::Application>("demo");
+  std::shared_ptr<cppd::MultiService> plugin = std::make_shared<PluginService>("plugin");
+  std::shared_ptr<cppd::StreamServerService> server;
+  std::string received;
+  std::thread client;
+  std::vector<std::string> pendingWhenTheLoopEnded;
+
+  struct PluginService final : cppd::MultiService {
+    using MultiService::MultiService;
+  };
+
+  ServerTree() {
+    server = std::make_shared<cppd::StreamServerService>(cppd::Endpoint::tcp(0, "127.0.0.1"), factory, reactor);
+    server->setServiceParent(*plugin);
+    plugin->setServiceParent(*app);
+    factory->script.made = [this](loopback::ScriptedProtocol&) { reactor.stop(); };
+    factory->script.stopRequested = [](loopback::ScriptedProtocol&) {};
+    app->privilegedStartService();
+    app->startService();
+    client = std::thread([this, address = *server->boundAddress()] { received = loopback::Client(address).readAll(); });
+    loopback::runWithDeadline(reactor);  // until connected
+  }
+
+  // Runs the shutdown to its end; returns how long the loop ran.
+  std::chrono::steady_clock::duration run(Shutdown& shutdown) {
+    reactor.callLater(0ms, [&] { shutdown.begin(); });
+    const auto start = std::chrono::steady_clock::now();
+    reactor.run();
+    const auto took = std::chrono::steady_clock::now() - start;
+    pendingWhenTheLoopEnded = shutdown.pending();
+    reactor.closeAll();  // as the runner does: what is left closes now
+    client.join();
+    return took;
+  }
+};
+
 }  // namespace
+
+TEST_CASE_METHOD(ServerTree, "At the shutdown timeout, connections still open say their last word before the exit",
+                 "[runner]") {
+  factory->script.stopDeadline = [](loopback::ScriptedProtocol& p) {
+    p.transport().write("421 bye\r\n");
+    p.transport().loseConnection();
+  };
+  Shutdown shutdown(reactor, app, 50ms);
+  run(shutdown);
+  CHECK(shutdown.forced());
+  CHECK(log.contains("Shutdown forced (the shutdown timeout of 0.05s expired); services not stopped: "
+                     "demo/plugin"));
+  CHECK(received == "421 bye\r\n");
+  CHECK(factory->built.at(0)->deadlines == 1);
+  CHECK(pendingWhenTheLoopEnded.empty());  // the connection closed (ending the wait) before the loop stopped
+  CHECK(reactor.tryClose());
+}
+
+TEST_CASE_METHOD(ServerTree, "A connection that ignores the deadline holds the exit for the short grace only",
+                 "[runner]") {
+  Shutdown shutdown(reactor, app, 50ms);
+  const auto took = run(shutdown);
+  CHECK(shutdown.forced());
+  CHECK(factory->built.at(0)->deadlines == 1);
+  CHECK(pendingWhenTheLoopEnded == std::vector<std::string>{"demo/plugin"});
+  CHECK(took >= 50ms + Shutdown::kDeadlineGrace);
+  CHECK(took < 50ms + Shutdown::kDeadlineGrace + 5s);
+  CHECK(received.empty());
+  CHECK(reactor.tryClose());
+}
 
 TEST_CASE_METHOD(StartedTree, "Shutdown stops children in reverse order and ends the loop when all have stopped",
                  "[runner]") {
