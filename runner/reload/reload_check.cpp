@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@ namespace cppd::runner {
 namespace {
 
 constexpr std::size_t kMaxOutput = 8192;
+constexpr int kCheckNice = 10;
 
 std::int64_t nowMs() {
   timespec ts{};
@@ -76,7 +78,14 @@ ReloadCheck ReloadCheck::run(const std::string& binary, const std::vector<std::s
   ::posix_spawnattr_setsigmask(&attributes, &none);
   ::posix_spawnattr_setsigdefault(&attributes, &all);
   ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  // The check is background work next to the workers that serve meanwhile: it runs at a lower priority (on
+  // Linux a child inherits the nice value of the thread that created it, which is set back right after).
+  const auto self = static_cast<id_t>(::gettid());
+  errno = 0;
+  const int nice = ::getpriority(PRIO_PROCESS, self);
+  const bool lowered = errno == 0 && ::setpriority(PRIO_PROCESS, self, std::max(nice, kCheckNice)) == 0;
   const int error = ::posix_spawn(&check.pid, binary.c_str(), &actions, &attributes, raw.data(), environ);
+  if (lowered) ::setpriority(PRIO_PROCESS, self, nice);
   ::posix_spawn_file_actions_destroy(&actions);
   ::posix_spawnattr_destroy(&attributes);
   writeEnd.reset();

@@ -18,7 +18,7 @@ SOURCE = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "support"))
 import cppdtest  # noqa: E402
 
-DISRUPTIONS = ("reload", "upgrade", "worker-kill")
+DISRUPTIONS = ("reload", "upgrade", "worker-kill", "failing")
 NOT_SUPPORTED = "reload is not supported by this version"
 DONE_TIMEOUT = 30.0   # a disruption not complete in this long is a failure (the issue's --reload-timeout default)
 
@@ -56,14 +56,15 @@ class Daemon:
         with open(os.path.join(root, "index.html"), "w") as f:
             f.write("<!doctype html><title>reload bench</title>\n" + "<p>steady as she goes</p>\n" * 36)
         shutil.copyfile(os.path.join(SOURCE, "poetry", "ecstasy.txt"), self.poem)
-        deploy = os.path.join(work, "deploy.toml")
+        deploy = self.deploy_path = os.path.join(work, "deploy.toml")
         with open(deploy, "w") as f:
-            f.write(f'[cppd]\nworkers = {workers}\ncontrol = "{self.control_path}"\nlogfile = "{self.log_path}"\n'
+            self.deploy_text = (f'[cppd]\nworkers = {workers}\ncontrol = "{self.control_path}"\nlogfile = "{self.log_path}"\n'
                     f'pidfile = ""\nallow-root = true\nreuseport = {"true" if reuseport else "false"}\n\n'
                     f'[[service]]\nplugin = "web"\nname = "web"\nport = "tcp:0:interface=127.0.0.1"\n'
                     f'path = "{root}"\n\n'
                     f'[[service]]\nplugin = "fastpoetry"\nname = "poetry"\nport = "tcp:0:interface=127.0.0.1"\n'
                     f'poem = "{self.poem}"\n')
+            f.write(self.deploy_text)
         self.stderr = open(os.path.join(work, "cppd.stderr"), "wb")
         self.proc = popen([cppd, "--nodaemon", "-y", deploy], cwd=work, stdin=subprocess.DEVNULL,
                           stdout=subprocess.DEVNULL, stderr=self.stderr)
@@ -123,6 +124,13 @@ class Daemon:
         with open(f"/proc/{self.pid}/status") as f:
             return int(re.search(r"^VmRSS:\s+(\d+)", f.read(), re.M).group(1))
 
+    def rss_parts_kib(self):
+        """(private, file-backed, shared memory) resident KiB: RssAnon, RssFile, RssShmem."""
+        with open(f"/proc/{self.pid}/status") as f:
+            text = f.read()
+        return tuple(int(re.search(rf"^{name}:\s+(\d+)", text, re.M).group(1))
+                     for name in ("RssAnon", "RssFile", "RssShmem"))
+
     def fd_count(self):
         return len(os.listdir(f"/proc/{self.pid}/fd"))
 
@@ -174,7 +182,7 @@ class Disruptor:
 
     def prepare(self):
         """Checks that the daemon can do this disruption; prepares the rebuilt binaries of an upgrade."""
-        if self.kind in ("reload", "upgrade"):
+        if self.kind in ("reload", "upgrade", "failing"):
             answer = self.cppdctl_run("--timeout", "60", "reload", timeout=90)
             text = (answer.stdout + answer.stderr).strip()
             if NOT_SUPPORTED in text:
@@ -202,6 +210,8 @@ class Disruptor:
         began = time.monotonic()
         if self.kind == "worker-kill":
             self._kill_worker(number)
+        elif self.kind == "failing" and number % 2 == 1:
+            self._failing_reload(number // 2)
         else:
             if self.kind == "upgrade":
                 self._replace_binary(number)
@@ -216,6 +226,48 @@ class Disruptor:
         if self.kind == "upgrade":
             if os.stat(f"/proc/{self.daemon.pid}/exe").st_ino != os.stat(self.daemon.cppd).st_ino:
                 self.stale_exe += 1
+
+    # What a failing reload breaks, in turn: the check refuses the first two before anything changes; the last two
+    # fail after the exec (a worker's start, the new image's bind), so the old generation must keep serving then.
+    # (what, the file's new text from its text and a port another process holds, what the reason must name)
+    FAILURES = (
+        ("a deployment file with an error", lambda text, port: text + '[[service]]\nplugin = "web"\nport = 7\n',
+         "deploy.toml"),
+        ("a plugin that is not there", lambda text, port: text + '[[service]]\nplugin = "nosuchplugin"\n',
+         "nosuchplugin"),
+        ("a poem that is gone (a worker's start fails)",
+         lambda text, port: text + '[[service]]\nplugin = "fastpoetry"\nname = "gone"\n'
+                                   'port = "tcp:0:interface=127.0.0.1"\npoem = "/nonexistent/poem.txt"\n',
+         "/nonexistent/poem.txt"),
+        ("a port another process holds (the new image's bind fails)",
+         lambda text, port: text + f'[[service]]\nplugin = "fastpoetry"\nname = "taken"\n'
+                                   f'port = "tcp:{port}:interface=127.0.0.1"\npoem = "/etc/hostname"\n',
+         "address already in use"),
+    )
+
+    def _failing_reload(self, number):
+        what, broken, reason = self.FAILURES[number % len(self.FAILURES)]
+        before = self._status()
+        with socket.socket() as holder:
+            holder.bind(("127.0.0.1", 0))
+            holder.listen(1)
+            try:
+                with open(self.daemon.deploy_path, "w") as f:
+                    f.write(broken(self.daemon.deploy_text + "\n", holder.getsockname()[1]))
+                os.kill(self.daemon.pid, signal.SIGUSR2)
+
+                def failed():
+                    status = self.daemon.status() or {}
+                    done = status.get("failed_reloads", 0) > before["failed_reloads"] and not status.get("reloading")
+                    return status if done else None
+                status = wait_for(failed, DONE_TIMEOUT, f"the reload with {what} to fail", interval=0.005)
+            finally:
+                with open(self.daemon.deploy_path, "w") as f:
+                    f.write(self.daemon.deploy_text)
+        if status["generation"] != before["generation"] or reason not in status.get("last_reload", ""):
+            raise BenchError(f"the reload with {what}: generation {before['generation']} -> {status['generation']}, "
+                             f"last_reload {status.get('last_reload')!r} (expected the old generation to stay and "
+                             f"the reason to name {reason!r})")
 
     def _replace_binary(self, number):
         """As a package manager does: the new file is written beside the old one and renamed over it."""
