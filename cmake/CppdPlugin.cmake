@@ -7,8 +7,9 @@
 # serves in-tree plugins and out-of-tree ones (through find_package(cppd)), as pybind11_add_module does.
 #
 # After linking, cppd-plugin-note loads the plugin once and writes its metadata (ABI stamp, tapname, description,
-# version, options) into the ELF note section .note.cppd.plugin (objcopy, not loaded at run time): cppd lists the
-# plugin, shows its --help and checks its ABI from that note, without loading it.
+# version, options) into the ELF note section .note.cppd.plugin (not loaded at run time), at the end of the file
+# next to the section headers, where a listing reads it along with them: cppd lists the plugin, shows its --help
+# and checks its ABI from that note, without loading it.
 #
 #   VERSION           the plugin's own version, recorded in its note (default: PROJECT_VERSION)
 #   OUTPUT_NAME       the file name, when it differs from the target name
@@ -86,16 +87,10 @@ function(_cppd_add_plugin_note name version)
   else()
     message(FATAL_ERROR "cppd_add_plugin(${name}): cppd-plugin-note not found (cppd's package is incomplete)")
   endif()
-  if(NOT CMAKE_OBJCOPY)
-    message(FATAL_ERROR "cppd_add_plugin(${name}): objcopy not found (install binutils)")
-  endif()
   # A new note writer relinks the plugin, so its note is written again (POST_BUILD runs only after a link).
   set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${_tool}")
-  set(_note "${CMAKE_CURRENT_BINARY_DIR}/${name}.cppd-note")
   add_custom_command(TARGET ${name} POST_BUILD
-    COMMAND "${_tool}" "$<TARGET_FILE:${name}>" "${_note}" "${version}"
-    COMMAND "${CMAKE_OBJCOPY}" --remove-section=.note.cppd.plugin
-            "--add-section=.note.cppd.plugin=${_note}" "$<TARGET_FILE:${name}>"
+    COMMAND "${_tool}" "$<TARGET_FILE:${name}>" "${version}"
     COMMENT "Writing the cppd metadata note of ${name}"
     VERBATIM)
 endfunction()

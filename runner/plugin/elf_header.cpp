@@ -56,8 +56,8 @@ constexpr unsigned char hostData = ELFDATA2MSB;
 
 // The first read: the ELF header and, in every linker's output, the program headers right after it.
 constexpr std::size_t headSize = 4096;
-// Read along with the section headers: the bytes before them, which hold the section name table and, unless a
-// large symbol table sits between, the note (in a stripped plugin it is a few hundred bytes before them).
+// Read along with the section headers: the bytes before them, which hold the section name table and the note in
+// a plugin cppd_add_plugin wrote (elf_note_writer.hpp), and in a stripped one too.
 constexpr std::size_t tailLead = 16 * 1024;
 
 [[noreturn]] void refuse(std::string reason) { throw Error(ErrorKind::data, std::move(reason)); }

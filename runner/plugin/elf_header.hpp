@@ -6,8 +6,8 @@
 // and size comes from the file, so each is checked against the file's size and a bound before it is used.
 // A listing reads hundreds of plugin files and each read is a system call, so reads are few and large: one for
 // the ELF and program headers at the front, one for the section headers with the bytes just before them (where
-// the section name table and, in a plugin cppd_add_plugin wrote, usually the note sit); anything else that a
-// lookup needs is read on its own.
+// cppd_add_plugin puts the note and the section name table: elf_note_writer.hpp); anything else that a lookup
+// needs is read on its own.
 
 #include <elf.h>
 #include <sys/types.h>
