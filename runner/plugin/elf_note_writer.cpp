@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -52,10 +53,11 @@ std::vector<Shdr> sectionsOf(const std::string& image, const Ehdr& header) {
   return sections;
 }
 
-// The index of the section called name, or sections.size().
-std::size_t find(const std::vector<Shdr>& sections, std::string_view names, std::string_view name) {
+// The index of the section called name that is allocated (the room) or not (the note at the end), or
+// sections.size().
+std::size_t find(const std::vector<Shdr>& sections, std::string_view names, std::string_view name, bool allocated) {
   for (std::size_t i = 0; i < sections.size(); ++i) {
-    if (sections[i].sh_name >= names.size()) continue;
+    if (sections[i].sh_name >= names.size() || ((sections[i].sh_flags & SHF_ALLOC) != 0) != allocated) continue;
     const std::string_view rest = names.substr(sections[i].sh_name);
     if (rest.substr(0, rest.find('\0')) == name) return i;
   }
@@ -78,6 +80,34 @@ std::size_t tailStart(const std::string& image, const Ehdr& header, const std::v
   return static_cast<std::size_t>(start);
 }
 
+// Writes note at the start of room (an allocated note section inside image) and makes what is left one note
+// of no owner and type 0, which readers pass over. False, with image unchanged, when note does not fit so.
+bool placeInRoom(std::string& image, const Shdr& room, std::string_view note) {
+  // What the note leaves of the room becomes one note of its own, which takes at least its 12-byte header.
+  const std::size_t left = room.sh_size - std::min<std::size_t>(note.size(), room.sh_size);
+  if (note.size() % 4 != 0 || note.size() > room.sh_size || (left != 0 && left < 12)) return false;
+  char* at = image.data() + room.sh_offset;
+  std::memcpy(at, note.data(), note.size());
+  std::memset(at + note.size(), 0, left);
+  if (left != 0) {
+    const auto fill = static_cast<std::uint32_t>(left - 12);  // no owner, type 0, the rest its descriptor
+    std::memcpy(at + note.size() + 4, &fill, 4);
+  }
+  return true;
+}
+
+// The allocated note section called name (the room), checked to lie inside image, or nullptr.
+const Shdr* roomOf(const std::string& image, const std::vector<Shdr>& sections, std::string_view names,
+                   std::string_view name) {
+  const std::size_t index = find(sections, names, name, true);
+  if (index == sections.size()) return nullptr;
+  const Shdr& room = sections[index];
+  if (room.sh_type != SHT_NOTE || !inside(room.sh_offset, room.sh_size, image.size())) {
+    refuse(fmt::format("its section {} is no note inside the file", name));
+  }
+  return &room;
+}
+
 void align(std::string& image, std::size_t alignment) {
   image.resize((image.size() + alignment - 1) / alignment * alignment, '\0');
 }
@@ -93,7 +123,9 @@ std::string withNoteSection(std::string image, std::string_view name, std::strin
     refuse("its section name table lies beyond the end of the file");
   }
   std::string names = image.substr(namesHeader.sh_offset, namesHeader.sh_size);
-  std::size_t noteIndex = find(sections, names, name);
+  // The note at the end must be the only one: a room (which readers look at first) is emptied.
+  if (const Shdr* room = roomOf(image, sections, names, name)) placeInRoom(image, *room, {});
+  std::size_t noteIndex = find(sections, names, name, false);
   std::vector<std::size_t> moving{namesIndex};
   if (noteIndex < sections.size()) {
     moving.push_back(noteIndex);
@@ -120,6 +152,19 @@ std::string withNoteSection(std::string image, std::string_view name, std::strin
   header.e_shnum = static_cast<decltype(header.e_shnum)>(sections.size());
   image.append(reinterpret_cast<const char*>(sections.data()), sections.size() * sizeof(Shdr));
   std::memcpy(image.data(), &header, sizeof header);
+  return image;
+}
+
+std::optional<std::string> withNoteInRoom(std::string image, std::string_view name, std::string_view note) {
+  const Ehdr header = headerOf(image);
+  const std::vector<Shdr> sections = sectionsOf(image, header);
+  const Shdr& namesHeader = sections[header.e_shstrndx];
+  if (!inside(namesHeader.sh_offset, namesHeader.sh_size, image.size())) {
+    refuse("its section name table lies beyond the end of the file");
+  }
+  const std::string names = image.substr(namesHeader.sh_offset, namesHeader.sh_size);
+  const Shdr* room = roomOf(image, sections, names, name);
+  if (room == nullptr || !placeInRoom(image, *room, note)) return std::nullopt;
   return image;
 }
 

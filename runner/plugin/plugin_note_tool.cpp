@@ -1,8 +1,9 @@
 // cppd-plugin-note PLUGIN [VERSION]: the build step of cppd_add_plugin that describes a just-built plugin.
 // It loads the plugin, asks its service maker for tapname, description and options, copies its ABI stamp, and
-// writes the note section (plugin_note.hpp) into PLUGIN, at the end where a listing's second read finds it
-// (elf_note_writer.hpp). Running the plugin's code here, at build time, is what lets cppd list and check it
-// without ever running it. The note is made from the same code the file carries, so it cannot disagree with it.
+// writes the note section (plugin_note.hpp) into PLUGIN: into the room cppd_add_plugin keeps for it in the
+// first page, else at the end of the file (elf_note_writer.hpp). Running the plugin's code here, at build time,
+// is what lets cppd list and check it without ever running it. The note is made from the same code the file
+// carries, so it cannot disagree with it.
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -135,7 +136,10 @@ int run(const std::string& plugin, const std::string& version) {
     cppd::runner::decodePluginNote(section);  // what cppd would refuse fails the build instead
     struct stat st {};
     std::string image = readFile(plugin, st);
-    image = cppd::runner::withNoteSection(std::move(image), cppd::runner::pluginNoteSection, section);
+    // In the room the plugin keeps for it (one read per listing), else at the end of the file (two).
+    auto inRoom = cppd::runner::withNoteInRoom(image, cppd::runner::pluginNoteSection, section);
+    image = inRoom ? std::move(*inRoom)
+                   : cppd::runner::withNoteSection(std::move(image), cppd::runner::pluginNoteSection, section);
     replaceFile(plugin, image, st.st_mode, note.tapname);
     return 0;
   } catch (const Error& e) {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cppd/error.hpp>
 #include <cppd/posix/unique_fd.hpp>
@@ -21,6 +22,7 @@ using cppd::runner::encodePluginNote;
 using cppd::runner::pluginNoteSection;
 using cppd::runner::PluginNote;
 using cppd::runner::readPluginNote;
+using cppd::runner::withNoteInRoom;
 using cppd::runner::withNoteSection;
 
 namespace {
@@ -74,64 +76,111 @@ PluginNote otherNote() {
   PluginNote note;
   note.stamp = cppd::runner::hostAbiStamp();
   note.tapname = "other";
-  note.description = std::string(3000, 'd');
+  note.description = std::string(1000, 'd');
   note.options.push_back({"port", "p", "Where to listen.", "8080", cppd::OptionKind::port, false, {}});
+  return note;
+}
+
+std::string helloBytes() { return readAll(std::string(CPPD_TEST_PLUGIN_DIR) + "/hello.so"); }
+
+// A note too large for the 3 KiB room.
+PluginNote largeNote() {
+  PluginNote note = otherNote();
+  note.description = std::string(4000, 'd');
   return note;
 }
 
 }  // namespace
 
-TEST_CASE("Every built plugin's note, name table and section headers end its file, in one short stretch",
+TEST_CASE("Every built plugin's note is in the room in its first page, which the read of its ELF header holds",
           "[plugin][note]") {
-  // A listing reads the section headers with the 16 KiB before them: the note and the name table must be
-  // there, not before the symbol table (where objcopy --add-section put them).
   for (const char* dir : {CPPD_BUILD_PLUGIN_DIR, CPPD_TEST_PLUGIN_DIR}) {
     for (const auto& entry : fs::directory_iterator(dir)) {
       if (entry.path().extension() != ".so" || entry.path().filename() == "no_entry.so") continue;
       INFO(entry.path());
       const std::string bytes = readAll(entry.path());
       const Layout layout = layoutOf(bytes);
-      const auto* note = layout.find(pluginNoteSection);
-      REQUIRE(note != nullptr);
-      const auto& names = layout.sections[layout.header.e_shstrndx];
-      CHECK(note->sh_offset + note->sh_size <= names.sh_offset);
-      CHECK(names.sh_offset + names.sh_size <= layout.header.e_shoff);
-      CHECK(layout.header.e_shoff - note->sh_offset < 16 * 1024);
-      CHECK(layout.header.e_shoff + layout.header.e_shnum * sizeof(ElfW(Shdr)) == bytes.size());
+      const auto* room = layout.find(pluginNoteSection);
+      REQUIRE(room != nullptr);
+      CHECK((room->sh_flags & SHF_ALLOC) != 0);
+      CHECK(room->sh_offset + room->sh_size <= 4096);
+      std::vector<ElfW(Phdr)> segments(layout.header.e_phnum);
+      std::memcpy(segments.data(), bytes.data() + layout.header.e_phoff, segments.size() * sizeof(ElfW(Phdr)));
+      CHECK(std::any_of(segments.begin(), segments.end(), [&](const ElfW(Phdr)& segment) {
+        return segment.p_type == PT_NOTE && segment.p_offset <= room->sh_offset &&
+               room->sh_offset + room->sh_size <= segment.p_offset + segment.p_filesz;
+      }));
+      const std::string note = encodePluginNote(noteOf(bytes));
+      CHECK(bytes.compare(room->sh_offset, note.size(), note) == 0);
+      std::size_t named = 0;
+      for (const auto& section : layout.sections) {
+        named += section.sh_name < layout.names.size() && layout.names.c_str() + section.sh_name == pluginNoteSection;
+      }
+      CHECK(named == 1);
     }
   }
 }
 
-TEST_CASE("A note written again replaces the old one, the file grows by the difference only", "[plugin][note]") {
-  const std::string hello = readAll(std::string(CPPD_TEST_PLUGIN_DIR) + "/hello.so");
-  const PluginNote original = noteOf(hello);
-  const std::string other = encodePluginNote(otherNote());
-  const std::string once = withNoteSection(hello, pluginNoteSection, other);
-  CHECK(noteOf(once).tapname == "other");
-  CHECK(noteOf(once).description == otherNote().description);
-  const std::string twice = withNoteSection(once, pluginNoteSection, other);
-  CHECK(twice == once);
-  const std::string back = withNoteSection(twice, pluginNoteSection, encodePluginNote(original));
-  CHECK(back.size() == hello.size());
-  CHECK(encodePluginNote(noteOf(back)) == encodePluginNote(original));
-  CHECK(layoutOf(back).sections.size() == layoutOf(hello).sections.size());
+TEST_CASE("A note fills the room exactly or leaves it a whole note of padding, else it does not go there",
+          "[plugin][note]") {
+  const std::string hello = helloBytes();
+  const Layout before = layoutOf(hello);
+  const auto* room = before.find(pluginNoteSection);
+  REQUIRE(room != nullptr);
+  REQUIRE(room->sh_size == 3072);
+  CHECK(withNoteInRoom(hello, pluginNoteSection, std::string(3072, 'x')).has_value());
+  CHECK(withNoteInRoom(hello, pluginNoteSection, std::string(3060, 'x')).has_value());
+  CHECK_FALSE(withNoteInRoom(hello, pluginNoteSection, std::string(3068, 'x')).has_value());  // 4 bytes left
+  CHECK_FALSE(withNoteInRoom(hello, pluginNoteSection, std::string(3064, 'x')).has_value());  // 8 bytes left
+  CHECK_FALSE(withNoteInRoom(hello, pluginNoteSection, std::string(3076, 'x')).has_value());
+  const std::string plain = readAll(std::string(CPPD_TEST_PLUGIN_DIR) + "/no_entry.so");
+  CHECK_FALSE(withNoteInRoom(plain, pluginNoteSection, std::string(12, 'x')).has_value());  // no room at all
 }
 
-TEST_CASE("Writing a note moves nothing the loader maps: the bytes before the name table stay as they were",
-          "[plugin][note]") {
-  const std::string hello = readAll(std::string(CPPD_TEST_PLUGIN_DIR) + "/hello.so");
+TEST_CASE("Writing a note into the room changes no byte outside it, and again gives the same file", "[plugin][note]") {
+  const std::string hello = helloBytes();
   const Layout before = layoutOf(hello);
-  // Where the rewritten tail may start: the first of the note and the name table.
-  std::size_t kept = before.sections[before.header.e_shstrndx].sh_offset;
-  if (const auto* note = before.find(pluginNoteSection)) kept = std::min<std::size_t>(kept, note->sh_offset);
-  const std::string after = withNoteSection(hello, pluginNoteSection, encodePluginNote(otherNote()));
+  const auto* room = before.find(pluginNoteSection);
+  REQUIRE(room != nullptr);
+  const auto written = withNoteInRoom(hello, pluginNoteSection, encodePluginNote(otherNote()));
+  REQUIRE(written.has_value());
+  REQUIRE(written->size() == hello.size());
+  CHECK(written->compare(0, room->sh_offset, hello, 0, room->sh_offset) == 0);
+  const std::size_t end = room->sh_offset + room->sh_size;
+  CHECK(written->compare(end, std::string::npos, hello, end, std::string::npos) == 0);
+  CHECK(noteOf(*written).tapname == "other");
+  CHECK(withNoteInRoom(*written, pluginNoteSection, encodePluginNote(otherNote())) == written);
+  const auto back = withNoteInRoom(*written, pluginNoteSection, encodePluginNote(noteOf(hello)));
+  CHECK(back == hello);
+}
+
+TEST_CASE("A note too large for the room goes at the end, before the section names and headers, and is the one read",
+          "[plugin][note]") {
+  const std::string hello = helloBytes();
+  const std::string large = encodePluginNote(largeNote());
+  REQUIRE_FALSE(withNoteInRoom(hello, pluginNoteSection, large).has_value());
+  const std::string once = withNoteSection(hello, pluginNoteSection, large);
+  CHECK(noteOf(once).description == largeNote().description);
+  const Layout layout = layoutOf(once);
+  const auto* room = layout.find(pluginNoteSection);  // the first one of the name: the room, still there, empty
+  REQUIRE(room != nullptr);
+  CHECK((room->sh_flags & SHF_ALLOC) != 0);
+  CHECK(once.compare(room->sh_offset, 12, std::string("\0\0\0\0\xf4\x0b\0\0\0\0\0\0", 12)) == 0);  // 3060
+  const auto& note = layout.sections.back();
+  CHECK((note.sh_flags & SHF_ALLOC) == 0);
+  const auto& names = layout.sections[layout.header.e_shstrndx];
+  CHECK(note.sh_offset + note.sh_size <= names.sh_offset);
+  CHECK(names.sh_offset + names.sh_size <= layout.header.e_shoff);
+  CHECK(layout.header.e_shoff - note.sh_offset < 16 * 1024);
+  CHECK(layout.header.e_shoff + layout.header.e_shnum * sizeof(ElfW(Shdr)) == once.size());
+  // Written again: the old note, names and headers go, nothing grows.
+  CHECK(withNoteSection(once, pluginNoteSection, large) == once);
+  // The bytes before the name table but the room's stay as the linker left them.
+  const std::size_t kept = layoutOf(hello).sections[layoutOf(hello).header.e_shstrndx].sh_offset;
   const std::size_t header = sizeof(ElfW(Ehdr));
-  CHECK(after.compare(header, kept - header, hello, header, kept - header) == 0);
-  const Layout layout = layoutOf(after);
-  for (std::size_t i = 0; i < before.sections.size(); ++i) {
-    if (i == before.header.e_shstrndx || &before.sections[i] == before.find(pluginNoteSection)) continue;
-    CHECK(layout.sections[i].sh_offset == before.sections[i].sh_offset);
-  }
+  const std::size_t roomEnd = room->sh_offset + room->sh_size;
+  CHECK(once.compare(header, room->sh_offset - header, hello, header, room->sh_offset - header) == 0);
+  CHECK(once.compare(roomEnd, kept - roomEnd, hello, roomEnd, kept - roomEnd) == 0);
 }
 
 TEST_CASE("A note is added to an ELF file without one, and a file that is not ELF is refused by name",
@@ -143,6 +192,7 @@ TEST_CASE("A note is added to an ELF file without one, and a file that is not EL
   CHECK(noteOf(noted).tapname == "other");
 
   CHECK_THROWS_WITH(withNoteSection("#!/bin/sh\n", pluginNoteSection, "x"), "cannot write the note: not an ELF file");
+  CHECK_THROWS_WITH(withNoteInRoom("#!/bin/sh\n", pluginNoteSection, "x"), "cannot write the note: not an ELF file");
   std::string headless = plain;
   ElfW(Ehdr) header;
   std::memcpy(&header, headless.data(), sizeof header);
