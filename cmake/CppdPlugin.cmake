@@ -7,8 +7,10 @@
 # serves in-tree plugins and out-of-tree ones (through find_package(cppd)), as pybind11_add_module does.
 #
 # After linking, cppd-plugin-note loads the plugin once and writes its metadata (ABI stamp, tapname, description,
-# version, options) into the ELF note section .note.cppd.plugin (objcopy, not loaded at run time): cppd lists the
-# plugin, shows its --help and checks its ABI from that note, without loading it.
+# version, options) into the ELF note .note.cppd.plugin: cppd lists the plugin, shows its --help and checks its
+# ABI from that note, without loading it. Every plugin keeps 3 KiB of room for the note in its first page (an
+# allocated note section the linker puts right after the build ID), so a listing's first read of the file holds
+# it; a larger note goes at the end of the file, next to the section headers (one read more per listing).
 #
 #   VERSION           the plugin's own version, recorded in its note (default: PROJECT_VERSION)
 #   OUTPUT_NAME       the file name, when it differs from the target name
@@ -86,16 +88,28 @@ function(_cppd_add_plugin_note name version)
   else()
     message(FATAL_ERROR "cppd_add_plugin(${name}): cppd-plugin-note not found (cppd's package is incomplete)")
   endif()
-  if(NOT CMAKE_OBJCOPY)
-    message(FATAL_ERROR "cppd_add_plugin(${name}): objcopy not found (install binutils)")
-  endif()
+  # The room: one note of owner "cppd" and type 0 (which nothing reads) filling 3 KiB, until the tool writes
+  # the real one over it. Written once per build tree; an unchanged file is not written again.
+  set(_room "${CMAKE_BINARY_DIR}/cppd_plugin_note_room.cpp")
+  file(CONFIGURE OUTPUT "${_room}" @ONLY CONTENT [[
+// Room for the plugin's metadata note (cppd_add_plugin): cppd-plugin-note writes the note here after the link.
+// An allocated note is put in the first page, where cppd's first read of the plugin file finds it. Until then
+// it is one note of owner "cppd", type 0 (a room, not yet a note) and a descriptor of 3052 zero bytes.
+asm(R"(
+    .pushsection .note.cppd.plugin,"a",%note
+    .balign 4
+    .long 5, 3052, 0
+    .asciz "cppd"
+    .balign 4
+    .zero 3052
+    .popsection
+)");
+]])
+  target_sources(${name} PRIVATE "${_room}")
   # A new note writer relinks the plugin, so its note is written again (POST_BUILD runs only after a link).
   set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${_tool}")
-  set(_note "${CMAKE_CURRENT_BINARY_DIR}/${name}.cppd-note")
   add_custom_command(TARGET ${name} POST_BUILD
-    COMMAND "${_tool}" "$<TARGET_FILE:${name}>" "${_note}" "${version}"
-    COMMAND "${CMAKE_OBJCOPY}" --remove-section=.note.cppd.plugin
-            "--add-section=.note.cppd.plugin=${_note}" "$<TARGET_FILE:${name}>"
+    COMMAND "${_tool}" "$<TARGET_FILE:${name}>" "${version}"
     COMMENT "Writing the cppd metadata note of ${name}"
     VERBATIM)
 endfunction()

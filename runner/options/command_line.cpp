@@ -111,7 +111,13 @@ int runDeployment(const ServerOptions& options, Deployment deployment) {
 std::optional<PluginCommandLine> parseFromNote(const ServerOptions& options, const PluginCatalog& catalog) {
   const PluginInfo* info = catalog.find(options.command);
   if (info == nullptr) return std::nullopt;
-  const auto& specs = info->note.options;
+  PluginNote note;
+  try {
+    note = info->note();
+  } catch (const Error& e) {
+    throw Error(e.kind(), fmt::format("plugin {}: {}", info->path, e.what()));
+  }
+  const auto& specs = note.options;
   PluginCommandLine parsed;
   try {
     parsed = parsePluginOptions(info->tapname, specs, options.commandArgs, options.launchDir);

@@ -56,8 +56,8 @@ constexpr unsigned char hostData = ELFDATA2MSB;
 
 // The first read: the ELF header and, in every linker's output, the program headers right after it.
 constexpr std::size_t headSize = 4096;
-// Read along with the section headers: the bytes before them, which hold the section name table and, unless a
-// large symbol table sits between, the note (in a stripped plugin it is a few hundred bytes before them).
+// Read along with the section headers: the bytes before them, which hold the section name table and the note in
+// a plugin cppd_add_plugin wrote (elf_note_writer.hpp), and in a stripped one too.
 constexpr std::size_t tailLead = 16 * 1024;
 
 [[noreturn]] void refuse(std::string reason) { throw Error(ErrorKind::data, std::move(reason)); }
@@ -197,6 +197,24 @@ std::optional<std::string> extentProblem(int fd, const Window& head, const Ehdr&
   return std::nullopt;
 }
 
+unsigned long long padded4(std::uint32_t size) { return (static_cast<unsigned long long>(size) + 3) & ~3ULL; }
+
+// The note segments (PT_NOTE) that lie inside the first read, 4-byte aligned and of whole words, one after
+// another: the notes the linker put in the first page. Others (8-byte aligned GNU property notes, notes further
+// into the file) are left out: no extra read is made for them.
+std::string headNotes(const Window& head, const Ehdr& header) {
+  std::string notes;
+  if (header.e_phentsize != sizeof(Phdr)) return notes;
+  const auto table = head.slice(header.e_phoff, static_cast<unsigned long long>(header.e_phnum) * sizeof(Phdr));
+  if (!table) return notes;
+  for (std::size_t i = 0; i < header.e_phnum; ++i) {
+    const auto segment = entryAt<Phdr>(*table, i);
+    if (segment.p_type != PT_NOTE || segment.p_align > 4 || segment.p_filesz % 4 != 0) continue;
+    if (auto bytes = head.slice(segment.p_offset, segment.p_filesz)) notes.append(*bytes);
+  }
+  return notes;
+}
+
 // The section header table's bytes, checked against the file's size and bounded in count, read in one pread
 // with the bytes before it (tail), which usually hold the name table and the note too.
 std::string_view sectionHeaders(int fd, const Ehdr& header, off_t fileSize, Window& tail, Window& spill) {
@@ -252,7 +270,9 @@ ElfFile ElfFile::inspect(int fd, off_t fileSize) {
   // The size the caller took may be older than what was just read: the larger one is the file's.
   fileSize = std::max<off_t>(fileSize, static_cast<off_t>(head.size));
   if (auto problem = extentProblem(fd, head, header, fileSize)) refuse(*problem);
-  return ElfFile(fd, header, fileSize);
+  ElfFile file(fd, header, fileSize);
+  file.notes_ = headNotes(head, header);
+  return file;
 }
 
 std::optional<std::string> ElfFile::section(std::string_view name, std::size_t maxSize) const {
@@ -263,13 +283,29 @@ std::optional<std::string> ElfFile::section(std::string_view name, std::size_t m
   if (header_.e_shstrndx >= count) refuse("its section name table index is out of range");
   const std::string_view names = sectionBytes(fd_, tail, entryAt<Shdr>(table, header_.e_shstrndx), size_,
                                               maxSectionNamesSize, "name table", namesSpill);
-  for (std::size_t i = 0; i < count; ++i) {
+  for (std::size_t i = count; i-- > 0;) {
     const auto candidate = entryAt<Shdr>(table, i);
     if (candidate.sh_name >= names.size()) continue;
     const std::string_view rest = names.substr(candidate.sh_name);
     if (rest.substr(0, rest.find('\0')) == name) {
       return std::string(sectionBytes(fd_, tail, candidate, size_, maxSize, name, sectionSpill));
     }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string_view> ElfFile::firstPageNote(std::string_view owner, std::uint32_t type) const {
+  const std::string_view notes(notes_);
+  unsigned long long at = 0;
+  while (at + 12 <= notes.size()) {
+    std::uint32_t nameSize, descSize, noteType;
+    std::memcpy(&nameSize, notes.data() + at, 4);
+    std::memcpy(&descSize, notes.data() + at + 4, 4);
+    std::memcpy(&noteType, notes.data() + at + 8, 4);
+    const unsigned long long nameEnd = at + 12 + padded4(nameSize);
+    if (nameEnd > notes.size()) return std::nullopt;
+    if (noteType == type && notes.substr(at + 12, nameSize) == owner) return notes.substr(at);
+    at = nameEnd + padded4(descSize);
   }
   return std::nullopt;
 }

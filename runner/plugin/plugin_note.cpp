@@ -220,7 +220,10 @@ PluginNote decodePluginNote(std::string_view section) {
 
 namespace {
 
+// The note in its room in the first page (what the ELF header's read already holds), else the section at the
+// end of the file, where cppd_add_plugin puts a note too large for the room and an older one put every note.
 PluginNote noteOf(const ElfFile& file) {
+  if (auto inRoom = file.firstPageNote(owner, noteType)) return decodePluginNote(*inRoom);
   auto section = file.section(pluginNoteSection, maxNoteSize);
   if (!section) {
     throw Error(ErrorKind::data, fmt::format("no cppd metadata note ({}): not built with cppd_add_plugin of this "

@@ -1,7 +1,8 @@
 #pragma once
 
 // A plugin's metadata note: what cppd shows and checks about a plugin without loading it. cppd_add_plugin
-// writes it into every plugin it builds (the ELF note section .note.cppd.plugin, owner "cppd"): the ABI stamp,
+// writes it into every plugin it builds (the ELF note section .note.cppd.plugin, owner "cppd"; in the room the
+// plugin keeps for it in its first page when it fits there, else at the end of the file): the ABI stamp,
 // tapname, description, the plugin's version and its options. The note is read from the held, trust-checked
 // descriptor; its bytes are untrusted, so every count and length in it is bounded.
 //

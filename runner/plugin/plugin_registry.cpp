@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 
 #include <cppd/error.hpp>
@@ -24,12 +25,6 @@ namespace cppd::runner {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Candidate {
-  PluginFile file;
-  PluginSource source;
-  const std::string& path() const noexcept { return file.path(); }
-};
 
 // What one plugin file's note says, or why it cannot be used.
 struct NoteResult {
@@ -63,16 +58,22 @@ std::vector<std::string> soNames(const TrustedDirectory& dir) {
   return names;
 }
 
-// The *.so regular files of one trusted directory, sorted by name, each open and checked on its descriptor;
-// problems go to catalog.rejected. Every directory from / down is checked too (openTrustedDirectory), and
-// files are opened relative to the checked directory, so nothing here is resolved by path twice.
-std::vector<Candidate> listDirectory(const PluginDirectory& dir, const TrustPolicy& trust, PluginCatalog& catalog) {
-  std::vector<Candidate> found;
+// One directory of the search path, open and checked, with its *.so names.
+struct OpenedDirectory {
+  const PluginDirectory* dir;
   TrustedDirectory opened;
   std::vector<std::string> names;
+};
+
+// Opens and checks dir (every directory from / down: openTrustedDirectory) and lists its *.so names; problems
+// go to catalog.rejected. Files are then opened relative to the checked directory, so nothing here is resolved
+// by path twice.
+std::optional<OpenedDirectory> openDirectory(const PluginDirectory& dir, const TrustPolicy& trust,
+                                             PluginCatalog& catalog) {
   try {
-    opened = openTrustedDirectory(dir.path, trust);
-    names = soNames(opened);
+    OpenedDirectory result{&dir, openTrustedDirectory(dir.path, trust), {}};
+    result.names = soNames(result.opened);
+    return result;
   } catch (const Error& e) {
     // Only a directory the user named explicitly is worth a complaint; a missing default is normal.
     if (e.kind() == ErrorKind::permission) {
@@ -80,27 +81,14 @@ std::vector<Candidate> listDirectory(const PluginDirectory& dir, const TrustPoli
     } else if (dir.source != PluginSource::builtIn) {
       catalog.rejected.push_back({dir.path, dir.source, fmt::format("plugin directory: {}", e.what())});
     }
-    return found;
+    return std::nullopt;
   }
-  for (const auto& name : names) {
-    const std::string path = dir.path + "/" + name;  // as the user gave the directory, in every message
-    try {
-      PluginFile file = PluginFile::open(opened, name, trust, path);
-      found.push_back({std::move(file), dir.source});
-    } catch (const Error& e) {
-      // Gone since the listing, or not a regular file: not a plugin, nothing to say.
-      if (e.kind() == ErrorKind::permission) {
-        catalog.rejected.push_back({path, dir.source, fmt::format("refused: {}", e.what())});
-      }
-    }
-  }
-  return found;
 }
 
 // Reads the note of the checked descriptor, and checks its ABI stamp: data only, no plugin code runs.
-NoteResult readNote(const Candidate& candidate) {
+NoteResult readNote(const PluginFile& file) {
   try {
-    PluginNote note = readPluginNote(candidate.file.fd(), candidate.file.status().st_size);
+    PluginNote note = readPluginNote(file.fd(), file.status().st_size);
     if (auto problem = abiStampProblem(note.stamp); !problem.empty()) return {std::nullopt, problem};
     return {std::move(note), {}};
   } catch (const Error& e) {
@@ -108,39 +96,62 @@ NoteResult readNote(const Candidate& candidate) {
   }
 }
 
-// Adds one plugin file to the catalog as soon as its note is read: usable (the first of each tapname in search
-// order wins) or rejected with its reason. Deciding at once drops a duplicate's note right away, so a listing's
-// memory (and page faults) grows with the usable plugins, not with the files read.
-void addResult(const Candidate& candidate, NoteResult result, std::map<std::string, const Candidate*>& winners,
-               PluginCatalog& catalog) {
-  if (!result.note) {
-    catalog.rejected.push_back({candidate.path(), candidate.source, std::move(result.reason)});
+// Opens one plugin file, reads its note and adds it to the catalog at once: usable (the first of each tapname
+// in search order wins; winners maps a tapname to its index in catalog.plugins) or rejected with its reason.
+// Only what a listing shows is kept, and a duplicate's or a refused file's descriptor is closed right away,
+// so a listing's memory (and page faults, and descriptors) grows with the usable plugins, not the files read.
+void addFile(const OpenedDirectory& directory, const std::string& name, const TrustPolicy& trust,
+             std::map<std::string, std::size_t>& winners, PluginCatalog& catalog) {
+  const PluginDirectory& dir = *directory.dir;
+  std::string path = dir.path + "/" + name;  // as the user gave the directory, in every message
+  std::optional<PluginFile> file;
+  try {
+    file = PluginFile::open(directory.opened, name, trust, path);
+  } catch (const Error& e) {
+    // Gone since the listing, or not a regular file: not a plugin, nothing to say.
+    if (e.kind() == ErrorKind::permission) {
+      catalog.rejected.push_back({std::move(path), dir.source, fmt::format("refused: {}", e.what())});
+    }
     return;
   }
-  const std::string tapname = result.note->tapname;
-  auto [it, inserted] = winners.emplace(tapname, &candidate);
+  NoteResult result = readNote(*file);
+  if (!result.note) {
+    catalog.rejected.push_back({std::move(path), dir.source, std::move(result.reason)});
+    return;
+  }
+  auto [it, inserted] = winners.emplace(result.note->tapname, catalog.plugins.size());
   if (!inserted) {
     catalog.rejected.push_back(
-        {candidate.path(), candidate.source,
+        {std::move(path), dir.source,
          fmt::format("duplicate tapname '{}' (already provided by {}, which comes first in the search order)",
-                     tapname, it->second->path())});
+                     it->first, catalog.plugins[it->second].path)});
     return;
   }
-  catalog.plugins.push_back({tapname, result.note->description, candidate.path(), candidate.source, candidate.file,
-                             std::move(*result.note)});
+  catalog.plugins.push_back({std::move(result.note->tapname), std::move(result.note->description), std::move(path),
+                             dir.source, std::move(*file)});
 }
 
-// Sorts by tapname through an index: a PluginInfo with its note is large, so it is moved once, not at every
-// step of the sort.
+// Sorts by tapname: an index is sorted, then each PluginInfo is moved once to its place, in place (a second
+// vector of them would be fresh heap pages, each a page fault).
 void sortByTapname(std::vector<PluginInfo>& plugins) {
   std::vector<std::size_t> order(plugins.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::sort(order.begin(), order.end(),
             [&](std::size_t a, std::size_t b) { return plugins[a].tapname < plugins[b].tapname; });
-  std::vector<PluginInfo> sorted;
-  sorted.reserve(plugins.size());
-  for (std::size_t index : order) sorted.push_back(std::move(plugins[index]));
-  plugins = std::move(sorted);
+  // order[k] is where the element for place k is now; each cycle of that permutation is followed once.
+  std::vector<bool> placed(plugins.size());
+  for (std::size_t start = 0; start < plugins.size(); ++start) {
+    if (placed[start]) continue;
+    PluginInfo held = std::move(plugins[start]);
+    std::size_t place = start;
+    while (order[place] != start) {
+      plugins[place] = std::move(plugins[order[place]]);
+      placed[place] = true;
+      place = order[place];
+    }
+    plugins[place] = std::move(held);
+    placed[place] = true;
+  }
 }
 
 }  // namespace
@@ -155,6 +166,16 @@ std::string toString(PluginSource source) {
       return "built-in";
   }
   return "unknown";
+}
+
+PluginNote PluginInfo::note() const {
+  PluginNote note = readPluginNote(file.fd(), file.status().st_size);
+  if (auto problem = abiStampProblem(note.stamp); !problem.empty()) throw Error(ErrorKind::data, problem);
+  if (note.tapname != tapname) {
+    throw Error(ErrorKind::data, fmt::format("its metadata note changed since it was read: tapname '{}', now '{}'",
+                                             tapname, note.tapname));
+  }
+  return note;
 }
 
 const PluginInfo* PluginCatalog::find(const std::string& tapname) const {
@@ -209,13 +230,19 @@ std::vector<PluginDirectory> pluginSearchPath(const std::vector<std::string>& pl
 PluginCatalog discoverPlugins(const DiscoverySettings& settings) {
   PluginCatalog catalog;
   catalog.searched = settings.directories;
-  std::vector<Candidate> candidates;
+  std::vector<OpenedDirectory> directories;
+  std::size_t files = 0;
   for (const auto& dir : settings.directories) {
-    for (auto& candidate : listDirectory(dir, settings.trust, catalog)) candidates.push_back(std::move(candidate));
+    if (auto opened = openDirectory(dir, settings.trust, catalog)) {
+      files += opened->names.size();
+      directories.push_back(std::move(*opened));
+    }
   }
-  std::map<std::string, const Candidate*> winners;
-  catalog.plugins.reserve(candidates.size());
-  for (const auto& candidate : candidates) addResult(candidate, readNote(candidate), winners, catalog);
+  std::map<std::string, std::size_t> winners;
+  catalog.plugins.reserve(files);
+  for (const auto& directory : directories) {
+    for (const auto& name : directory.names) addFile(directory, name, settings.trust, winners, catalog);
+  }
   sortByTapname(catalog.plugins);
   return catalog;
 }

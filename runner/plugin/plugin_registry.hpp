@@ -28,14 +28,18 @@ struct PluginDirectory {
   PluginSource source;
 };
 
-/// A usable plugin.
+/// A usable plugin: what a listing shows of its note, and the file it was read from.
 struct PluginInfo {
   std::string tapname;
   std::string description;
   std::string path;
   PluginSource source;
   PluginFile file;  // the checked file, still open: load exactly this one (loadPlugin)
-  PluginNote note;  // its metadata note, ABI stamp already checked
+
+  /// Its whole metadata note (options, version, stamp), read again from file and checked again. A listing keeps
+  /// only what it shows: options of hundreds of plugins filled 80 heap pages, each a page fault, for nothing.
+  /// Throws cppd::Error (data) with the reason alone when the note no longer passes or names another tapname.
+  PluginNote note() const;
 };
 
 /// A plugin file (or directory) that was skipped, and why.

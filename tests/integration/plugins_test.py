@@ -7,8 +7,10 @@ cppd_add_plugin wrote into it, never by loading it: only the plugin that is star
 import os
 import pwd
 import re
+import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -365,10 +367,10 @@ class NoLoadingTests(PluginTestCase):
         self.assertIn("    fastpoetry ", stdout)
         self.assert_no_plugin_code(calls)
 
-    def test_a_listing_reads_each_plugin_file_with_one_fstat_and_at_most_three_reads(self):
-        # Each system call counts when a listing reads hundreds of plugin files: the ELF and program headers in
-        # one read, the section headers with the bytes before them (section names, usually the note) in one
-        # more, and the note on its own only when a large symbol table sits between.
+    def test_a_listing_reads_each_plugin_file_with_one_fstat_and_one_read(self):
+        # Each system call counts when a listing reads hundreds of plugin files: cppd_add_plugin writes the note
+        # into the room each plugin keeps for it in its first page, which the read of the ELF and program headers
+        # holds. (At the end of the file it took a second read, before the symbol table a third.)
         for index in range(5):
             self.add("hello.so", f"hello{index}.so")
         log = self.path("strace-reads.log")
@@ -379,13 +381,13 @@ class NoLoadingTests(PluginTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         with open(log) as f:
             calls = f.read().splitlines()
-        for index in range(5):
-            path = os.path.join(os.path.realpath(self.plugins), f"hello{index}.so")
+        files = [os.path.join(os.path.realpath(self.plugins), f"hello{index}.so") for index in range(5)]
+        files += [os.path.join(os.path.realpath(PLUGIN_DIR), f"{name}.so") for name in ("fastpoetry", "ftp", "web")]
+        for path in files:
             mine = [c for c in calls if f"<{path}>" in c]
             reads = [c for c in mine if c.startswith(("pread64(", "read("))]
             stats = [c for c in mine if c.startswith(("fstat(", "newfstatat(", "statx("))]
-            self.assertGreaterEqual(len(reads), 2, mine)
-            self.assertLessEqual(len(reads), 3, mine)
+            self.assertEqual(len(reads), 1, mine)
             self.assertEqual(len(stats), 1, mine)
 
     def test_a_plugins_help_forks_nothing_and_maps_no_plugin(self):
@@ -393,6 +395,50 @@ class NoLoadingTests(PluginTestCase):
         stdout, calls = self.traced("hello", "--help")
         self.assertIn("--root=PATH", stdout)
         self.assert_no_plugin_code(calls)
+
+
+def sanitized():
+    """Whether cppd was built with the sanitizers (it then names libasan among its libraries)."""
+    with open(os.environ["CPPD_BIN"], "rb") as f:
+        return b"libasan.so" in f.read()
+
+
+@unittest.skipIf(sanitized(), "a sanitizer build's allocator and shadow memory fault pages of their own")
+class ListingCostTests(PluginTestCase):
+    """What a listing keeps per plugin file: a page fault costs more than a system call on a virtual machine."""
+
+    def faults(self, *args):
+        """Median minor page faults of five runs of cppd --plugin-path PLUGINS *args."""
+        counts = []
+        for _ in range(5):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt
+            result = self.cppd(*args)
+            counts.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt - before)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        return statistics.median(counts)
+
+    def test_a_listing_faults_in_less_than_half_a_page_per_plugin(self):
+        # 3 plugins, then 63: each a copy of hello.so with a tapname of its own (same length, so its note stays
+        # valid), all usable. A listing that kept every note's options took 0.78 pages per plugin; it keeps
+        # what it shows (0.15), and reads the rest again for the one plugin started.
+        with open(os.path.join(TEST_PLUGINS, "hello.so"), "rb") as f:
+            image = bytearray(f.read())
+        tapname_at = image.rfind(b"\x05\x00\x00\x00hello") + 4
+        self.assertGreater(tapname_at, 4)
+        def write(count):
+            for index in range(count):
+                image[tapname_at:tapname_at + 5] = f"h{index:04d}".encode()
+                target = os.path.join(self.plugins, f"p{index:03d}.so")
+                with open(target, "wb") as f:
+                    f.write(image)
+                os.chmod(target, 0o755)
+        write(3)
+        few = self.faults()
+        self.assertIn("    h0002 ", self.cppd().stdout)
+        write(63)
+        many = self.faults()
+        self.assertIn("    h0062 ", self.cppd().stdout)
+        self.assertLess((many - few) / 60, 0.4, f"{few} page faults with 3 plugins, {many} with 63")
 
 
 BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"

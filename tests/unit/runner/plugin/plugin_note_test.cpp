@@ -155,6 +155,27 @@ TEST_CASE("A plugin file whose note lies about its size is refused, and one with
                     Catch::Contains("no cppd metadata note (.note.cppd.plugin)"));
 }
 
+TEST_CASE("A first-page note whose owner size runs past the notes read ends the search there, never reads past",
+          "[plugin][note]") {
+  const std::string hello = std::string(CPPD_TEST_PLUGIN_DIR) + "/hello.so";
+  std::string bytes = readAll(hello);
+  const std::string note = encodePluginNote(noteOfFile(hello));
+  const auto at = bytes.find(note);
+  REQUIRE(at != std::string::npos);
+  REQUIRE(at < 4096);  // in the room in the first page
+  for (std::uint32_t ownerSize : {0xffffffffu, 4096u, 3000u}) {
+    INFO("owner size " << ownerSize);
+    std::memcpy(bytes.data() + at, &ownerSize, 4);
+    char pattern[] = "/tmp/cppd-note-XXXXXX";
+    cppd::posix::UniqueFd fd(::mkstemp(pattern));
+    REQUIRE(fd);
+    ::unlink(pattern);
+    REQUIRE(::write(fd.get(), bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+    // Not found in the first page; the section of that name is the room itself, whose header now lies.
+    CHECK_THROWS_WITH(readPluginNote(fd.get()), Catch::Contains("its metadata note claims an owner name of"));
+  }
+}
+
 TEST_CASE("A note whose text would drive a terminal is refused: C1 and bidi controls, invalid UTF-8", "[plugin][note]") {
   for (const char* description : {"csi \xc2\x9b" "2J", "rlo \xe2\x80\xae" "txt", "bad \xff\xc0\x80", "cut \xe2\x80"}) {
     PluginNote note = sampleNote();
