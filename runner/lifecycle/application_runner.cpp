@@ -84,7 +84,7 @@ class Run {
       // Its control socket is served by its own loop, which the workers never run.
       supervisorLoop_.emplace();
       openControl(target, *supervisorLoop_);
-      openMetrics(*supervisorLoop_);  // the supervisor's too: it outlives the workers
+      openMetrics(target, *supervisorLoop_);  // the supervisor's too: it outlives the workers
       detail::prepareWorkers(*o_.workers, o_.reusePort);
       state_.privilegedStarted = true;
       app_->privilegedStartService();
@@ -92,7 +92,7 @@ class Run {
     }
     installSignals();
     openControl(target, reactor_);  // as root, before the ports: a live socket means another daemon, nothing bound yet
-    openMetrics(reactor_);
+    openMetrics(target, reactor_);
     state_.privilegedStarted = true;
     app_->privilegedStartService();
     dropPrivileges(target, os_);
@@ -345,11 +345,12 @@ class Run {
   }
 
   // The metrics endpoint, bound here (as root where needed, like the services' ports) and served by loop.
-  void openMetrics(Reactor& loop) {
+  void openMetrics(const PrivilegeTarget& target, Reactor& loop) {
     if (!o_.metrics) return;
     if (!controlled_) makeControlled("");
     metrics_ = std::make_unique<MetricsServer>(loop, *controlled_,
-                                               MetricsSettings{.endpoint = Endpoint::parse(*o_.metrics)});
+                                               MetricsSettings{.endpoint = Endpoint::parse(*o_.metrics),
+                                                               .owner = target.uid, .group = target.gid});
   }
 
   // What the control socket and the metrics endpoint ask about the run.
