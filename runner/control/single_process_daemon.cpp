@@ -180,16 +180,23 @@ std::vector<MetricSample> SingleProcessDaemon::metrics() const {
                          Type::counter, static_cast<double>(reloads.failedReloads)));
     out.push_back(sample("cppd_generation", "The generation of the workers serving (1 + reloads).", Type::gauge,
                          static_cast<double>(reloads.generation)));
-    if (actions_.workers) {
-      out.push_back(sample("cppd_workers", "Worker processes alive now.", Type::gauge,
-                           static_cast<double>(actions_.workers().size())));
-      out.push_back(sample("cppd_worker_restarts_total", "Workers started again after one died.", Type::counter,
-                           static_cast<double>(actions_.restarts ? actions_.restarts() : 0)));
-    }
+    // A single process is its one serving process: 1 worker, never restarted, so a dashboard that sums or
+    // alerts on these works for both models.
+    out.push_back(sample("cppd_workers", "Processes serving now: the live workers, or 1 for a single process.",
+                         Type::gauge, static_cast<double>(liveWorkers())));
+    out.push_back(sample("cppd_worker_restarts_total", "Workers started again after one died.", Type::counter,
+                         static_cast<double>(actions_.restarts ? actions_.restarts() : 0)));
   } catch (const std::exception& e) {
     log::error("collect metrics: {}", e.what());  // a partial scrape: what was collected so far
   }
   return out;
+}
+
+std::size_t SingleProcessDaemon::liveWorkers() const {
+  if (!actions_.workers) return 1;
+  const auto workers = actions_.workers();
+  return static_cast<std::size_t>(
+      std::count_if(workers.begin(), workers.end(), [](const WorkerFacts& w) { return w.pid > 0; }));
 }
 
 bool SingleProcessDaemon::ready() const { return !actions_.ready || actions_.ready(); }

@@ -49,12 +49,13 @@ class SingleProcessDaemon : public IControlledDaemon {
   pid_t replaceWorker(unsigned id) override;
   std::string reload(bool checkOnly) override;
   /// The SDK's series (summed over the workers under a supervisor) and the run's own: cppd_build_info,
-  /// cppd_start_time_seconds, cppd_reloads_total and, under a supervisor only, cppd_workers and
-  /// cppd_worker_restarts_total (a single process has no workers: they are absent, not 0).
+  /// cppd_start_time_seconds, cppd_reloads_total, cppd_workers (the live workers; 1 for a single process, which
+  /// is its own one worker) and cppd_worker_restarts_total (0 for a single process).
   std::vector<MetricSample> metrics() const override;
   bool ready() const override;
 
  private:
+  std::size_t liveWorkers() const;
   std::shared_ptr<Application> app_;
   DaemonFacts facts_;
   std::vector<PluginFacts> plugins_;

@@ -69,7 +69,7 @@ void Run::start(const std::string& pluginInfo, const std::vector<std::string>& f
     // Its control socket is served by its own loop, which the workers never run.
     supervisorLoop_.emplace();
     openControl(target, *supervisorLoop_);
-    openMetrics(*supervisorLoop_);  // the supervisor's too: it outlives the workers
+    openMetrics(target, *supervisorLoop_);  // the supervisor's too: it outlives the workers
     detail::prepareWorkers(*o_.workers, o_.reusePort);
     state_.privilegedStarted = true;
     app_->privilegedStartService();
@@ -77,7 +77,7 @@ void Run::start(const std::string& pluginInfo, const std::vector<std::string>& f
   }
   installSignals();
   openControl(target, reactor_);  // as root, before the ports: a live socket means another daemon, nothing bound yet
-  openMetrics(reactor_);
+  openMetrics(target, reactor_);
   state_.privilegedStarted = true;
   app_->privilegedStartService();
   dropPrivileges(target, os_);

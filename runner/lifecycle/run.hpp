@@ -82,7 +82,7 @@ class Run {
   void openControl(const PrivilegeTarget& target, Reactor& loop);
 
   // The metrics endpoint, bound here (as root where needed, like the services' ports) and served by loop.
-  void openMetrics(Reactor& loop);
+  void openMetrics(const PrivilegeTarget& target, Reactor& loop);
 
   // What the control socket and the metrics endpoint ask about the run.
   void makeControlled(const std::string& controlPath);

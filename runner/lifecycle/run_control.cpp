@@ -18,11 +18,12 @@ void Run::openControl(const PrivilegeTarget& target, Reactor& loop) {
                                              ControlSettings{.path = path, .owner = target.uid, .group = target.gid});
 }
 
-void Run::openMetrics(Reactor& loop) {
+void Run::openMetrics(const PrivilegeTarget& target, Reactor& loop) {
   if (!o_.metrics) return;
   if (!controlled_) makeControlled("");
   metrics_ = std::make_unique<MetricsServer>(loop, *controlled_,
-                                             MetricsSettings{.endpoint = Endpoint::parse(*o_.metrics)});
+                                             MetricsSettings{.endpoint = Endpoint::parse(*o_.metrics),
+                                                               .owner = target.uid, .group = target.gid});
 }
 
 void Run::makeControlled(const std::string& controlPath) {

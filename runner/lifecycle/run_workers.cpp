@@ -37,7 +37,7 @@ void Run::startReloaded(const PrivilegeTarget& target) {
   detail::prepareReloadedWorkers(o_.workers.value_or(1), o_.reusePort, std::exchange(h.metricsFd, -1),
                                  std::exchange(h.totalsFd, -1));
   openControl(target, *supervisorLoop_);
-  openMetrics(*supervisorLoop_);
+  openMetrics(target, *supervisorLoop_);
   if (!o_.workers) {
     throw Error(ErrorKind::config, "the new configuration runs one process (no --workers): a reload cannot "
                                    "change that; restart instead");

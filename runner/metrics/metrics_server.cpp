@@ -1,6 +1,9 @@
 #include "metrics/metrics_server.hpp"
 
 #include <http_parser.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <string>
 #include <string_view>
@@ -201,15 +204,31 @@ std::string describe(const Address& address) {
   return fmt::format("{}:{}", address.host(), address.port());
 }
 
+// A unix: socket without mode= is private to the daemon's user, as the control socket is: what a scrape shows
+// (services, connection counts) is for its operator; mode= opens it to a group on purpose.
+Endpoint privateByDefault(const Endpoint& endpoint) {
+  if (endpoint.type() != EndpointType::unixSocket || endpoint.mode()) return endpoint;
+  return Endpoint::unixSocket(endpoint.path(), 0600, endpoint.backlog());
+}
+
 }  // namespace
 
 MetricsServer::MetricsServer(Reactor& reactor, const IMetricsSource& source, MetricsSettings settings) {
-  const Endpoint endpoint = settings.endpoint;
+  const Endpoint endpoint = privateByDefault(settings.endpoint);
+  const std::optional<uid_t> owner = settings.owner;
+  const std::optional<gid_t> group = settings.group;
   factory_ = std::make_shared<Factory>(std::make_shared<Shared>(Shared{&reactor, &source, std::move(settings)}));
   try {
     port_ = listen(endpoint, factory_, reactor);
   } catch (const Error& e) {
     throw Error(e.kind(), fmt::format("metrics endpoint: {}; give --metrics another endpoint", e.what()));
+  }
+  if (endpoint.type() == EndpointType::unixSocket && (owner || group) &&
+      ::chown(endpoint.path().c_str(), owner.value_or(static_cast<uid_t>(-1)),
+              group.value_or(static_cast<gid_t>(-1))) != 0) {
+    const int error = errno;
+    port_.stopListening();  // removes the file
+    throw systemError("chown metrics socket", endpoint.path(), error);
   }
   log::info("Metrics endpoint listening on {} (GET /metrics, /ready)", describe(port_.getHost()));
 }

@@ -5,9 +5,12 @@
 // must never disturb them: the request head is bounded, each connection has a deadline, the clients are capped,
 // and one request is answered per connection ("Connection: close"), so nothing a client does accumulates.
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 
 #include <cppd/address.hpp>
 #include <cppd/endpoint.hpp>
@@ -19,7 +22,9 @@
 namespace cppd::runner {
 
 struct MetricsSettings {
-  Endpoint endpoint;
+  Endpoint endpoint;                          // a unix: socket without mode= is made 0600, as the control socket
+  std::optional<uid_t> owner = std::nullopt;  // a unix: socket is chowned to these (the post-drop user)
+  std::optional<gid_t> group = std::nullopt;
   std::size_t maxHead = 8192;                 // bytes of request line and headers; more is answered 431
   std::chrono::milliseconds deadline{5000};   // per connection, from accept to the end of the answer's sending
   std::size_t maxClients = 64;                // more are closed at once
@@ -29,6 +34,8 @@ class MetricsServer {
  public:
   /// Listens on settings.endpoint. Throws cppd::Error naming the endpoint and the errno text ("metrics endpoint:
   /// listen tcp:9100:interface=127.0.0.1: address already in use (EADDRINUSE)"); nothing is left open then.
+  /// A unix: socket gets mode 0600 unless the endpoint gives mode=, and settings' owner and group: scrapes are
+  /// for the user the daemon runs as (and root), as cppdctl's are.
   MetricsServer(Reactor& reactor, const IMetricsSource& source, MetricsSettings settings);
   /// Stops listening and closes the clients.
   ~MetricsServer();

@@ -275,22 +275,13 @@ std::string processTag;
 
 void detail::appendTaggedSystem(std::string_view system, std::string& out,
                                 void (*escape)(std::string_view, std::string&)) {
-  if (processTag.empty()) {
-    escape(system, out);
-    return;
-  }
-  if (system.empty() || system == "-") {
-    out.append(processTag);
-    return;
-  }
-  const std::size_t comma = system.find(',');
-  escape(system.substr(0, comma), out);
-  out.push_back(',');
-  out.append(processTag);
-  if (comma != std::string_view::npos) escape(system.substr(comma), out);
+  writeTaggedSystem(system, processTag, [&](std::string_view part) { escape(part, out); },
+                    [&](std::string_view piece) { out.append(piece); });
 }
 
 void detail::setLogTag(std::string tag) { processTag = std::move(tag); }
+
+std::string_view detail::logTag() noexcept { return processTag; }
 
 void formatLogLine(const LogEvent& event, std::string& out) {
   out.append(timePrefix(event.time));

@@ -7,6 +7,7 @@
 #include <cppd/log.hpp>
 
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <filesystem>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -74,7 +76,7 @@ class FormattingObserver : public cppd::ILogObserver {
   std::size_t bytes_ = 0;
 };
 
-double nsPerEvent(Clock::duration elapsed, long events) {
+double nsPerEvent(std::chrono::nanoseconds elapsed, long events) {
   return static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()) /
          static_cast<double>(events);
 }
@@ -104,17 +106,59 @@ Clock::duration logAccessEvents(long events) {
   return Clock::now() - start;
 }
 
-// Format-only cost per event of a workload for the text and the JSON format, in one call each.
+// The CPU time the calling thread has used: what the formats are compared by, since time spent waiting for a
+// core on a busy machine is no part of either format's cost.
+std::chrono::nanoseconds threadCpuTime() {
+  timespec now{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+}
+
+// Format-only CPU time per event of a workload for the text and the JSON format, alternating between them in
+// slices of the events so that a change in the machine's load falls on both alike.
 template <typename Workload>
 std::pair<double, double> textAndJson(long events, Workload workload) {
-  double result[2];
-  for (int json = 0; json < 2; ++json) {
-    cppd::log::addObserver(std::make_shared<FormattingObserver>(json == 1));
-    result[json] = nsPerEvent(workload(events), events);
-    cppd::log::reset();
+  constexpr long kSlices = 10;
+  const long slice = std::max(events / kSlices, kLinesPerConnection);
+  std::chrono::nanoseconds spent[2]{};
+  long done = 0;
+  for (; done < events; done += slice) {
+    for (int json = 0; json < 2; ++json) {
+      cppd::log::addObserver(std::make_shared<FormattingObserver>(json == 1));
+      const auto start = threadCpuTime();
+      workload(slice);
+      spent[json] += threadCpuTime() - start;
+      cppd::log::reset();
+    }
   }
-  return {result[0], result[1]};
+  return {nsPerEvent(spent[0], done), nsPerEvent(spent[1], done)};
 }
+
+constexpr int kFormatRounds = 7;
+
+// Text and JSON costs per event over rounds: the medians, and the median and range of the per-round ratio.
+class FormatRounds {
+ public:
+  void add(std::pair<double, double> textJson) {
+    text_.push_back(textJson.first);
+    json_.push_back(textJson.second);
+    ratio_.push_back(textJson.second / textJson.first);
+  }
+  void print(const char* what) {
+    std::printf("%s, medians of %zu rounds: text %7.1f ns, json %7.1f ns (json/text %.3f, rounds %.3f..%.3f)\n",
+                what, ratio_.size(), median(text_), median(json_), median(ratio_),
+                *std::min_element(ratio_.begin(), ratio_.end()), *std::max_element(ratio_.begin(), ratio_.end()));
+  }
+
+ private:
+  static double median(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    return values[values.size() / 2];
+  }
+  std::vector<double> text_;
+  std::vector<double> json_;
+  std::vector<double> ratio_;
+};
 
 // The same workload inside a LogBatch, flushed every linesPerIteration lines as the reactor flushes before each
 // wait for I/O.
@@ -214,14 +258,13 @@ int main(int argc, char** argv) {
   double formatting = nsPerEvent(logThroughCppd(events), events);
   cppd::log::reset();
 
-  // Alternate the formats twice and keep the best of each, so a noisy neighbour on the machine hurts neither.
-  auto plain = textAndJson(events, logThroughCppd);
-  auto access = textAndJson(events, logAccessEvents);
-  for (int round = 0; round < 2; ++round) {
-    auto p = textAndJson(events, logThroughCppd);
-    auto a = textAndJson(events, logAccessEvents);
-    plain = {std::min(plain.first, p.first), std::min(plain.second, p.second)};
-    access = {std::min(access.first, a.first), std::min(access.second, a.second)};
+  // Alternate the formats round by round and take medians, so a noisy neighbour on the machine hurts neither
+  // format more than the other; the ratio's median is of each round's own ratio.
+  FormatRounds plain;
+  FormatRounds access;
+  for (int round = 0; round < kFormatRounds; ++round) {
+    plain.add(textAndJson(events, logThroughCppd));
+    access.add(textAndJson(events, logAccessEvents));
   }
 
   cppd::log::setLevel(cppd::LogLevel::warn);
@@ -258,9 +301,7 @@ int main(int argc, char** argv) {
   std::printf("ratio cppd/reference (cached prefix): %.2f\n", writing / floor);
   std::printf("ratio cppd/reference (localtime each line): %.2f\n", writing / naive);
   std::printf("ratio cppd/reference (format only, cached prefix): %.2f\n", formatting / floorFormatOnly);
-  std::printf("plain event, format only: text %7.1f ns, json %7.1f ns (json/text %.2f)\n", plain.first,
-              plain.second, plain.second / plain.first);
-  std::printf("access event (7 fields), format only: text %7.1f ns, json %7.1f ns (json/text %.2f)\n",
-              access.first, access.second, access.second / access.first);
+  plain.print("plain event, format only");
+  access.print("access event (7 fields), format only");
   return 0;
 }

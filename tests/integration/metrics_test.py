@@ -4,12 +4,15 @@ of SIGTERM while the stop is still under way, other paths and methods are refuse
 huge head, a stalled client, 100 connects) do not disturb serving, and an unbindable endpoint fails the start
 with nothing left behind."""
 import os
+import pwd
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import unittest
 import urllib.error
 import urllib.request
 
@@ -31,9 +34,10 @@ LOOPBACK = "tcp:0:interface=127.0.0.1"
 METRICS_LINE = r"Metrics endpoint listening on 127\.0\.0\.1:(\d+)"
 TEST_PLUGIN_DIR = os.environ.get("CPPD_TEST_PLUGIN_DIR", "")
 # Sample names (prometheus_client names a counter's family without "_total"; its samples keep it).
+# Both process models have them all: a single process counts as one worker that never restarts.
 REQUIRED = {"cppd_build_info", "cppd_start_time_seconds", "cppd_connections_accepted_total", "cppd_connections_active",
-            "cppd_bytes_sent_total", "cppd_reloads_total", "cppd_log_lines_lost_total"}
-SUPERVISOR = {"cppd_workers", "cppd_worker_restarts_total"}
+            "cppd_bytes_sent_total", "cppd_reloads_total", "cppd_log_lines_lost_total", "cppd_workers",
+            "cppd_worker_restarts_total"}
 
 
 def samples(families):
@@ -145,7 +149,9 @@ class MetricsTest(TempDirTestCase):
         for _ in range(3):
             fetch("127.0.0.1", poetry_port)
         families = self.scrape(port)
-        self.assertFalse(SUPERVISOR & names(families), "a single process has no workers to count")
+        self.assertEqual(families["cppd_workers"].samples[0].value, 1, "a single process is its one worker")
+        self.assertEqual(families["cppd_worker_restarts"].samples[0].value, 0)
+        self.assertEqual(families["cppd_reloads"].samples[0].value, 0)
         accepted = samples(families)[("cppd_connections_accepted_total", frozenset({("service", "fastpoetry")}))]
         self.assertGreaterEqual(accepted, 3)
         build = families["cppd_build_info"].samples[0]
@@ -160,8 +166,8 @@ class MetricsTest(TempDirTestCase):
         server, port = self.poetry("--workers", "2")
         server.wait_for_log(r"all workers serving \(2\)")
         families = self.scrape(port)
-        self.assertLessEqual(SUPERVISOR, names(families))
         self.assertEqual(families["cppd_workers"].samples[0].value, 2)
+        self.assertEqual(families["cppd_reloads"].samples[0].value, 0)
         self.assert_answers(port)
         # A worker's death does not take the endpoint with it: the supervisor serves it.
         def workers():
@@ -174,6 +180,7 @@ class MetricsTest(TempDirTestCase):
         self.scrape(port)
         wait_for(lambda: len(workers()) == 2 and victim not in workers(), what="the killed worker's replacement")
         wait_for(lambda: self.scrape(port)["cppd_worker_restarts"].samples[0].value == 1, what="the restart counted")
+        wait_for(lambda: self.scrape(port)["cppd_workers"].samples[0].value == 2, what="two live workers again")
         self.assert_survives_hostile_clients(port, server.listening_port())
         self.assertEqual(server.stop(), 0)
 
@@ -203,6 +210,31 @@ class MetricsTest(TempDirTestCase):
         server, port = self.stuck("--workers", "2")
         server.wait_for_log(r"all workers serving \(2\)")
         self.assert_ready_flips_on_sigterm(server, port)
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to drop privileges to nobody")
+    def test_a_unix_socket_is_0600_and_owned_by_the_user_after_the_drop_unless_mode_is_given(self):
+        nobody = pwd.getpwnam("nobody")
+        own = self.path("run")
+        os.mkdir(own)
+        os.chown(own, nobody.pw_uid, nobody.pw_gid)  # the user can remove its socket at exit
+        for endpoint_mode, expected in (("", 0o600), (":mode=660", 0o660)):
+            path = os.path.join(own, "metrics.sock")
+            server = self.start_server(["-u", "nobody", "--metrics", f"unix:{path}{endpoint_mode}", "fastpoetry",
+                                        "--port", LOOPBACK, "--poem", ECSTASY],
+                                       logfile=f"cppd{endpoint_mode.replace(':', '-')}.log")
+            server.wait_for_log(r"Metrics endpoint listening on " + re.escape(path))
+            info = os.lstat(path)
+            self.assertEqual(info.st_mode & 0o777, expected, endpoint_mode)
+            self.assertEqual((info.st_uid, info.st_gid), (nobody.pw_uid, nobody.pw_gid), endpoint_mode)
+            with socket.socket(socket.AF_UNIX) as client:
+                client.settimeout(DEFAULT_TIMEOUT)
+                client.connect(path)
+                client.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+                answer = b"".join(iter(lambda: client.recv(65536), b""))
+            self.assertEqual(status_of(answer), 200)
+            self.assertIn(b"\ncppd_workers 1\n", answer)
+            self.assertEqual(server.stop(), 0)
+            self.assertFalse(os.path.exists(path), endpoint_mode)
 
     def test_an_unbindable_endpoint_fails_the_start_with_nothing_left(self):
         with socket.socket() as taken:

@@ -27,7 +27,7 @@ SingleProcessDaemon daemon(SingleProcessDaemon::Actions actions) {
 
 }  // namespace
 
-TEST_CASE("A single process reports its build, start time, reloads and lost log lines, and no workers",
+TEST_CASE("A single process reports its build, start time, reloads, lost log lines, and itself as one worker",
           "[control][metrics]") {
   const auto samples = daemon({}).metrics();
   const MetricSample* build = find(samples, "cppd_build_info");
@@ -40,17 +40,26 @@ TEST_CASE("A single process reports its build, start time, reloads and lost log 
   CHECK(find(samples, "cppd_reloads_total")->type == MetricSample::Type::counter);
   CHECK(find(samples, "cppd_reloads_total")->value == 0);
   REQUIRE(find(samples, "cppd_log_lines_lost_total") != nullptr);
-  CHECK(find(samples, "cppd_workers") == nullptr);
-  CHECK(find(samples, "cppd_worker_restarts_total") == nullptr);
+  REQUIRE(find(samples, "cppd_workers") != nullptr);
+  CHECK(find(samples, "cppd_workers")->type == MetricSample::Type::gauge);
+  CHECK(find(samples, "cppd_workers")->value == 1);
+  REQUIRE(find(samples, "cppd_worker_restarts_total") != nullptr);
+  CHECK(find(samples, "cppd_worker_restarts_total")->value == 0);
 }
 
 TEST_CASE("A supervisor reports its live workers and their restarts", "[control][metrics]") {
   SingleProcessDaemon::Actions actions;
-  actions.workers = [] { return std::vector<cppd::runner::WorkerFacts>(3); };
+  // Three workers, one of them dead and not yet replaced (no pid): two are live.
+  actions.workers = [] {
+    std::vector<cppd::runner::WorkerFacts> workers(3);
+    workers[0].pid = 100;
+    workers[2].pid = 102;
+    return workers;
+  };
   actions.restarts = [] { return std::uint64_t{7}; };
   const auto samples = daemon(std::move(actions)).metrics();
   REQUIRE(find(samples, "cppd_workers") != nullptr);
-  CHECK(find(samples, "cppd_workers")->value == 3);
+  CHECK(find(samples, "cppd_workers")->value == 2);
   REQUIRE(find(samples, "cppd_worker_restarts_total") != nullptr);
   CHECK(find(samples, "cppd_worker_restarts_total")->value == 7);
 }
