@@ -23,7 +23,8 @@ void Run::openMetrics(const PrivilegeTarget& target, Reactor& loop) {
   if (!controlled_) makeControlled("");
   metrics_ = std::make_unique<MetricsServer>(loop, *controlled_,
                                              MetricsSettings{.endpoint = Endpoint::parse(*o_.metrics),
-                                                               .owner = target.uid, .group = target.gid});
+                                                             .owner = target.uid,
+                                                             .group = target.gid});
 }
 
 void Run::makeControlled(const std::string& controlPath) {
