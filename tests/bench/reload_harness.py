@@ -245,8 +245,17 @@ class Disruptor:
          "address already in use"),
     )
 
+    # The binary as installed is broken instead of the file: (what, how, what the reason must name).
+    BINARY_FAILURES = (
+        ("a binary that is missing", "missing", "No such file or directory"),
+        ("a binary that crashes", "crashes", "killed by SIGSEGV"),
+    )
+
     def _failing_reload(self, number):
-        what, broken, reason = self.FAILURES[number % len(self.FAILURES)]
+        cases = len(self.FAILURES) + len(self.BINARY_FAILURES)
+        if number % cases >= len(self.FAILURES):
+            return self._broken_binary_reload(*self.BINARY_FAILURES[number % cases - len(self.FAILURES)])
+        what, broken, reason = self.FAILURES[number % cases]
         before = self._status()
         with socket.socket() as holder:
             holder.bind(("127.0.0.1", 0))
@@ -264,6 +273,30 @@ class Disruptor:
             finally:
                 with open(self.daemon.deploy_path, "w") as f:
                     f.write(self.daemon.deploy_text)
+        if status["generation"] != before["generation"] or reason not in status.get("last_reload", ""):
+            raise BenchError(f"the reload with {what}: generation {before['generation']} -> {status['generation']}, "
+                             f"last_reload {status.get('last_reload')!r} (expected the old generation to stay and "
+                             f"the reason to name {reason!r})")
+
+    def _broken_binary_reload(self, what, how, reason):
+        binary = self.daemon.cppd
+        saved = binary + ".saved"
+        before = self._status()
+        os.rename(binary, saved)
+        try:
+            if how == "crashes":
+                with open(binary, "w") as f:
+                    f.write("#!/bin/sh\nkill -SEGV $$\n")
+                os.chmod(binary, 0o755)
+
+            def failed():
+                status = self.daemon.status() or {}
+                done = status.get("failed_reloads", 0) > before["failed_reloads"] and not status.get("reloading")
+                return status if done else None
+            os.kill(self.daemon.pid, signal.SIGUSR2)
+            status = wait_for(failed, DONE_TIMEOUT, f"the reload with {what} to fail", interval=0.005)
+        finally:
+            os.replace(saved, binary)
         if status["generation"] != before["generation"] or reason not in status.get("last_reload", ""):
             raise BenchError(f"the reload with {what}: generation {before['generation']} -> {status['generation']}, "
                              f"last_reload {status.get('last_reload')!r} (expected the old generation to stay and "

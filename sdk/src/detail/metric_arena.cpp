@@ -214,10 +214,15 @@ void MetricArena::adopt(int fd, std::size_t slots) {
   shared_ = true;
 }
 
+// The totals travel in a memfd mapped here, never through the heap: a partition is a few hundred KiB, and a heap
+// that once held it keeps those pages resident for the image's whole life.
 int MetricArena::exportTotals() const {
   posix::UniqueFd fd(::memfd_create("cppd-metric-totals", MFD_CLOEXEC));
   if (!fd) throw systemError("memfd_create", "the metric totals", errno);
-  auto partition = std::make_unique<MetricPartition>();
+  if (::ftruncate(fd.get(), sizeof(MetricPartition)) != 0) throw systemError("ftruncate", "the metric totals", errno);
+  void* memory = ::mmap(nullptr, sizeof(MetricPartition), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (memory == MAP_FAILED) throw systemError("mmap", "the metric totals", errno);
+  auto* partition = static_cast<MetricPartition*>(memory);  // zero-filled: an empty partition
   std::uint32_t count = 0;
   const auto add = [&](const MetricReading& reading) {
     if (!reading.counter || count >= kMetricSeriesMax) return;
@@ -235,24 +240,20 @@ int MetricArena::exportTotals() const {
   }
   for (const auto& [key, reading] : retained_) add(reading);
   partition->count.store(count, std::memory_order_relaxed);
-  const auto* bytes = reinterpret_cast<const char*>(partition.get());
-  std::size_t done = 0;
-  while (done < sizeof(MetricPartition)) {
-    const ssize_t n = ::write(fd.get(), bytes + done, sizeof(MetricPartition) - done);
-    if (n <= 0) throw systemError("write", "the metric totals", n < 0 ? errno : EIO);
-    done += static_cast<std::size_t>(n);
-  }
+  ::munmap(memory, sizeof(MetricPartition));
   return fd.release();
 }
 
 void MetricArena::adoptTotals(int fd) {
   posix::UniqueFd owned(fd);
-  auto partition = std::make_unique<MetricPartition>();
-  const ssize_t n = ::pread(fd, partition.get(), sizeof(MetricPartition), 0);
-  if (n != static_cast<ssize_t>(sizeof(MetricPartition))) {
-    throw Error(ErrorKind::software, fmt::format("adopt metric totals: read {} of {} bytes", n,
-                                                 sizeof(MetricPartition)));
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || static_cast<std::size_t>(info.st_size) != sizeof(MetricPartition)) {
+    throw Error(ErrorKind::software, fmt::format("adopt metric totals: {} bytes, not the {} of this version",
+                                                 info.st_size, sizeof(MetricPartition)));
   }
+  void* memory = ::mmap(nullptr, sizeof(MetricPartition), PROT_READ, MAP_SHARED, fd, 0);
+  if (memory == MAP_FAILED) throw systemError("mmap", "the metric totals", errno);
+  const auto* partition = static_cast<const MetricPartition*>(memory);
   const std::uint32_t count = std::min<std::uint32_t>(partition->count.load(), kMetricSeriesMax);
   for (std::uint32_t i = 0; i < count; ++i) {
     if (partition->records[i].counter == 0) continue;
@@ -261,6 +262,7 @@ void MetricArena::adoptTotals(int fd) {
     const auto [found, inserted] = retained_.emplace(key, reading);
     if (!inserted) found->second.count += reading.count;
   }
+  ::munmap(memory, sizeof(MetricPartition));
 }
 
 void MetricArena::use(std::size_t slot) noexcept {
