@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is already there. Usage: cmake/install-deps.sh [--tests | --fuzz]
 set -euo pipefail
 
-build_packages=(g++ cmake make pkg-config libuv1-dev libboost-dev libfmt-dev libcxxopts-dev catch2 libtomlplusplus-dev libhttp-parser-dev libcrypt-dev)
+build_packages=(g++ cmake make ninja-build pkg-config libuv1-dev libboost-dev libfmt-dev libcxxopts-dev catch2 libtomlplusplus-dev libhttp-parser-dev libcrypt-dev)
 # Real clients and tools the integration tests drive.
 test_packages=(curl netcat-openbsd logrotate python3 procps util-linux systemd bash-completion dpkg-dev valgrind lftp slowhttptest strace clang-14 python3-prometheus-client python3-yaml)
 # The libFuzzer targets in tests/fuzz (a separate clang project, so the g++ build is untouched).
