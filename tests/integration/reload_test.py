@@ -93,6 +93,23 @@ class ReloadTest(WorkersTestCase):
     def _digest(self):
         return hashlib.sha256(self.poem).hexdigest()
 
+    def test_the_pidfile_keeps_naming_the_supervisor_and_its_lock_across_a_reload(self):
+        pidfile = self.path("cppd.pid")
+        server, workers, port = self.start(runner=(f"--pidfile={pidfile}",))
+        with open(pidfile) as f:
+            self.assertEqual(f.read(), f"{server.pid}\n")
+        result = self.reload()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(pidfile) as f:
+            self.assertEqual(f.read(), f"{server.pid}\n")
+        second = cppdtest.run_cppd(["--nodaemon", f"--pidfile={pidfile}", "--logfile", self.path("second.log"),
+                                    "fastpoetry", "--port", "tcp:0:interface=127.0.0.1", "--poem", ECSTASY],
+                                   cwd=self.tmp)
+        self.assertEqual(second.returncode, 75, second.stderr)
+        self.assertIn(f"Another cppd server is running, PID {server.pid}", second.stderr)
+        self.assertEqual(server.stop(), 0)
+        self.assertFalse(os.path.exists(pidfile))
+
     def test_sigusr2_reloads_and_a_reload_asked_meanwhile_is_queued_not_lost(self):
         server, workers, port = self.start()
         server.signal(signal.SIGUSR2)
