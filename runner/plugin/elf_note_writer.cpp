@@ -49,7 +49,7 @@ Ehdr headerOf(const std::string& image) {
 
 std::vector<Shdr> sectionsOf(const std::string& image, const Ehdr& header) {
   std::vector<Shdr> sections(header.e_shnum);
-  std::memcpy(sections.data(), image.data() + header.e_shoff, sections.size() * sizeof(Shdr));
+  if (!sections.empty()) std::memcpy(sections.data(), image.data() + header.e_shoff, sections.size() * sizeof(Shdr));
   return sections;
 }
 
@@ -87,7 +87,7 @@ bool placeInRoom(std::string& image, const Shdr& room, std::string_view note) {
   const std::size_t left = room.sh_size - std::min<std::size_t>(note.size(), room.sh_size);
   if (note.size() % 4 != 0 || note.size() > room.sh_size || (left != 0 && left < 12)) return false;
   char* at = image.data() + room.sh_offset;
-  std::memcpy(at, note.data(), note.size());
+  if (!note.empty()) std::memcpy(at, note.data(), note.size());  // an empty view may hold a null pointer
   std::memset(at + note.size(), 0, left);
   if (left != 0) {
     const auto fill = static_cast<std::uint32_t>(left - 12);  // no owner, type 0, the rest its descriptor
