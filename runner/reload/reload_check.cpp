@@ -113,11 +113,26 @@ ReloadCheck ReloadCheck::run(const std::string& binary, const std::vector<std::s
     if (n <= 0) break;  // every writer has gone: the check is exiting
     if (check.output.size() < kMaxOutput) check.output.append(buffer, std::min<std::size_t>(n, kMaxOutput - check.output.size()));
   }
+  // Its output has ended; its exit comes by the same deadline (one that closed its output and went on running is
+  // killed too), so this thread never waits without end.
   int status = 0;
   pid_t waited = -1;
-  do {
-    waited = ::waitpid(check.pid, &status, 0);
-  } while (waited < 0 && errno == EINTR);
+  for (;;) {
+    waited = ::waitpid(check.pid, &status, WNOHANG);
+    if (waited != 0 && !(waited < 0 && errno == EINTR)) break;
+    if (nowMs() >= deadline) {
+      ::kill(check.pid, SIGKILL);
+      if (check.failure.empty()) {
+        check.failure = fmt::format("{} --check did not exit within --reload-timeout ({} s); killed it", binary,
+                                    std::chrono::duration<double>(timeout).count());
+      }
+      do {
+        waited = ::waitpid(check.pid, &status, 0);
+      } while (waited < 0 && errno == EINTR);
+      break;
+    }
+    ::poll(nullptr, 0, 5);  // a short pause between looks
+  }
   if (waited == check.pid) check.status = status;
   return check;
 }
