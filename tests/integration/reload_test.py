@@ -180,12 +180,14 @@ class ReloadTest(WorkersTestCase):
 
     def test_new_workers_not_serving_within_the_reload_timeout_are_abandoned(self):
         plugins = self.stuck_plugin()
-        server, workers, port = self.start(runner=("--plugin-path", plugins, "--reload-timeout", "0.5"))
+        # Long enough for the check (nice 10, a sanitizer build, a busy CI machine: 0.5 s was seen to run out),
+        # which the same timeout bounds; the new workers never serve, so the timeout still decides.
+        server, workers, port = self.start(runner=("--plugin-path", plugins, "--reload-timeout", "4"))
         old = workers.wait_serving(2)
         self.deployment('[[service]]\nplugin = "stuck"\nmode = "block-start"\n')
         result = self.reload()
         self.assertEqual(result.returncode, 1)
-        self.assertIn("did not all serve within --reload-timeout (0.5 s)", result.stderr)
+        self.assertIn("did not all serve within --reload-timeout (4 s)", result.stderr)
         self.assertEqual(workers.serving(), old)
         self.assert_serves(port)
         server.wait_for_log(r"of the failed generation 2 did not stop; killing it")
