@@ -8,6 +8,7 @@
 #define CXXOPTS_NO_REGEX
 #include <cxxopts.hpp>
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "detail/options_access.hpp"
@@ -67,7 +68,8 @@ void addSpecs(cxxopts::Options& parser, const std::string& tapname, const std::v
   if (names.count("help") == 0) adder("help", "Display this help and exit.");
 }
 
-[[noreturn]] void refuseSpec(const std::string& tapname, const OptionSpec& spec, const std::string& why) {
+template <typename Spec>
+[[noreturn]] void refuseSpec(const std::string& tapname, const Spec& spec, const std::string& why) {
   throw Error(ErrorKind::data, fmt::format("plugin {} declares option '{}', which {}", tapname, spec.longName, why));
 }
 
@@ -214,7 +216,8 @@ std::optional<Options> parseWords(const std::string& context, const std::vector<
 // --no-NAME of a flag on by default included) instead of building a parser: a listing reads hundreds of notes,
 // and a cxxopts parser per note was most of its time. The fuzz target plugin_note checks that the parser
 // accepts every note that passes.
-void checkOptionNames(const std::string& tapname, const std::vector<OptionSpec>& specs) {
+template <typename Spec>
+void checkOptionNames(const std::string& tapname, const std::vector<Spec>& specs) {
   const auto isAlnum = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
   };
@@ -234,14 +237,31 @@ void checkOptionNames(const std::string& tapname, const std::vector<OptionSpec>&
     }
     names.push_back(spec.longName);
   }
-  std::sort(names.begin(), names.end());
-  if (auto twice = std::adjacent_find(names.begin(), names.end()); twice != names.end()) {
+  // A plugin declares a handful of options: comparing every pair (names of different lengths differ at the first
+  // comparison) costs less than sorting them; a long list is sorted.
+  const bool sorted = names.size() > 16;
+  std::optional<std::string_view> twice;
+  if (sorted) {
+    std::sort(names.begin(), names.end());
+    if (auto found = std::adjacent_find(names.begin(), names.end()); found != names.end()) twice = *found;
+  } else {
+    for (std::size_t i = 0; i < names.size() && !twice; ++i) {
+      if (std::find(names.begin() + static_cast<std::ptrdiff_t>(i) + 1, names.end(), names[i]) != names.end()) {
+        twice = names[i];
+      }
+    }
+  }
+  if (twice) {
     throw Error(ErrorKind::data,
                 fmt::format("plugin {} declares an invalid or duplicate option '{}'", tapname, *twice));
   }
   for (const auto& spec : specs) {
-    if (spec.kind == OptionKind::flag && spec.defaultValue == "true" &&
-        std::binary_search(names.begin(), names.end(), "no-" + spec.longName)) {
+    if (spec.kind != OptionKind::flag || spec.defaultValue != "true") continue;
+    std::string negated = "no-";
+    negated += spec.longName;
+    const bool taken = sorted ? std::binary_search(names.begin(), names.end(), std::string_view(negated))
+                              : std::find(names.begin(), names.end(), std::string_view(negated)) != names.end();
+    if (taken) {
       refuseSpec(tapname, spec,
                  fmt::format("is a flag on by default, whose --no-{} another option takes", spec.longName));
     }
@@ -266,7 +286,11 @@ Options parseOptionWords(const std::string& context, const std::vector<OptionSpe
   return parseWords(context, specs, words, launchDir, std::move(preset), every).value();
 }
 
-void checkOptionSpecs(const std::string& tapname, const std::vector<OptionSpec>& specs) {
+namespace {
+
+// checkOptionSpecs for both shapes of a declaration: a loaded plugin's OptionSpecs and a note's views.
+template <typename Spec>
+void checkSpecs(const std::string& tapname, const std::vector<Spec>& specs) {
   std::string shortNames;  // the few seen so far: a search is cheaper than a set's allocations
   for (const auto& spec : specs) {
     if (spec.longName == "help") refuseSpec(tapname, spec, "cppd reserves for the plugin's help");
@@ -280,15 +304,24 @@ void checkOptionSpecs(const std::string& tapname, const std::vector<OptionSpec>&
         refuseSpec(tapname, spec, fmt::format("is a flag with the default '{}' (expected true or false)",
                                               spec.defaultValue));
       }
-    } else if (!spec.defaultValue.empty()) {
+    } else if (!spec.defaultValue.empty() && spec.kind != OptionKind::string && spec.kind != OptionKind::path) {
+      // (Any text that is not empty is a string's or a path's default: nothing to convert to know that.)
       try {
-        (void)convertOptionValue(spec.kind, spec.defaultValue, "/");
+        (void)convertOptionValue(spec.kind, std::string(spec.defaultValue), "/");
       } catch (const Error& e) {
         refuseSpec(tapname, spec, fmt::format("has a default its kind refuses: {}", e.what()));
       }
     }
   }
   checkOptionNames(tapname, specs);
+}
+
+}  // namespace
+
+void checkOptionSpecs(const std::string& tapname, const std::vector<OptionSpec>& specs) { checkSpecs(tapname, specs); }
+
+void checkOptionSpecs(const std::string& tapname, const std::vector<OptionSpecView>& specs) {
+  checkSpecs(tapname, specs);
 }
 
 std::string pluginUsage(const std::string& tapname, const std::string& description,

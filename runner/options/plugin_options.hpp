@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "options/option_spec_view.hpp"
+
 namespace cppd::runner {
 
 struct PluginCommandLine {
@@ -55,6 +57,7 @@ void runValidators(const std::string& tapname, const std::vector<OptionSpec>& sp
 /// default "true" or "false", and every other default valid for its kind. Throws cppd::Error (data) naming the
 /// plugin and the option. Used on a plugin's metadata note before anything shows or parses its options.
 void checkOptionSpecs(const std::string& tapname, const std::vector<OptionSpec>& specs);
+void checkOptionSpecs(const std::string& tapname, const std::vector<OptionSpecView>& specs);
 
 /// `cppd TAPNAME --help`: "Usage: cppd [options] TAPNAME [plugin options]", the description, then the options
 /// in twistd's layout with kinds, defaults and "(required)", ending with --help.

@@ -86,9 +86,9 @@ class Reader {
   // Text that reaches a terminal (listing, --help, completion) must not drive it: refused when it holds a
   // control byte, a C1 or bidi control, or bytes that are not well-formed UTF-8 -- whatever the log's escaping
   // would make visible, backslashes apart (they are harmless and would only be doubled).
-  std::string text(const char* what) {
+  std::string_view text(const char* what) {
     std::string_view value = bytes(what, maxTextSize);
-    if (!needsCloserLook(value)) return std::string(value);  // printable ASCII: what nearly every note holds
+    if (!needsCloserLook(value)) return value;  // printable ASCII: what nearly every note holds
     for (char c : value) {
       const auto byte = static_cast<unsigned char>(c);
       if (byte < 0x20 || byte == 0x7f) refuse(fmt::format("has the control byte {:#04x} in {}", byte, what));
@@ -98,7 +98,7 @@ class Reader {
     std::string escaped;
     appendEscapedLogText(plain, escaped);
     if (escaped != plain) refuse(fmt::format("has a C1 or bidi control or invalid UTF-8 in {}", what));
-    return std::string(value);
+    return value;
   }
 
   std::size_t left() const noexcept { return rest_.size(); }
@@ -119,8 +119,8 @@ cppd_abi_stamp readStamp(Reader& reader) {
   return stamp;
 }
 
-OptionSpec readOption(Reader& reader) {
-  OptionSpec spec;
+OptionSpecView readOption(Reader& reader) {
+  OptionSpecView spec;
   spec.longName = reader.text("an option's long name");
   spec.shortName = reader.text("an option's short name");
   spec.help = reader.text("an option's help");
@@ -155,7 +155,7 @@ std::string_view descriptorOf(std::string_view section) {
 
 }  // namespace
 
-std::string tapnameProblem(const std::string& tapname) {
+std::string tapnameProblem(std::string_view tapname) {
   if (tapname.empty()) return "its tapname is empty";
   for (char c : tapname) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
@@ -191,52 +191,95 @@ std::string encodePluginNote(const PluginNote& note) {
   return section;
 }
 
-PluginNote decodePluginNote(std::string_view section) {
+namespace {
+
+// Every field of a note section, as views into its bytes, each checked: the whole of what a note must be
+// before anything shows or uses it, so a listing (which keeps two fields) and a plugin's help (which keeps
+// them all) give the same verdict on the same bytes.
+struct NoteFields {
+  cppd_abi_stamp stamp{};
+  std::string_view tapname;
+  std::string_view description;
+  std::string_view version;
+  std::vector<OptionSpecView> options;
+};
+
+NoteFields checkedFields(std::string_view section) {
   Reader reader(descriptorOf(section));
   const std::uint32_t version = reader.word("its format version");
   if (version != formatVersion) {
     refuse(fmt::format("has format version {}, this cppd reads {} (rebuild the plugin against this cppd)", version,
                        formatVersion));
   }
-  PluginNote note;
-  note.stamp = readStamp(reader);
-  note.tapname = reader.text("the tapname");
-  if (auto problem = tapnameProblem(note.tapname); !problem.empty()) refuse(fmt::format("says {}", problem));
-  note.description = reader.text("the description");
-  note.version = reader.text("the plugin version");
+  NoteFields fields;
+  fields.stamp = readStamp(reader);
+  fields.tapname = reader.text("the tapname");
+  if (auto problem = tapnameProblem(fields.tapname); !problem.empty()) refuse(fmt::format("says {}", problem));
+  fields.description = reader.text("the description");
+  fields.version = reader.text("the plugin version");
   const std::uint32_t count = reader.word("the option count");
   if (count > maxOptions) refuse(fmt::format("declares {} options, more than {}", count, maxOptions));
   // Each option takes at least 24 bytes (four lengths, kind, flag): what is left bounds the reservation.
-  note.options.reserve(std::min<std::size_t>(count, reader.left() / 24));
-  for (std::uint32_t i = 0; i < count; ++i) note.options.push_back(readOption(reader));
+  fields.options.reserve(std::min<std::size_t>(count, reader.left() / 24));
+  for (std::uint32_t i = 0; i < count; ++i) fields.options.push_back(readOption(reader));
   if (!reader.done()) refuse("has bytes after its last option");
   try {
-    checkOptionSpecs(note.tapname, note.options);  // what --help and the parser would trip on, refused now
+    checkOptionSpecs(std::string(fields.tapname), fields.options);  // what --help and the parser would trip on
   } catch (const Error& e) {
     refuse(fmt::format("is unusable: {}", e.what()));
+  }
+  return fields;
+}
+
+}  // namespace
+
+PluginNote decodePluginNote(std::string_view section) {
+  NoteFields fields = checkedFields(section);
+  PluginNote note{fields.stamp, std::string(fields.tapname), std::string(fields.description),
+                  std::string(fields.version), {}};
+  note.options.reserve(fields.options.size());
+  for (const OptionSpecView& view : fields.options) {
+    note.options.push_back({.longName = std::string(view.longName),
+                            .shortName = std::string(view.shortName),
+                            .help = std::string(view.help),
+                            .defaultValue = std::string(view.defaultValue),
+                            .kind = view.kind,
+                            .required = view.required});
   }
   return note;
 }
 
+PluginNoteSummary decodePluginNoteSummary(std::string_view section) {
+  NoteFields fields = checkedFields(section);
+  return {fields.stamp, std::string(fields.tapname), std::string(fields.description)};
+}
+
 namespace {
 
-// The note in its room in the first page (what the ELF header's read already holds), else the section at the
-// end of the file, where cppd_add_plugin puts a note too large for the room and an older one put every note.
-PluginNote noteOf(const ElfFile& file) {
-  if (auto inRoom = file.firstPageNote(owner, noteType)) return decodePluginNote(*inRoom);
+// Decodes the note in its room in the first page (what the ELF header's read already holds), else the section at
+// the end of the file, where cppd_add_plugin puts a note too large for the room and an older one put every note.
+template <typename Decode>
+auto decodeNoteOf(const ElfFile& file, Decode decode) {
+  if (auto inRoom = file.firstPageNote(owner, noteType)) return decode(*inRoom);
   auto section = file.section(pluginNoteSection, maxNoteSize);
   if (!section) {
     throw Error(ErrorKind::data, fmt::format("no cppd metadata note ({}): not built with cppd_add_plugin of this "
                                              "cppd; rebuild it with cppd_add_plugin",
                                              pluginNoteSection));
   }
-  return decodePluginNote(*section);
+  return decode(*section);
 }
 
 }  // namespace
 
-PluginNote readPluginNote(int fd) { return noteOf(ElfFile::inspect(fd)); }
+PluginNote readPluginNote(int fd) { return decodeNoteOf(ElfFile::inspect(fd), decodePluginNote); }
 
-PluginNote readPluginNote(int fd, off_t fileSize) { return noteOf(ElfFile::inspect(fd, fileSize)); }
+PluginNote readPluginNote(int fd, off_t fileSize) {
+  return decodeNoteOf(ElfFile::inspect(fd, fileSize), decodePluginNote);
+}
+
+PluginNoteSummary readPluginNoteSummary(int fd, off_t fileSize) {
+  return decodeNoteOf(ElfFile::inspect(fd, fileSize), decodePluginNoteSummary);
+}
 
 }  // namespace cppd::runner

@@ -27,6 +27,13 @@ struct PluginNote {
   std::vector<OptionSpec> options;  // without validators: those run in the loaded plugin
 };
 
+/// What a listing keeps of a note: its ABI stamp, tapname and description.
+struct PluginNoteSummary {
+  cppd_abi_stamp stamp{};
+  std::string tapname;
+  std::string description;
+};
+
 /// The section cppd_add_plugin adds and the runner reads.
 inline constexpr std::string_view pluginNoteSection = ".note.cppd.plugin";
 
@@ -37,6 +44,10 @@ std::string encodePluginNote(const PluginNote& note);
 /// the option list", "its metadata note's tapname 'Hello World' has characters other than ...").
 PluginNote decodePluginNote(std::string_view section);
 
+/// decodePluginNote's checks, the same verdict on the same bytes, keeping only what a listing shows: the options
+/// are checked as views into the section and never copied.
+PluginNoteSummary decodePluginNoteSummary(std::string_view section);
+
 /// Reads and parses the note of the checked plugin file open on fd, after the ELF header checks; never
 /// loads or runs anything. Throws cppd::Error (data) with the reason alone, also when there is no note.
 PluginNote readPluginNote(int fd);
@@ -44,8 +55,11 @@ PluginNote readPluginNote(int fd);
 /// readPluginNote for a regular file whose size the caller has just taken with fstat (one system call fewer).
 PluginNote readPluginNote(int fd, off_t fileSize);
 
+/// readPluginNote(fd, fileSize) through decodePluginNoteSummary: what the listing reads of every plugin file.
+PluginNoteSummary readPluginNoteSummary(int fd, off_t fileSize);
+
 /// Why tapname cannot be a command ("tapname 'Hello World' has characters other than a-z, 0-9, '-' and '_'"),
 /// or an empty string when it is fine.
-std::string tapnameProblem(const std::string& tapname);
+std::string tapnameProblem(std::string_view tapname);
 
 }  // namespace cppd::runner

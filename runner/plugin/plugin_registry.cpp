@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 
 // What one plugin file's note says, or why it cannot be used.
 struct NoteResult {
-  std::optional<PluginNote> note;
+  std::optional<PluginNoteSummary> note;
   std::string reason;
 };
 
@@ -88,7 +88,7 @@ std::optional<OpenedDirectory> openDirectory(const PluginDirectory& dir, const T
 // Reads the note of the checked descriptor, and checks its ABI stamp: data only, no plugin code runs.
 NoteResult readNote(const PluginFile& file) {
   try {
-    PluginNote note = readPluginNote(file.fd(), file.status().st_size);
+    PluginNoteSummary note = readPluginNoteSummary(file.fd(), file.status().st_size);
     if (auto problem = abiStampProblem(note.stamp); !problem.empty()) return {std::nullopt, problem};
     return {std::move(note), {}};
   } catch (const Error& e) {

@@ -1,5 +1,7 @@
 #include <cppd/worker.hpp>
 
+#include <fmt/format.h>
+
 #include <functional>
 #include <string>
 
@@ -59,7 +61,7 @@ void becomeWorker(unsigned id) {
   currentWorker = id;
   ownsListenerPaths = false;
   adoptReusePortSockets(id);
-  setLogTag("w" + std::to_string(id));
+  setLogTag(fmt::format("w{}", id));  // not "w" + to_string: GCC 12 -O3 warns (-Wrestrict) falsely
 }
 
 }  // namespace detail
