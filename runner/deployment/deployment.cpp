@@ -48,7 +48,7 @@ const LoadedPlugin& pluginFor(const DeploymentDescription& description, const Se
     throw Error(description.refusal, message);
   }
   try {
-    return loaded.emplace(request.plugin, loadPlugin(info->file, info->note())).first->second;
+    return loaded.emplace(request.plugin, loadPlugin(info->file(), info->note())).first->second;
   } catch (const Error& e) {
     throw Error(e.kind(), fmt::format("{}plugin {}: {}", request.where, info->path, e.what()));
   }

@@ -73,6 +73,7 @@ PluginCatalog discover(const ServerOptions& options) {
   settings.directories =
       pluginSearchPath(options.pluginPath, std::getenv("CPPD_PLUGIN_PATH"), builtInPluginDirectory());
   settings.trust = TrustPolicy::current();
+  settings.useNoteCache = true;
   return discoverPlugins(settings);
 }
 

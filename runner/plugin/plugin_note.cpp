@@ -60,6 +60,24 @@ bool needsCloserLook(std::string_view text) {
   return flagged != 0;
 }
 
+}  // namespace
+
+std::string noteTextProblem(std::string_view text) {
+  if (!needsCloserLook(text)) return {};  // printable ASCII: what nearly every note holds
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) return fmt::format("has the control byte {:#04x}", byte);
+  }
+  std::string plain(text);
+  plain.erase(std::remove(plain.begin(), plain.end(), '\\'), plain.end());
+  std::string escaped;
+  appendEscapedLogText(plain, escaped);
+  if (escaped != plain) return "has a C1 or bidi control or invalid UTF-8";
+  return {};
+}
+
+namespace {
+
 // Reads the descriptor front to back; every read is checked against what is left.
 class Reader {
  public:
@@ -88,16 +106,7 @@ class Reader {
   // would make visible, backslashes apart (they are harmless and would only be doubled).
   std::string_view text(const char* what) {
     std::string_view value = bytes(what, maxTextSize);
-    if (!needsCloserLook(value)) return value;  // printable ASCII: what nearly every note holds
-    for (char c : value) {
-      const auto byte = static_cast<unsigned char>(c);
-      if (byte < 0x20 || byte == 0x7f) refuse(fmt::format("has the control byte {:#04x} in {}", byte, what));
-    }
-    std::string plain(value);
-    plain.erase(std::remove(plain.begin(), plain.end(), '\\'), plain.end());
-    std::string escaped;
-    appendEscapedLogText(plain, escaped);
-    if (escaped != plain) refuse(fmt::format("has a C1 or bidi control or invalid UTF-8 in {}", what));
+    if (auto problem = noteTextProblem(value); !problem.empty()) refuse(fmt::format("{} in {}", problem, what));
     return value;
   }
 

@@ -58,6 +58,11 @@ PluginNote readPluginNote(int fd, off_t fileSize);
 /// readPluginNote(fd, fileSize) through decodePluginNoteSummary: what the listing reads of every plugin file.
 PluginNoteSummary readPluginNoteSummary(int fd, off_t fileSize);
 
+/// Why text cannot be shown in a listing or help ("has the control byte 0x1b", "has a C1 or bidi control or
+/// invalid UTF-8"), or an empty string: the rule every text of a note passes. Text that reaches a terminal must
+/// not drive it.
+std::string noteTextProblem(std::string_view text);
+
 /// Why tapname cannot be a command ("tapname 'Hello World' has characters other than a-z, 0-9, '-' and '_'"),
 /// or an empty string when it is fine.
 std::string tapnameProblem(std::string_view tapname);

@@ -19,6 +19,7 @@
 
 #include "plugin/abi_stamp.hpp"
 #include "plugin/plugin_note.hpp"
+#include "plugin/plugin_note_cache.hpp"
 #include "plugin/trusted_directory.hpp"
 
 namespace cppd::runner {
@@ -61,7 +62,7 @@ std::vector<std::string> soNames(const TrustedDirectory& dir) {
 // One directory of the search path, open and checked, with its *.so names.
 struct OpenedDirectory {
   const PluginDirectory* dir;
-  TrustedDirectory opened;
+  std::shared_ptr<const TrustedDirectory> opened;
   std::vector<std::string> names;
 };
 
@@ -71,8 +72,8 @@ struct OpenedDirectory {
 std::optional<OpenedDirectory> openDirectory(const PluginDirectory& dir, const TrustPolicy& trust,
                                              PluginCatalog& catalog) {
   try {
-    OpenedDirectory result{&dir, openTrustedDirectory(dir.path, trust), {}};
-    result.names = soNames(result.opened);
+    OpenedDirectory result{&dir, std::make_shared<TrustedDirectory>(openTrustedDirectory(dir.path, trust)), {}};
+    result.names = soNames(*result.opened);
     return result;
   } catch (const Error& e) {
     // Only a directory the user named explicitly is worth a complaint; a missing default is normal.
@@ -96,17 +97,43 @@ NoteResult readNote(const PluginFile& file) {
   }
 }
 
-// Opens one plugin file, reads its note and adds it to the catalog at once: usable (the first of each tapname
-// in search order wins; winners maps a tapname to its index in catalog.plugins) or rejected with its reason.
+// Adds a usable plugin to the catalog, unless an earlier directory of the search path had its tapname (the first
+// of each tapname in search order wins; winners maps a tapname to its index in catalog.plugins).
+void addUsable(const OpenedDirectory& directory, const std::string& name, std::string path, std::string tapname,
+               std::string description, std::optional<PluginFile> file, const TrustPolicy& trust,
+               std::map<std::string, std::size_t>& winners, PluginCatalog& catalog) {
+  auto [it, inserted] = winners.emplace(tapname, catalog.plugins.size());
+  if (!inserted) {
+    catalog.rejected.push_back(
+        {std::move(path), directory.dir->source,
+         fmt::format("duplicate tapname '{}' (already provided by {}, which comes first in the search order)",
+                     it->first, catalog.plugins[it->second].path)});
+    return;
+  }
+  catalog.plugins.push_back({std::move(tapname), std::move(description), std::move(path), directory.dir->source,
+                             directory.opened, name, trust, std::move(file)});
+}
+
+// Lists one plugin file: from the note cache when nothing about the file changed since its note was read (one
+// fstatat; the trust rules checked on that status), else opened, checked on its descriptor and its note read.
 // Only what a listing shows is kept, and a duplicate's or a refused file's descriptor is closed right away,
 // so a listing's memory (and page faults, and descriptors) grows with the usable plugins, not the files read.
 void addFile(const OpenedDirectory& directory, const std::string& name, const TrustPolicy& trust,
-             std::map<std::string, std::size_t>& winners, PluginCatalog& catalog) {
+             PluginNoteCache& cache, std::map<std::string, std::size_t>& winners, PluginCatalog& catalog) {
   const PluginDirectory& dir = *directory.dir;
   std::string path = dir.path + "/" + name;  // as the user gave the directory, in every message
+  struct stat st {};
+  if (cache.enabled() && ::fstatat(directory.opened->fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      S_ISREG(st.st_mode) && !fileTrustProblem(path, st, trust)) {
+    if (const auto* hit = cache.find(st)) {
+      addUsable(directory, name, std::move(path), hit->tapname, hit->description, std::nullopt, trust, winners,
+                catalog);
+      return;
+    }
+  }
   std::optional<PluginFile> file;
   try {
-    file = PluginFile::open(directory.opened, name, trust, path);
+    file = PluginFile::open(*directory.opened, name, trust, path);
   } catch (const Error& e) {
     // Gone since the listing, or not a regular file: not a plugin, nothing to say.
     if (e.kind() == ErrorKind::permission) {
@@ -119,16 +146,9 @@ void addFile(const OpenedDirectory& directory, const std::string& name, const Tr
     catalog.rejected.push_back({std::move(path), dir.source, std::move(result.reason)});
     return;
   }
-  auto [it, inserted] = winners.emplace(result.note->tapname, catalog.plugins.size());
-  if (!inserted) {
-    catalog.rejected.push_back(
-        {std::move(path), dir.source,
-         fmt::format("duplicate tapname '{}' (already provided by {}, which comes first in the search order)",
-                     it->first, catalog.plugins[it->second].path)});
-    return;
-  }
-  catalog.plugins.push_back({std::move(result.note->tapname), std::move(result.note->description), std::move(path),
-                             dir.source, std::move(*file)});
+  cache.remember(file->status(), result.note->tapname, result.note->description);
+  addUsable(directory, name, std::move(path), std::move(result.note->tapname), std::move(result.note->description),
+            std::move(file), trust, winners, catalog);
 }
 
 // Sorts by tapname: an index is sorted, then each PluginInfo is moved once to its place, in place (a second
@@ -168,8 +188,14 @@ std::string toString(PluginSource source) {
   return "unknown";
 }
 
+const PluginFile& PluginInfo::file() const {
+  if (!opened) opened = PluginFile::open(*directory, fileName, trust, path);
+  return *opened;
+}
+
 PluginNote PluginInfo::note() const {
-  PluginNote note = readPluginNote(file.fd(), file.status().st_size);
+  const PluginFile& checked = file();
+  PluginNote note = readPluginNote(checked.fd(), checked.status().st_size);
   if (auto problem = abiStampProblem(note.stamp); !problem.empty()) throw Error(ErrorKind::data, problem);
   if (note.tapname != tapname) {
     throw Error(ErrorKind::data, fmt::format("its metadata note changed since it was read: tapname '{}', now '{}'",
@@ -240,9 +266,11 @@ PluginCatalog discoverPlugins(const DiscoverySettings& settings) {
   }
   std::map<std::string, std::size_t> winners;
   catalog.plugins.reserve(files);
+  PluginNoteCache cache = settings.useNoteCache ? PluginNoteCache::load() : PluginNoteCache();
   for (const auto& directory : directories) {
-    for (const auto& name : directory.names) addFile(directory, name, settings.trust, winners, catalog);
+    for (const auto& name : directory.names) addFile(directory, name, settings.trust, cache, winners, catalog);
   }
+  cache.save();
   sortByTapname(catalog.plugins);
   return catalog;
 }

@@ -2,11 +2,14 @@
 
 // Plugin discovery: which directories are searched, in which order, and what each plugin file in them turned
 // out to be. The registry never loads or runs plugin code: it reads each plugin's metadata note from the
-// descriptor it trust-checked (no dlopen, no child process); the plugin that is actually run is loaded
-// afterwards with loadPlugin() from that same descriptor (PluginInfo::file), after its note passed the checks.
+// descriptor it trust-checked (no dlopen, no child process), or takes what the note said from the user's note
+// cache when nothing about the file changed (plugin_note_cache.hpp). The plugin that is actually run is opened
+// and checked on its descriptor (PluginInfo::file), its whole note read again from it, and loaded from that
+// same descriptor with loadPlugin().
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +17,7 @@
 #include "plugin/plugin_file.hpp"
 #include "plugin/plugin_note.hpp"
 #include "plugin/plugin_trust.hpp"
+#include "plugin/trusted_directory.hpp"
 
 namespace cppd::runner {
 
@@ -28,18 +32,28 @@ struct PluginDirectory {
   PluginSource source;
 };
 
-/// A usable plugin: what a listing shows of its note, and the file it was read from.
+/// A usable plugin: what a listing shows of its note, and where its file is.
 struct PluginInfo {
-  std::string tapname;
-  std::string description;
-  std::string path;
-  PluginSource source;
-  PluginFile file;  // the checked file, still open: load exactly this one (loadPlugin)
+  std::string tapname = {};
+  std::string description = {};
+  std::string path = {};
+  PluginSource source = PluginSource::builtIn;
+  std::shared_ptr<const TrustedDirectory> directory = {};  // the checked directory it was found in
+  std::string fileName = {};                               // its name there
+  TrustPolicy trust = {};
 
-  /// Its whole metadata note (options, version, stamp), read again from file and checked again. A listing keeps
-  /// only what it shows: options of hundreds of plugins filled 80 heap pages, each a page fault, for nothing.
-  /// Throws cppd::Error (data) with the reason alone when the note no longer passes or names another tapname.
+  /// The checked file: still open when the listing read its note, else opened now by name in the directory
+  /// the listing checked (a listing from the note cache opens no plugin) and checked on its descriptor. Load
+  /// exactly this one (loadPlugin). Throws cppd::Error as PluginFile::open does.
+  const PluginFile& file() const;
+
+  /// Its whole metadata note (options, version, stamp), read again from file() and checked again. A listing
+  /// keeps only what it shows: options of hundreds of plugins filled 80 heap pages, each a page fault, for
+  /// nothing. Throws cppd::Error (data) with the reason alone when the note no longer passes or names another
+  /// tapname.
   PluginNote note() const;
+
+  mutable std::optional<PluginFile> opened = {};  // file() once opened
 };
 
 /// A plugin file (or directory) that was skipped, and why.
@@ -71,6 +85,7 @@ std::vector<PluginDirectory> pluginSearchPath(const std::vector<std::string>& pl
 struct DiscoverySettings {
   std::vector<PluginDirectory> directories;
   TrustPolicy trust;
+  bool useNoteCache = false;  // list unchanged plugins from the user's note cache (plugin_note_cache.hpp)
 };
 
 /// Finds every *.so in the directories, checks trust, reads each one's metadata note and checks its ABI stamp,

@@ -2,7 +2,8 @@
 // completion: a truncated file, broken section headers or a note that lies about its sizes must be refused
 // with a reason, never crash, hang or read past what the file holds. Nothing is ever loaded.
 // Input: byte 0 even: the rest is a whole plugin file, read with readPluginNote (ELF checks, section lookup,
-// note); odd: the rest is the note section's bytes, read with decodePluginNote.
+// note); odd: the rest is the note section's bytes, read with decodePluginNote and decodePluginNoteSummary
+// (the listing's), which must agree.
 // Checks: only cppd::Error escapes, with a non-empty one-line reason; an accepted note has a valid tapname, no
 // control byte in any text, at most 1024 options, options the parser takes (--help parses), and encoding it
 // again decodes to the same note.
@@ -86,6 +87,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     std::string_view section(reinterpret_cast<const char*>(data), size);
     checkRefusal("decodePluginNote", [&] { checkAccepted(cppd::runner::decodePluginNote(section)); });
+    // A listing reads only the summary: the same verdict, and the same tapname and description.
+    std::string full;
+    std::string summary;
+    try {
+      auto note = cppd::runner::decodePluginNote(section);
+      full = note.tapname + '\n' + note.description;
+    } catch (const cppd::Error& e) {
+      full = std::string("refused: ") + e.what();
+    }
+    try {
+      auto note = cppd::runner::decodePluginNoteSummary(section);
+      summary = note.tapname + '\n' + note.description;
+    } catch (const cppd::Error& e) {
+      summary = std::string("refused: ") + e.what();
+    }
+    cppd::fuzz::check(full == summary, "a listing's summary and the whole note disagree: " + summary + " / " + full);
   }
   return 0;
 }

@@ -11,12 +11,13 @@ import resource
 import shutil
 import signal
 import statistics
+import struct
 import subprocess
 import sys
 import time
 import unittest
 
-from cppdtest import PLUGIN_DIR, STRACE, TempDirTestCase, run_cppd, strace_works, without_leak_check
+from cppdtest import PLUGIN_DIR, STRACE, TempDirTestCase, run_cppd, strace_works, wait_for, without_leak_check
 
 TEST_PLUGINS = os.environ.get("CPPD_TEST_PLUGIN_DIR", "")
 ATTACKER_PLUGIN = os.environ.get("CPPD_TEST_ATTACKER_PLUGIN", "")
@@ -59,6 +60,8 @@ class PluginTestCase(TempDirTestCase):
         os.chmod(self.plugins, 0o755)
         self.env = dict(os.environ)
         self.env.pop("CPPD_PLUGIN_PATH", None)
+        # Each test starts with an empty note cache of its own: what it checks is read from the plugin files.
+        self.env["XDG_CACHE_HOME"] = self.path("cache")
 
     def add(self, name, as_name=None, mode=0o755, directory=None):
         target = os.path.join(directory or self.plugins, as_name or name)
@@ -395,6 +398,103 @@ class NoLoadingTests(PluginTestCase):
         stdout, calls = self.traced("hello", "--help")
         self.assertIn("--root=PATH", stdout)
         self.assert_no_plugin_code(calls)
+
+
+@unittest.skipUnless(strace_works(), "strace is missing or cannot trace here (no ptrace)")
+class NoteCacheTests(PluginTestCase):
+    """A listing of unchanged plugins comes from the user's note cache and opens none of them; anything that
+    changes a file, or a cache someone else could have written, sends the listing back to the file."""
+
+    def cache_file(self):
+        return os.path.join(self.env["XDG_CACHE_HOME"], "cppd", "plugin-notes")
+
+    def listing(self):
+        """cppd's listing, and the plugin files (in self.plugins) it opened."""
+        log = self.path("strace-open.log")
+        command = [STRACE, "-o", log, "-e", "trace=openat,open", os.environ["CPPD_BIN"], "--plugin-path", self.plugins]
+        result = subprocess.run(command, env=without_leak_check(self.env), cwd=self.tmp, capture_output=True,
+                                text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(log) as f:
+            opened = [line for line in f if re.search(r'openat\(\d+, "[^"/]+\.so"', line)]
+        return result.stdout, opened
+
+    def listed_from_cache(self):
+        """Lists until a listing opens no plugin file: a file is cached once its change time is 0.1 s old."""
+        return wait_for(lambda: (lambda out, opened: out if not opened else None)(*self.listing()),
+                        what="a listing that opens no plugin file")
+
+    def rename_in_place(self, path, old, new):
+        """Rewrites the tapname in path's note (same length: same size), keeping inode and modification time."""
+        stat = os.stat(path)
+        with open(path, "r+b") as f:
+            head = f.read(4096)
+            at = head.index(struct.pack("<I", len(old)) + old.encode())
+            f.seek(at + 4)
+            f.write(new.encode())
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        self.assertEqual((os.stat(path).st_ino, os.stat(path).st_size, os.stat(path).st_mtime_ns),
+                         (stat.st_ino, stat.st_size, stat.st_mtime_ns))
+
+    def test_an_unchanged_plugin_is_listed_from_the_cache_without_opening_it(self):
+        self.add("hello.so")
+        first, opened = self.listing()
+        self.assertTrue(opened, "the first listing reads the plugin")
+        self.assertIn("    hello ", first)
+        self.assertEqual(self.listed_from_cache(), first)
+        st = os.stat(self.cache_file())
+        self.assertEqual((st.st_mode & 0o777, st.st_uid), (0o600, os.geteuid()))
+        self.assertEqual(os.stat(os.path.dirname(self.cache_file())).st_mode & 0o777, 0o700)
+
+    def test_a_plugin_changed_in_place_is_read_again_even_with_the_same_size_and_mtime(self):
+        path = self.add("hello.so")
+        self.listed_from_cache()
+        self.rename_in_place(path, "hello", "hellp")  # only its change time (which no user can set) says so
+        out, opened = self.listing()
+        self.assertTrue(opened)
+        self.assertIn("    hellp ", out)
+        self.assertNotIn("    hello ", out)
+
+    def test_the_plugin_that_runs_or_shows_its_help_is_read_from_its_file_not_the_cache(self):
+        self.add("hello.so")
+        self.listed_from_cache()
+        result = self.cppd("hello", "--help")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("--root=PATH", result.stdout)
+
+    def test_a_cache_others_could_write_is_ignored_and_replaced(self):
+        self.add("hello.so")
+        self.listed_from_cache()
+        with open(self.cache_file(), "rb") as f:
+            forged = f.read().replace(struct.pack("<I", 5) + b"hello", struct.pack("<I", 5) + b"forgd")
+        self.assertIn(b"forgd", forged)
+        with open(self.cache_file(), "wb") as f:
+            f.write(forged)
+        os.chmod(self.cache_file(), 0o622)  # writable by group and others: not the user's own words
+        out, opened = self.listing()
+        self.assertTrue(opened)
+        self.assertIn("    hello ", out)
+        self.assertNotIn("forgd", out)
+        # The directory others could write to is never used at all.
+        os.chmod(os.path.dirname(self.cache_file()), 0o777)
+        out, opened = self.listing()
+        self.assertTrue(opened)
+        self.assertIn("    hello ", out)
+
+    def test_a_corrupt_or_hostile_cache_is_ignored_then_rewritten(self):
+        self.add("hello.so")
+        self.listed_from_cache()
+        with open(self.cache_file(), "rb") as f:
+            good = f.read()
+        escape = good.replace(b"Says hello", b"Says \x1b[31m")  # what a note could never say: refused whole
+        for bad in (b"", good[:-1], good + b"x", b"cppd plugin note cache 1\n" + b"\xff" * 64, escape):
+            with open(self.cache_file(), "wb") as f:
+                f.write(bad)
+            out, opened = self.listing()
+            self.assertTrue(opened, bad[:40])
+            self.assertIn("    hello ", out)
+            self.assertNotIn("\x1b", out)
+            self.assertEqual(self.listed_from_cache(), out)
 
 
 def sanitized():

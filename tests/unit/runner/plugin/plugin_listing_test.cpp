@@ -11,8 +11,10 @@ namespace {
 
 PluginCatalog sampleCatalog() {
   PluginCatalog catalog;
-  catalog.plugins = {{"fastpoetry", "Serve a poem.", "/b/fastpoetry.so", PluginSource::builtIn, {}},
-                     {"hello", "Says hello.", "/p/hello.so", PluginSource::pluginPathOption, {}}};
+  catalog.plugins = {{.tapname = "fastpoetry", .description = "Serve a poem.", .path = "/b/fastpoetry.so",
+                      .source = PluginSource::builtIn},
+                     {.tapname = "hello", .description = "Says hello.", .path = "/p/hello.so",
+                      .source = PluginSource::pluginPathOption}};
   catalog.rejected = {
       {"/p/crash.so", PluginSource::pluginPathOption, "crashed while loading: signal 11 (Segmentation fault)"}};
   catalog.searched = {{"/p", PluginSource::pluginPathOption}, {"/b", PluginSource::builtIn}};
