@@ -57,6 +57,12 @@ bool ownedAndPrivate(const struct stat& st) {
   return st.st_uid == ::geteuid() && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
+// Whether path is a directory owned by the euid.
+bool isOwnDirectory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid();
+}
+
 // The cache directory, when it is the user's own; missing says whether it is simply not there yet.
 posix::UniqueFd openCacheDirectory(const std::string& path, bool* missing = nullptr) {
   posix::UniqueFd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -255,9 +261,16 @@ void PluginNoteCache::save() {
       if (e.seen == seen && kept.size() < maxEntries) kept.push_back(e);
     }
   }
+  // Made only inside a directory of the user's own: root with another user's $HOME (sudo) must not leave
+  // root-owned directories there. $HOME/.cache may not exist yet.
   const std::string parent = directory_.substr(0, directory_.rfind('/'));
-  ::mkdir(parent.c_str(), 0700);  // $HOME/.cache may not exist yet; an error shows in the next step
-  ::mkdir(directory_.c_str(), 0700);
+  if (!isOwnDirectory(parent)) {
+    if (!isOwnDirectory(parent.substr(0, std::max<std::size_t>(parent.rfind('/'), 1))) ||
+        ::mkdir(parent.c_str(), 0700) != 0) {
+      return;
+    }
+  }
+  ::mkdir(directory_.c_str(), 0700);  // or it exists: openCacheDirectory checks what is there
   posix::UniqueFd dir = openCacheDirectory(directory_);
   if (!dir) return;
   const std::string temporary = fmt::format("{}.{}", fileName, ::getpid());

@@ -21,20 +21,12 @@ Address Address::ipv6(std::string host, std::uint16_t port) {
 
 Address Address::unixSocket(std::string path) { return Address(AddressFamily::unixSocket, "", 0, std::move(path)); }
 
-// Built by appending rather than with fmt::format: a protocol that logs its peer (fastpoetry's line for every
-// connection) calls this once per connection, and parsing a format string at run time was most of its cost.
+// Built by appending rather than with fmt::format: a protocol that logs its peer calls this once per connection,
+// and parsing a format string at run time was most of its cost.
 std::string Address::toString() const {
-  if (family_ == AddressFamily::unixSocket) {
-    return path_.empty() ? std::string("UNIXAddress(None)") : "UNIXAddress('" + path_ + "')";
-  }
-  const fmt::format_int port(port_);
   std::string text;
-  text.reserve(26 + host_.size() + port.size());
-  text.append(family_ == AddressFamily::ipv4 ? "IPv4Address(TCP, '" : "IPv6Address(TCP, '");
-  text.append(host_);
-  text.append("', ");
-  text.append(port.data(), port.size());
-  text.push_back(')');
+  text.reserve(26 + host_.size() + path_.size());
+  appendTo(text);
   return text;
 }
 

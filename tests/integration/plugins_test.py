@@ -481,6 +481,21 @@ class NoteCacheTests(PluginTestCase):
         self.assertTrue(opened)
         self.assertIn("    hello ", out)
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root, to own less than the HOME it is given")
+    def test_root_given_another_users_home_leaves_nothing_there(self):
+        # sudo may keep the invoking user's HOME: root must not make root-owned directories in it.
+        home = self.path("home")
+        os.mkdir(home, 0o755)
+        nobody = pwd.getpwnam("nobody")
+        os.chown(home, nobody.pw_uid, nobody.pw_gid)
+        env = dict(self.env, HOME=home)
+        env.pop("XDG_CACHE_HOME")
+        for _ in range(2):
+            result = self.cppd(env=env)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn("    fastpoetry ", result.stdout)
+        self.assertEqual(os.listdir(home), [])
+
     def test_a_corrupt_or_hostile_cache_is_ignored_then_rewritten(self):
         self.add("hello.so")
         self.listed_from_cache()

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <cppd/export.hpp>
 
@@ -39,6 +41,26 @@ class CPPD_API Address {
   /// Twisted's notation: "IPv4Address(TCP, '127.0.0.1', 58208)", "IPv6Address(TCP, '::1', 8080)",
   /// "UNIXAddress('/run/poetry.sock')", "UNIXAddress(None)" for an unnamed socket.
   std::string toString() const;
+
+  /// toString() appended to out (a std::string, a fmt::memory_buffer: anything with append(std::string_view)),
+  /// with no string of its own: for a line put together per connection.
+  template <typename Buffer>
+  void appendTo(Buffer& out) const {
+    const auto add = [&](std::string_view text) { out.append(text); };
+    if (family_ == AddressFamily::unixSocket) {
+      if (path_.empty()) return add("UNIXAddress(None)");
+      add("UNIXAddress('");
+      add(path_);
+      return add("')");
+    }
+    char digits[8];
+    const auto end = std::to_chars(digits, digits + sizeof digits, port_).ptr;
+    add(family_ == AddressFamily::ipv4 ? "IPv4Address(TCP, '" : "IPv6Address(TCP, '");
+    add(host_);
+    add("', ");
+    add(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    add(")");
+  }
 
   friend bool operator==(const Address&, const Address&) = default;
 

@@ -1,5 +1,8 @@
 #include "detail/stream_connection.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -29,17 +32,24 @@ StreamConnection& fromHandle(void* handle) {
 
 // "ecstasy:PoetryProtocol,3,127.0.0.1", twistd's per-connection system. Appended piece by piece: it is built for
 // every connection, and fmt::format's run-time parsing of the pattern cost more than the rest of the constructor.
-std::string connectionContext(ConnectionSet& set, const std::string& protocol, const std::string& host) {
+// "PREFIXProtocol,SESSION,HOST" into inline storage when it fits, else into spill; returns it.
+std::string_view buildConnectionContext(std::array<char, 64>& inline_, std::string& spill, ConnectionSet& set,
+                                        const std::string& protocol, const std::string& host) {
   const fmt::format_int session(set.nextSession());
-  std::string context;
-  context.reserve(set.contextPrefix().size() + protocol.size() + session.size() + host.size() + 2);
-  context.append(set.contextPrefix());
-  context.append(protocol);
-  context.push_back(',');
-  context.append(session.data(), session.size());
-  context.push_back(',');
-  context.append(host);
-  return context;
+  const std::string_view parts[] = {set.contextPrefix(), protocol, ",", {session.data(), session.size()}, ",", host};
+  std::size_t size = 0;
+  for (std::string_view part : parts) size += part.size();
+  if (size <= inline_.size()) {
+    char* out = inline_.data();
+    for (std::string_view part : parts) {
+      if (!part.empty()) std::memcpy(out, part.data(), part.size());
+      out += part.size();
+    }
+    return {inline_.data(), size};
+  }
+  spill.reserve(size);
+  for (std::string_view part : parts) spill.append(part);
+  return spill;
 }
 
 // The reason of every orderly close, made once: a reason built per connection cost a heap allocation for its
@@ -65,7 +75,8 @@ StreamConnection::StreamConnection(std::shared_ptr<ConnectionSet> connections, A
       set_(std::move(connections)),
       peer_(std::move(peer)),
       protocol_(std::move(protocol)) {
-  context_ = connectionContext(*set_, protocol_->logPrefix(), peer_.isTcp() ? peer_.host() : set_->unixLabel());
+  context_ = buildConnectionContext(contextInline_, contextSpill_, *set_, protocol_->logPrefix(),
+                                    peer_.isTcp() ? peer_.host() : set_->unixLabel());
   if (peer_.isTcp()) {
     uv_tcp_init(uvLoop(set_->reactor()), &handle_.tcp);  // cannot fail: no socket is created here
   } else {
@@ -91,7 +102,7 @@ bool StreamConnection::attach() {
   const int status = peer_.isTcp() ? uv_tcp_open(&handle_.tcp, fd_) : uv_pipe_open(&handle_.pipe, fd_);
   if (status != 0) {
     runGuarded("log", [&] {
-      LogContext context(context_);
+      LogContext context(logContext());
       log::error("cannot hand the connection to the event loop: {} ({})", uv_strerror(status), uv_err_name(status));
     });
     closeWithStatus("open accepted connection", status);
@@ -104,7 +115,7 @@ bool StreamConnection::attach() {
 template <typename Fn>
 void StreamConnection::guarded(const char* what, Fn&& fn) noexcept {
   try {
-    LogContext context(context_);
+    LogContext context(logContext());
     try {
       std::forward<Fn>(fn)();
     } catch (const std::exception& e) {

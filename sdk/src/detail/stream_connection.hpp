@@ -2,6 +2,7 @@
 
 #include <uv.h>
 
+#include <array>
 #include <cstdint>
 #include <list>
 #include <functional>
@@ -116,7 +117,12 @@ class StreamConnection final : public LoopHandle, public ITransport {
   std::shared_ptr<ConnectionSet> set_;  // the connections it belongs to
   Address peer_;
   std::shared_ptr<Protocol> protocol_;
-  std::string context_;  // "PoetryProtocol,3,127.0.0.1"
+  // "PoetryProtocol,3,127.0.0.1": built for every connection, so kept inline (a heap string was one allocation
+  // and free per connection); a longer one (a long protocol name, an IPv6 peer) goes to contextSpill_.
+  std::array<char, 64> contextInline_{};
+  std::string contextSpill_;
+  std::string_view context_;
+  std::string_view logContext() const noexcept { return context_; }
   std::vector<std::function<void()>> drainCallbacks_;
   std::list<Deferred> deferred_;       // output waiting behind a file range, in order (a list: an empty one
                                        // allocates nothing, and most connections never defer)
