@@ -123,9 +123,9 @@ std::optional<PluginCommandLine> parseFromNote(const ServerOptions& options, con
   try {
     parsed = parsePluginOptions(info->tapname, specs, options.commandArgs, options.launchDir);
   } catch (const UsageError& e) {
-    throw UsageErrorWithHelp(e.what(), pluginUsage(info->tapname, info->description, specs));
+    throw UsageErrorWithHelp(e.what(), pluginUsage(info->tapname, note.description, specs));
   }
-  if (parsed.help) print(stdout, pluginUsage(info->tapname, info->description, specs));
+  if (parsed.help) print(stdout, pluginUsage(info->tapname, note.description, specs));
   return parsed;
 }
 

@@ -3,11 +3,14 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -57,16 +60,29 @@ bool ownedAndPrivate(const struct stat& st) {
   return st.st_uid == ::geteuid() && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
-// Whether path is a directory owned by the euid.
-bool isOwnDirectory(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid();
+// Opens the directory at path with no symbolic link anywhere on the way (openat2 RESOLVE_NO_SYMLINKS): root given
+// another user's HOME must not follow a link that user planted (~/.cache -> /etc) to a place of root's own.
+posix::UniqueFd openWithoutLinks(const std::string& path) {
+  open_how how{};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  return posix::UniqueFd(static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how)));
 }
 
-// The cache directory, when it is the user's own; missing says whether it is simply not there yet.
-posix::UniqueFd openCacheDirectory(const std::string& path, bool* missing = nullptr) {
-  posix::UniqueFd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+// The directory at path, held, when it is the user's own (checked on the descriptor); missing says whether it
+// is simply not there yet.
+posix::UniqueFd openOwnDirectory(const std::string& path, bool* missing = nullptr) {
+  posix::UniqueFd fd = openWithoutLinks(path);
   if (missing != nullptr) *missing = !fd && errno == ENOENT;
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !ownedAndPrivate(st)) return {};
+  return fd;
+}
+
+// The cache directory inside its held, checked parent, made there when missing.
+posix::UniqueFd makeOwnDirectoryIn(int parent, const char* name) {
+  ::mkdirat(parent, name, 0700);  // or it exists: what is there is checked next
+  posix::UniqueFd fd(::openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) != 0 || !ownedAndPrivate(st)) return {};
   return fd;
@@ -206,7 +222,7 @@ PluginNoteCache PluginNoteCache::load() {
   cache.identity_ = binaryIdentity();
   if (cache.directory_.empty() || cache.identity_.empty()) return cache;
   bool missing = false;
-  posix::UniqueFd dir = openCacheDirectory(cache.directory_, &missing);
+  posix::UniqueFd dir = openOwnDirectory(cache.directory_, &missing);
   if (!dir) {
     cache.enabled_ = missing;  // not there yet: save() makes it; there but not the user's own: never used
     return cache;
@@ -261,17 +277,18 @@ void PluginNoteCache::save() {
       if (e.seen == seen && kept.size() < maxEntries) kept.push_back(e);
     }
   }
-  // Made only inside a directory of the user's own: root with another user's $HOME (sudo) must not leave
-  // root-owned directories there. $HOME/.cache may not exist yet.
+  // Made only inside a directory of the user's own, reached without a symbolic link and held from the check on:
+  // root given another user's HOME (sudo) must not write there, nor where a link planted there leads.
   const std::string parent = directory_.substr(0, directory_.rfind('/'));
-  if (!isOwnDirectory(parent)) {
-    if (!isOwnDirectory(parent.substr(0, std::max<std::size_t>(parent.rfind('/'), 1))) ||
-        ::mkdir(parent.c_str(), 0700) != 0) {
-      return;
-    }
+  posix::UniqueFd base = openOwnDirectory(parent);
+  if (!base) {
+    const std::string home = parent.substr(0, std::max<std::size_t>(parent.rfind('/'), 1));
+    posix::UniqueFd above = openOwnDirectory(home);  // $HOME/.cache may not exist yet
+    if (!above) return;
+    base = makeOwnDirectoryIn(above.get(), parent.substr(parent.rfind('/') + 1).c_str());
+    if (!base) return;
   }
-  ::mkdir(directory_.c_str(), 0700);  // or it exists: openCacheDirectory checks what is there
-  posix::UniqueFd dir = openCacheDirectory(directory_);
+  posix::UniqueFd dir = makeOwnDirectoryIn(base.get(), "cppd");
   if (!dir) return;
   const std::string temporary = fmt::format("{}.{}", fileName, ::getpid());
   ::unlinkat(dir.get(), temporary.c_str(), 0);  // left by a run with this PID that stopped half way

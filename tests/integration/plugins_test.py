@@ -496,6 +496,18 @@ class NoteCacheTests(PluginTestCase):
             self.assertIn("    fastpoetry ", result.stdout)
         self.assertEqual(os.listdir(home), [])
 
+    def test_a_cache_path_through_a_symbolic_link_is_never_written(self):
+        # A link planted in a HOME (~/.cache -> a directory of root's) must not lead root to write there.
+        home, target = self.path("linkhome"), self.path("target")
+        os.mkdir(home, 0o700)
+        os.mkdir(target, 0o755)
+        os.symlink(target, os.path.join(home, ".cache"))
+        env = dict(self.env, HOME=home)
+        env.pop("XDG_CACHE_HOME")
+        result = self.cppd(env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(os.listdir(target), [])
+
     def test_a_corrupt_or_hostile_cache_is_ignored_then_rewritten(self):
         self.add("hello.so")
         self.listed_from_cache()
