@@ -23,19 +23,38 @@ namespace cppd::runner {
 namespace {
 
 constexpr std::string_view magic = "cppd plugin note cache 1\n";
-constexpr std::string_view fileName = "plugin-notes";
+constexpr const char* fileName = "plugin-notes";
 constexpr std::size_t maxFileSize = 4 << 20;
 constexpr std::uint32_t maxEntries = 8192;
 constexpr std::uint32_t maxTapname = 255;
 constexpr std::uint32_t maxDescription = 16 * 1024;
 constexpr std::uint32_t maxIdentity = 256;
-// Far above the kernel's timestamp granularity (one clock tick, at most 10 ms): a ctime at least this old can
-// only change to a later value.
-constexpr std::int64_t settledNs = 100'000'000;
+// How old a ctime must be before a later change is sure to give another one: far above the kernel's clock tick
+// (at most 10 ms) where the file system keeps nanoseconds, and above two seconds where it keeps whole seconds
+// (ext4 with small inodes, vfat, some NFS servers), which a ctime without a fraction gives away.
+constexpr std::int64_t settledFineNs = 100'000'000;
+constexpr std::int64_t settledCoarseNs = 3'000'000'000;
 
+// A timestamp as one number for the key: wraps (defined, in unsigned arithmetic) rather than overflows for
+// dates past 2262, which only makes such a file miss more often.
 std::int64_t nanoseconds(const struct timespec& t) {
-  return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u +
+                                   static_cast<std::uint64_t>(t.tv_nsec));
 }
+
+// Whether the file's last change (ctime) is old enough that any change after it shows in the key.
+bool settled(const struct timespec& ctime) {
+  struct timespec now {};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const std::int64_t margin = ctime.tv_nsec == 0 ? settledCoarseNs : settledFineNs;
+  const std::int64_t age = (static_cast<std::int64_t>(now.tv_sec) - static_cast<std::int64_t>(ctime.tv_sec)) *
+                               1'000'000'000 +
+                           (now.tv_nsec - ctime.tv_nsec);
+  return ctime.tv_sec <= now.tv_sec && age >= margin;
+}
+
+// The bytes an entry takes in the file.
+std::size_t encodedSize(const PluginNoteCache::Entry& e) { return 5 * 8 + 2 * 4 + e.tapname.size() + e.description.size(); }
 
 bool sameKey(const PluginNoteCache::Entry& e, const struct stat& st) {
   return e.device == st.st_dev && e.inode == st.st_ino && e.size == static_cast<std::uint64_t>(st.st_size) &&
@@ -228,7 +247,7 @@ PluginNoteCache PluginNoteCache::load() {
     return cache;
   }
   cache.enabled_ = true;
-  posix::UniqueFd fd(::openat(dir.get(), std::string(fileName).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  posix::UniqueFd fd(::openat(dir.get(), fileName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || !ownedAndPrivate(st) ||
       st.st_size > static_cast<off_t>(maxFileSize)) {
@@ -255,10 +274,10 @@ const PluginNoteCache::Entry* PluginNoteCache::find(const struct stat& st) {
 }
 
 void PluginNoteCache::remember(const struct stat& st, const std::string& tapname, const std::string& description) {
-  if (!enabled_) return;
-  struct timespec now {};
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  if (nanoseconds(st.st_ctim) > nanoseconds(now) - settledNs) return;  // changed too recently to be sure of
+  if (!enabled_ || !settled(st.st_ctim)) return;  // changed too recently to be sure of
+  // What decode() would refuse is not written: a whole cache refused on every load would be read and rewritten
+  // by every listing.
+  if (tapname.size() > maxTapname || description.size() > maxDescription) return;
   const std::pair<std::uint64_t, std::uint64_t> key(st.st_dev, st.st_ino);
   auto it = std::lower_bound(entries_.begin(), entries_.end(), key, keyLess);
   if (it == entries_.end() || std::pair(it->device, it->inode) != key) it = entries_.insert(it, Entry{});
@@ -272,9 +291,12 @@ void PluginNoteCache::save() {
   changed_ = false;
   // The entries this run used first; older ones (other directories' plugins) while there is room.
   std::vector<Entry> kept;
+  std::size_t size = magic.size() + 4 + identity_.size() + 4;
   for (bool seen : {true, false}) {
     for (const Entry& e : entries_) {
-      if (e.seen == seen && kept.size() < maxEntries) kept.push_back(e);
+      if (e.seen != seen || kept.size() == maxEntries || size + encodedSize(e) > maxFileSize) continue;
+      size += encodedSize(e);
+      kept.push_back(e);
     }
   }
   // Made only inside a directory of the user's own, reached without a symbolic link and held from the check on:
@@ -302,7 +324,7 @@ void PluginNoteCache::save() {
     done += static_cast<std::size_t>(n);
   }
   if (done != bytes.size() || ::close(fd.release()) != 0 ||
-      ::renameat(dir.get(), temporary.c_str(), dir.get(), std::string(fileName).c_str()) != 0) {
+      ::renameat(dir.get(), temporary.c_str(), dir.get(), fileName) != 0) {
     ::unlinkat(dir.get(), temporary.c_str(), 0);
   }
 }

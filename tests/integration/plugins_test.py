@@ -458,9 +458,19 @@ class NoteCacheTests(PluginTestCase):
     def test_the_plugin_that_runs_or_shows_its_help_is_read_from_its_file_not_the_cache(self):
         self.add("hello.so")
         self.listed_from_cache()
+        # The user's own cache says something else about the plugin: the listing shows it, the help does not.
+        with open(self.cache_file(), "rb") as f:
+            cached = f.read()
+        with open(self.cache_file(), "wb") as f:
+            f.write(cached.replace(b"Says hello", b"Says howdy"))
+        out, opened = self.listing()
+        self.assertEqual(opened, [])
+        self.assertIn("Says howdy", out)
         result = self.cppd("hello", "--help")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("--root=PATH", result.stdout)
+        self.assertIn("Says hello", result.stdout)
+        self.assertNotIn("howdy", result.stdout)
 
     def test_a_cache_others_could_write_is_ignored_and_replaced(self):
         self.add("hello.so")
