@@ -30,22 +30,22 @@ StreamConnection& fromHandle(void* handle) {
   return static_cast<StreamConnection&>(*static_cast<LoopHandle*>(static_cast<uv_handle_t*>(handle)->data));
 }
 
-// "ecstasy:PoetryProtocol,3,127.0.0.1", twistd's per-connection system. Appended piece by piece: it is built for
-// every connection, and fmt::format's run-time parsing of the pattern cost more than the rest of the constructor.
-// "PREFIXProtocol,SESSION,HOST" into inline storage when it fits, else into spill; returns it.
-std::string_view buildConnectionContext(std::array<char, 64>& inline_, std::string& spill, ConnectionSet& set,
+// "ecstasy:PoetryProtocol,3,127.0.0.1", twistd's per-connection system, copied piece by piece into storage when
+// it fits, else into spill; returns it. It is built for every connection: fmt::format's run-time parsing of a
+// pattern cost more than the rest of the constructor, and a heap string one allocation and free more.
+std::string_view buildConnectionContext(std::array<char, 64>& storage, std::string& spill, ConnectionSet& set,
                                         const std::string& protocol, const std::string& host) {
   const fmt::format_int session(set.nextSession());
   const std::string_view parts[] = {set.contextPrefix(), protocol, ",", {session.data(), session.size()}, ",", host};
   std::size_t size = 0;
   for (std::string_view part : parts) size += part.size();
-  if (size <= inline_.size()) {
-    char* out = inline_.data();
+  if (size <= storage.size()) {
+    char* out = storage.data();
     for (std::string_view part : parts) {
       if (!part.empty()) std::memcpy(out, part.data(), part.size());
       out += part.size();
     }
-    return {inline_.data(), size};
+    return {storage.data(), size};
   }
   spill.reserve(size);
   for (std::string_view part : parts) spill.append(part);
@@ -102,7 +102,7 @@ bool StreamConnection::attach() {
   const int status = peer_.isTcp() ? uv_tcp_open(&handle_.tcp, fd_) : uv_pipe_open(&handle_.pipe, fd_);
   if (status != 0) {
     runGuarded("log", [&] {
-      LogContext context(logContext());
+      LogContext context(context_);
       log::error("cannot hand the connection to the event loop: {} ({})", uv_strerror(status), uv_err_name(status));
     });
     closeWithStatus("open accepted connection", status);
@@ -115,7 +115,7 @@ bool StreamConnection::attach() {
 template <typename Fn>
 void StreamConnection::guarded(const char* what, Fn&& fn) noexcept {
   try {
-    LogContext context(logContext());
+    LogContext context(context_);
     try {
       std::forward<Fn>(fn)();
     } catch (const std::exception& e) {

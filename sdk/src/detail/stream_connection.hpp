@@ -121,8 +121,7 @@ class StreamConnection final : public LoopHandle, public ITransport {
   // and free per connection); a longer one (a long protocol name, an IPv6 peer) goes to contextSpill_.
   std::array<char, 64> contextInline_{};
   std::string contextSpill_;
-  std::string_view context_;
-  std::string_view logContext() const noexcept { return context_; }
+  std::string_view context_;  // in contextInline_ or contextSpill_
   std::vector<std::function<void()>> drainCallbacks_;
   std::list<Deferred> deferred_;       // output waiting behind a file range, in order (a list: an empty one
                                        // allocates nothing, and most connections never defer)
