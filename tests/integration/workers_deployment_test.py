@@ -50,12 +50,18 @@ class WorkersDeploymentTest(TempDirTestCase):
         server = self.start_server(["-y", self.path("deploy.toml")])
         server.wait_for_log(r"\[supervisor\] all workers serving \(3\)")
         ports = self.ports(server)
-        poem = open(ECSTASY, "rb").read()
+        with open(ECSTASY, "rb") as f:
+            poem = f.read()
         for _ in range(60):
             self.assertEqual(fetch("127.0.0.1", ports["once"]), poem)
             self.assertEqual(fetch("127.0.0.1", ports["everywhere"]), poem)
         self.assertEqual(self.served_by(server, "once", 60), {"1"})
-        self.assertGreater(len(self.served_by(server, "everywhere", 60)), 1)
+        # Which worker accepts a connection is the kernel's choice: one fast worker may take a run of sequential
+        # connections on a busy machine. More connections (bounded) until a second worker has taken one.
+        def served_by_several():
+            self.assertEqual(fetch("127.0.0.1", ports["everywhere"]), poem)
+            return len(set(re.findall(r"\[everywhere:PoetryProtocol,w(\d+),", server.log()))) > 1
+        wait_for(served_by_several, interval=0, what="a second worker to serve 'everywhere' (at most 20 s)")
         # Only worker 1 started the pinned service ("[once,w1] loaded a poem"), every worker the other one.
         log = server.log()
         self.assertEqual(set(re.findall(r"\[once,w(\d+)\] loaded a poem", log)), {"1"})
