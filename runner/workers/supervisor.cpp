@@ -87,6 +87,7 @@ Supervisor::Outcome Supervisor::run() {
   tick_.cancel();
   deadline_.cancel();
   reloadDeadline_.cancel();
+  reloadExec_.cancel();
   failedKill_.cancel();
   for (auto& restart : restarts_) restart.cancel();
   if (forced_ && outcome_.failure.empty()) outcome_.code = exitCodeFor(ErrorKind::software);

@@ -160,6 +160,7 @@ class Supervisor {
   bool mayStartReload() const noexcept;
   void startReload();
   void checked(const ReloadCheck& check);
+  void execNewImage();  // the check passed: the handover, then the exec
   void reloadProgress();
   void finishReload();
   void failReload(const std::string& reason);
@@ -194,6 +195,7 @@ class Supervisor {
   std::uint64_t restartsBefore_ = 0;  // restarts counted by earlier images
   std::string lastReload_;
   DelayedCall reloadDeadline_;
+  DelayedCall reloadExec_;  // the exec, two loop callbacks after the check passed
   DelayedCall failedKill_;  // the workers of a failed reload that do not stop
   std::map<pid_t, int> otherExits_;  // children that were not workers (a reload's check), as the reaper found them
   std::string adoptedFailure_;

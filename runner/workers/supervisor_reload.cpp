@@ -18,6 +18,8 @@
 #include <cppd/error.hpp>
 #include <cppd/log.hpp>
 
+#include "lifecycle/signals.hpp"
+
 namespace cppd::runner {
 namespace {
 
@@ -100,10 +102,15 @@ void Supervisor::startReload() {
   log::info("reload ({}): checking the new configuration", reloadWhy_);
   if (hooks_.reloading) hooks_.reloading(fmt::format("Reloading ({})", reloadWhy_));
   auto result = std::make_shared<ReloadCheck>();
+  // libuv makes its thread pool's threads on the first call, with this thread's signal mask: made with the
+  // supervisor's signals blocked, none of them ever takes in a stop or a reload, which only this thread handles
+  // (and holds across the exec).
+  holdSupervisorSignals();
   loop_.runInThreadPool([check = hooks_.checkReload, result] {
                           if (check) *result = check();
                         },
                         [this, result] { checked(*result); });
+  releaseSupervisorSignals();
 }
 
 void Supervisor::checked(const ReloadCheck& check) {
@@ -123,6 +130,22 @@ void Supervisor::checked(const ReloadCheck& check) {
     finishIfDone();
     return;
   }
+  // A stop or a reload asked for from here on stays pending across the exec, for the new image to handle. One the
+  // loop's signal handler already took in but has not dispatched yet would leave with this image (a second
+  // SIGUSR2 lost now and then in reload_test): the handover is built two loop callbacks later. A 0 ms timer runs
+  // before its iteration's poll, so the second one comes after a poll that dispatched every signal taken in
+  // before the hold (a reload is then queued, a stop begun).
+  holdSupervisorSignals();
+  reloadExec_ = loop_.callLater(std::chrono::milliseconds(0), [this] {
+    reloadExec_ = loop_.callLater(std::chrono::milliseconds(0), [this] { execNewImage(); });
+  });
+}
+
+void Supervisor::execNewImage() {
+  if (reloadPhase_ != ReloadPhase::checking) {  // a stop came meanwhile
+    releaseSupervisorSignals();
+    return;
+  }
   Handover handover;
   handover.generation = generation_;
   handover.reloads = reloads_;
@@ -137,6 +160,7 @@ void Supervisor::checked(const ReloadCheck& check) {
   }
   log::info("reload ({}): the check passed; starting the new image", reloadWhy_);
   const std::string why = hooks_.execReload(handover);  // returns only when the exec failed
+  releaseSupervisorSignals();  // what came meanwhile is handled here, as this image goes on
   reloadPhase_ = ReloadPhase::idle;
   ++failedReloads_;
   lastReload_ = fmt::format("reload failed: {}; generation {} keeps serving", why, generation_);

@@ -124,7 +124,12 @@ class Server:
         return self.proc.pid
 
     def log(self):
-        return read_text(self.logfile)
+        """The whole log, oldest first: the files size rotation made (LOG.N ... LOG.1), then LOG. A test under load
+        writes past the 1 MB default, and a line it waits for may have moved into LOG.1 by the time it looks."""
+        rotated = []
+        while os.path.exists(f"{self.logfile}.{len(rotated) + 1}"):
+            rotated.append(f"{self.logfile}.{len(rotated) + 1}")
+        return "".join(read_text(path) for path in reversed(rotated)) + read_text(self.logfile)
 
     def wait_for_log(self, pattern, timeout=DEFAULT_TIMEOUT):
         regex = re.compile(pattern, re.M)
@@ -206,7 +211,8 @@ class TempDirTestCase(unittest.TestCase):
     def tearDown(self):
         for server in self.servers:
             server.kill()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if not os.environ.get("CPPD_TEST_KEEP"):  # CPPD_TEST_KEEP=1 keeps each test's directory (its logs) to read
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def start_server(self, args, env=None, logfile="cppd.log", preexec_fn=None):
         """preexec_fn runs in the child before cppd starts (for example to set its resource limits)."""
