@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_packages=(g++ cmake make ninja-build pkg-config libuv1-dev libboost-dev libfmt-dev libcxxopts-dev catch2 libtomlplusplus-dev libhttp-parser-dev libcrypt-dev)
 # Real clients and tools the integration tests drive.
-test_packages=(curl netcat-openbsd logrotate python3 procps util-linux systemd bash-completion dpkg-dev valgrind lftp slowhttptest strace clang-14 python3-prometheus-client python3-yaml)
+test_packages=(curl netcat-openbsd logrotate python3 procps util-linux systemd bash-completion dpkg-dev valgrind lftp slowhttptest strace wrk clang-14 python3-prometheus-client python3-yaml)
 # The libFuzzer targets in tests/fuzz (a separate clang project, so the g++ build is untouched).
 fuzz_packages=(clang-14 libfuzzer-14-dev)
 # What tests/bench compares cppd with and drives it with (web_bench, workers_bench): nginx, wrk, taskset.

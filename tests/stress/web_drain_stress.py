@@ -33,7 +33,7 @@ def _wrk_errors(output):
 
 def replaced_under_wrk(ctx):
     if shutil.which("wrk") is None:
-        raise ScenarioFailed("wrk is not installed (cmake/install-deps.sh --test)")
+        raise ScenarioFailed("wrk is not installed (cmake/install-deps.sh --tests installs it)")
     seconds = ctx.rounds(20, 4)
     root = ctx.path("root")
     os.makedirs(root)
