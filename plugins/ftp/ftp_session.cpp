@@ -300,7 +300,7 @@ void FtpSession::cmdStat(const std::string& arg) {
   replyLines(211, "FTP server status:",
              {" Connected from " + peerHost_, " Logged in as " + (anonymous_ ? std::string("anonymous") : user_),
               std::string(" TYPE: ") + (binary_ ? "BINARY" : "ASCII"),
-              " " + (transferring_ ? "A transfer is in progress: " + transferWhat_ : std::string("No transfer."))},
+              transferring_ ? fmt::format(" A transfer is in progress: {}", transferWhat_) : " No transfer."},
              "End of status.");
 }
 

@@ -27,12 +27,20 @@ constexpr bool isPlainAsciiWord(std::uint64_t word) noexcept {
 
 /// The index of the first byte at or after from for which isPlain(byte) is false (text.size() if none), where
 /// isPlain accepts exactly printable ASCII other than Special1 and Special2.
+/// A run of at least eight bytes that is plain to its end is found without a byte-by-byte tail: the last eight
+/// bytes are tested as one word, overlapping bytes already known to be plain.
 template <unsigned char Special1, unsigned char Special2, typename IsPlain>
 std::size_t endOfPlainRun(std::string_view text, std::size_t from, IsPlain isPlain) noexcept {
   std::size_t i = from;
-  for (std::uint64_t word; i + sizeof word <= text.size(); i += sizeof word) {
+  std::uint64_t word;
+  for (; i + sizeof word <= text.size(); i += sizeof word) {
     std::memcpy(&word, text.data() + i, sizeof word);
     if (!isPlainAsciiWord<Special1, Special2>(word)) break;
+  }
+  if (i < text.size() && text.size() - from >= sizeof word && i + sizeof word > text.size()) {
+    // The loop ended at the text's end, not at a marked word: the last eight bytes (all at or after from).
+    std::memcpy(&word, text.data() + text.size() - sizeof word, sizeof word);
+    if (isPlainAsciiWord<Special1, Special2>(word)) return text.size();
   }
   while (i < text.size() && isPlain(static_cast<unsigned char>(text[i]))) ++i;
   return i;

@@ -41,6 +41,17 @@ TEST_CASE("endOfPlainRun stops at the first byte that needs escaping, in the fas
     CHECK(cppd::detail::endOfPlainRun<'\\', '\\'>(marked, 0, &plainText) == at);
     CHECK(cppd::detail::endOfPlainRun<'\\', '\\'>(marked, at + 1, &plainText) == marked.size());
   }
+  // Every length and start around the word size, with the mark anywhere or nowhere (the overlapping last word).
+  for (std::size_t size = 0; size <= 24; ++size) {
+    for (std::size_t from = 0; from <= size; ++from) {
+      for (std::size_t at = from; at <= size; ++at) {
+        std::string bytes(size, 'x');
+        if (at < size) bytes[at] = '\x7f';
+        INFO("size " << size << " from " << from << " mark at " << at);
+        CHECK(cppd::detail::endOfPlainRun<'\\', '\\'>(bytes, from, &plainText) == at);
+      }
+    }
+  }
   CHECK(cppd::detail::endOfPlainRun<'\\', '\\'>("", 0, &plainText) == 0);
   CHECK(cppd::detail::endOfPlainRun<'"', '\\'>("abc\"def", 0, &plainJson) == 3);
 }
