@@ -100,12 +100,7 @@ struct Publisher {
   std::atomic<LogLevel> minLevel{LogLevel::info};
 };
 
-// Never destroyed: destructors of other statics (the global reactor, plugins) may still log during exit, and a
-// function-local static could already be gone by then.
-Publisher& publisher() {
-  static Publisher* const instance = new Publisher;
-  return *instance;
-}
+Publisher& publisher();  // below, with the fork handlers it registers
 
 // The current thread's innermost LogContext, or null.
 thread_local const std::string_view* currentSystem = nullptr;
@@ -151,7 +146,41 @@ void flushLocked(Publisher& pub) noexcept {
   dispatching = false;
 }
 
-void flushBeforeFork() noexcept { log::flush(); }
+// fork() copies only the calling thread. A lock another thread held at that moment (the held-line flusher
+// writing, a thread logging) would stay held in the child for ever, and the child's first line would hang it: a
+// worker that served, then never heard its SIGTERM. So the lock is taken across every fork, with the held lines
+// written first (a child would otherwise write them a second time), and let go on both sides after.
+bool lockedForFork = false;
+
+void lockBeforeFork() noexcept {
+  if (dispatching) return;  // a fork from inside an observer: this thread holds the lock already
+  Publisher& pub = publisher();
+  pub.mutex.lock();
+  flushLocked(pub);
+  lockedForFork = true;
+}
+
+void unlockAfterForkInParent() noexcept {
+  if (std::exchange(lockedForFork, false)) publisher().mutex.unlock();
+}
+
+void unlockAfterForkInChild() noexcept {
+  unlockAfterForkInParent();
+  detail::forgetHeldLineFlusherAfterFork();  // the parent's thread is not in the child
+}
+
+// Never destroyed: destructors of other statics (the global reactor, plugins) may still log during exit, and a
+// function-local static could already be gone by then.
+Publisher& publisher() {
+  static Publisher* const instance = [] {
+    auto* created = new Publisher;
+    if (::pthread_atfork(&lockBeforeFork, &unlockAfterForkInParent, &unlockAfterForkInChild) != 0) {
+      writeStderr("cppd: pthread_atfork failed: a fork while another thread logs may hang the child's log\n");
+    }
+    return created;
+  }();
+  return *instance;
+}
 
 void publish(const LogEvent& event) {
   if (dispatching) {
@@ -322,9 +351,6 @@ void addObserver(std::shared_ptr<ILogObserver> observer) {
   std::lock_guard lock(pub.mutex);
   pub.observers.push_back(observer);
   if (auto buffering = std::dynamic_pointer_cast<IBufferedLogObserver>(observer)) {
-    // A child forked while lines are held would write them a second time (or the parent never would).
-    static const int atFork = ::pthread_atfork(&flushBeforeFork, nullptr, &detail::forgetHeldLineFlusherAfterFork);
-    (void)atFork;
     pub.buffered.push_back(std::move(buffering));
     pub.anyBuffered.store(true, std::memory_order_relaxed);
   }

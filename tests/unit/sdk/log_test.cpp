@@ -3,7 +3,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <mutex>
 #include <ctime>
@@ -11,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -473,6 +476,74 @@ TEST_CASE("fork writes out held lines first, so the child does not inherit them"
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(holding->written() == std::vector<std::string>{"before fork"});
+}
+
+namespace {
+
+// Holds a count of the lines it observes inside a LogBatch, as the runner's log file holds the lines.
+class CountingHoldingObserver : public cppd::IBufferedLogObserver {
+ public:
+  void observe(const LogEvent&) override {
+    std::lock_guard lock(mutex_);
+    ++held_;
+    if (!cppd::LogBatch::active()) flushLocked();
+  }
+  void flush() noexcept override {
+    std::lock_guard lock(mutex_);
+    flushLocked();
+  }
+
+ private:
+  void flushLocked() noexcept {
+    written_ += std::exchange(held_, 0);
+  }
+  std::mutex mutex_;
+  std::size_t held_ = 0;
+  std::size_t written_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("a child forked while other threads log and flush can log: no lock is inherited held", "[log]") {
+  // A worker forked while the supervisor's flush thread held the log's lock served, then hung on its first line.
+  FreshLog fresh;
+  auto counting = attach<CountingHoldingObserver>();  // keeps no lines: a fork copies only a small process
+  std::atomic<bool> done{false};
+  std::thread logger([&done] {
+    while (!done.load()) {
+      cppd::LogBatch batch;  // held lines: the flush thread writes them too
+      cppd::log::info("from another thread");
+    }
+  });
+  constexpr int kForks = 200;
+  int hung = 0;
+  int failed = 0;
+  for (int i = 0; i < kForks; ++i) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+      cppd::log::info("from the child");
+      cppd::log::flush();
+      ::_exit(0);
+    }
+    REQUIRE(child > 0);
+    int status = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    pid_t reaped = 0;
+    while ((reaped = ::waitpid(child, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling for the exit, with a deadline
+    }
+    if (reaped == 0) {
+      ++hung;
+      ::kill(child, SIGKILL);
+      ::waitpid(child, &status, 0);
+      break;  // one is proof enough; the rest would each wait out the deadline
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+  }
+  done.store(true);
+  logger.join();
+  CHECK(hung == 0);
+  CHECK(failed == 0);
 }
 
 TEST_CASE("the reactor holds the lines of a loop iteration and writes them before it waits", "[log]") {
