@@ -119,8 +119,10 @@ class DaemonModeTest(RunnerTestCase):
         log = read_text(self.logfile)
         for line in ("Received SIGTERM, shutting down.", "Main loop terminated.", "Server Shut Down."):
             self.assertIn(line, log)
-        self.assertLess(log.index("Received SIGTERM"), log.index("Main loop terminated."))
-        self.assertLess(log.index("Main loop terminated."), log.index("Server Shut Down."))
+        # twistd's order: the signal, the port closed, the factory stopped, the loop ended, the server down.
+        order = ("Received SIGTERM", "(TCP Port ", "Stopping factory", "Main loop terminated.", "Server Shut Down.")
+        positions = [log.index(line) for line in order]
+        self.assertEqual(positions, sorted(positions), f"shutdown lines out of twistd's order: {log[-800:]}")
         self.assertFalse(os.path.exists(self.pidfile))
 
     def test_the_daemon_has_no_inherited_descriptor(self):

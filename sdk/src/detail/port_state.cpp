@@ -39,16 +39,19 @@ void PortState::stopFactory() noexcept {
   FactoryAccess::doStop(*factory_);
 }
 
+// Logs before it closes: with no connection open, the close finishes the stop at once ("Stopping factory"), and
+// twistd's order is "(TCP Port N Closed)", then "Stopping factory".
 void PortState::closeListener() noexcept {
+  if (!std::exchange(closedLogged_, true) && factory_->noisy()) {
+    runGuarded("log port closed", [this] {
+      if (bound().isTcp()) {
+        log::info("(TCP Port {} Closed)", bound().port());
+      } else {
+        log::info("(UNIX Port {} Closed)", bound().path());
+      }
+    });
+  }
   if (listener != nullptr) listener->close();
-  if (std::exchange(closedLogged_, true) || !factory_->noisy()) return;
-  runGuarded("log port closed", [this] {
-    if (bound().isTcp()) {
-      log::info("(TCP Port {} Closed)", bound().port());
-    } else {
-      log::info("(UNIX Port {} Closed)", bound().path());
-    }
-  });
 }
 
 void PortState::stopListening() noexcept {
