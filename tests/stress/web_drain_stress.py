@@ -22,6 +22,17 @@ def _ctl(ctx, control, *args):
     return json.loads(result.stdout)["result"]
 
 
+def _process_state(pid):
+    """What a worker that did not exit is doing: its state and the kernel function it waits in."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            state = next((line.split(":", 1)[1].strip() for line in f if line.startswith("State:")), "?")
+        with open(f"/proc/{pid}/wchan") as f:
+            return f"PID {pid} {state}, waiting in {f.read().strip() or '-'}"
+    except OSError:
+        return f"PID {pid} gone"
+
+
 def _wrk_errors(output):
     """(requests, socket errors as a dict, non-2xx/3xx answers) from wrk's report."""
     requests = re.search(r"(\d+) requests in", output)
@@ -50,7 +61,11 @@ def replaced_under_wrk(ctx):
     ends = time.monotonic() + seconds - 1
     while time.monotonic() < ends:
         old = _ctl(ctx, control, "worker", "kill", "1")["pid"]
-        server.wait_for_log(rf"worker 1 \(PID {old}\) exited with status (\d+)")
+        try:
+            server.wait_for_log(rf"worker 1 \(PID {old}\) exited with status (\d+)")
+        except ScenarioFailed as e:
+            raise ScenarioFailed(f"{e}; the old worker: {_process_state(old)}; log tail: "
+                                 f"{server.log()[-600:]!r}") from None
         status = re.search(rf"worker 1 \(PID {old}\) exited with status (\d+)", server.log()).group(1)
         check(status == "0", f"the replaced worker (PID {old}) exited with status {status}, not 0 (a forced drain)")
         replaced += 1
