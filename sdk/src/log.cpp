@@ -150,7 +150,7 @@ void flushLocked(Publisher& pub) noexcept {
 // writing, a thread logging) would stay held in the child for ever, and the child's first line would hang it: a
 // worker that served, then never heard its SIGTERM. So the lock is taken across every fork, with the held lines
 // written first (a child would otherwise write them a second time), and let go on both sides after.
-bool lockedForFork = false;
+thread_local bool lockedForFork = false;  // the forking thread's own: set by its prepare, read by its after
 
 void lockBeforeFork() noexcept {
   if (dispatching) return;  // a fork from inside an observer: this thread holds the lock already
