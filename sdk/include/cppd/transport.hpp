@@ -19,6 +19,11 @@ namespace cppd {
 /// Thread affinity: loop thread only. Writes are delivered in call order. Nothing here throws: a write on a
 /// connection that is closing or closed is ignored (connectionLost tells the protocol why it ended), and a failed
 /// write ends the connection with connectionLost(reason) on a later loop iteration, never inside the call.
+///
+/// The SDK's connections hand the first write of connectionMade (up to 16 KiB) to the kernel when connectionMade
+/// returns, not inside the call: a protocol that answers and calls loseConnection() there (a poem, a banner, a
+/// quote) has its answer and the end of the connection sent in one TCP segment (bufferedBytes() counts it until
+/// then).
 class CPPD_API ITransport {
  public:
   virtual ~ITransport();

@@ -10,6 +10,8 @@
 #include <cerrno>
 
 #include <exception>
+#include <memory>
+#include <new>
 #include <utility>
 
 #include <fmt/format.h>
@@ -25,6 +27,9 @@ namespace cppd::detail {
 namespace {
 
 constexpr std::size_t kReadBufferSize = 64 * 1024;
+// The largest write of connectionMade that is held (write() copies it); a larger one goes out at once, as the FIN
+// it could share a segment with would save a smaller part of its cost.
+constexpr std::size_t kHeldLimit = 16 * 1024;
 
 StreamConnection& fromHandle(void* handle) {
   return static_cast<StreamConnection&>(*static_cast<LoopHandle*>(static_cast<uv_handle_t*>(handle)->data));
@@ -133,7 +138,10 @@ void StreamConnection::guarded(const char* what, Fn&& fn) noexcept {
 
 void StreamConnection::begin() {
   made_ = true;
+  holding_ = !attached_ && fd_ >= 0;
   guarded("connectionMade", [this] { protocol_->makeConnection(*this); });
+  holding_ = false;
+  releaseHeld();
   if (closing() || disconnecting_) return;
   startReading();
 }
@@ -149,9 +157,13 @@ void StreamConnection::startReading() {
 }
 
 void StreamConnection::onAlloc(uv_handle_t*, std::size_t, uv_buf_t* buffer) noexcept {
-  // Every read is delivered to dataReceived before the next allocation, so one buffer per thread is enough.
-  thread_local char storage[kReadBufferSize];
-  *buffer = uv_buf_init(storage, sizeof storage);
+  // Every read is delivered to dataReceived before the next allocation, so one buffer per thread is enough. Made
+  // at the thread's first read: as an array in libcppd's static TLS it was zeroed at every start of every process
+  // and thread that links libcppd (16 page faults, and 64 KiB of RSS per thread, reading or not).
+  thread_local std::unique_ptr<char[]> storage;
+  if (!storage) storage.reset(new (std::nothrow) char[kReadBufferSize]);
+  // Without it the buffer is empty, which libuv reports to onRead as UV_ENOBUFS: the connection closes.
+  *buffer = storage ? uv_buf_init(storage.get(), kReadBufferSize) : uv_buf_init(nullptr, 0);
 }
 
 void StreamConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buffer) noexcept {
@@ -167,7 +179,7 @@ void StreamConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t
   }
 }
 
-std::size_t StreamConnection::tryWrite(const uv_buf_t* buffers, unsigned count, std::size_t total) {
+std::size_t StreamConnection::tryWrite(const uv_buf_t* buffers, unsigned count, std::size_t total, bool more) {
   if (pendingWrites_ != 0) return 0;  // keep the order: queued bytes go first
   int written = 0;
   if (attached_) {
@@ -177,7 +189,7 @@ std::size_t StreamConnection::tryWrite(const uv_buf_t* buffers, unsigned count, 
     msghdr message{};
     message.msg_iov = reinterpret_cast<iovec*>(const_cast<uv_buf_t*>(buffers));
     message.msg_iovlen = count;
-    const ssize_t sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT | (more ? MSG_MORE : 0));
     written = sent >= 0 ? static_cast<int>(sent) : (errno == EAGAIN || errno == EWOULDBLOCK ? UV_EAGAIN : -errno);
   }
   if (written > 0) set_->metrics().bytesSent.add(static_cast<std::uint64_t>(written));
@@ -203,8 +215,41 @@ void StreamConnection::enqueue(WriteRequest* request, const char* data, std::siz
   ++pendingWrites_;
 }
 
+// Sends the write held during connectionMade, if any. When the protocol asked to close and nothing else waits,
+// the bytes go with MSG_MORE and the close follows here: the kernel then sends them and the FIN in one segment.
+void StreamConnection::releaseHeld() {
+  if (!hasHeld_) return;
+  hasHeld_ = false;
+  // Taken out of the members, so nothing stays allocated for the rest of the connection.
+  std::shared_ptr<const std::string> shared = std::move(heldShared_);
+  std::string copy = std::move(heldCopy_);
+  heldCopy_.clear();
+  const std::string_view data = shared ? std::string_view(*shared) : std::string_view(copy);
+  const bool closeNext = disconnecting_ && !holding_ && pendingWrites_ == 0 && deferred_.empty() && peer_.isTcp();
+  const uv_buf_t buffer = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+  const std::size_t done = tryWrite(&buffer, 1, data.size(), closeNext);
+  if (done < data.size() && !closing()) {
+    auto* request = new WriteRequest;
+    if (shared) {
+      request->shared = std::move(shared);
+      enqueue(request, data.data() + done, data.size() - done);
+    } else {
+      request->owned = std::move(copy);
+      request->owned.erase(0, done);
+      enqueue(request, request->owned.data(), request->owned.size());
+    }
+  }
+  if (disconnecting_ && pendingWrites_ == 0 && deferred_.empty()) closeCleanly();
+}
+
 void StreamConnection::write(std::string_view data) {
   if (!writable() || data.empty()) return;
+  if (canHold() && data.size() <= kHeldLimit) {
+    heldCopy_.assign(data);
+    hasHeld_ = true;
+    return;
+  }
+  releaseHeld();
   if (!deferred_.empty()) {
     defer(Deferred{std::string(data), nullptr, nullptr, 0, data.size()});
     return;
@@ -223,6 +268,12 @@ void StreamConnection::writeNow(std::string_view data) {
 
 void StreamConnection::writeShared(std::shared_ptr<const std::string> data) {
   if (!writable() || !data || data->empty()) return;
+  if (canHold() && data->size() <= kHeldLimit) {
+    heldShared_ = std::move(data);
+    hasHeld_ = true;
+    return;
+  }
+  releaseHeld();
   if (!deferred_.empty()) {
     const std::size_t size = data->size();
     defer(Deferred{{}, std::move(data), nullptr, 0, size});
@@ -244,6 +295,7 @@ void StreamConnection::writeSharedNow(std::shared_ptr<const std::string> data) {
 
 void StreamConnection::writeSequence(const std::vector<std::string_view>& pieces) {
   if (!writable()) return;
+  releaseHeld();
   if (!deferred_.empty()) {
     std::string joined;
     for (std::string_view piece : pieces) joined.append(piece);
@@ -309,6 +361,7 @@ void StreamConnection::drained() {
 
 void StreamConnection::whenDrained(std::function<void()> callback) {
   if (closing() || !callback) return;
+  releaseHeld();
   if (pendingWrites_ == 0 && deferred_.empty()) {
     callback();
     return;
@@ -320,7 +373,7 @@ void StreamConnection::loseConnection() {
   if (disconnecting_ || closing()) return;
   disconnecting_ = true;
   uv_read_stop(stream());
-  if (pendingWrites_ == 0 && deferred_.empty()) closeCleanly();
+  if (pendingWrites_ == 0 && deferred_.empty() && !hasHeld_) closeCleanly();  // else once the held write is sent
 }
 
 void StreamConnection::stopRequested() noexcept {
@@ -335,6 +388,7 @@ void StreamConnection::stopDeadline() noexcept {
 
 void StreamConnection::loseWriteConnection() {
   if (!writable()) return;
+  releaseHeld();
   writeClosed_ = true;
   startReading();  // from connectionMade it has not started yet: without it the peer's close would go unnoticed
   shutdownWhenSent();
@@ -365,7 +419,8 @@ Address StreamConnection::getHost() const {
 }
 
 std::size_t StreamConnection::bufferedBytes() const {
-  return handle_.tcp.write_queue_size + static_cast<std::size_t>(deferredBytes_);
+  const std::size_t held = !hasHeld_ ? 0 : heldShared_ ? heldShared_->size() : heldCopy_.size();
+  return handle_.tcp.write_queue_size + static_cast<std::size_t>(deferredBytes_) + held;
 }
 
 bool StreamConnection::connected() const { return writable(); }
@@ -400,6 +455,8 @@ void StreamConnection::onClose() noexcept {
   if (!attached_ && fd_ >= 0) ::close(fd_);  // libuv never had it; uv_close closes attached ones
   fd_ = -1;
   drainCallbacks_.clear();
+  hasHeld_ = false;
+  heldShared_.reset();
   deferred_.clear();  // drops the references to files and shared buffers
   deferredBytes_ = 0;
   if (watch_ != nullptr) {

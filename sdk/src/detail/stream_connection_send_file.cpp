@@ -25,6 +25,7 @@ constexpr std::uint64_t kFileTurnBytes = 4 * 1024 * 1024;
 
 void StreamConnection::sendFile(std::shared_ptr<const SharedFile> file, std::uint64_t offset, std::uint64_t length) {
   if (!writable() || !file || length == 0) return;
+  releaseHeld();
   if (!attach()) return;  // libuv makes the socket non-blocking, which sendfile relies on
   defer(Deferred{{}, nullptr, std::move(file), offset, length});
   if (deferred_.size() == 1 && pendingWrites_ == 0) pump();
@@ -35,6 +36,7 @@ void StreamConnection::sendFile(std::shared_ptr<const SharedFile> file, std::uin
 // file, as a plain write() would.
 void StreamConnection::writeAndSendFile(std::string_view head, std::shared_ptr<const SharedFile> file,
                                         std::uint64_t offset, std::uint64_t length) {
+  if (writable()) releaseHeld();
   if (!writable() || !file || length == 0 || head.empty() || !deferred_.empty() || pendingWrites_ != 0 ||
       !peer_.isTcp() || !attach()) {
     ITransport::writeAndSendFile(head, std::move(file), offset, length);

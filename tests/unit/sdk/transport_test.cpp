@@ -1,7 +1,13 @@
 // The ITransport a protocol gets for a real loopback connection (StreamConnection), driven by a real reactor.
 #include <cppd/transport.hpp>
 
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -23,7 +29,107 @@ std::shared_ptr<const std::string> bigBuffer(std::size_t size) {
   return std::make_shared<const std::string>(std::move(data));
 }
 
+// The kernel's tcp_info goes on past glibc's struct; linux/tcp.h, which has the rest, cannot be included beside
+// netinet/tcp.h.
+struct TcpInfoWithCounts {
+  tcp_info base;
+  std::uint64_t pacingRate, maxPacingRate, bytesAcked, bytesReceived;
+  std::uint32_t segmentsOut, segmentsIn;
+};
+static_assert(offsetof(TcpInfoWithCounts, segmentsIn) == 140, "tcp_info's layout (linux/tcp.h)");
+
+// Segments the socket has received so far. Runs on the client's thread, so it throws rather than REQUIREs.
+std::uint32_t segmentsReceived(int fd) {
+  TcpInfoWithCounts info{};
+  socklen_t length = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) throw std::runtime_error("getsockopt TCP_INFO");
+  if (length < offsetof(TcpInfoWithCounts, segmentsIn) + sizeof info.segmentsIn) {
+    throw std::runtime_error("TCP_INFO without segment counts (a kernel before 4.2)");
+  }
+  return info.segmentsIn;
+}
+
 }  // namespace
+
+TEST_CASE("A reply written in connectionMade and the close reach the client in one segment with the FIN", "[net]") {
+  const bool shared = GENERATE(false, true);
+  const std::string reply(3000, 'p');
+  cppd::Reactor reactor;
+  {
+    Server server(reactor);
+    server.factory->script.made = [&](ScriptedProtocol& p) {
+      if (shared) {
+        p.transport().writeShared(std::make_shared<const std::string>(reply));
+      } else {
+        p.transport().write(reply);
+      }
+      CHECK(p.transport().bufferedBytes() == reply.size());  // held until connectionMade returns
+      p.transport().loseConnection();
+    };
+    server.start();
+    std::string received;
+    std::uint32_t segments = 0;
+    loopback::serveWhile(reactor, [&] {
+      Client client(server.address());
+      received = client.readAll();
+      segments = segmentsReceived(client.fd());
+    });
+    server.stop();
+    CHECK(received == reply);
+    CHECK(segments == 2);  // the SYN-ACK, then the reply with the FIN (three if the FIN came on its own)
+    REQUIRE(server.factory->built.size() == 1);
+    REQUIRE(server.factory->built[0]->lost);
+    CHECK(server.factory->built[0]->lost->clean);
+  }
+  REQUIRE(reactor.tryClose());
+}
+
+TEST_CASE("A reply held during connectionMade goes out when it returns, and the connection stays open", "[net]") {
+  cppd::Reactor reactor;
+  {
+    Server server(reactor);
+    server.factory->script.made = [](ScriptedProtocol& p) { p.transport().write("220 ready\r\n"); };
+    server.factory->script.data = [](ScriptedProtocol& p, std::string_view data) {
+      p.transport().write(data);
+      p.transport().loseConnection();
+    };
+    server.start();
+    std::string greeting;
+    std::string rest;
+    loopback::serveWhile(reactor, [&] {
+      Client client(server.address());
+      greeting = client.readAll(11);  // arrives before the client says anything
+      client.send("bye");
+      rest = client.readAll();
+    });
+    server.stop();
+    CHECK(greeting == "220 ready\r\n");
+    CHECK(rest == "bye");
+    REQUIRE(server.factory->built.size() == 1);
+    CHECK(server.factory->built[0]->received == "bye");
+  }
+  REQUIRE(reactor.tryClose());
+}
+
+TEST_CASE("abortConnection in connectionMade drops the held reply", "[net]") {
+  cppd::Reactor reactor;
+  {
+    Server server(reactor);
+    server.factory->script.made = [](ScriptedProtocol& p) {
+      p.transport().write("never sent");
+      p.transport().abortConnection();
+    };
+    server.start();
+    std::string received = "unset";
+    loopback::serveWhile(reactor, [&] { received = Client(server.address()).readAll(); });
+    server.stop();
+    CHECK(received.empty());
+    REQUIRE(server.factory->built.size() == 1);
+    REQUIRE(server.factory->built[0]->lost);
+    CHECK_FALSE(server.factory->built[0]->lost->clean);
+  }
+  REQUIRE(reactor.tryClose());
+}
 
 TEST_CASE("Every kind of write reaches the client in order, and loseConnection closes after them", "[net]") {
   cppd::Reactor reactor;
