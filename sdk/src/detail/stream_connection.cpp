@@ -218,14 +218,15 @@ void StreamConnection::enqueue(WriteRequest* request, const char* data, std::siz
 // Sends the write held during connectionMade, if any. When the protocol asked to close and nothing else waits,
 // the bytes go with MSG_MORE and the close follows here: the kernel then sends them and the FIN in one segment.
 void StreamConnection::releaseHeld() {
-  if (!hasHeld_) return;
-  hasHeld_ = false;
+  if (!hasHeld()) return;
   // Taken out of the members, so nothing stays allocated for the rest of the connection.
   std::shared_ptr<const std::string> shared = std::move(heldShared_);
   std::string copy = std::move(heldCopy_);
   heldCopy_.clear();
   const std::string_view data = shared ? std::string_view(*shared) : std::string_view(copy);
-  const bool closeNext = disconnecting_ && !holding_ && pendingWrites_ == 0 && deferred_.empty() && peer_.isTcp();
+  // Nothing is queued while a write is held: after loseConnection, a complete send is followed by the close below;
+  // a partial one queues the rest, whose uv_write pushes the held-back tail.
+  const bool closeNext = disconnecting_ && peer_.isTcp();
   const uv_buf_t buffer = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
   const std::size_t done = tryWrite(&buffer, 1, data.size(), closeNext);
   if (done < data.size() && !closing()) {
@@ -246,7 +247,6 @@ void StreamConnection::write(std::string_view data) {
   if (!writable() || data.empty()) return;
   if (canHold() && data.size() <= kHeldLimit) {
     heldCopy_.assign(data);
-    hasHeld_ = true;
     return;
   }
   releaseHeld();
@@ -270,7 +270,6 @@ void StreamConnection::writeShared(std::shared_ptr<const std::string> data) {
   if (!writable() || !data || data->empty()) return;
   if (canHold() && data->size() <= kHeldLimit) {
     heldShared_ = std::move(data);
-    hasHeld_ = true;
     return;
   }
   releaseHeld();
@@ -361,7 +360,8 @@ void StreamConnection::drained() {
 
 void StreamConnection::whenDrained(std::function<void()> callback) {
   if (closing() || !callback) return;
-  releaseHeld();
+  releaseHeld();  // may complete a loseConnection made in connectionMade
+  if (closing()) return;
   if (pendingWrites_ == 0 && deferred_.empty()) {
     callback();
     return;
@@ -373,7 +373,7 @@ void StreamConnection::loseConnection() {
   if (disconnecting_ || closing()) return;
   disconnecting_ = true;
   uv_read_stop(stream());
-  if (pendingWrites_ == 0 && deferred_.empty() && !hasHeld_) closeCleanly();  // else once the held write is sent
+  if (pendingWrites_ == 0 && deferred_.empty() && !hasHeld()) closeCleanly();  // else once the held write is sent
 }
 
 void StreamConnection::stopRequested() noexcept {
@@ -419,7 +419,7 @@ Address StreamConnection::getHost() const {
 }
 
 std::size_t StreamConnection::bufferedBytes() const {
-  const std::size_t held = !hasHeld_ ? 0 : heldShared_ ? heldShared_->size() : heldCopy_.size();
+  const std::size_t held = heldShared_ ? heldShared_->size() : heldCopy_.size();
   return handle_.tcp.write_queue_size + static_cast<std::size_t>(deferredBytes_) + held;
 }
 
@@ -455,8 +455,8 @@ void StreamConnection::onClose() noexcept {
   if (!attached_ && fd_ >= 0) ::close(fd_);  // libuv never had it; uv_close closes attached ones
   fd_ = -1;
   drainCallbacks_.clear();
-  hasHeld_ = false;
   heldShared_.reset();
+  heldCopy_.clear();
   deferred_.clear();  // drops the references to files and shared buffers
   deferredBytes_ = 0;
   if (watch_ != nullptr) {

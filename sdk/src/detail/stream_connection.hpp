@@ -32,10 +32,10 @@ class WritableWatch;
 /// must be queued or reading starts, so a connection that is answered at once and closed costs no more system
 /// calls than a hand-written epoll server. Loop thread only.
 ///
-/// The output of connectionMade on a connection libuv does not have yet is held until connectionMade returns (one
-/// write of at most 16 KiB; a second write, a file, whenDrained or a half-close sends it first): when the protocol also asked to
-/// close, the held bytes go with MSG_MORE and the close follows at once, so the kernel sends the last bytes and
-/// the FIN in one segment (one packet less per connection, and one wake-up less of the peer).
+/// The first write of connectionMade on a connection libuv does not have yet (at most 16 KiB) is held until
+/// connectionMade returns; a second write, a file, whenDrained or a half-close sends it first. When the protocol
+/// also asked to close, the held bytes go with MSG_MORE and the close follows at once, so the kernel sends them
+/// and the FIN in one segment (one packet less per connection, and one wake-up less of the peer).
 ///
 /// sendFile keeps the single ordered stream with a second queue, deferred_: once a file range is waiting (the
 /// socket was full, or uv_writes were still queued), every later write goes to deferred_ too, and pump() sends
@@ -92,7 +92,8 @@ class StreamConnection final : public LoopHandle, public ITransport {
   void startReading();
   bool attach();
   std::size_t tryWrite(const uv_buf_t* buffers, unsigned count, std::size_t total, bool more = false);
-  bool canHold() const noexcept { return holding_ && !hasHeld_ && pendingWrites_ == 0 && deferred_.empty(); }
+  bool hasHeld() const noexcept { return heldShared_ != nullptr || !heldCopy_.empty(); }  // writes are never empty
+  bool canHold() const noexcept { return holding_ && !hasHeld() && pendingWrites_ == 0 && deferred_.empty(); }
   void releaseHeld();
   void enqueue(WriteRequest* request, const char* data, std::size_t length);
   void writeNow(std::string_view data);
@@ -138,7 +139,6 @@ class StreamConnection final : public LoopHandle, public ITransport {
   std::string heldCopy_;
   std::shared_ptr<const std::string> heldShared_;
   bool holding_ = false;   // in connectionMade, before libuv has the descriptor
-  bool hasHeld_ = false;   // a write is held
   std::optional<DisconnectReason> reason_;  // unset after closeCleanly(), which gives the shared clean reason
   bool closedCleanly_ = false;
   int fd_ = -1;             // the accepted socket; owned by libuv once attached_

@@ -36,7 +36,7 @@ void StreamConnection::sendFile(std::shared_ptr<const SharedFile> file, std::uin
 // file, as a plain write() would.
 void StreamConnection::writeAndSendFile(std::string_view head, std::shared_ptr<const SharedFile> file,
                                         std::uint64_t offset, std::uint64_t length) {
-  if (writable()) releaseHeld();
+  releaseHeld();
   if (!writable() || !file || length == 0 || head.empty() || !deferred_.empty() || pendingWrites_ != 0 ||
       !peer_.isTcp() || !attach()) {
     ITransport::writeAndSendFile(head, std::move(file), offset, length);
