@@ -94,10 +94,14 @@ def process_exists(pid):
         return False
     except PermissionError:
         return True
-    # A zombie still answers kill(0); look at its state.
+    # A zombie still answers kill(0); look at its state. The main thread of a killed multi-threaded process is a
+    # zombie while its other threads still exit, and they hold its descriptors (and so its pidfile lock) until
+    # the last one is gone: the process is dead once its zombie main thread is the only task left.
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ", 1)[1][0] != "Z"
+            if f.read().split(") ", 1)[1][0] != "Z":
+                return True
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
     except (FileNotFoundError, IndexError):
         return False
 
