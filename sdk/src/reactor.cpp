@@ -13,9 +13,9 @@
 
 namespace cppd {
 
-/// Shared by every copy of a DelayedCall and by its timer handle.
+/// Shared by every copy of a DelayedCall and by the handle that makes the call (a timer or an idle handle).
 struct DelayedCall::State {
-  detail::LoopHandle* timer = nullptr;  // null once the call ran, was cancelled, or its reactor closed it
+  detail::LoopHandle* handle = nullptr;  // null once the call ran, was cancelled, or its reactor closed it
   std::function<void()> fn;
 };
 
@@ -91,7 +91,7 @@ class TimerHandle final : public detail::LoopHandle {
       : LoopHandle(impl), state_(std::move(state)) {
     uv_timer_init(&impl.loop, &timer_);  // only fails for a null loop
     timer_.data = static_cast<detail::LoopHandle*>(this);
-    state_->timer = this;
+    state_->handle = this;
   }
 
   void start(std::uint64_t milliseconds) noexcept { uv_timer_start(&timer_, &TimerHandle::onTimer, milliseconds, 0); }
@@ -100,7 +100,7 @@ class TimerHandle final : public detail::LoopHandle {
  private:
   // Releases the call (and what it captured) as soon as it can no longer run.
   void onClose() noexcept override {
-    state_->timer = nullptr;
+    state_->handle = nullptr;
     state_->fn = nullptr;
   }
 
@@ -112,6 +112,44 @@ class TimerHandle final : public detail::LoopHandle {
   }
 
   uv_timer_t timer_{};
+  std::shared_ptr<DelayedCall::State> state_;
+};
+
+// callAfterPoll: an idle handle, which also keeps the poll it waits for from blocking. Its first callback runs
+// before the poll of an iteration that began after the call (libuv runs a handle started during the idle phase
+// from the next iteration on); its second runs in the next iteration, after that poll dispatched every signal
+// libuv's handler had written to the loop's signal pipe.
+class AfterPollHandle final : public detail::LoopHandle {
+ public:
+  AfterPollHandle(Reactor::Impl& impl, std::shared_ptr<DelayedCall::State> state)
+      : LoopHandle(impl), state_(std::move(state)) {
+    uv_idle_init(&impl.loop, &idle_);  // only fails for a null loop
+    idle_.data = static_cast<detail::LoopHandle*>(this);
+    state_->handle = this;
+    uv_idle_start(&idle_, &AfterPollHandle::onIdle);
+  }
+
+  uv_handle_t* uvHandle() noexcept override { return reinterpret_cast<uv_handle_t*>(&idle_); }
+
+ private:
+  void onClose() noexcept override {
+    state_->handle = nullptr;
+    state_->fn = nullptr;
+  }
+
+  static void onIdle(uv_idle_t* idle) noexcept {
+    auto& self = fromData<AfterPollHandle>(reinterpret_cast<uv_handle_t*>(idle));
+    if (!self.polled_) {
+      self.polled_ = true;  // the poll that follows began after the call
+      return;
+    }
+    std::function<void()> fn = std::move(self.state_->fn);
+    self.close();
+    detail::runGuarded("callAfterPoll call", fn);
+  }
+
+  uv_idle_t idle_{};
+  bool polled_ = false;
   std::shared_ptr<DelayedCall::State> state_;
 };
 
@@ -272,10 +310,10 @@ DelayedCall& DelayedCall::operator=(const DelayedCall&) = default;
 DelayedCall::DelayedCall(std::shared_ptr<State> state) : state_(std::move(state)) {}
 
 void DelayedCall::cancel() {
-  if (state_ && state_->timer != nullptr) state_->timer->close();
+  if (state_ && state_->handle != nullptr) state_->handle->close();
 }
 
-bool DelayedCall::active() const noexcept { return state_ && state_->timer != nullptr; }
+bool DelayedCall::active() const noexcept { return state_ && state_->handle != nullptr; }
 
 SignalWatch::SignalWatch() = default;
 SignalWatch::~SignalWatch() { stop(); }
@@ -342,6 +380,18 @@ DelayedCall Reactor::callLater(std::chrono::milliseconds delay, std::function<vo
   // libuv measures timeouts from the time cached at the start of the iteration; the delay counts from now.
   uv_update_time(&impl.loop);
   timer->start(delay.count() > 0 ? static_cast<std::uint64_t>(delay.count()) : 0);
+  return DelayedCall(std::move(state));
+}
+
+DelayedCall Reactor::callAfterPoll(std::function<void()> fn) {
+  Impl& impl = *impl_;
+  if (impl.closed) {
+    log::warn("callAfterPoll on a closed reactor: the call will not run");
+    return DelayedCall();
+  }
+  auto state = std::make_shared<DelayedCall::State>();
+  state->fn = std::move(fn);
+  new AfterPollHandle(impl, state);  // owned by the loop until its close callback
   return DelayedCall(std::move(state));
 }
 

@@ -14,8 +14,8 @@ namespace detail {
 struct ReactorAccess;
 }
 
-/// A handle to a call scheduled with Reactor::callLater. Copies refer to the same call. Cancelling a call that
-/// already ran or was cancelled does nothing. Loop thread only.
+/// A handle to a call scheduled with Reactor::callLater or callAfterPoll. Copies refer to the same call. Cancelling a
+/// call that already ran or was cancelled does nothing. Loop thread only.
 class CPPD_API DelayedCall {
  public:
   DelayedCall();
@@ -78,6 +78,14 @@ class CPPD_API Reactor {
   /// time run in the order they were scheduled. On a reactor closed by tryClose() it logs a warning and returns
   /// an inactive DelayedCall.
   DelayedCall callLater(std::chrono::milliseconds delay, std::function<void()> fn);
+
+  /// Calls fn once, on the loop thread, after the loop has polled for events at least once since this call (without
+  /// waiting in that poll): every I/O event and every signal the process had taken in before the call has reached
+  /// its handler by then. With the signals one acts on blocked first, nothing can be taken in after the call, and
+  /// fn sees the last of them (a supervisor deciding to exec). callLater(0) does not promise this: libuv 1.44 runs
+  /// a 0 ms call made from another timer callback in the same pass, before any poll. On a reactor closed by
+  /// tryClose() it logs a warning and returns an inactive DelayedCall.
+  DelayedCall callAfterPoll(std::function<void()> fn);
 
   /// Calls fn on the loop thread, soon; calls posted by one thread run in the order posted. Safe to call from any
   /// thread (not from a signal handler). A pending call does not keep the loop alive by itself, but run() runs

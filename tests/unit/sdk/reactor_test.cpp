@@ -4,6 +4,7 @@
 #include <atomic>
 #include <csignal>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -263,6 +264,93 @@ TEST_CASE("two watches of the same signal both receive it, and a stopped one no 
   CHECK(first == 1);
   CHECK(second == 2);
   secondWatch.stop();
+  deadline.cancel();
+  requireLoopCloses(reactor);
+}
+
+// A supervisor blocks its signals, then acts once the loop has dispatched every one already taken in: the
+// signal below is taken in (libuv's handler writes to the loop's pipe) but not yet dispatched when callAfterPoll
+// is called, from each kind of callback a caller may be in.
+namespace {
+
+class BlockedSignal {
+ public:
+  explicit BlockedSignal(int signum) {
+    sigset_t set;
+    ::sigemptyset(&set);
+    ::sigaddset(&set, signum);
+    ::pthread_sigmask(SIG_BLOCK, &set, &previous_);
+  }
+  ~BlockedSignal() { ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+  BlockedSignal(const BlockedSignal&) = delete;
+  BlockedSignal& operator=(const BlockedSignal&) = delete;
+
+ private:
+  sigset_t previous_{};
+};
+
+void requireCallAfterPollFollowsTheSignal(const std::function<void(Reactor&, std::function<void()>)>& from) {
+  Reactor reactor;
+  Deadline deadline(reactor);
+  int received = 0;
+  int receivedBeforeTheCall = -1;
+  cppd::SignalWatch watch = reactor.onSignal(SIGUSR2, [&](int) { ++received; });
+  std::optional<BlockedSignal> blocked;
+  from(reactor, [&] {
+    REQUIRE(std::raise(SIGUSR2) == 0);  // taken in on this thread before raise returns
+    blocked.emplace(SIGUSR2);
+    reactor.callAfterPoll([&] {
+      receivedBeforeTheCall = received;
+      reactor.stop();
+    });
+  });
+  reactor.run();
+  blocked.reset();
+  CHECK_FALSE(deadline.expired());
+  CHECK(receivedBeforeTheCall == 1);
+  watch.stop();
+  deadline.cancel();
+  requireLoopCloses(reactor);
+}
+
+}  // namespace
+
+TEST_CASE("callAfterPoll runs after every signal taken in before it was called has been dispatched", "[reactor]") {
+  SECTION("called from a timer callback (a 0 ms callLater made there would run before the poll)") {
+    requireCallAfterPollFollowsTheSignal([](Reactor& reactor, std::function<void()> act) {
+      reactor.callLater(0ms, std::move(act));
+    });
+  }
+  SECTION("called from a callback of the poll phase, after the poll that woke it") {
+    requireCallAfterPollFollowsTheSignal([](Reactor& reactor, std::function<void()> act) {
+      reactor.callFromThread(std::move(act));
+    });
+  }
+  SECTION("called from another callAfterPoll call") {
+    requireCallAfterPollFollowsTheSignal([](Reactor& reactor, std::function<void()> act) {
+      reactor.callAfterPoll(std::move(act));
+    });
+  }
+}
+
+TEST_CASE("callAfterPoll does not wait in its poll, runs once, and a cancelled call never runs", "[reactor]") {
+  Reactor reactor;
+  Deadline deadline(reactor);  // the only other handle: a poll that waited would wait for it
+  int calls = 0;
+  int cancelledCalls = 0;
+  cppd::DelayedCall cancelled = reactor.callAfterPoll([&] { ++cancelledCalls; });
+  cppd::DelayedCall call = reactor.callAfterPoll([&] {
+    ++calls;
+    reactor.stop();
+  });
+  CHECK(call.active());
+  cancelled.cancel();
+  CHECK_FALSE(cancelled.active());
+  reactor.run();
+  CHECK_FALSE(deadline.expired());
+  CHECK(calls == 1);
+  CHECK(cancelledCalls == 0);
+  CHECK_FALSE(call.active());
   deadline.cancel();
   requireLoopCloses(reactor);
 }
