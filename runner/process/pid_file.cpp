@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -20,6 +22,8 @@
 
 namespace cppd::runner {
 namespace {
+
+constexpr std::chrono::seconds kExitingHolderWait{5};
 
 // What the pidfile holds, at most its first 4 KiB (a PID is a few bytes: more is garbage, shown as such).
 std::string contentOf(int fd) {
@@ -49,6 +53,43 @@ std::string printable(const std::string& content) {
     else out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
   }
   return content.size() > 40 ? out + "..." : out;
+}
+
+// Whether pid is on its way out, so a lock it holds is about to go: a SIGKILL is pending for it, or it has begun
+// to exit (PF_EXITING in /proc/PID/stat's flags) and is not yet a zombie whose every thread is gone (a zombie with
+// threads left still holds their descriptors). kill -9 followed at once by a restart meets such a holder.
+bool exiting(pid_t pid) {
+  constexpr unsigned long kExitingFlag = 0x4;  // PF_EXITING, include/linux/sched.h
+  constexpr unsigned long long kKillBit = 1ULL << (SIGKILL - 1);
+  std::string stat;
+  std::string status;
+  const posix::UniqueFd statFd(::open(fmt::format("/proc/{}/stat", pid).c_str(), O_RDONLY | O_CLOEXEC));
+  const posix::UniqueFd statusFd(::open(fmt::format("/proc/{}/status", pid).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!statFd || !statusFd) return false;
+  posix::readAll(statFd.get(), stat, 4096);
+  posix::readAll(statusFd.get(), status, 16384);
+  unsigned long long pending = 0;
+  unsigned long long shared = 0;
+  unsigned threads = 0;
+  for (std::size_t at = 0; at < status.size();) {
+    const std::size_t end = std::min(status.find('\n', at), status.size());
+    const std::string line = status.substr(at, end - at);
+    std::sscanf(line.c_str(), "SigPnd: %llx", &pending);
+    std::sscanf(line.c_str(), "ShdPnd: %llx", &shared);
+    std::sscanf(line.c_str(), "Threads: %u", &threads);
+    at = end + 1;
+  }
+  if (((pending | shared) & kKillBit) != 0) return true;
+  // After the command's closing parenthesis: state, ppid, pgrp, session, tty_nr, tpgid, flags.
+  const std::size_t close = stat.rfind(')');
+  char state = 0;
+  unsigned long flags = 0;
+  if (close == std::string::npos ||
+      std::sscanf(stat.c_str() + close + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2) {
+    return false;
+  }
+  if (state == 'Z' || state == 'X') return threads > 1;
+  return (flags & kExitingFlag) != 0;
 }
 
 // Opens the directory of path; a missing directory is "cannot create" (73), as a missing file would be.
@@ -116,10 +157,18 @@ void PidFile::lockOrThrow() {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
         holder = parsePid(contentOf(fd_.get()));
       }
-      fd_.reset();
-      throw Error(ErrorKind::alreadyRunning,
-                  fmt::format("Another cppd server is running, PID {} (pidfile {})",
-                              holder > 0 ? std::to_string(holder) : std::string("unknown"), path_));
+      if (!lockFromExitingHolder(holder)) {
+        fd_.reset();
+        if (holder > 0 && exiting(holder)) {
+          throw Error(ErrorKind::alreadyRunning,
+                      fmt::format("Another cppd server, PID {}, is exiting but still holds pidfile {} after {} s: "
+                                  "start again once it is gone",
+                                  holder, path_, kExitingHolderWait.count()));
+        }
+        throw Error(ErrorKind::alreadyRunning,
+                    fmt::format("Another cppd server is running, PID {} (pidfile {})",
+                                holder > 0 ? std::to_string(holder) : std::string("unknown"), path_));
+      }
     }
     // The path may have been unlinked (or replaced) by the previous holder between our open and our lock: the
     // lock then protects nothing, so start again on whatever the path names now.
@@ -135,6 +184,21 @@ void PidFile::lockOrThrow() {
     } else {
       log::warn("Pidfile {} contains non-numeric value '{}'; treating it as stale", path_, printable(old));
     }
+  }
+}
+
+// A holder killed a moment ago (kill -9, then a restart at once) still has the lock while its threads exit:
+// wait for it, at most kExitingHolderWait. One that shows no sign of exiting gets kRunningHolderGrace, the time
+// between a SIGKILL's delivery and the first sign of it (PF_EXITING) in /proc.
+bool PidFile::lockFromExitingHolder(pid_t holder) {
+  constexpr std::chrono::milliseconds kRunningHolderGrace{50};
+  const auto started = std::chrono::steady_clock::now();
+  for (;;) {
+    if (::flock(fd_.get(), LOCK_EX | LOCK_NB) == 0) return true;
+    const auto waited = std::chrono::steady_clock::now() - started;
+    if (waited >= kExitingHolderWait) return false;
+    if (waited >= kRunningHolderGrace && (holder <= 0 || !exiting(holder))) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
 

@@ -54,6 +54,7 @@ class PidFile {
  private:
   void openChecked();
   void lockOrThrow();
+  bool lockFromExitingHolder(pid_t holder);
   std::string path_;
   DirectoryEntry entry_;
   posix::UniqueFd fd_;

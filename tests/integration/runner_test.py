@@ -1,11 +1,13 @@
 """The runner on the real binary: daemon and foreground modes, the pidfile, start-up failures reaching the
 launching shell, log rotation and reopening, the privilege drop, and shutdown (issue 4)."""
 import os
+import platform
 import shutil
 import signal
 import socket
 import stat
 import subprocess
+import sys
 import unittest
 
 from cppdtest import (CPPD, DEFAULT_TIMEOUT, TempDirTestCase, fetch, process_exists, read_text, run_cppd,
@@ -15,6 +17,23 @@ TEST_PLUGIN_DIR = os.environ.get("CPPD_TEST_PLUGIN_DIR", "")
 POEM = "I wandered lonely as a cloud\nThat floats on high o'er vales and hills,\n" * 4
 IS_ROOT = os.geteuid() == 0
 LOOPBACK = "interface=127.0.0.1"
+
+
+# Locks the pidfile named by argv[1], writes its PID there, then ends its main thread only (SYS_exit, number
+# argv[3]): a zombie whose other thread holds the lock for argv[2] more seconds, as a server killed a moment ago.
+DYING_HOLDER = r"""
+import ctypes, fcntl, os, sys, threading, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.ftruncate(fd, 0)
+os.write(fd, f"{os.getpid()}\n".encode())
+def linger():
+    time.sleep(float(sys.argv[2]))
+    os._exit(0)
+threading.Thread(target=linger).start()
+print("locked", flush=True)
+ctypes.CDLL(None).syscall(int(sys.argv[3]), 0)
+"""
 
 
 def free_low_port():
@@ -154,6 +173,26 @@ class DaemonModeTest(RunnerTestCase):
         second = self.start_daemon(self.poetry_args(), expect=75)
         self.assertIn(f"Another cppd server is running, PID {pid} (pidfile {self.pidfile})", second.stderr)
         self.assertEqual(self.daemon_pid(), pid)
+
+    def test_a_start_waits_for_a_holder_that_is_exiting(self):
+        # kill -9 and a restart at once: the killed server's main thread is gone (a zombie) while its other threads
+        # exit, and they still hold the pidfile's lock. Played by a holder whose main thread exits (SYS_exit) and
+        # whose other thread lets go a second later.
+        sys_exit = {"x86_64": 60, "aarch64": 93}.get(platform.machine())
+        if sys_exit is None:
+            self.skipTest(f"the SYS_exit number for {platform.machine()} is not known here")
+        holder = subprocess.Popen([sys.executable, "-c", DYING_HOLDER, self.pidfile, "1.0", str(sys_exit)],
+                                  stdout=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: (holder.poll() is None and holder.kill(), holder.wait(), holder.stdout.close()))
+        self.assertEqual(holder.stdout.readline(), "locked\n")
+        wait_for(lambda: read_text(f"/proc/{holder.pid}/stat").rsplit(") ", 1)[1][0] == "Z",
+                 what="the holder's main thread to exit")
+        result = self.start_daemon(self.poetry_args())
+        self.assertIsNotNone(holder.poll(), "cppd started while the exiting holder still held the lock")
+        self.assertNotIn("Another cppd server", result.stderr)
+        wait_for_log(self.logfile, "starting on")
+        self.assertIn(f"Removing stale pidfile {self.pidfile} (PID {holder.pid} no longer holds its lock)",
+                      read_text(self.logfile))
 
     def test_two_simultaneous_starts_leave_exactly_one_server(self):
         args = [CPPD, "--pidfile", self.pidfile, "--logfile", self.logfile, *self.poetry_args()]
