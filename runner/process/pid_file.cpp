@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 #include <system_error>
 #include <thread>
 
@@ -61,26 +62,27 @@ std::string printable(const std::string& content) {
 bool exiting(pid_t pid) {
   constexpr unsigned long kExitingFlag = 0x4;  // PF_EXITING, include/linux/sched.h
   constexpr unsigned long long kKillBit = 1ULL << (SIGKILL - 1);
-  std::string stat;
-  std::string status;
-  const posix::UniqueFd statFd(::open(fmt::format("/proc/{}/stat", pid).c_str(), O_RDONLY | O_CLOEXEC));
-  const posix::UniqueFd statusFd(::open(fmt::format("/proc/{}/status", pid).c_str(), O_RDONLY | O_CLOEXEC));
-  if (!statFd || !statusFd) return false;
-  posix::readAll(statFd.get(), stat, 4096);
-  posix::readAll(statusFd.get(), status, 16384);
+  const auto read = [pid](const char* file) {
+    std::string text;
+    const posix::UniqueFd fd(::open(fmt::format("/proc/{}/{}", pid, file).c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd) posix::readAll(fd.get(), text, 16384);
+    return text;
+  };
+  const std::string status = read("status");
+  const std::string stat = read("stat");
+  // status: one "Name:\tvalue" per line; 0 for a field not there.
+  const auto field = [&status](std::string_view name, const char* format, auto* value) {
+    const std::size_t at = status.find(fmt::format("\n{}:", name));
+    if (at != std::string::npos) std::sscanf(status.c_str() + at + name.size() + 2, format, value);
+  };
   unsigned long long pending = 0;
   unsigned long long shared = 0;
   unsigned threads = 0;
-  for (std::size_t at = 0; at < status.size();) {
-    const std::size_t end = std::min(status.find('\n', at), status.size());
-    const std::string line = status.substr(at, end - at);
-    std::sscanf(line.c_str(), "SigPnd: %llx", &pending);
-    std::sscanf(line.c_str(), "ShdPnd: %llx", &shared);
-    std::sscanf(line.c_str(), "Threads: %u", &threads);
-    at = end + 1;
-  }
+  field("SigPnd", "%llx", &pending);
+  field("ShdPnd", "%llx", &shared);
+  field("Threads", "%u", &threads);
   if (((pending | shared) & kKillBit) != 0) return true;
-  // After the command's closing parenthesis: state, ppid, pgrp, session, tty_nr, tpgid, flags.
+  // stat: after the command's closing parenthesis, state, ppid, pgrp, session, tty_nr, tpgid, flags.
   const std::size_t close = stat.rfind(')');
   char state = 0;
   unsigned long flags = 0;
@@ -157,17 +159,18 @@ void PidFile::lockOrThrow() {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
         holder = parsePid(contentOf(fd_.get()));
       }
-      if (!lockFromExitingHolder(holder)) {
+      const LockWait wait = waitForExitingHolder(holder);
+      if (!wait.locked) {
         fd_.reset();
-        if (holder > 0 && exiting(holder)) {
+        if (wait.exiting) {
           throw Error(ErrorKind::alreadyRunning,
-                      fmt::format("Another cppd server, PID {}, is exiting but still holds pidfile {} after {} s: "
-                                  "start again once it is gone",
-                                  holder, path_, kExitingHolderWait.count()));
+                      fmt::format("Another cppd server, PID {}, looks to be exiting but still holds pidfile {} after "
+                                  "{} s: start again once it is gone",
+                                  wait.holder, path_, kExitingHolderWait.count()));
         }
         throw Error(ErrorKind::alreadyRunning,
                     fmt::format("Another cppd server is running, PID {} (pidfile {})",
-                                holder > 0 ? std::to_string(holder) : std::string("unknown"), path_));
+                                wait.holder > 0 ? std::to_string(wait.holder) : std::string("unknown"), path_));
       }
     }
     // The path may have been unlinked (or replaced) by the previous holder between our open and our lock: the
@@ -189,15 +192,29 @@ void PidFile::lockOrThrow() {
 
 // A holder killed a moment ago (kill -9, then a restart at once) still has the lock while its threads exit:
 // wait for it, at most kExitingHolderWait. One that shows no sign of exiting gets kRunningHolderGrace, the time
-// between a SIGKILL's delivery and the first sign of it (PF_EXITING) in /proc.
-bool PidFile::lockFromExitingHolder(pid_t holder) {
+// between a SIGKILL's delivery and the first sign of it (PF_EXITING) in /proc. The PID is read again at every
+// pass: another start may have taken the lock meanwhile, and that one is running.
+PidFile::LockWait PidFile::waitForExitingHolder(pid_t holder) {
   constexpr std::chrono::milliseconds kRunningHolderGrace{50};
   const auto started = std::chrono::steady_clock::now();
+  LockWait wait;
+  wait.holder = holder;
   for (;;) {
-    if (::flock(fd_.get(), LOCK_EX | LOCK_NB) == 0) return true;
+    if (::flock(fd_.get(), LOCK_EX | LOCK_NB) == 0) {
+      wait.locked = true;
+      return wait;
+    }
+    const pid_t named = parsePid(contentOf(fd_.get()));
+    if (named > 0 && named != wait.holder) {
+      wait.holder = named;
+      return wait;
+    }
     const auto waited = std::chrono::steady_clock::now() - started;
-    if (waited >= kExitingHolderWait) return false;
-    if (waited >= kRunningHolderGrace && (holder <= 0 || !exiting(holder))) return false;
+    if (waited >= kRunningHolderGrace && (wait.holder <= 0 || !exiting(wait.holder))) return wait;
+    if (waited >= kExitingHolderWait) {
+      wait.exiting = true;
+      return wait;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }

@@ -52,9 +52,16 @@ class PidFile {
   static pid_t readPid(const std::string& path);
 
  private:
+  struct LockWait {
+    bool locked = false;
+    pid_t holder = -1;     // the PID the pidfile names at the end (-1: none)
+    bool exiting = false;  // the holder still looked to be exiting when the wait ran out
+  };
+
   void openChecked();
   void lockOrThrow();
-  bool lockFromExitingHolder(pid_t holder);
+  LockWait waitForExitingHolder(pid_t holder);
+
   std::string path_;
   DirectoryEntry entry_;
   posix::UniqueFd fd_;

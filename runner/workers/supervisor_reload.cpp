@@ -102,15 +102,12 @@ void Supervisor::startReload() {
   log::info("reload ({}): checking the new configuration", reloadWhy_);
   if (hooks_.reloading) hooks_.reloading(fmt::format("Reloading ({})", reloadWhy_));
   auto result = std::make_shared<ReloadCheck>();
-  // libuv makes its thread pool's threads on the first call, with this thread's signal mask: made with the
-  // supervisor's signals blocked, none of them ever takes in a stop or a reload, which only this thread handles
-  // (and holds across the exec).
-  holdSupervisorSignals();
+  // The pool's threads block every signal (Reactor::runInThreadPool): a stop or a reload is taken in by this
+  // thread only, which holds them across the exec.
   loop_.runInThreadPool([check = hooks_.checkReload, result] {
                           if (check) *result = check();
                         },
                         [this, result] { checked(*result); });
-  releaseSupervisorSignals();
 }
 
 void Supervisor::checked(const ReloadCheck& check) {

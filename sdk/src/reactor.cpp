@@ -418,7 +418,15 @@ void Reactor::runInThreadPool(std::function<void()> work, std::function<void()> 
   item->work = std::move(work);
   item->done = std::move(done);
   item->request.data = item.get();
+  // libuv makes the pool's threads in its first uv_queue_work, with the calling thread's signal mask: made with
+  // every signal blocked, none of them ever takes in a signal meant for the loop (a supervisor about to exec
+  // blocks its signals on the loop thread and counts on no other thread taking one in).
+  sigset_t all;
+  sigset_t previous;
+  ::sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &previous);
   const int status = uv_queue_work(&impl.loop, &item->request, &PoolWork::onWork, &PoolWork::onDone);
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (status != 0) throw detail::uvError("queue work on", "the thread pool", status);
   item.release();  // owned by the request until onDone
 }

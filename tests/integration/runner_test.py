@@ -20,19 +20,19 @@ LOOPBACK = "interface=127.0.0.1"
 
 
 # Locks the pidfile named by argv[1], writes its PID there, then ends its main thread only (SYS_exit, number
-# argv[3]): a zombie whose other thread holds the lock for argv[2] more seconds, as a server killed a moment ago.
+# argv[2]): a zombie whose other thread holds the lock until a line comes on stdin, as a server killed a moment ago.
 DYING_HOLDER = r"""
-import ctypes, fcntl, os, sys, threading, time
+import ctypes, fcntl, os, sys, threading
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
 fcntl.flock(fd, fcntl.LOCK_EX)
 os.ftruncate(fd, 0)
 os.write(fd, f"{os.getpid()}\n".encode())
 def linger():
-    time.sleep(float(sys.argv[2]))
+    sys.stdin.readline()
     os._exit(0)
 threading.Thread(target=linger).start()
 print("locked", flush=True)
-ctypes.CDLL(None).syscall(int(sys.argv[3]), 0)
+ctypes.CDLL(None).syscall(int(sys.argv[2]), 0)
 """
 
 
@@ -177,22 +177,37 @@ class DaemonModeTest(RunnerTestCase):
     def test_a_start_waits_for_a_holder_that_is_exiting(self):
         # kill -9 and a restart at once: the killed server's main thread is gone (a zombie) while its other threads
         # exit, and they still hold the pidfile's lock. Played by a holder whose main thread exits (SYS_exit) and
-        # whose other thread lets go a second later.
-        sys_exit = {"x86_64": 60, "aarch64": 93}.get(platform.machine())
-        if sys_exit is None:
-            self.skipTest(f"the SYS_exit number for {platform.machine()} is not known here")
-        holder = subprocess.Popen([sys.executable, "-c", DYING_HOLDER, self.pidfile, "1.0", str(sys_exit)],
-                                  stdout=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: (holder.poll() is None and holder.kill(), holder.wait(), holder.stdout.close()))
+        # whose other thread lets go when told, once cppd is seen waiting (asleep in clock_nanosleep).
+        numbers = {"x86_64": (60, 230), "aarch64": (93, 115)}.get(platform.machine())
+        if numbers is None:
+            self.skipTest(f"the system call numbers for {platform.machine()} are not known here")
+        sys_exit, sys_clock_nanosleep = numbers
+        holder = subprocess.Popen([sys.executable, "-c", DYING_HOLDER, self.pidfile, str(sys_exit)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: (holder.poll() is None and holder.kill(), holder.wait(), holder.stdin.close(),
+                                 holder.stdout.close()))
         self.assertEqual(holder.stdout.readline(), "locked\n")
         wait_for(lambda: read_text(f"/proc/{holder.pid}/stat").rsplit(") ", 1)[1][0] == "Z",
                  what="the holder's main thread to exit")
-        result = self.start_daemon(self.poetry_args())
-        self.assertIsNotNone(holder.poll(), "cppd started while the exiting holder still held the lock")
-        self.assertNotIn("Another cppd server", result.stderr)
+        server = subprocess.Popen([CPPD, "--nodaemon", "--pidfile", self.pidfile, "--logfile", self.logfile,
+                                   *self.poetry_args()], cwd=self.tmp, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: (server.poll() is None and server.kill(), server.communicate()))
+
+        def waiting():
+            if server.poll() is not None:
+                raise AssertionError(f"cppd exited with {server.returncode}: {server.communicate()[1]}")
+            return read_text(f"/proc/{server.pid}/syscall").split(" ")[0] == str(sys_clock_nanosleep)
+        wait_for(waiting, what="cppd to wait for the pidfile's lock")
+        self.assertEqual(int(read_text(self.pidfile)), holder.pid)
+        holder.stdin.write("go\n")  # its last thread exits, and the lock goes with it
+        holder.stdin.flush()
         wait_for_log(self.logfile, "starting on")
         self.assertIn(f"Removing stale pidfile {self.pidfile} (PID {holder.pid} no longer holds its lock)",
                       read_text(self.logfile))
+        self.assertEqual(int(read_text(self.pidfile)), server.pid)
+        server.send_signal(signal.SIGTERM)
+        self.assertEqual(server.wait(DEFAULT_TIMEOUT), 0)
 
     def test_two_simultaneous_starts_leave_exactly_one_server(self):
         args = [CPPD, "--pidfile", self.pidfile, "--logfile", self.logfile, *self.poetry_args()]

@@ -80,9 +80,9 @@ class CPPD_API Reactor {
   DelayedCall callLater(std::chrono::milliseconds delay, std::function<void()> fn);
 
   /// Calls fn once, on the loop thread, after the loop has polled for events at least once since this call (without
-  /// waiting in that poll): every I/O event and every signal the process had taken in before the call has reached
-  /// its handler by then. With the signals one acts on blocked first, nothing can be taken in after the call, and
-  /// fn sees the last of them (a supervisor deciding to exec). callLater(0) does not promise this: libuv 1.44 runs
+  /// waiting in that poll): every signal the process had taken in before the call has reached its onSignal handler
+  /// by then. With the signals one acts on blocked first, nothing can be taken in after the call, and fn sees the
+  /// last of them (a supervisor deciding to exec). callLater(0) does not promise this: libuv 1.44 runs
   /// a 0 ms call made from another timer callback in the same pass, before any poll. On a reactor closed by
   /// tryClose() it logs a warning and returns an inactive DelayedCall.
   DelayedCall callAfterPoll(std::function<void()> fn);
@@ -95,7 +95,8 @@ class CPPD_API Reactor {
 
   /// Runs work on a thread of libuv's thread pool (shared by the process; UV_THREADPOOL_SIZE threads, 4 by
   /// default), then done on the loop thread: for blocking or CPU-heavy work (a password hash) that must not hold
-  /// up every other connection. Safe to call from the loop thread only.
+  /// up every other connection. Safe to call from the loop thread only. The pool's threads, when this call makes
+  /// them, block every signal: signals stay the loop thread's.
   ///
   /// Contract:
   /// - work runs on another thread: it must not touch the reactor, protocols or transports, only the data it

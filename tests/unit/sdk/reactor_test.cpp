@@ -321,9 +321,9 @@ TEST_CASE("callAfterPoll runs after every signal taken in before it was called h
       reactor.callLater(0ms, std::move(act));
     });
   }
-  SECTION("called from a callback of the poll phase, after the poll that woke it") {
+  SECTION("called from a callback of the poll phase (runInThreadPool's done), after the poll that woke it") {
     requireCallAfterPollFollowsTheSignal([](Reactor& reactor, std::function<void()> act) {
-      reactor.callFromThread(std::move(act));
+      reactor.runInThreadPool([] {}, std::move(act));
     });
   }
   SECTION("called from another callAfterPoll call") {
@@ -473,6 +473,32 @@ TEST_CASE("runInThreadPool runs work on another thread and done on the loop thre
   CHECK(order == std::vector<std::string>{"queued", "done"});
   CHECK(workThread != loopThread);
   CHECK(doneOnLoop);
+  CHECK(reactor.tryClose());
+}
+
+TEST_CASE("runInThreadPool's threads block every signal, and the caller's mask is as it was", "[reactor]") {
+  Reactor reactor;
+  sigset_t before;
+  ::pthread_sigmask(SIG_BLOCK, nullptr, &before);
+  bool workBlocks = false;
+  reactor.runInThreadPool(
+      [&] {
+        sigset_t mask;
+        ::pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+        workBlocks = true;
+        for (const int signum : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP, SIGCHLD}) {
+          workBlocks = workBlocks && ::sigismember(&mask, signum) == 1;
+        }
+      },
+      [&] { reactor.stop(); });
+  sigset_t after;
+  ::pthread_sigmask(SIG_BLOCK, nullptr, &after);
+  Deadline deadline(reactor);
+  reactor.run();
+  deadline.cancel();
+  CHECK_FALSE(deadline.expired());
+  CHECK(workBlocks);
+  for (const int signum : {SIGTERM, SIGUSR2}) CHECK(::sigismember(&after, signum) == ::sigismember(&before, signum));
   CHECK(reactor.tryClose());
 }
 
