@@ -14,12 +14,13 @@ void ignoreLogSignalsUntilHandled() {
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
-  for (const int signum : {SIGUSR1, SIGHUP}) ::sigaction(signum, &ignore, nullptr);
-  // A reload's new image comes with SIGUSR2 blocked (a reload asked for meanwhile is pending, and kept until the
-  // supervisor handles it): ignoring it now would discard that reload.
+  // A reload's new image comes with them blocked (one sent during the reload is pending, and kept until the
+  // supervisor's handlers exist): ignoring it now would discard that rotation, reopen or reload.
   sigset_t blocked;
   ::pthread_sigmask(SIG_BLOCK, nullptr, &blocked);
-  if (::sigismember(&blocked, SIGUSR2) != 1) ::sigaction(SIGUSR2, &ignore, nullptr);
+  for (const int signum : {SIGUSR1, SIGHUP, SIGUSR2}) {
+    if (::sigismember(&blocked, signum) != 1) ::sigaction(signum, &ignore, nullptr);
+  }
 }
 
 void ignoreStopSignals() {
@@ -49,7 +50,7 @@ namespace {
 sigset_t supervisorSignals() {
   sigset_t set;
   ::sigemptyset(&set);
-  for (const int signum : {SIGTERM, SIGINT, SIGTTIN, SIGTTOU, SIGUSR2}) ::sigaddset(&set, signum);
+  for (const int signum : {SIGTERM, SIGINT, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2, SIGHUP}) ::sigaddset(&set, signum);
   return set;
 }
 

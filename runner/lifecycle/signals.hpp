@@ -13,7 +13,8 @@ namespace cppd::runner {
 
 /// Ignores SIGUSR1, SIGHUP and SIGUSR2 until SignalHandlers subscribes to them, so a log or reload signal sent as
 /// soon as the pidfile exists (logrotate, a test) cannot kill a server that is still starting (their default
-/// action).
+/// action). One that is blocked (a reload's new image) is left as it is: blocked, it cannot kill, and one already
+/// pending is kept for the handlers.
 void ignoreLogSignalsUntilHandled();
 
 /// Ignores SIGTERM and SIGINT: used once the shutdown has run and only the final clean-up is left.
@@ -22,11 +23,11 @@ void ignoreStopSignals();
 /// Unblocks SIGTERM and SIGINT for the calling thread (a worker blocks them until its handlers exist).
 void unblockStopSignals();
 
-/// The signals a supervisor answers (SIGTERM, SIGINT, SIGTTIN, SIGTTOU, SIGUSR2), blocked for the calling thread
-/// from the moment its pidfile names it until its handlers exist: a stop sent while the services bind is then a
-/// clean stop, where the default action would leave the pidfile and the control socket behind (and SIGTTIN's would
-/// freeze it), and a reload asked for then waits. Returns whether a SIGTERM or SIGINT was already waiting when
-/// released.
+/// The signals a supervisor answers (SIGTERM, SIGINT, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2, SIGHUP), blocked for the
+/// calling thread from the moment its pidfile names it until its handlers exist: a stop sent while the services
+/// bind is then a clean stop, where the default action would leave the pidfile and the control socket behind (and
+/// SIGTTIN's would freeze it), and a reload, rotation or reopen asked for then waits (across a reload's exec too).
+/// Returns whether a SIGTERM or SIGINT was already waiting when released.
 void holdSupervisorSignals();
 bool releaseSupervisorSignals();
 

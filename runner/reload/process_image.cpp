@@ -4,7 +4,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -45,13 +44,12 @@ class ExecState {
  public:
   explicit ExecState(const std::vector<int>& keep) : keep_(keep) {
     for (const int fd : keep_) ::fcntl(fd, F_SETFD, 0);
-    struct sigaction ignore {};
-    ignore.sa_handler = SIG_IGN;
-    ::sigemptyset(&ignore.sa_mask);
-    for (std::size_t i = 0; i < kIgnored.size(); ++i) ::sigaction(kIgnored[i], &ignore, &saved_[i]);
+    // Blocked, not ignored: a signal sent meanwhile stays pending across the exec, for the new image to handle
+    // once its handlers exist (a reload or a stop asked for during this reload, logrotate's SIGHUP); ignoring
+    // would discard it, and the default action of every one of them ends or stops the process.
     sigset_t held;
     ::sigemptyset(&held);
-    for (const int signum : {SIGTERM, SIGINT, SIGTTIN, SIGTTOU, SIGUSR2}) ::sigaddset(&held, signum);
+    for (const int signum : {SIGTERM, SIGINT, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2, SIGHUP}) ::sigaddset(&held, signum);
     ::pthread_sigmask(SIG_BLOCK, &held, &mask_);
     cwd_ = posix::UniqueFd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
   }
@@ -59,17 +57,13 @@ class ExecState {
     for (const int fd : keep_) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
     if (cwd_ && ::fchdir(cwd_.get()) != 0) log::warn("return to the run directory after a failed reload: {}",
                                                      std::strerror(errno));
-    for (std::size_t i = 0; i < kIgnored.size(); ++i) ::sigaction(kIgnored[i], &saved_[i], nullptr);
     ::pthread_sigmask(SIG_SETMASK, &mask_, nullptr);
   }
   ExecState(const ExecState&) = delete;
   ExecState& operator=(const ExecState&) = delete;
 
  private:
-  // SIGUSR2 is blocked, not ignored: ignoring it would discard a reload asked for while this one runs.
-  static constexpr std::array<int, 2> kIgnored{SIGUSR1, SIGHUP};
   std::vector<int> keep_;
-  std::array<struct sigaction, 2> saved_{};
   sigset_t mask_{};
   posix::UniqueFd cwd_;
 };

@@ -24,9 +24,9 @@ class ProcessImage {
 
   /// Replaces this process's image with binary() and the same arguments, run from launchDir(), the handover's
   /// descriptors kept open and its text in CPPD_HANDOVER, plus environment ("NAME=value", replacing any of that
-  /// name). SIGUSR1, SIGHUP and SIGUSR2 are ignored and SIGTERM, SIGINT, SIGTTIN, SIGTTOU and SIGUSR2 blocked
-  /// across the exec until the new image handles them. Returns only when it failed, with why; the process is
-  /// then as it was (descriptors close-on-exec again, the same directory, the same signal dispositions).
+  /// name). SIGTERM, SIGINT, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2 and SIGHUP are blocked across the exec, so one
+  /// sent meanwhile waits for the new image's handlers. Returns only when it failed, with why; the process is then
+  /// as it was (descriptors close-on-exec again, the same directory, the same signal mask).
   std::string exec(const Handover& handover, const std::vector<std::string>& environment) const;
 
  private:

@@ -16,7 +16,7 @@ import subprocess
 import unittest
 
 import cppdtest
-from cppdtest import CPPD, DEFAULT_TIMEOUT, PLUGIN_DIR, fetch, process_exists, wait_for
+from cppdtest import CPPD, DEFAULT_TIMEOUT, PLUGIN_DIR, fetch, process_exists, read_text, wait_for
 from workers import ECSTASY, TEST_PLUGIN_DIR, LoadLoop, Workers, WorkersTestCase, parent_pid
 
 CPPDCTL = os.environ.get("CPPDCTL_BIN", os.path.join(os.path.dirname(CPPD), "cppdctl"))
@@ -119,6 +119,25 @@ class ReloadTest(WorkersTestCase):
         server.signal(signal.SIGUSR2)
         server.wait_for_log(r"reloaded: generation 3, 2 workers")
         self.assertEqual(self.status()["reloads"], 2)
+        self.assert_serves(port)
+
+    def test_a_sighup_sent_while_the_new_image_starts_is_kept_for_it(self):
+        # logrotate's SIGHUP may come while a reload execs and the new image starts: it is held (pending) until the
+        # new image's handlers exist, not ignored, and the new image reopens the log. The stuck plugin's slow
+        # privileged start holds the new image there for 3 s.
+        plugins = self.stuck_plugin()
+        server, workers, port = self.start(runner=("--plugin-path", plugins))
+        self.deployment('[[service]]\nplugin = "stuck"\nname = "slow"\nmode = "slow-privileged"\nafter = 3000\n')
+        server.signal(signal.SIGUSR2)
+        server.wait_for_log(r"(?s)starting up \(reload of PID.*privileged start waiting")
+        os.rename(server.logfile, self.path("rotated.log"))
+        server.signal(signal.SIGHUP)
+        status = read_text(f"/proc/{server.pid}/status")
+        pending = [int(line.split()[1], 16) for line in status.splitlines() if line.startswith(("SigPnd:", "ShdPnd:"))]
+        self.assertTrue(any(p & (1 << (signal.SIGHUP - 1)) for p in pending), status)
+        wait_for(lambda: "reloaded: generation 2" in read_text(server.logfile),
+                 what="the reload's last line in the reopened log")
+        self.assertNotIn("reloaded: generation 2", read_text(self.path("rotated.log")))
         self.assert_serves(port)
 
     def test_a_deployment_file_with_an_error_is_named_and_the_old_generation_keeps_serving(self):
