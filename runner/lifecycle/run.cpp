@@ -41,6 +41,7 @@ void Run::start(const std::string& pluginInfo, const std::vector<std::string>& f
                                std::chrono::steady_clock::now().time_since_epoch()).count();
   const PrivilegeTarget target = privilegeTarget(o_);  // before chroot: the databases are outside
   refuseRootFileServers(o_, target, fileServers, os_);  // before the pidfile: nothing to undo
+  if (!handover_) unblockInheritedSignals();  // a reload's image keeps the ones held across its exec
   ignoreLogSignalsUntilHandled();  // before the pidfile exists, so nobody can signal too early
   ignoreBrokenPipes();
   if (handover_) return startReloaded(target);

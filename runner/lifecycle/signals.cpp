@@ -10,6 +10,17 @@
 
 namespace cppd::runner {
 
+void unblockInheritedSignals() {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  for (const int signum : {SIGUSR1, SIGHUP, SIGUSR2}) ::sigaction(signum, &ignore, nullptr);
+  sigset_t set;
+  ::sigemptyset(&set);
+  for (const int signum : {SIGTERM, SIGINT, SIGUSR1, SIGHUP, SIGUSR2, SIGCHLD}) ::sigaddset(&set, signum);
+  ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+}
+
 void ignoreLogSignalsUntilHandled() {
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;

@@ -11,6 +11,12 @@
 
 namespace cppd::runner {
 
+/// A fresh start (not a reload's new image) undoes the signal mask it inherited from whatever launched it: a
+/// blocked SIGTERM would make the server deaf to `kill`, a blocked SIGHUP to logrotate, a blocked SIGCHLD a
+/// supervisor blind to its workers' deaths. SIGUSR1, SIGHUP and SIGUSR2 are ignored first, so one already pending
+/// is dropped rather than ending a server that is still starting (their default action).
+void unblockInheritedSignals();
+
 /// Ignores SIGUSR1, SIGHUP and SIGUSR2 until SignalHandlers subscribes to them, so a log or reload signal sent as
 /// soon as the pidfile exists (logrotate, a test) cannot kill a server that is still starting (their default
 /// action). One that is blocked (a reload's new image) is left as it is: blocked, it cannot kill, and one already

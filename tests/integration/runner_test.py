@@ -373,6 +373,21 @@ class ForegroundTest(RunnerTestCase):
             proc.wait()
 
 
+    def test_a_server_launched_with_its_signals_blocked_still_stops_on_sigterm_and_reopens_on_sighup(self):
+        # A launcher (a thread of some process manager) may pass on a mask that blocks them: the signal mask is
+        # inherited across fork and exec. cppd must not then be deaf to kill and logrotate.
+        blocked = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGCHLD}
+        server = self.start_server(self.poetry_args(), preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK,
+                                                                                                   blocked))
+        port = server.listening_port()
+        os.rename(server.logfile, self.path("rotated.log"))
+        server.signal(signal.SIGHUP)
+        wait_for(lambda: os.path.exists(server.logfile), what="the log reopened at its path after SIGHUP")
+        self.assertEqual(fetch("127.0.0.1", port), POEM.encode())
+        wait_for_log(server.logfile, "sending")
+        self.assertEqual(server.stop(), 0)
+
+
 class ShutdownTest(RunnerTestCase):
     def start_stuck(self, timeout):
         runner_args, args = self.stuck_args("stuck")
