@@ -146,8 +146,8 @@ void Supervisor::becomeWorker(unsigned id, std::size_t slot, const sigset_t& mas
   sigset_t startMask = mask;
   ::sigaddset(&startMask, SIGTERM);
   ::sigaddset(&startMask, SIGINT);
-  // Forked while the supervisor held its signals (before a reload's exec): the log signals, ignored above until
-  // the worker's handlers exist, must not stay blocked for its whole life.
+  // Forked while the supervisor held its signals (before a reload's exec): those it held, ignored above until the
+  // worker's handlers exist or none of the worker's business, must not stay blocked for the worker's whole life.
   for (const int signum : {SIGHUP, SIGUSR1, SIGUSR2, SIGTTIN, SIGTTOU}) ::sigdelset(&startMask, signum);
   ::pthread_sigmask(SIG_SETMASK, &startMask, nullptr);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // no worker outlives its supervisor
