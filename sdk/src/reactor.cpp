@@ -85,72 +85,78 @@ Derived& fromData(uv_handle_t* handle) {
   return static_cast<Derived&>(*static_cast<detail::LoopHandle*>(handle->data));
 }
 
-class TimerHandle final : public detail::LoopHandle {
+// What a DelayedCall's handle shares, whichever libuv handle makes the call: the call's state, released as soon as
+// the call can no longer run, and running it once.
+class DelayedCallHandle : public detail::LoopHandle {
+ protected:
+  DelayedCallHandle(Reactor::Impl& impl, std::shared_ptr<DelayedCall::State> state)
+      : LoopHandle(impl), state_(std::move(state)) {
+    state_->handle = this;
+  }
+
+  // Closes the handle (the call is no longer active() while it runs; this lives until the close callback) and
+  // runs the call.
+  void runCall(std::string_view what) noexcept {
+    std::function<void()> fn = std::move(state_->fn);
+    close();
+    detail::runGuarded(what, fn);
+  }
+
+ private:
+  void onClose() noexcept override {
+    state_->handle = nullptr;
+    state_->fn = nullptr;
+  }
+
+  std::shared_ptr<DelayedCall::State> state_;
+};
+
+class TimerHandle final : public DelayedCallHandle {
  public:
   TimerHandle(Reactor::Impl& impl, std::shared_ptr<DelayedCall::State> state)
-      : LoopHandle(impl), state_(std::move(state)) {
+      : DelayedCallHandle(impl, std::move(state)) {
     uv_timer_init(&impl.loop, &timer_);  // only fails for a null loop
     timer_.data = static_cast<detail::LoopHandle*>(this);
-    state_->handle = this;
   }
 
   void start(std::uint64_t milliseconds) noexcept { uv_timer_start(&timer_, &TimerHandle::onTimer, milliseconds, 0); }
   uv_handle_t* uvHandle() noexcept override { return reinterpret_cast<uv_handle_t*>(&timer_); }
 
  private:
-  // Releases the call (and what it captured) as soon as it can no longer run.
-  void onClose() noexcept override {
-    state_->handle = nullptr;
-    state_->fn = nullptr;
-  }
-
   static void onTimer(uv_timer_t* timer) noexcept {
-    auto& self = fromData<TimerHandle>(reinterpret_cast<uv_handle_t*>(timer));
-    std::function<void()> fn = std::move(self.state_->fn);
-    self.close();  // the call is no longer active() while it runs; self lives until the close callback
-    detail::runGuarded("callLater call", fn);
+    fromData<TimerHandle>(reinterpret_cast<uv_handle_t*>(timer)).runCall("callLater call");
   }
 
   uv_timer_t timer_{};
-  std::shared_ptr<DelayedCall::State> state_;
 };
 
 // callAfterPoll: an idle handle, which also keeps the poll it waits for from blocking. Its first callback runs
 // before the poll of an iteration that began after the call (libuv runs a handle started during the idle phase
 // from the next iteration on); its second runs in the next iteration, after that poll dispatched every signal
 // libuv's handler had written to the loop's signal pipe.
-class AfterPollHandle final : public detail::LoopHandle {
+class AfterPollHandle final : public DelayedCallHandle {
  public:
   AfterPollHandle(Reactor::Impl& impl, std::shared_ptr<DelayedCall::State> state)
-      : LoopHandle(impl), state_(std::move(state)) {
+      : DelayedCallHandle(impl, std::move(state)) {
     uv_idle_init(&impl.loop, &idle_);  // only fails for a null loop
     idle_.data = static_cast<detail::LoopHandle*>(this);
-    state_->handle = this;
     uv_idle_start(&idle_, &AfterPollHandle::onIdle);
   }
 
   uv_handle_t* uvHandle() noexcept override { return reinterpret_cast<uv_handle_t*>(&idle_); }
 
  private:
-  void onClose() noexcept override {
-    state_->handle = nullptr;
-    state_->fn = nullptr;
-  }
-
   static void onIdle(uv_idle_t* idle) noexcept {
     auto& self = fromData<AfterPollHandle>(reinterpret_cast<uv_handle_t*>(idle));
     if (!self.polled_) {
       self.polled_ = true;  // the poll that follows began after the call
       return;
     }
-    std::function<void()> fn = std::move(self.state_->fn);
-    self.close();
-    detail::runGuarded("callAfterPoll call", fn);
+    self.runCall("callAfterPoll call");
   }
 
   uv_idle_t idle_{};
   bool polled_ = false;
-  std::shared_ptr<DelayedCall::State> state_;
 };
 
 class SignalHandle final : public detail::LoopHandle {
