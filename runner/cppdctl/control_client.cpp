@@ -8,7 +8,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <system_error>
 #include <thread>
 
 #include <fmt/core.h>
@@ -98,11 +100,22 @@ void ControlClient::waitForClose() {
 void waitForExit(pid_t pid) {
   for (;;) {
     if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) return;
-    // The daemon's parent (a test, a shell that started it with -n) may not have reaped it yet.
+    // The daemon's parent (a test, a shell that started it with -n) may not have reaped it yet: a zombie has
+    // exited once its main thread is the only task left (until then its other threads still hold its
+    // descriptors, the pidfile's lock among them).
     std::ifstream stat(fmt::format("/proc/{}/stat", pid));
     std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
     const auto close = text.rfind(')');
-    if (!stat || (close != std::string::npos && text.compare(close, 4, ") Z ") == 0)) return;
+    if (!stat) return;
+    if (close != std::string::npos && text.compare(close, 4, ") Z ") == 0) {
+      std::error_code error;
+      std::size_t tasks = 0;
+      for (std::filesystem::directory_iterator it(fmt::format("/proc/{}/task", pid), error), end;
+           !error && it != end; it.increment(error)) {
+        ++tasks;
+      }
+      if (tasks <= 1) return;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
