@@ -6,6 +6,7 @@ that find workers and clients through the log are in tests/support/workers.py.
 Every load is bounded in count and in time. CPPD_WORKER_STORM_SECONDS (default 3) is the length of the kill -9
 storm and CPPD_WORKER_RESPAWNS (default 10) the respawn-latency sample; tests/stress runs both at full size.
 """
+import collections
 import concurrent.futures
 import hashlib
 import os
@@ -216,20 +217,28 @@ class WorkerSupervisionTest(WorkersTestCase):
         workers.wait_serving(4, exclude={pid for _, pid, _, _ in kills}, timeout=30)
         clients = load.stop()
         served = self.served_by(server.log())
+        lines = collections.Counter(int(m.group(3)) for m in SENDING_LINE.finditer(server.log()))
+        uses = collections.Counter(c.local_port for c in clients)
         escapes = []
         for c in clients:
             if c.whole(digest):
                 continue
-            wids = served.get(c.local_port, set())
+            # The kernel hands a client port out again (about 20 times in 700 connections): when one of the
+            # port's clients has no line (it died with its worker), the port's lines do not say which worker
+            # served this one.
+            wids = served.get(c.local_port, set()) if lines[c.local_port] >= uses[c.local_port] else set()
             # A failure is excused only by a kill, while it was connected, of the worker that served it (any
             # worker when its line died with it). 50 ms covers a SIGKILL still in flight when kill() returned.
             if not any(c.started <= after + 0.05 and before <= c.ended and (not wids or kw in wids)
                        for kw, _, before, after in kills):
-                escapes.append(f"port {c.local_port} workers {sorted(wids)}: {c.received} bytes, {c.error}")
+                escapes.append(f"port {c.local_port} ({uses[c.local_port]} clients, {lines[c.local_port]} lines) "
+                               f"workers {sorted(wids)}: {c.received} bytes, {c.error}, connected "
+                               f"{c.started - load.started:.3f}-{c.ended - load.started:.3f} s")
         failed = sum(1 for c in clients if not c.whole(digest))
         print(f"\n  storm {STORM_SECONDS:g}s: {len(kills)} kills ({skipped} ticks skipped), {len(clients)} "
               f"connections, {failed} lost with a killed worker, {len(escapes)} escapes")
-        self.assertEqual(escapes, [])
+        self.assertEqual(escapes, [], "kills: " + ", ".join(f"w{kw} {before - load.started:.3f} s"
+                                                            for kw, _, before, _ in kills))
         self.assertGreaterEqual(len(kills), max(1, int(STORM_SECONDS / 0.2) // 2))
         self.assertGreater(len(clients) - failed, len(kills))
         reported = lambda: {int(p) for p in re.findall(r"\(PID (\d+)\) killed by SIGKILL$", server.log(), re.M)}  # noqa

@@ -113,7 +113,8 @@ class LoadLoop:
 
     def __init__(self, port, threads=8, count=20000, seconds=60, rcvbuf=None, small_mss=False):
         self.port, self.rcvbuf, self.small_mss = port, rcvbuf, small_mss
-        self.count, self.deadline = count, time.monotonic() + seconds
+        self.started = time.monotonic()
+        self.count, self.deadline = count, self.started + seconds
         self.clients, self.claimed, self.lock, self.halt = [], 0, threading.Lock(), threading.Event()
         self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(threads)]
         for t in self.threads:
