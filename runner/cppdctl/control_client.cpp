@@ -25,15 +25,15 @@ int exitCodeForConnect(int error) {
   return 69;  // ENOENT, ECONNREFUSED, ENOTSOCK...: nothing answers there
 }
 
-// Waits until fd is ready for events, or throws when the deadline passes.
-void waitReady(int fd, short events, std::chrono::steady_clock::time_point deadline, const std::string& path) {
+// Waits until fd is readable: false when the deadline passes first.
+bool readable(int fd, std::chrono::steady_clock::time_point deadline, const std::string& path) {
   for (;;) {
     using std::chrono::milliseconds;
-    const auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) throw ClientError(69, fmt::format("no reply from the control socket {} in time", path));
-    pollfd p{fd, events, 0};
+    const auto left = std::chrono::ceil<milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
     const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (ready > 0) return;
+    if (ready > 0) return true;
     if (ready < 0 && errno != EINTR) {
       throw ClientError(74, fmt::format("poll control socket {}: {}", path, std::strerror(errno)));
     }
@@ -78,7 +78,9 @@ std::string ControlClient::request(const std::string& line) {
       return reply;
     }
     if (pending_.size() > maxReply) throw ClientError(74, fmt::format("reply from {} is too long", path_));
-    waitReady(fd_.get(), POLLIN, deadline, path_);
+    if (!readable(fd_.get(), deadline, path_)) {
+      throw ClientError(69, fmt::format("no reply from the control socket {} in time", path_));
+    }
     char buffer[65536];
     const ssize_t n = ::recv(fd_.get(), buffer, sizeof buffer, 0);
     if (n < 0 && errno == EINTR) continue;
@@ -88,25 +90,26 @@ std::string ControlClient::request(const std::string& line) {
   }
 }
 
-void ControlClient::waitForClose() {
+bool ControlClient::waitForClose(std::optional<std::chrono::steady_clock::time_point> deadline) {
   for (;;) {
+    if (deadline && !readable(fd_.get(), *deadline, path_)) return false;
     char buffer[4096];
     const ssize_t n = ::recv(fd_.get(), buffer, sizeof buffer, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // end of stream or reset: either way the daemon let go of it
+    if (n <= 0) return true;  // end of stream or reset: either way the daemon let go of it
   }
 }
 
-void waitForExit(pid_t pid) {
+bool waitForExit(pid_t pid, std::optional<std::chrono::steady_clock::time_point> deadline) {
   for (;;) {
-    if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) return;
+    if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) return true;
     // The daemon's parent (a test, a shell that started it with -n) may not have reaped it yet: a zombie has
     // exited once its main thread is the only task left (until then its other threads still hold its
     // descriptors, the pidfile's lock among them).
     std::ifstream stat(fmt::format("/proc/{}/stat", pid));
     std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
     const auto close = text.rfind(')');
-    if (!stat) return;
+    if (!stat) return true;
     if (close != std::string::npos && text.compare(close, 4, ") Z ") == 0) {
       std::error_code error;
       std::size_t tasks = 0;
@@ -114,8 +117,9 @@ void waitForExit(pid_t pid) {
            !error && it != end; it.increment(error)) {
         ++tasks;
       }
-      if (tasks <= 1) return;
+      if (tasks <= 1) return true;
     }
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }

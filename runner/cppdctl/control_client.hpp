@@ -2,11 +2,13 @@
 
 // cppdctl's side of the control socket: connect, send one request line, read one reply line, and (for stop)
 // wait for the daemon to go away. Blocking with deadlines: a daemon that does not answer is reported, never
-// waited on for ever (except the stop wait, which is what the user asked for).
+// waited on for ever (a stop's wait has a deadline only when the user gave one: the daemon's own
+// --shutdown-timeout bounds its stop).
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -34,8 +36,9 @@ class ControlClient {
   /// when the daemon closes without replying or does not reply within the timeout.
   std::string request(const std::string& line);
 
-  /// Blocks until the daemon closes the connection (it does so as it exits).
-  void waitForClose();
+  /// Blocks until the daemon closes the connection (it does so as it exits); false when deadline (if any)
+  /// passes first.
+  bool waitForClose(std::optional<std::chrono::steady_clock::time_point> deadline);
 
  private:
   std::string path_;
@@ -44,7 +47,8 @@ class ControlClient {
   std::string pending_;  // bytes read past the reply line
 };
 
-/// Blocks until process pid no longer runs (gone or a zombie), polling.
-void waitForExit(pid_t pid);
+/// Blocks until process pid no longer runs (gone, or a zombie with no thread left), polling; false when
+/// deadline (if any) passes first.
+bool waitForExit(pid_t pid, std::optional<std::chrono::steady_clock::time_point> deadline);
 
 }  // namespace cppd::ctl

@@ -2,9 +2,12 @@
 // Exit 0 when the command succeeded, 1 when the daemon refused or failed it, 69 when nothing answers, 64 for
 // a bad command line.
 
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -42,7 +45,8 @@ constexpr const char* usage =
     "  -s, --socket PATH    the daemon's control socket [default: cppd.ctl]\n"
     "      --json           print the daemon's reply as it came (one JSON line)\n"
     "      --no-wait        stop, reload: return once the daemon has begun\n"
-    "      --timeout SECS   how long to wait for a reply [default: 10; for a reload's outcome: 120]\n"
+    "      --timeout SECS   how long to wait for a reply [default: 10; for a reload's outcome: 120; for a\n"
+    "                       stop's exit: as long as the daemon's --shutdown-timeout lets it drain]\n"
     "  -h, --help           show this help\n"
     "      --version        show the version\n";
 
@@ -179,8 +183,18 @@ int finish(const Invocation& inv, cppd::ctl::ControlClient& client, const std::s
     const auto* pid = result ? result->member("pid") : nullptr;
     const long long number = pid && pid->number() ? std::atoll(pid->number()->text.c_str()) : 0;
     if (inv.wait) {
-      client.waitForClose();
-      cppd::ctl::waitForExit(static_cast<pid_t>(number));
+      // Without --timeout the daemon's own --shutdown-timeout bounds the wait (it forces its exit then).
+      std::optional<std::chrono::steady_clock::time_point> deadline;
+      if (inv.timeoutGiven) {
+        deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::llround(inv.timeout * 1000));
+      }
+      if (!client.waitForClose(deadline) || !cppd::ctl::waitForExit(static_cast<pid_t>(number), deadline)) {
+        std::fprintf(stderr,
+                     "cppdctl: stop: cppd (PID %lld) is still stopping after --timeout %g s (it drains its "
+                     "connections for up to its --shutdown-timeout, then forces its exit); check with kill -0 %lld\n",
+                     number, inv.timeout, number);
+        return 75;
+      }
     }
     if (!inv.json) std::printf("cppd (PID %lld) %s\n", number, inv.wait ? "stopped" : "is stopping");
   }

@@ -168,6 +168,28 @@ class CommandTest(ControlTestCase):
         self.assertFalse(os.path.exists(self.control), "the control socket outlived the daemon")
         self.assertIn("Stop requested on the control socket.", server.log())
 
+    def test_stop_with_a_timeout_gives_up_with_75_while_the_daemon_drains(self):
+        poem = self.path("long.txt")
+        with open(ECSTASY, "rb") as f:
+            text = f.read()
+        with open(poem, "wb") as f:
+            f.write(text * (16 * 1024 * 1024 // len(text)))
+        self.control = self.path("ctl.sock")
+        server = self.start_server(["--control", self.control, "fastpoetry", "--poem", poem, "--port", LOOPBACK])
+        server.wait_for_log(r"Control socket listening on ")
+        with socket.socket() as reader:  # reads nothing: the poem waits in the server, and so does its stop
+            reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            reader.connect(("127.0.0.1", server.listening_port()))
+            server.wait_for_log(r"sending \d+ bytes of poetry")
+            began = time.monotonic()
+            result = ctl("-s", self.control, "--timeout", "0.5", "stop")
+            self.assertEqual(result.returncode, 75, result.stderr)
+            self.assertLess(time.monotonic() - began, DEFAULT_TIMEOUT / 2)
+            self.assertIn(f"cppd (PID {server.pid}) is still stopping after --timeout 0.5 s", result.stderr)
+            self.assertTrue(process_exists(server.pid), "the daemon exited: nothing was left to wait for")
+        # The reader is gone: the drain ends and so does the stop.
+        self.assertEqual(server.proc.wait(DEFAULT_TIMEOUT), 0)
+
     def test_stop_no_wait_returns_while_stopping(self):
         server = self.start_poetry()
         result = ctl("-s", self.control, "--no-wait", "stop")
