@@ -568,3 +568,43 @@ TEST_CASE("the reactor holds the lines of a loop iteration and writes them befor
   CHECK(holding->flushes() == 2);
   CHECK(reactor.tryClose());
 }
+
+TEST_CASE("the reactor gathers the lines of the iterations within the batch window into one write", "[log]") {
+  // Twenty iterations in a row, each logging a line (callAfterPoll runs after a poll: each call is an iteration of
+  // its own), then an idle loop. Flushed before every wait, as before the window, they would leave in 20 writes.
+  // Gathered, they leave in one, or a few on a machine so busy that the loop stalls past the window.
+  constexpr int kIterations = 20;
+  FreshLog fresh;
+  auto holding = attach<HoldingObserver>();
+  cppd::Reactor reactor;
+  int logged = 0;
+  std::chrono::steady_clock::time_point lastLogged;
+  std::function<void()> next = [&] {
+    cppd::log::info("line {}", ++logged);
+    lastLogged = std::chrono::steady_clock::now();
+    if (logged < kIterations) reactor.callAfterPoll(next);
+  };
+  reactor.callAfterPoll(next);
+  std::size_t written = 0;
+  std::size_t flushes = 0;
+  std::chrono::steady_clock::duration waited{};
+  // Polls the observer from the loop itself (a timer every millisecond) until every line is out, or a deadline.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::function<void()> check = [&] {
+    if (logged == kIterations && holding->written().size() == kIterations) {
+      written = holding->written().size();
+      flushes = holding->flushes();
+      waited = std::chrono::steady_clock::now() - lastLogged;
+      return;
+    }
+    if (std::chrono::steady_clock::now() < deadline) reactor.callLater(std::chrono::milliseconds(1), check);
+  };
+  reactor.callLater(std::chrono::milliseconds(1), check);
+  reactor.run();
+  REQUIRE(written == kIterations);
+  CHECK(flushes < kIterations / 2);
+  // The window's end wrote the last lines with the loop otherwise idle, not the log's own thread (which flushes
+  // every kLogHoldLimit while lines are held, so it would have left them there for 50 ms on average).
+  CHECK(waited < cppd::kLogHoldLimit / 2);
+  CHECK(reactor.tryClose());
+}
