@@ -94,7 +94,6 @@ struct Publisher {
   std::vector<std::shared_ptr<ILogObserver>> observers;
   std::vector<std::shared_ptr<IBufferedLogObserver>> buffered;  // the observers above that may hold lines back
   std::atomic<bool> anyBuffered{false};  // lets the per-iteration flush skip the lock when nobody buffers
-  std::atomic<bool> holding{false};      // a line was logged inside a batch since the last flush
   StartupBuffer startup;
   bool started = false;  // set by the first addObserver; from then on nothing is buffered
   bool observerFailureReported = false;
@@ -143,7 +142,6 @@ void deliver(Publisher& pub, ILogObserver& observer, const LogEvent& event) noex
 // Called with the lock held.
 void flushLocked(Publisher& pub) noexcept {
   dispatching = true;
-  pub.holding.store(false, std::memory_order_relaxed);
   for (const auto& observer : pub.buffered) observer->flush();
   dispatching = false;
 }
@@ -205,10 +203,7 @@ void publish(const LogEvent& event) {
   dispatching = true;
   for (const auto& observer : pub.observers) deliver(pub, *observer, event);
   dispatching = false;
-  if (batchDepth > 0 && !pub.buffered.empty()) {
-    pub.holding.store(true, std::memory_order_relaxed);
-    detail::noteHeldLine();
-  }
+  if (batchDepth > 0 && !pub.buffered.empty()) detail::noteHeldLine();
 }
 
 // "YYYY-MM-DDTHH:MM:SS+ZZZZ" for one second, cached per thread: localtime_r and strftime cost far more than the
@@ -312,8 +307,6 @@ void detail::appendTaggedSystem(std::string_view system, std::string& out,
   writeTaggedSystem(system, processTag, [&](std::string_view part) { escape(part, out); },
                     [&](std::string_view piece) { out.append(piece); });
 }
-
-bool detail::logLinesHeld() noexcept { return publisher().holding.load(std::memory_order_relaxed); }
 
 void detail::setLogTag(std::string tag) { processTag = std::move(tag); }
 

@@ -4,15 +4,12 @@
 #include <unistd.h>
 
 #include <csignal>
-#include <cstdint>
 #include <cstring>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include <cppd/log.hpp>
-
-#include "detail/held_line_flusher.hpp"
 
 namespace cppd {
 
@@ -227,20 +224,7 @@ struct PoolWork {
 
 void onWakeup(uv_async_t* async) noexcept { static_cast<Reactor::Impl*>(async->data)->drainQueue(); }
 
-void onLogWindowEnd(uv_timer_t* timer) noexcept {
-  static_cast<Reactor::Impl*>(timer->data)->logWindowOpen = false;
-  log::flush();
-}
-
-// Runs before each wait for I/O. A line logged now waits at most kLogBatchWindow for the lines of the next
-// iterations: a server busy with short connections writes its log about once a window, not once an iteration
-// (a write(2) to a file costs as much as a tenth of such a connection).
-void onLogFlush(uv_prepare_t* prepare) noexcept {
-  auto& impl = *static_cast<Reactor::Impl*>(prepare->data);
-  if (impl.logWindowOpen || !detail::logLinesHeld()) return;
-  impl.logWindowOpen = true;
-  uv_timer_start(&impl.logWindow, &onLogWindowEnd, static_cast<std::uint64_t>(kLogBatchWindow.count()), 0);
-}
+void onLogFlush(uv_prepare_t*) noexcept { log::flush(); }
 
 void initWakeup(Reactor::Impl& impl) {
   int status = uv_async_init(&impl.loop, &impl.wakeup, &onWakeup);
@@ -249,19 +233,13 @@ void initWakeup(Reactor::Impl& impl) {
   // An idle reactor must be able to finish run(); calls queued while nothing else is alive are run by run().
   uv_unref(reinterpret_cast<uv_handle_t*>(&impl.wakeup));
   uv_prepare_init(&impl.loop, &impl.logFlush);  // only fails for a null loop
-  impl.logFlush.data = &impl;
   uv_prepare_start(&impl.logFlush, &onLogFlush);
   uv_unref(reinterpret_cast<uv_handle_t*>(&impl.logFlush));
-  uv_timer_init(&impl.loop, &impl.logWindow);  // only fails for a null loop
-  impl.logWindow.data = &impl;
-  impl.logWindowOpen = false;
-  uv_unref(reinterpret_cast<uv_handle_t*>(&impl.logWindow));
 }
 
 bool isInternal(const Reactor::Impl& impl, const uv_handle_t* handle) noexcept {
   return handle == reinterpret_cast<const uv_handle_t*>(&impl.wakeup) ||
-         handle == reinterpret_cast<const uv_handle_t*>(&impl.logFlush) ||
-         handle == reinterpret_cast<const uv_handle_t*>(&impl.logWindow);
+         handle == reinterpret_cast<const uv_handle_t*>(&impl.logFlush);
 }
 
 }  // namespace
@@ -370,7 +348,7 @@ void Reactor::run() {
   if (impl.running) throw Error(ErrorKind::software, "run reactor: it is already running");
   impl.running = true;
   impl.stopping = false;
-  // Lines logged on this thread while the loop runs are held back and written within kLogBatchWindow (logFlush) and
+  // Lines logged on this thread while the loop runs are held back and written before each wait (logFlush) and
   // when run() returns, not one write(2) per line.
   LogBatch batch;
   // uv_run returns when no referenced handle is left; the wake-up handle is unreferenced, so calls queued by
@@ -502,7 +480,6 @@ bool Reactor::tryClose() {
   if (impl.countOpenHandles() != 0 || !impl.queueEmpty()) return false;
   uv_close(reinterpret_cast<uv_handle_t*>(&impl.wakeup), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&impl.logFlush), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&impl.logWindow), nullptr);
   uv_run(&impl.loop, UV_RUN_NOWAIT);
   if (uv_loop_close(&impl.loop) != 0) {
     // A request (not a handle) is still in flight: reopen the wake-up handle so the reactor stays usable.

@@ -42,7 +42,7 @@ class CPPD_API ILogObserver {
 
 /// An observer that may hold events back and write them together: while the thread that logs is inside a
 /// LogBatch (the reactor's loop thread while run() runs), a buffering observer may keep the formatted lines until
-/// log::flush() or the end of the outermost batch, so the lines of several loop iterations leave in one write. Events
+/// log::flush() or the end of the outermost batch, so the lines of one loop iteration leave in one write. Events
 /// logged outside a batch must reach the destination before observe() returns, after anything held back (order is
 /// kept). Added next to ILogObserver rather than into it, so observers built against the older header keep working.
 class CPPD_API IBufferedLogObserver : public ILogObserver {
@@ -53,13 +53,10 @@ class CPPD_API IBufferedLogObserver : public ILogObserver {
 };
 
 /// Marks the calling thread as batching its log lines while it lives (see IBufferedLogObserver). Batches nest;
-/// when the outermost one ends, log::flush() runs. The reactor opens one around run(); when its loop is about to
-/// wait for I/O with lines held, they wait up to kLogBatchWindow more for the lines of the next iterations (the
-/// loop wakes for them if nothing else comes), so a busy server writes its log about once a window, not once an
-/// iteration. A line never waits longer than about kLogHoldLimit: while lines are held, a thread of the log
-/// flushes that often, so an iteration that logs and then blocks (a plugin stuck in a call) still gets its lines
-/// out. Not copyable; thread-local.
-inline constexpr std::chrono::milliseconds kLogBatchWindow{1};
+/// when the outermost one ends, log::flush() runs. The reactor opens one around run() and flushes before each
+/// wait for I/O, so a line waits for the rest of its loop iteration, and never longer than about
+/// kLogHoldLimit: while lines are held, a thread of the log flushes that often, so an iteration that logs and
+/// then blocks (a plugin stuck in a call) still gets its lines out. Not copyable; thread-local.
 inline constexpr std::chrono::milliseconds kLogHoldLimit{100};
 
 class CPPD_API LogBatch {

@@ -10,10 +10,6 @@ namespace cppd::detail {
 /// the first time (in each process); never throws (without a thread, held lines wait for the loop).
 void noteHeldLine() noexcept;
 
-/// True when a line was logged inside a LogBatch since the last log::flush() (a buffering observer may hold it).
-/// Any thread; a hint read without the log's lock (a line logged meanwhile is seen by the next call).
-bool logLinesHeld() noexcept;
-
 /// pthread_atfork child handler: the child has no flushing thread, so it starts its own when it needs one.
 void forgetHeldLineFlusherAfterFork() noexcept;
 

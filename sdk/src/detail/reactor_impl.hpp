@@ -91,12 +91,9 @@ struct Reactor::Impl {
   // Wakes the loop for callFromThread. Unreferenced, so an idle reactor with only this handle stops running;
   // run() drains calls queued while it was not polling. Part of Impl: closed before Impl is freed.
   uv_async_t wakeup{};
-  // Before each wait for I/O, when the log holds lines back, starts logWindow (unless it runs already): the lines
-  // of the iterations within kLogBatchWindow leave in one write, and none waits longer while the loop sleeps.
-  // Both unreferenced and internal, like wakeup.
+  // Flushes the log's held-back lines before each wait for I/O, so the lines of one iteration leave in one write
+  // and none waits while the loop sleeps. Unreferenced and internal, like wakeup.
   uv_prepare_t logFlush{};
-  uv_timer_t logWindow{};
-  bool logWindowOpen = false;
   std::mutex queueMutex;
   std::vector<std::function<void()>> queue;
   std::vector<std::function<void()>> draining;  // drainQueue()'s batch, kept to reuse its capacity
