@@ -1,13 +1,13 @@
 // cppdctl: asks a running cppd over its control socket (runner/control/README.md) and shows the reply.
 // Exit 0 when the command succeeded, 1 when the daemon refused or failed it, 69 when nothing answers, 64 for
-// a bad command line.
+// a bad command line, 75 when a stop's --timeout passed with the daemon still stopping.
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <string>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
