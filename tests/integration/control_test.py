@@ -182,10 +182,10 @@ class CommandTest(ControlTestCase):
             reader.connect(("127.0.0.1", server.listening_port()))
             server.wait_for_log(r"sending \d+ bytes of poetry")
             began = time.monotonic()
-            result = ctl("-s", self.control, "--timeout", "0.5", "stop")
+            result = ctl("-s", self.control, "--timeout", "2", "stop")
             self.assertEqual(result.returncode, 75, result.stderr)
             self.assertLess(time.monotonic() - began, DEFAULT_TIMEOUT / 2)
-            self.assertIn(f"cppd (PID {server.pid}) is still stopping after --timeout 0.5 s", result.stderr)
+            self.assertIn(f"cppd (PID {server.pid}) is still stopping after --timeout 2 s", result.stderr)
             self.assertTrue(process_exists(server.pid), "the daemon exited: nothing was left to wait for")
         # The reader is gone: the drain ends and so does the stop.
         self.assertEqual(server.proc.wait(DEFAULT_TIMEOUT), 0)
