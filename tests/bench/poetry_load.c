@@ -121,8 +121,9 @@ int main(int argc, char** argv) {
   const double elapsed = now() - begin;
   qsort(latencies, (size_t)done, sizeof(double), compare);
   double p50 = done ? latencies[done / 2] : 0, p99 = done ? latencies[(done * 99) / 100] : 0;
-  printf("conns=%lld seconds=%.3f conn_per_s=%.1f mb_per_s=%.2f p50_ms=%.3f p99_ms=%.3f errors=%lld short=%lld\n",
-         done, elapsed, done / elapsed, bytes / elapsed / 1e6, p50 * 1e3, p99 * 1e3, errors, short_reads);
+  printf("conns=%lld bytes=%lld seconds=%.3f conn_per_s=%.1f mb_per_s=%.2f p50_ms=%.3f p99_ms=%.3f errors=%lld "
+         "short=%lld\n", done, bytes, elapsed, done / elapsed, bytes / elapsed / 1e6, p50 * 1e3, p99 * 1e3, errors,
+         short_reads);
   free(latencies);
   return errors || short_reads ? 1 : 0;
 }
