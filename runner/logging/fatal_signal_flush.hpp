@@ -1,7 +1,7 @@
 #pragma once
 
-// A crash must not take the log lines of its last loop iteration with it: lines are held back until the end of
-// each iteration (LineBuffer), so a plugin that dies of SIGSEGV or abort() would otherwise leave a log that stops
+// A crash must not take the log lines of its last loop iterations with it: lines are held back until the end of
+// the iteration after theirs (LineBuffer), so a plugin that dies of SIGSEGV or abort() would otherwise leave a log that stops
 // before the lines it wrote just before dying, the ones that explain the crash.
 
 namespace cppd::runner {

@@ -2,8 +2,8 @@
 
 // Log destinations for the runner: twistd's LogFile (size rotation, .1 newest) made safe for daemons
 // (rotation and reopen after the privilege drop, SIGHUP reopen for logrotate, never renaming a device, never
-// dying of a full disk), and a stdout observer. Both hold back the lines a loop iteration logs and write them
-// together (IBufferedLogObserver), so a busy server pays one write(2) per iteration rather than one per line.
+// dying of a full disk), and a stdout observer. Both hold back the lines the loop logs and write them
+// together (IBufferedLogObserver), so a busy server pays one write(2) per two iterations rather than one per line.
 
 #include <sys/types.h>
 
@@ -104,7 +104,7 @@ class LogFile final : public IBufferedLogObserver {
   bool midLine_ = false;  // a failed write left part of a line: the next line must start on a new one
   std::string reported_;  // keys of the problems already reported
   std::string line_;
-  LineBuffer held_;  // the lines of the current loop iteration, not yet written
+  LineBuffer held_;  // the lines of the last loop iteration or two, not yet written
 };
 
 /// Writes lines in the given format to stdout (fd 1), held back inside a LogBatch as LogFile does. A write error

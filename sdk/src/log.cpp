@@ -17,6 +17,7 @@
 
 #include "detail/held_line_flusher.hpp"
 #include "detail/log_tag.hpp"
+#include "detail/log_wait_flush.hpp"
 #include "detail/plain_ascii_run.hpp"
 #include "detail/utf8_sequence.hpp"
 
@@ -94,6 +95,10 @@ struct Publisher {
   std::vector<std::shared_ptr<ILogObserver>> observers;
   std::vector<std::shared_ptr<IBufferedLogObserver>> buffered;  // the observers above that may hold lines back
   std::atomic<bool> anyBuffered{false};  // lets the per-iteration flush skip the lock when nobody buffers
+  // Lines may be held (an event reached the buffering observers inside a LogBatch) since the last flush, and
+  // whether they have already waited through one of the loop's waits for I/O (flushBeforeWait).
+  bool held = false;
+  bool heldThroughAWait = false;
   StartupBuffer startup;
   bool started = false;  // set by the first addObserver; from then on nothing is buffered
   bool observerFailureReported = false;
@@ -144,6 +149,8 @@ void flushLocked(Publisher& pub) noexcept {
   dispatching = true;
   for (const auto& observer : pub.buffered) observer->flush();
   dispatching = false;
+  pub.held = false;
+  pub.heldThroughAWait = false;
 }
 
 // fork() copies only the calling thread. A lock another thread held at that moment (the held-line flusher
@@ -203,7 +210,10 @@ void publish(const LogEvent& event) {
   dispatching = true;
   for (const auto& observer : pub.observers) deliver(pub, *observer, event);
   dispatching = false;
-  if (batchDepth > 0 && !pub.buffered.empty()) detail::noteHeldLine();
+  if (batchDepth > 0 && !pub.buffered.empty()) {
+    pub.held = true;
+    detail::noteHeldLine();
+  }
 }
 
 // "YYYY-MM-DDTHH:MM:SS+ZZZZ" for one second, cached per thread: localtime_r and strftime cost far more than the
@@ -397,6 +407,27 @@ void flush() noexcept {
   std::lock_guard lock(pub.mutex);
   flushLocked(pub);
 }
+
+}  // namespace log
+
+// A server of short connections is rarely saturated: its loop waits after one or two connections, and a write
+// per wait was a tenth of the CPU a connection costs (each system call is dear, the more so in a virtual machine).
+// So the lines of an iteration wait through the next wait for I/O and leave at the end of the iteration after it,
+// together with that one's: one write per two iterations, and never more than one iteration's lines held while
+// the loop waits. If the loop stays waiting, the log's flush thread writes them within kLogHoldLimit.
+void detail::flushBeforeWait() noexcept {
+  Publisher& pub = publisher();
+  if (!pub.anyBuffered.load(std::memory_order_relaxed) || dispatching) return;
+  std::lock_guard lock(pub.mutex);
+  if (!pub.held) return;
+  if (!pub.heldThroughAWait) {
+    pub.heldThroughAWait = true;
+    return;
+  }
+  flushLocked(pub);
+}
+
+namespace log {
 
 void setLevel(LogLevel level) noexcept { publisher().minLevel.store(level, std::memory_order_relaxed); }
 

@@ -11,6 +11,8 @@
 
 #include <cppd/log.hpp>
 
+#include "detail/log_wait_flush.hpp"
+
 namespace cppd {
 
 /// Shared by every copy of a DelayedCall and by the handle that makes the call (a timer or an idle handle).
@@ -224,7 +226,7 @@ struct PoolWork {
 
 void onWakeup(uv_async_t* async) noexcept { static_cast<Reactor::Impl*>(async->data)->drainQueue(); }
 
-void onLogFlush(uv_prepare_t*) noexcept { log::flush(); }
+void onLogFlush(uv_prepare_t*) noexcept { detail::flushBeforeWait(); }
 
 void initWakeup(Reactor::Impl& impl) {
   int status = uv_async_init(&impl.loop, &impl.wakeup, &onWakeup);
@@ -348,8 +350,8 @@ void Reactor::run() {
   if (impl.running) throw Error(ErrorKind::software, "run reactor: it is already running");
   impl.running = true;
   impl.stopping = false;
-  // Lines logged on this thread while the loop runs are held back and written before each wait (logFlush) and
-  // when run() returns, not one write(2) per line.
+  // Lines logged on this thread while the loop runs are held back and written at most once per two iterations
+  // (logFlush, before each wait; see flushBeforeWait) and when run() returns, not one write(2) per line.
   LogBatch batch;
   // uv_run returns when no referenced handle is left; the wake-up handle is unreferenced, so calls queued by
   // callFromThread while the loop was idle (or not yet running) are drained here, between passes.

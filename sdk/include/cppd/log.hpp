@@ -53,10 +53,12 @@ class CPPD_API IBufferedLogObserver : public ILogObserver {
 };
 
 /// Marks the calling thread as batching its log lines while it lives (see IBufferedLogObserver). Batches nest;
-/// when the outermost one ends, log::flush() runs. The reactor opens one around run() and flushes before each
-/// wait for I/O, so a line waits for the rest of its loop iteration, and never longer than about
-/// kLogHoldLimit: while lines are held, a thread of the log flushes that often, so an iteration that logs and
-/// then blocks (a plugin stuck in a call) still gets its lines out. Not copyable; thread-local.
+/// when the outermost one ends, log::flush() runs. The reactor opens one around run(), and before a wait for I/O
+/// writes the lines that have already waited through one wait: a line waits for the rest of its loop iteration
+/// and the next one (one write per two iterations, never more than one iteration's lines held while the loop
+/// waits), and never longer than about kLogHoldLimit: while lines are held, a thread of the log flushes that
+/// often, so a loop that goes on waiting, or an iteration that logs and then blocks (a plugin stuck in a call),
+/// still gets its lines out. Not copyable; thread-local.
 inline constexpr std::chrono::milliseconds kLogHoldLimit{100};
 
 class CPPD_API LogBatch {

@@ -91,8 +91,8 @@ struct Reactor::Impl {
   // Wakes the loop for callFromThread. Unreferenced, so an idle reactor with only this handle stops running;
   // run() drains calls queued while it was not polling. Part of Impl: closed before Impl is freed.
   uv_async_t wakeup{};
-  // Flushes the log's held-back lines before each wait for I/O, so the lines of one iteration leave in one write
-  // and none waits while the loop sleeps. Unreferenced and internal, like wakeup.
+  // Before each wait for I/O, writes the log's held-back lines once they have waited through one wait already
+  // (detail::flushBeforeWait): one write per two iterations. Unreferenced and internal, like wakeup.
   uv_prepare_t logFlush{};
   std::mutex queueMutex;
   std::vector<std::function<void()>> queue;

@@ -3,10 +3,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <functional>
 #include <mutex>
 #include <ctime>
 #include <optional>
@@ -546,25 +548,137 @@ TEST_CASE("a child forked while other threads log and flush can log: no lock is 
   CHECK(failed == 0);
 }
 
-TEST_CASE("the reactor holds the lines of a loop iteration and writes them before it waits", "[log]") {
+namespace {
+
+// Holds like HoldingObserver, and notes which flushes wrote something on which thread: the loop's, or the log's
+// flush thread.
+class ThreadNotingObserver : public cppd::IBufferedLogObserver {
+ public:
+  void observe(const LogEvent& event) override {
+    std::lock_guard lock(mutex_);
+    held_.emplace_back(event.text);
+    if (!cppd::LogBatch::active()) flushLocked();
+  }
+  void flush() noexcept override {
+    std::lock_guard lock(mutex_);
+    flushLocked();
+  }
+  std::vector<std::string> written() {
+    std::lock_guard lock(mutex_);
+    return written_;
+  }
+  std::size_t flushesOn(std::thread::id thread) {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(std::count(flushers_.begin(), flushers_.end(), thread));
+  }
+
+ private:
+  void flushLocked() {
+    if (held_.empty()) return;
+    written_.insert(written_.end(), held_.begin(), held_.end());
+    held_.clear();
+    flushers_.push_back(std::this_thread::get_id());
+  }
+  std::mutex mutex_;
+  std::vector<std::string> held_;
+  std::vector<std::string> written_;
+  std::vector<std::thread::id> flushers_;
+};
+
+}  // namespace
+
+namespace {
+
+// Polls condition (another thread's progress) until it holds or 10 s pass.
+template <typename Condition>
+bool eventually(Condition condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!condition() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling the condition, not waiting it out
+  }
+  return condition();
+}
+
+}  // namespace
+
+TEST_CASE("the reactor writes a loop iteration's lines with the next iteration's, one write per two", "[log]") {
+  // Each tick comes from another thread (callFromThread: no handle to close, so no extra iteration): one loop
+  // iteration that logs one line, then a wait for the next tick.
   FreshLog fresh;
-  auto holding = attach<HoldingObserver>();
+  auto holding = attach<ThreadNotingObserver>();
   cppd::Reactor reactor;
-  std::vector<std::string> seenInside;
-  std::vector<std::string> seenLater;
-  reactor.callLater(std::chrono::milliseconds(0), [&] {
-    cppd::log::info("first");
-    cppd::log::info("second");
-    seenInside = holding->written();
-  });
-  reactor.callLater(std::chrono::milliseconds(30), [&] {
-    seenLater = holding->written();
-    cppd::log::info("last");
-  });
+  cppd::DelayedCall keepAlive = reactor.callLater(std::chrono::seconds(60), [] {});  // the loop waits, not ends
+  constexpr int kTicks = 6;
+  std::vector<std::vector<std::string>> writtenAtTick;  // what had been written when each tick began
+  std::atomic<int> ticks{0};
+  const auto tickAll = [&] {
+    for (int t = 1; t <= kTicks; ++t) {
+      reactor.callFromThread([&] {
+        writtenAtTick.push_back(holding->written());
+        cppd::log::info("line {}", ticks.load() + 1);
+        ticks.fetch_add(1);
+      });
+      if (!eventually([&] { return ticks.load() == t; })) break;
+    }
+    reactor.callFromThread([&] {
+      keepAlive.cancel();
+      reactor.stop();
+    });
+  };
+  // Started from inside the loop: a call queued before run() would be run by run() itself, outside the loop, and
+  // leave a wake-up behind, one more iteration.
+  std::thread ticker;
+  reactor.callLater(std::chrono::milliseconds(0), [&] { ticker = std::thread(tickAll); });
   reactor.run();
-  CHECK(seenInside.empty());
-  CHECK(seenLater == std::vector<std::string>{"first", "second"});
-  CHECK(holding->written() == std::vector<std::string>{"first", "second", "last"});  // run()'s end flushes
-  CHECK(holding->flushes() == 2);
+  ticker.join();
+  REQUIRE(ticks.load() == kTicks);
+  std::vector<std::string> all;
+  for (int k = 1; k <= kTicks; ++k) all.push_back("line " + std::to_string(k));
+  CHECK(holding->written() == all);  // in order, once each
+  REQUIRE(writtenAtTick.size() == kTicks);
+  for (int t = 3; t <= kTicks; ++t) {
+    // A line waits through at most one wait: tick t-2's line left by the end of tick t-1, before tick t.
+    const std::vector<std::string>& seen = writtenAtTick[static_cast<std::size_t>(t - 1)];
+    INFO("tick " << t);
+    REQUIRE(seen.size() >= static_cast<std::size_t>(t - 2));
+    CHECK(std::equal(seen.begin(), seen.end(), all.begin()));
+  }
+  // Six iterations that logged, six writes before: now at most three from the loop's thread (the log's own
+  // thread may write once in between, which only takes some off the loop).
+  CHECK(holding->flushesOn(std::this_thread::get_id()) <= kTicks / 2);
+  CHECK(reactor.tryClose());
+}
+
+TEST_CASE("a line carried into a long wait is written by the log's thread within about the hold limit", "[log]") {
+  FreshLog fresh;
+  auto holding = attach<ThreadNotingObserver>();
+  cppd::Reactor reactor;
+  // The loop waits for this timer, and nothing wakes it until the watcher below has seen the line written.
+  cppd::DelayedCall keepAlive = reactor.callLater(std::chrono::seconds(60), [] {});
+  std::atomic<bool> logged{false};
+  std::chrono::steady_clock::time_point loggedAt;
+  std::optional<std::chrono::steady_clock::time_point> seenAt;
+  const auto logThenWatch = [&] {
+    reactor.callFromThread([&] {
+      cppd::log::info("then the loop waits");
+      loggedAt = std::chrono::steady_clock::now();
+      logged.store(true);
+    });
+    if (eventually([&] { return logged.load() && !holding->written().empty(); })) {
+      seenAt = std::chrono::steady_clock::now();
+    }
+    reactor.callFromThread([&] {
+      keepAlive.cancel();
+      reactor.stop();
+    });
+  };
+  std::thread watcher;  // started from inside the loop, as above
+  reactor.callLater(std::chrono::milliseconds(0), [&] { watcher = std::thread(logThenWatch); });
+  reactor.run();
+  watcher.join();
+  REQUIRE(seenAt.has_value());
+  CHECK(holding->written() == std::vector<std::string>{"then the loop waits"});
+  CHECK(holding->flushesOn(std::this_thread::get_id()) == 0);  // not the loop's: it was waiting
+  CHECK(*seenAt - loggedAt < cppd::kLogHoldLimit * 10);
   CHECK(reactor.tryClose());
 }
