@@ -381,7 +381,8 @@ TEST_CASE("A LogContext made from a named string refers to it instead of copying
 
 namespace {
 
-// Holds what it observes inside a LogBatch and moves it to written on flush(), as the runner's log file does.
+// Holds what it observes inside a LogBatch and moves it to written on flush(), as the runner's log file does, and
+// notes on which thread each flush that wrote something ran (the loop's, or the log's flush thread).
 class HoldingObserver : public cppd::IBufferedLogObserver {
  public:
   void observe(const LogEvent& event) override {
@@ -399,7 +400,11 @@ class HoldingObserver : public cppd::IBufferedLogObserver {
   }
   std::size_t flushes() {
     std::lock_guard lock(mutex_);
-    return flushes_;
+    return flushers_.size();
+  }
+  std::size_t flushesOn(std::thread::id thread) {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(std::count(flushers_.begin(), flushers_.end(), thread));
   }
 
  private:
@@ -407,12 +412,12 @@ class HoldingObserver : public cppd::IBufferedLogObserver {
     if (held_.empty()) return;
     written_.insert(written_.end(), held_.begin(), held_.end());
     held_.clear();
-    ++flushes_;
+    flushers_.push_back(std::this_thread::get_id());
   }
   std::mutex mutex_;
   std::vector<std::string> held_;
   std::vector<std::string> written_;
-  std::size_t flushes_ = 0;
+  std::vector<std::thread::id> flushers_;
 };
 
 }  // namespace
@@ -550,45 +555,6 @@ TEST_CASE("a child forked while other threads log and flush can log: no lock is 
 
 namespace {
 
-// Holds like HoldingObserver, and notes which flushes wrote something on which thread: the loop's, or the log's
-// flush thread.
-class ThreadNotingObserver : public cppd::IBufferedLogObserver {
- public:
-  void observe(const LogEvent& event) override {
-    std::lock_guard lock(mutex_);
-    held_.emplace_back(event.text);
-    if (!cppd::LogBatch::active()) flushLocked();
-  }
-  void flush() noexcept override {
-    std::lock_guard lock(mutex_);
-    flushLocked();
-  }
-  std::vector<std::string> written() {
-    std::lock_guard lock(mutex_);
-    return written_;
-  }
-  std::size_t flushesOn(std::thread::id thread) {
-    std::lock_guard lock(mutex_);
-    return static_cast<std::size_t>(std::count(flushers_.begin(), flushers_.end(), thread));
-  }
-
- private:
-  void flushLocked() {
-    if (held_.empty()) return;
-    written_.insert(written_.end(), held_.begin(), held_.end());
-    held_.clear();
-    flushers_.push_back(std::this_thread::get_id());
-  }
-  std::mutex mutex_;
-  std::vector<std::string> held_;
-  std::vector<std::string> written_;
-  std::vector<std::thread::id> flushers_;
-};
-
-}  // namespace
-
-namespace {
-
 // Polls condition (another thread's progress) until it holds or 10 s pass.
 template <typename Condition>
 bool eventually(Condition condition) {
@@ -605,7 +571,7 @@ TEST_CASE("the reactor writes a loop iteration's lines with the next iteration's
   // Each tick comes from another thread (callFromThread: no handle to close, so no extra iteration): one loop
   // iteration that logs one line, then a wait for the next tick.
   FreshLog fresh;
-  auto holding = attach<ThreadNotingObserver>();
+  auto holding = attach<HoldingObserver>();
   cppd::Reactor reactor;
   cppd::DelayedCall keepAlive = reactor.callLater(std::chrono::seconds(60), [] {});  // the loop waits, not ends
   constexpr int kTicks = 6;
@@ -651,7 +617,7 @@ TEST_CASE("the reactor writes a loop iteration's lines with the next iteration's
 
 TEST_CASE("a line carried into a long wait is written by the log's thread within about the hold limit", "[log]") {
   FreshLog fresh;
-  auto holding = attach<ThreadNotingObserver>();
+  auto holding = attach<HoldingObserver>();
   cppd::Reactor reactor;
   // The loop waits for this timer, and nothing wakes it until the watcher below has seen the line written.
   cppd::DelayedCall keepAlive = reactor.callLater(std::chrono::seconds(60), [] {});
