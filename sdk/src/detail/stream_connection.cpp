@@ -27,8 +27,8 @@ namespace cppd::detail {
 namespace {
 
 constexpr std::size_t kReadBufferSize = 64 * 1024;
-// The largest write of connectionMade that is held (write() copies it); a larger one goes out at once, as the FIN
-// it could share a segment with would save a smaller part of its cost.
+// The largest write() of connectionMade that is held, since holding copies it; a larger one goes out at once. A
+// shared buffer (writeShared) costs nothing to hold, so it is held whatever its size.
 constexpr std::size_t kHeldLimit = 16 * 1024;
 
 StreamConnection& fromHandle(void* handle) {
@@ -268,7 +268,7 @@ void StreamConnection::writeNow(std::string_view data) {
 
 void StreamConnection::writeShared(std::shared_ptr<const std::string> data) {
   if (!writable() || !data || data->empty()) return;
-  if (canHold() && data->size() <= kHeldLimit) {
+  if (canHold()) {
     heldShared_ = std::move(data);
     return;
   }

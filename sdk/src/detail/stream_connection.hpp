@@ -32,10 +32,11 @@ class WritableWatch;
 /// must be queued or reading starts, so a connection that is answered at once and closed costs no more system
 /// calls than a hand-written epoll server. Loop thread only.
 ///
-/// The first write of connectionMade on a connection libuv does not have yet (at most 16 KiB) is held until
-/// connectionMade returns; a second write, a file, whenDrained or a half-close sends it first. When the protocol
-/// also asked to close, the held bytes go with MSG_MORE and the close follows at once, so the kernel sends them
-/// and the FIN in one segment (one packet less per connection, and one wake-up less of the peer).
+/// The first write of connectionMade on a connection libuv does not have yet (a copy of at most 16 KiB, or a
+/// shared buffer of any size) is held until connectionMade returns; a second write, a file, whenDrained or a
+/// half-close sends it first. When the protocol also asked to close, the held bytes go with MSG_MORE and the close
+/// follows at once, so the kernel sends the FIN with their last segment (one packet less per connection, and one
+/// wake-up less of the peer).
 ///
 /// sendFile keeps the single ordered stream with a second queue, deferred_: once a file range is waiting (the
 /// socket was full, or uv_writes were still queued), every later write goes to deferred_ too, and pump() sends
