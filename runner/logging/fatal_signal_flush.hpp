@@ -1,8 +1,8 @@
 #pragma once
 
 // A crash must not take the log lines of its last loop iterations with it: lines are held back until the end of
-// the iteration after theirs (LineBuffer), so a plugin that dies of SIGSEGV or abort() would otherwise leave a log that stops
-// before the lines it wrote just before dying, the ones that explain the crash.
+// the iteration after theirs (LineBuffer), so a plugin that dies of SIGSEGV or abort() would otherwise leave a log
+// that stops before the lines it wrote just before dying, the ones that explain the crash.
 
 namespace cppd::runner {
 

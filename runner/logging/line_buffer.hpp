@@ -1,7 +1,8 @@
 #pragma once
 
-// The log lines a buffering observer holds back until the loop writes them (every second iteration), kept so that the paths of last
-// resort (a fatal signal, the shutdown backstop's forced exit) can still write them without a lock.
+// The log lines a buffering observer holds back until the loop writes them (every second iteration), kept so that
+// the paths of last resort (a fatal signal, the shutdown backstop's forced exit) can still write them without a
+// lock.
 
 #include <unistd.h>
 

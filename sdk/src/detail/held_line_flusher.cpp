@@ -19,7 +19,8 @@ namespace {
 // Bounds how long a held line waits when the loop waits for I/O with its last iteration's lines held (they would
 // otherwise wait for the next event), or when an iteration takes long (a callback that logs and then blocks):
 // while lines are being held it flushes every kLogHoldLimit; after a quiet second it parks until the next held
-// line, so an idle process is never woken. Started on the first held line, in each process (a forked child starts its own).
+// line, so an idle process is never woken. Started on the first held line, in each process (a forked child starts
+// its own).
 class HeldLineFlusher {
  public:
   // Called under the log's lock for every event logged inside a batch: a relaxed store, and a wake-up only
